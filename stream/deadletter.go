@@ -1,0 +1,50 @@
+package stream
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// DeadLetterSchema is the schema of dead-letter events: where the record came
+// from, why it was rejected, and its raw bytes.
+var DeadLetterSchema = MustSchema("deadletter",
+	Field{Name: "source", Kind: KindString},
+	Field{Name: "position", Kind: KindString},
+	Field{Name: "reason", Kind: KindString},
+	Field{Name: "raw", Kind: KindString},
+)
+
+// DeadLetterEvent turns a rejected record into an event of DeadLetterSchema.
+// Its ID is the position, so an idempotent sink writes it once.
+func DeadLetterEvent(r Reject) Event {
+	pos := r.Pos.String()
+	return Event{
+		Key:    r.Pos.Source,
+		Pos:    r.Pos,
+		Schema: DeadLetterSchema,
+		Fields: []Value{String(r.Pos.Source), String(pos), String(r.Reason), String(string(r.Raw))},
+		Target: "deadletter",
+		ID:     "deadletter:" + pos,
+	}
+}
+
+// DecodeError is an error of a decoder, naming the input, the position and
+// the reason.
+type DecodeError struct {
+	Pos    Position
+	Reason string
+}
+
+func (e *DecodeError) Error() string { return e.Pos.String() + ": " + e.Reason }
+
+// quoteRaw shortens raw bytes for an error message.
+func quoteRaw(raw []byte) string {
+	const max = 80
+	if len(raw) > max {
+		raw = raw[:max]
+	}
+	if utf8.Valid(raw) {
+		return strconv.Quote(string(raw))
+	}
+	return strconv.QuoteToASCII(string(raw))
+}

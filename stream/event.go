@@ -1,0 +1,134 @@
+package stream
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Position says where an event came from: a file and line, or a topic,
+// partition and offset. Partition is -1 for unpartitioned sources.
+type Position struct {
+	Source    string // file path, topic, or source name
+	Partition int32  // -1 when the source has no partitions
+	Offset    int64  // line number (1-based) for files, offset for logs
+	Line      bool   // Offset is a line number (file:line form)
+}
+
+// String formats the position as file:line or topic/partition/offset.
+func (p Position) String() string {
+	if p.Line {
+		return p.Source + ":" + strconv.FormatInt(p.Offset, 10)
+	}
+	var b strings.Builder
+	b.WriteString(p.Source)
+	b.WriteByte('/')
+	b.WriteString(strconv.FormatInt(int64(p.Partition), 10))
+	b.WriteByte('/')
+	b.WriteString(strconv.FormatInt(p.Offset, 10))
+	return b.String()
+}
+
+// Record is a typed record joined onto an event, such as the customer or the
+// track looked up by enrichment.
+type Record struct {
+	Schema *Schema
+	Values []Value
+}
+
+// Get returns the named value of r, or null if r is nil or has no such field.
+func (r *Record) Get(name string) Value {
+	if r == nil || r.Schema == nil {
+		return Value{}
+	}
+	if i := r.Schema.Index(name); i >= 0 && i < len(r.Values) {
+		return r.Values[i]
+	}
+	return Value{}
+}
+
+// Join is a named record attached to an event. Rec is nil when the lookup
+// found nothing (an unknown id).
+type Join struct {
+	Name string
+	Rec  *Record
+}
+
+// Event is one element of a stream. Events are values; the runner moves them
+// in batches. Fields holds the values of Schema's fields in order.
+type Event struct {
+	// Key is the partitioning key (for plays, the customer id).
+	Key string
+	// Time is the event time in unix nanoseconds (UTC).
+	Time int64
+	// Pos is where the event came from.
+	Pos Position
+	// Schema names Fields.
+	Schema *Schema
+	// Fields are the typed values, in schema order.
+	Fields []Value
+	// Joins are records attached by enrichment, in the order they were joined.
+	Joins []Join
+	// Window describes the window result this event carries, if any.
+	Window *WindowInfo
+	// Target names the sink an emitted event is meant for (set by rules).
+	Target string
+	// ID is a deterministic id of an emitted event, used for idempotent
+	// writes (rule, key and event id or window end). Empty for input events.
+	ID string
+}
+
+// EventTime returns Time as a time.Time in UTC.
+func (e *Event) EventTime() time.Time { return time.Unix(0, e.Time).UTC() }
+
+// Get returns the named field, or null when the schema lacks it.
+func (e *Event) Get(name string) Value {
+	if e.Schema == nil {
+		return Value{}
+	}
+	if i := e.Schema.Index(name); i >= 0 && i < len(e.Fields) {
+		return e.Fields[i]
+	}
+	return Value{}
+}
+
+// Joined returns the record joined under name, and whether a join of that
+// name happened at all. The record is nil when the lookup found nothing.
+func (e *Event) Joined(name string) (*Record, bool) {
+	for i := range e.Joins {
+		if e.Joins[i].Name == name {
+			return e.Joins[i].Rec, true
+		}
+	}
+	return nil, false
+}
+
+// SetJoin attaches (or replaces) a named record.
+func (e *Event) SetJoin(name string, rec *Record) {
+	for i := range e.Joins {
+		if e.Joins[i].Name == name {
+			e.Joins[i].Rec = rec
+			return
+		}
+	}
+	e.Joins = append(e.Joins, Join{Name: name, Rec: rec})
+}
+
+// WindowInfo is the result of a window: what rules read as `window`.
+type WindowInfo struct {
+	Kind  string // "tumbling", "sliding", "session", "count_within"
+	Key   string // the window's key (joined key fields)
+	Start int64  // window start, unix nanoseconds (inclusive)
+	End   int64  // window end, unix nanoseconds (exclusive; for count-within the last event time)
+	Count int64  // number of events in the window
+	First int64  // event time of the first event, unix nanoseconds
+	Last  int64  // event time of the last event, unix nanoseconds
+	// Aggs holds aggregate results by name.
+	Aggs map[string]Value
+	// Update is true when this result re-fires a window already emitted
+	// (a late event within the allowed lateness changed it).
+	Update bool
+}
+
+// Span returns Last-First.
+func (w *WindowInfo) Span() time.Duration { return time.Duration(w.Last - w.First) }

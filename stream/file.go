@@ -1,0 +1,280 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// FileConfig configures a FileSource. Zero values mean the defaults.
+type FileConfig struct {
+	// BatchSize is the most events per batch. Default 1024.
+	BatchSize int
+	// Follow keeps reading as the file grows, like tail -F: at the end it
+	// waits, and reopens the path when the file is replaced or truncated.
+	Follow bool
+	// PollInterval is how often a followed file is checked. Default 250ms.
+	PollInterval time.Duration
+	// Clock drives the polling. Default: the system clock.
+	Clock Clock
+	// ChunkSize is how many bytes are read at once. Default 256 KiB.
+	ChunkSize int
+	// MaxLineSize bounds a line; longer lines are rejected. Default 1 MiB.
+	MaxLineSize int
+}
+
+func (c *FileConfig) setDefaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1024
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 250 * time.Millisecond
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.ChunkSize <= 0 {
+		c.ChunkSize = 256 << 10
+	}
+	if c.MaxLineSize <= 0 {
+		c.MaxLineSize = 1 << 20
+	}
+}
+
+// FileSource reads line-oriented records (CSV) from a file or, for path
+// "-", from standard input. Each line is one record: a quoted field never
+// runs across lines, so one broken line cannot swallow the next ones.
+// Malformed lines become Rejects with their line number.
+type FileSource struct {
+	path   string
+	name   string
+	dec    Decoder
+	cfg    FileConfig
+	rd     io.Reader
+	file   *os.File
+	offset int64 // bytes consumed from the current file
+
+	pending []byte // bytes read but not yet a whole line
+	chunk   string // whole lines being decoded
+	pos     int    // cursor in chunk
+	line    int64
+	eof     bool
+	skip    bool // dropping the rest of an over-long line
+	header  bool // header seen (or not needed)
+}
+
+// NewFileSource returns a source reading path ("-" for stdin) with dec.
+// If dec is a HeaderDecoder, the first line is its header.
+func NewFileSource(path string, dec Decoder, cfg FileConfig) *FileSource {
+	cfg.setDefaults()
+	name := path
+	if path == "-" {
+		name = "stdin"
+	}
+	_, hd := dec.(HeaderDecoder)
+	return &FileSource{path: path, name: name, dec: dec, cfg: cfg, header: !hd}
+}
+
+// Name returns the path ("stdin" for "-").
+func (s *FileSource) Name() string { return s.name }
+
+// Connect opens the file.
+func (s *FileSource) Connect(context.Context) error { return s.open() }
+
+func (s *FileSource) open() error {
+	if s.path == "-" {
+		s.rd = os.Stdin
+		return nil
+	}
+	f, err := os.Open(s.path)
+	if err != nil {
+		return err
+	}
+	if s.file != nil {
+		_ = s.file.Close()
+	}
+	s.file, s.rd, s.offset = f, f, 0
+	return nil
+}
+
+// Close closes the file (never stdin).
+func (s *FileSource) Close(context.Context) error {
+	if s.file != nil {
+		err := s.file.Close()
+		s.file = nil
+		return err
+	}
+	return nil
+}
+
+// Read returns the next batch of up to BatchSize events and the rejected
+// lines among them. At the end of a file that is not followed it returns
+// ErrEndOfInput.
+func (s *FileSource) Read(ctx context.Context) (Batch, error) {
+	if s.rd == nil {
+		if err := s.open(); err != nil {
+			return Batch{}, err
+		}
+	}
+	var b Batch
+	var vals []Value
+	for {
+		// Decode the whole lines we have.
+		for s.pos < len(s.chunk) && len(b.Events) < s.cfg.BatchSize {
+			end := indexByte(s.chunk, s.pos, '\n')
+			if end < 0 {
+				end = len(s.chunk)
+			}
+			line := s.chunk[s.pos:end]
+			s.pos = end + 1
+			if err := s.decodeLine(line, &b, &vals); err != nil {
+				return b, err
+			}
+		}
+		if len(b.Events) >= s.cfg.BatchSize {
+			return b, nil
+		}
+		if s.eof {
+			if len(b.Events) > 0 || len(b.Rejects) > 0 {
+				return b, nil
+			}
+			return b, ErrEndOfInput
+		}
+		n, err := s.fill()
+		if n > 0 {
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return b, fmt.Errorf("%s: %w", s.name, err)
+		}
+		// At the end of what is there now.
+		if !s.cfg.Follow || s.path == "-" {
+			if len(s.pending) > 0 {
+				// The last line has no newline: it is a line all the same.
+				s.chunk, s.pos, s.pending = string(s.pending), 0, s.pending[:0]
+			}
+			s.eof = true
+			continue
+		}
+		if len(b.Events) > 0 || len(b.Rejects) > 0 {
+			return b, nil
+		}
+		if err := s.wait(ctx); err != nil {
+			return b, err
+		}
+	}
+}
+
+// fill reads one chunk and moves the whole lines in it to s.chunk.
+func (s *FileSource) fill() (int, error) {
+	if cap(s.pending)-len(s.pending) < s.cfg.ChunkSize {
+		grown := make([]byte, len(s.pending), len(s.pending)+s.cfg.ChunkSize)
+		copy(grown, s.pending)
+		s.pending = grown
+	}
+	n, err := s.rd.Read(s.pending[len(s.pending):cap(s.pending)])
+	if n == 0 {
+		if err == nil {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	s.offset += int64(n)
+	start := len(s.pending)
+	s.pending = s.pending[:start+n]
+	last := bytes.LastIndexByte(s.pending[start:], '\n')
+	if last < 0 {
+		if len(s.pending) > s.cfg.MaxLineSize {
+			// An over-long line: drop its bytes up to its end; the line is
+			// rejected when its end arrives.
+			s.skip = true
+			s.pending = s.pending[:0]
+		}
+		return n, nil
+	}
+	last += start
+	s.chunk = string(s.pending[:last+1])
+	s.pos = 0
+	rest := copy(s.pending, s.pending[last+1:])
+	s.pending = s.pending[:rest]
+	return n, nil
+}
+
+func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
+	s.line++
+	pos := Position{Source: s.name, Partition: -1, Offset: s.line, Line: true}
+	if s.skip {
+		s.skip = false
+		b.Rejects = append(b.Rejects, Reject{Pos: pos, Reason: fmt.Sprintf("line longer than %d bytes", s.cfg.MaxLineSize)})
+		return nil
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if line == "" {
+		return nil
+	}
+	if why := checkText(line); why != "" {
+		b.Rejects = append(b.Rejects, Reject{Pos: pos, Reason: why, Raw: []byte(line)})
+		return nil
+	}
+	if !s.header {
+		d, err := s.dec.(HeaderDecoder).Header(line)
+		if err != nil {
+			return &DecodeError{Pos: pos, Reason: err.Error()}
+		}
+		s.dec, s.header = d, true
+		return nil
+	}
+	nf := s.dec.Schema().Len()
+	if len(*vals) < nf {
+		*vals = make([]Value, nf*s.cfg.BatchSize)
+		if b.Events == nil {
+			b.Events = make([]Event, 0, s.cfg.BatchSize)
+		}
+	}
+	if b.Events == nil {
+		b.Events = make([]Event, 0, s.cfg.BatchSize)
+	}
+	b.Events = append(b.Events, Event{Pos: pos})
+	ev := &b.Events[len(b.Events)-1]
+	ev.Fields = (*vals)[:nf:nf]
+	if err := s.dec.Decode(line, ev); err != nil {
+		b.Events = b.Events[:len(b.Events)-1]
+		b.Rejects = append(b.Rejects, Reject{Pos: pos, Reason: err.Error(), Raw: []byte(line)})
+		clear((*vals)[:nf])
+		return nil
+	}
+	*vals = (*vals)[nf:]
+	return nil
+}
+
+// wait blocks until the next poll, then reopens the path if the file was
+// replaced (rotated) or truncated.
+func (s *FileSource) wait(ctx context.Context) error {
+	tick, stop := s.cfg.Clock.NewTicker(s.cfg.PollInterval)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tick:
+	}
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return nil // being rotated: try again at the next poll
+	}
+	cur, err := s.file.Stat()
+	if err != nil || !os.SameFile(fi, cur) || fi.Size() < s.offset {
+		if len(s.pending) > 0 {
+			// The old file's unterminated last line is a line.
+			s.chunk, s.pos = string(s.pending)+"\n", 0
+			s.pending = s.pending[:0]
+		}
+		return s.open()
+	}
+	return nil
+}

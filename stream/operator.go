@@ -1,0 +1,92 @@
+package stream
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Operator is a stage between the sources and the sink. It is a state
+// machine: the runner calls Process with each batch of events (in arrival
+// order) and Advance each time the pipeline watermark moves. Output goes to
+// out. An operator owns no goroutines or timers and is called from one
+// goroutine. The in slice and its events belong to the runner only during
+// the call: keep copies, not the slice.
+type Operator interface {
+	Process(ctx context.Context, in []Event, out *Emitter) error
+	Advance(ctx context.Context, watermark int64, out *Emitter) error
+}
+
+// Starter is implemented by operators that need the pipeline's settings
+// before the first event.
+type Starter interface {
+	Start(ctx context.Context, env Env) error
+}
+
+// Snapshotter is implemented by stateful operators whose state can be
+// checkpointed: Snapshot serialises it to bytes (a versioned format), Restore
+// replaces the state with a snapshot.
+type Snapshotter interface {
+	Snapshot() ([]byte, error)
+	Restore(data []byte) error
+}
+
+// Env is what an operator learns about its pipeline when it starts.
+type Env struct {
+	Pipeline string
+	Config   Config
+	Logger   *slog.Logger
+	Clock    Clock
+}
+
+// Emitter collects the output of an operator.
+type Emitter struct {
+	events []Event
+	late   []Event
+}
+
+// Emit appends an event to the output.
+func (e *Emitter) Emit(ev Event) { e.events = append(e.events, ev) }
+
+// EmitAll appends events to the output.
+func (e *Emitter) EmitAll(evs []Event) { e.events = append(e.events, evs...) }
+
+// Late sends an event to the pipeline's late side output: an operator found
+// it too late to take into account.
+func (e *Emitter) Late(ev Event) { e.late = append(e.late, ev) }
+
+// Events returns what has been emitted so far.
+func (e *Emitter) Events() []Event { return e.events }
+
+// Reset empties the emitter, keeping its memory.
+func (e *Emitter) Reset() {
+	clear(e.events)
+	e.events = e.events[:0]
+	e.late = e.late[:0]
+}
+
+// OperatorFunc adapts a stateless per-batch function to an Operator.
+type OperatorFunc func(ctx context.Context, in []Event, out *Emitter) error
+
+// Process calls f.
+func (f OperatorFunc) Process(ctx context.Context, in []Event, out *Emitter) error {
+	return f(ctx, in, out)
+}
+
+// Advance does nothing: a stateless operator has nothing to fire.
+func (f OperatorFunc) Advance(context.Context, int64, *Emitter) error { return nil }
+
+// Map returns an operator that transforms each event in place; returning
+// false drops it.
+func Map(fn func(ev *Event) bool) Operator {
+	return OperatorFunc(func(_ context.Context, in []Event, out *Emitter) error {
+		for i := range in {
+			if fn(&in[i]) {
+				out.Emit(in[i])
+			}
+		}
+		return nil
+	})
+}
+
+// Filter returns an operator that keeps the events for which keep is true.
+func Filter(keep func(ev *Event) bool) Operator { return Map(keep) }

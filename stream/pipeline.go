@@ -1,0 +1,186 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Config holds the settings of a pipeline. Zero values mean the defaults.
+type Config struct {
+	// OutOfOrderness is the watermark's bound: a partition's watermark is the
+	// highest event time it has seen minus this. Decisions taken on the
+	// watermark therefore wait this long (in event time) for stragglers.
+	OutOfOrderness time.Duration
+	// AllowedLateness lets events behind the watermark by at most this much
+	// still enter the operators (windows update already-fired results);
+	// events later than that go to the late sink and are counted. Default 0.
+	AllowedLateness time.Duration
+	// IdleTimeout is how long (processing time) a partition may go without
+	// events before it stops holding back the pipeline watermark. Default
+	// 30s; negative disables.
+	IdleTimeout time.Duration
+	// ProcessingTime stamps each event with the processing time at ingestion
+	// instead of its own event time.
+	ProcessingTime bool
+	// Buffer is how many batches may wait between the stages (backpressure).
+	// Default 4.
+	Buffer int
+	// TickInterval is how often the runner re-evaluates the watermark when no
+	// batch arrives (idle partitions, processing-time mode). Default 200ms.
+	TickInterval time.Duration
+	// ShutdownTimeout bounds draining and flushing after ctx is cancelled.
+	// Default 30s.
+	ShutdownTimeout time.Duration
+	// Clock is the processing-time clock. Default: the system clock.
+	Clock Clock
+	// Logger receives the pipeline's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 30 * time.Second
+	}
+	if c.IdleTimeout < 0 {
+		c.IdleTimeout = 0
+	}
+	if c.Buffer <= 0 {
+		c.Buffer = 4
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = 200 * time.Millisecond
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.OutOfOrderness < 0 {
+		errs = append(errs, errors.New("OutOfOrderness must not be negative"))
+	}
+	if c.AllowedLateness < 0 {
+		errs = append(errs, errors.New("AllowedLateness must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Pipeline is a declared graph: sources, a chain of operators, sinks, and the
+// side outputs for dead letters and late events. Declare it, then Run it once.
+type Pipeline struct {
+	name       string
+	cfg        Config
+	sources    []Source
+	ops        []Operator
+	sinks      []Sink
+	deadLetter Sink
+	late       Sink
+	declErrs   []error
+	started    atomic.Bool
+	stats      stats
+}
+
+// New declares a pipeline.
+func New(name string, cfg Config) *Pipeline {
+	cfg.setDefaults()
+	return &Pipeline{name: name, cfg: cfg}
+}
+
+// Name returns the pipeline's name.
+func (p *Pipeline) Name() string { return p.name }
+
+// Config returns the pipeline's settings, defaults filled in.
+func (p *Pipeline) Config() Config { return p.cfg }
+
+// From adds a source. Each source is read by a goroutine of its own.
+func (p *Pipeline) From(src Source) *Pipeline {
+	if src == nil {
+		p.declErrs = append(p.declErrs, errors.New("From: nil source"))
+	}
+	p.sources = append(p.sources, src)
+	return p
+}
+
+// Via appends operators to the chain.
+func (p *Pipeline) Via(ops ...Operator) *Pipeline {
+	for _, op := range ops {
+		if op == nil {
+			p.declErrs = append(p.declErrs, fmt.Errorf("Via: nil operator at stage %d", len(p.ops)))
+		}
+		p.ops = append(p.ops, op)
+	}
+	return p
+}
+
+// To adds a sink; every sink receives every event the chain emits.
+func (p *Pipeline) To(sink Sink) *Pipeline {
+	if sink == nil {
+		p.declErrs = append(p.declErrs, errors.New("To: nil sink"))
+	}
+	p.sinks = append(p.sinks, sink)
+	return p
+}
+
+// DeadLetter sets the sink of malformed records. Each arrives as an event of
+// DeadLetterSchema. Without one, rejects are counted and logged only.
+func (p *Pipeline) DeadLetter(sink Sink) *Pipeline {
+	p.deadLetter = sink
+	return p
+}
+
+// Late sets the side output of events later than the allowed lateness.
+// Without one, late events are counted and dropped.
+func (p *Pipeline) Late(sink Sink) *Pipeline {
+	p.late = sink
+	return p
+}
+
+// Validate checks the declaration.
+func (p *Pipeline) Validate() error {
+	errs := append([]error(nil), p.declErrs...)
+	if len(p.sources) == 0 {
+		errs = append(errs, errors.New("no source: call From"))
+	}
+	if err := p.cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("pipeline %s: %w", p.name, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Stats is a snapshot of a pipeline's counters.
+type Stats struct {
+	EventsIn     int64 // events read from sources
+	EventsOut    int64 // events written to the sinks
+	DeadLetters  int64 // malformed records rejected
+	Late         int64 // events later than the allowed lateness
+	Batches      int64 // batches read
+	Watermark    int64 // current pipeline watermark (unix ns)
+	MaxEventTime int64 // highest event time seen (unix ns)
+}
+
+type stats struct {
+	in, out, dead, late, batches, wm, maxTime atomic.Int64
+}
+
+// Stats returns the current counters. Safe to call while running.
+func (p *Pipeline) Stats() Stats {
+	return Stats{
+		EventsIn: p.stats.in.Load(), EventsOut: p.stats.out.Load(), DeadLetters: p.stats.dead.Load(),
+		Late: p.stats.late.Load(), Batches: p.stats.batches.Load(), Watermark: p.stats.wm.Load(),
+		MaxEventTime: p.stats.maxTime.Load(),
+	}
+}

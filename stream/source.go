@@ -1,0 +1,52 @@
+package stream
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrEndOfInput is returned by Source.Read when a bounded source has no more
+// events. The runner then treats the source's partitions as finished.
+var ErrEndOfInput = errors.New("stream: end of input")
+
+// AckFunc is called once the effects of a batch are done (err == nil) or
+// have failed (err != nil, a nack). It may block; ctx bounds it.
+type AckFunc func(ctx context.Context, err error) error
+
+// Reject is a malformed record that could not become an event.
+type Reject struct {
+	Pos    Position
+	Reason string
+	Raw    []byte
+}
+
+// Batch is what a source reads at once: decoded events, rejected records,
+// and an optional acknowledgement callback for all of them.
+type Batch struct {
+	Events  []Event
+	Rejects []Reject
+	Ack     AckFunc
+}
+
+// Source produces batches of events. Read blocks until a batch is ready, ctx
+// is done, or the input ends (ErrEndOfInput). Close releases resources.
+// A source is read from one goroutine.
+type Source interface {
+	Name() string
+	Read(ctx context.Context) (Batch, error)
+	Close(ctx context.Context) error
+}
+
+// Connecter is implemented by sources and sinks that must connect before use.
+type Connecter interface {
+	Connect(ctx context.Context) error
+}
+
+// PartitionSource is implemented by sources whose partitions come and go
+// (such as a Kafka consumer group). The runner drops a revoked partition from
+// the watermark minimum.
+type PartitionSource interface {
+	Source
+	// Revoked returns a channel that receives partitions no longer read.
+	Revoked() <-chan int32
+}
