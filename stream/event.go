@@ -116,6 +116,7 @@ func (e *Event) SetJoin(name string, rec *Record) {
 
 // WindowInfo is the result of a window: what rules read as `window`.
 type WindowInfo struct {
+	Name  string // the window operator's name, e.g. "repeats"
 	Kind  string // "tumbling", "sliding", "session", "count_within"
 	Key   string // the window's key (joined key fields)
 	Start int64  // window start, unix nanoseconds (inclusive)
