@@ -42,6 +42,7 @@ type Env struct {
 type Emitter struct {
 	events []Event
 	late   []Event
+	dead   []Reject
 }
 
 // Emit appends an event to the output.
@@ -54,6 +55,11 @@ func (e *Emitter) EmitAll(evs []Event) { e.events = append(e.events, evs...) }
 // it too late to take into account.
 func (e *Emitter) Late(ev Event) { e.late = append(e.late, ev) }
 
+// DeadLetter sends a record the operator cannot process (for instance an
+// event whose enrichment failed under a dead-letter policy) to the pipeline's
+// dead-letter sink, counted with the decoders' rejects.
+func (e *Emitter) DeadLetter(r Reject) { e.dead = append(e.dead, r) }
+
 // Events returns what has been emitted so far.
 func (e *Emitter) Events() []Event { return e.events }
 
@@ -62,6 +68,7 @@ func (e *Emitter) Reset() {
 	clear(e.events)
 	e.events = e.events[:0]
 	e.late = e.late[:0]
+	e.dead = e.dead[:0]
 }
 
 // OperatorFunc adapts a stateless per-batch function to an Operator.

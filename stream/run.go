@@ -387,6 +387,10 @@ func (r *runner) run(ctx context.Context, msg *outMsg, evs []Event, out chan<- *
 				msg.late = append(msg.late, em.late...)
 				r.p.stats.late.Add(int64(len(em.late)))
 			}
+			for _, rej := range em.dead {
+				msg.dead = append(msg.dead, DeadLetterEvent(rej))
+			}
+			r.p.stats.dead.Add(int64(len(em.dead)))
 			evs = em.events
 			if i == len(r.p.ops)-1 {
 				msg.events, em.events = em.events, nil
