@@ -1,0 +1,191 @@
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// InvalidatorConfig sets how an Invalidator learns of changes. Zero values
+// mean the defaults.
+type InvalidatorConfig struct {
+	// Channel, if set, is a pub/sub channel whose messages are changed keys
+	// (see Publish). Otherwise keyspace notifications are used.
+	Channel string
+	// DB is the database number in keyspace notification channels
+	// (__keyspace@<DB>__:<key>). Default: the client's DB when known, else 0.
+	DB int
+	// EnableNotifications makes Run turn on keyspace notifications for hash
+	// and generic commands (CONFIG SET notify-keyspace-events) when they are
+	// off. Without it Run fails if they are off.
+	EnableNotifications bool
+	// Logger receives subscription changes. nil: discard.
+	Logger *slog.Logger
+	// OnInvalidate, if set, is called with every key invalidated.
+	OnInvalidate func(key string)
+}
+
+// Invalidator drops cache entries whose Redis hash changed. Register caches
+// with Watch, then Run it in its own goroutine. On each (re)subscription it
+// purges the watched caches, since changes may have been missed meanwhile.
+type Invalidator struct {
+	client  redis.UniversalClient
+	cfg     InvalidatorConfig
+	watches []watch
+	ready   chan struct{}
+	once    sync.Once
+}
+
+type watch struct {
+	prefix string
+	cache  *Cache
+}
+
+// NewInvalidator returns an invalidator reading from client.
+func NewInvalidator(client redis.UniversalClient, cfg InvalidatorConfig) *Invalidator {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DB == 0 {
+		if c, ok := client.(*redis.Client); ok {
+			cfg.DB = c.Options().DB
+		}
+	}
+	return &Invalidator{client: client, cfg: cfg, ready: make(chan struct{})}
+}
+
+// Watch registers cache as holding the hashes <keyPrefix><id>, keyed by id.
+// Call it before Run.
+func (iv *Invalidator) Watch(keyPrefix string, cache *Cache) {
+	iv.watches = append(iv.watches, watch{prefix: keyPrefix, cache: cache})
+}
+
+// WatchLookup registers the cache and key prefix of l.
+func (iv *Invalidator) WatchLookup(l *Lookup) { iv.Watch(l.cfg.KeyPrefix, l.cache) }
+
+// Ready is closed once the first subscription is confirmed: changes made
+// after that are seen.
+func (iv *Invalidator) Ready() <-chan struct{} { return iv.ready }
+
+// Run subscribes and invalidates until ctx ends; it returns ctx.Err() or the
+// error that stopped it.
+func (iv *Invalidator) Run(ctx context.Context) error {
+	if len(iv.watches) == 0 {
+		return errors.New("enrich: invalidator watches nothing")
+	}
+	var ps *redis.PubSub
+	if iv.cfg.Channel != "" {
+		ps = iv.client.Subscribe(ctx, iv.cfg.Channel)
+	} else {
+		if err := iv.checkNotifications(ctx); err != nil {
+			return err
+		}
+		pats := make([]string, len(iv.watches))
+		for i, w := range iv.watches {
+			pats[i] = iv.keyspace() + globEscape(w.prefix) + "*"
+		}
+		ps = iv.client.PSubscribe(ctx, pats...)
+	}
+	defer ps.Close()
+	ch := ps.ChannelWithSubscriptions()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m, ok := <-ch:
+			if !ok {
+				return errors.New("enrich: invalidator subscription closed")
+			}
+			iv.handle(m)
+		}
+	}
+}
+
+func (iv *Invalidator) keyspace() string { return "__keyspace@" + strconv.Itoa(iv.cfg.DB) + "__:" }
+
+func (iv *Invalidator) handle(m any) {
+	switch m := m.(type) {
+	case *redis.Subscription:
+		// A (re)subscription: whatever changed while unsubscribed is unknown.
+		for _, w := range iv.watches {
+			w.cache.Purge()
+		}
+		iv.cfg.Logger.Info("enrich: invalidator subscribed", "kind", m.Kind, "channel", m.Channel)
+		iv.once.Do(func() { close(iv.ready) })
+	case *redis.Message:
+		key := m.Payload
+		if iv.cfg.Channel == "" {
+			key = strings.TrimPrefix(m.Channel, iv.keyspace())
+		}
+		iv.invalidate(key)
+	}
+}
+
+func (iv *Invalidator) invalidate(key string) {
+	for _, w := range iv.watches {
+		if id, ok := strings.CutPrefix(key, w.prefix); ok && id != "" {
+			w.cache.Invalidate(id)
+		}
+	}
+	if iv.cfg.OnInvalidate != nil {
+		iv.cfg.OnInvalidate(key)
+	}
+}
+
+// checkNotifications makes sure Redis sends keyspace events for hashes and
+// for generic commands (DEL, EXPIRE) and expiry/eviction.
+func (iv *Invalidator) checkNotifications(ctx context.Context) error {
+	cur, err := iv.client.ConfigGet(ctx, "notify-keyspace-events").Result()
+	if err != nil {
+		return fmt.Errorf("enrich: read notify-keyspace-events: %w", err)
+	}
+	flags := cur["notify-keyspace-events"]
+	missing := ""
+	for _, f := range "Khgxe" {
+		if !strings.ContainsRune(flags, f) && !(f != 'K' && strings.ContainsRune(flags, 'A')) {
+			missing += string(f)
+		}
+	}
+	if missing == "" {
+		return nil
+	}
+	if !iv.cfg.EnableNotifications {
+		return fmt.Errorf("enrich: keyspace notifications lack %q (have %q): set notify-keyspace-events or InvalidatorConfig.EnableNotifications", missing, flags)
+	}
+	if err := iv.client.ConfigSet(ctx, "notify-keyspace-events", flags+missing).Err(); err != nil {
+		return fmt.Errorf("enrich: enable keyspace notifications: %w", err)
+	}
+	iv.cfg.Logger.Info("enrich: enabled keyspace notifications", "flags", flags+missing)
+	return nil
+}
+
+// Publish announces changed keys on a channel read by Invalidators
+// configured with that Channel.
+func Publish(ctx context.Context, client redis.UniversalClient, channel string, keys ...string) error {
+	pipe := client.Pipeline()
+	for _, k := range keys {
+		pipe.Publish(ctx, channel, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("enrich: publish invalidations on %s: %w", channel, err)
+	}
+	return nil
+}
+
+// globEscape escapes the glob characters of a Redis pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
