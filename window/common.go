@@ -1,0 +1,92 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// Defaults of the bounds on state.
+const (
+	DefaultMaxKeys    = 1 << 22 // keys (count-within) or live windows (time, session)
+	DefaultMaxPending = 1 << 22 // events buffered until the watermark passes
+	DefaultMaxIDs     = 1 << 22 // ids remembered for dedup
+)
+
+// Stats are an operator's counters.
+type Stats struct {
+	Late       int64 // events later than the allowed lateness, sent to the late output
+	Duplicates int64 // duplicate deliveries dropped (same dedup value)
+	Evictions  int64 // state dropped by a hard bound (MaxKeys, MaxPending, MaxIDs)
+	Expired    int64 // keys (or windows) whose state expired: it could no longer change
+	ActiveKeys int64 // keys holding state now
+	Pending    int64 // events buffered until the watermark passes them
+	Emitted    int64 // results emitted, updates included
+}
+
+// clock tracks the watermark an operator was advanced to and its lateness.
+type clock struct {
+	wm       int64
+	lateness int64
+	floor    int64 // raised by forced early releases
+}
+
+func newClock() clock { return clock{wm: stream.MinWatermark, floor: stream.MinWatermark} }
+
+// cutoff is the lowest event time still accepted: watermark minus the
+// allowed lateness (and never below a forced release).
+func (c *clock) cutoff() int64 {
+	if c.wm == stream.MaxWatermark {
+		return stream.MaxWatermark
+	}
+	return max(sub(c.wm, c.lateness), c.floor)
+}
+
+// sub is a-b clamped at MinWatermark.
+func sub(a, b int64) int64 {
+	if a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	return a - b
+}
+
+// add is a+b clamped at MaxWatermark.
+func add(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// startLateness takes the pipeline's allowed lateness when the operator's
+// own setting is zero.
+func startLateness(own time.Duration, env stream.Env) time.Duration {
+	if own == 0 {
+		return env.Config.AllowedLateness
+	}
+	return own
+}
+
+func checkCommon(name string, lateness time.Duration) []error {
+	var errs []error
+	if name == "" {
+		errs = append(errs, errors.New("Name is required"))
+	}
+	if lateness < 0 {
+		errs = append(errs, errors.New("AllowedLateness must not be negative"))
+	}
+	return errs
+}
+
+func configErr(op string, errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("window: %s: %w", op, errors.Join(errs...))
+}
+
+func checkCtx(ctx context.Context) error { return ctx.Err() }

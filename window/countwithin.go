@@ -1,0 +1,156 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// KindCountWithin is WindowInfo.Kind of count-within results.
+const KindCountWithin = "count_within"
+
+// CountWithinConfig configures a CountWithin operator.
+type CountWithinConfig struct {
+	// Name is the results' WindowInfo.Name, e.g. "repeats". Required.
+	Name string
+	// KeyBy names the key fields, e.g. customer_id and track_id. Required.
+	KeyBy []string
+	// Count is N: the number of events of a key that make a match (≥ 1).
+	Count int
+	// Within is T: a match's last event is at most T after its first
+	// (inclusive: exactly T matches).
+	Within time.Duration
+	// Dedup names the event id field (e.g. "event_id"); deliveries of one
+	// event (equal time and id) count once. Empty: no dedup.
+	Dedup string
+	// AllowOverlap lets the events of a match take part in later matches.
+	// By default a match consumes its events (Flink CEP's
+	// skip-past-last-event strategy).
+	AllowOverlap bool
+	// AllowedLateness: decisions wait until the watermark minus this passes
+	// an event, so events within the lateness are never missed and matches
+	// never need retracting. Zero: the pipeline's AllowedLateness.
+	AllowedLateness time.Duration
+	// MaxKeys bounds the keys holding state. A new key beyond it evicts the
+	// key that has waited longest in the expiry queue (about the least
+	// recently active), counted as an eviction. Default DefaultMaxKeys.
+	MaxKeys int
+	// MaxPending bounds the events buffered until the watermark passes.
+	// Beyond it the oldest half is decided early (counted as evictions) and
+	// events older than those become late. Default DefaultMaxPending.
+	MaxPending int
+}
+
+func (c *CountWithinConfig) setDefaults() {
+	if c.MaxKeys <= 0 {
+		c.MaxKeys = DefaultMaxKeys
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+}
+
+// Validate reports settings that cannot work.
+func (c CountWithinConfig) Validate() error {
+	errs := checkCommon(c.Name, c.AllowedLateness)
+	if len(c.KeyBy) == 0 {
+		errs = append(errs, errors.New("KeyBy needs at least one field"))
+	}
+	if c.Count < 1 || c.Count > 1<<15 {
+		errs = append(errs, errors.New("Count must be between 1 and 32768"))
+	}
+	if c.Within < 0 {
+		errs = append(errs, errors.New("Within must not be negative"))
+	}
+	return configErr("count-within "+c.Name, errs)
+}
+
+type cwState struct {
+	last    int64 // time of the key's last event
+	gen     uint32
+	n, head uint16 // stored times and the ring position of the oldest
+}
+
+type fifoEntry struct {
+	t    int64
+	slot int32
+	gen  uint32
+}
+
+// CountWithin emits a result when an event completes Count events of its
+// key whose last and first times are at most Within apart. Events are
+// decided in event-time order (deterministic tie-break) once the watermark
+// minus the allowed lateness has passed them, so the results do not depend
+// on arrival order. The result is a copy of the completing event with
+// Window set: Start = First = time of the match's first event, End = Last =
+// time of the completing event, Count = N.
+type CountWithin struct {
+	cfg    CountWithinConfig
+	clk    clock
+	buf    pending
+	kf     keyFields
+	keys   *keyTable
+	st     []cwState
+	times  []int64 // Count-1 per slot: a ring of the latest unmatched times
+	stride int
+	fifo   []fifoEntry
+	head   int
+	stats  Stats
+}
+
+// NewCountWithin returns a CountWithin operator.
+func NewCountWithin(cfg CountWithinConfig) (*CountWithin, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &CountWithin{cfg: cfg, clk: newClock(), kf: newKeyFields(cfg.KeyBy), keys: newKeyTable(), stride: cfg.Count - 1}
+	c.clk.lateness = int64(cfg.AllowedLateness)
+	c.buf.dedup.name = cfg.Dedup
+	return c, nil
+}
+
+// Start takes the pipeline's allowed lateness if the config left it zero.
+func (c *CountWithin) Start(_ context.Context, env stream.Env) error {
+	c.clk.lateness = int64(startLateness(c.cfg.AllowedLateness, env))
+	return nil
+}
+
+// Process buffers the events; events behind the cutoff go to the late output.
+func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	cut := c.clk.cutoff()
+	for i := range in {
+		if in[i].Time < cut {
+			c.stats.Late++
+			out.Late(in[i])
+			continue
+		}
+		c.buf.add(&in[i])
+	}
+	if len(c.buf.evs) > c.cfg.MaxPending {
+		rp := c.buf.cutHalf()
+		n := len(c.buf.evs)
+		c.decide(rp, false, out)
+		c.stats.Evictions += int64(n - len(c.buf.evs))
+		c.clk.floor = max(c.clk.floor, rp)
+	}
+	return nil
+}
+
+// Advance decides the events the watermark (minus lateness) has passed, in
+// order, then expires keys that can no longer match.
+func (c *CountWithin) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
+	if wm > c.clk.wm {
+		c.clk.wm = wm
+	}
+	rp := c.clk.cutoff()
+	c.decide(rp, c.clk.wm == stream.MaxWatermark, out)
+	c.expire(rp)
+	return nil
+}
+
+func (c *CountWithin) decide(rp int64, all bool, out *stream.Emitter) {
+	c.stats.Duplicates += c.buf.release(rp, all, func(ev *stream.Event) { c.step(ev, out) })
+}

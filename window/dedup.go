@@ -1,0 +1,135 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// DedupConfig configures a Dedup operator.
+type DedupConfig struct {
+	// Name identifies the operator in errors. Default "dedup".
+	Name string
+	// Field holds the event id (e.g. "event_id"). Required. Events whose
+	// field is null or missing always pass.
+	Field string
+	// AllowedLateness: an id is remembered while its event time is at or
+	// after the watermark minus this (a later duplicate is late anyway).
+	// Zero: the pipeline's AllowedLateness.
+	AllowedLateness time.Duration
+	// MaxIDs bounds the remembered ids; beyond it the ids of the oldest
+	// event times are forgotten first, counted as evictions. Default
+	// DefaultMaxIDs.
+	MaxIDs int
+}
+
+func (c *DedupConfig) setDefaults() {
+	if c.Name == "" {
+		c.Name = "dedup"
+	}
+	if c.MaxIDs <= 0 {
+		c.MaxIDs = DefaultMaxIDs
+	}
+}
+
+// Validate reports settings that cannot work.
+func (c DedupConfig) Validate() error {
+	errs := checkCommon(c.Name, c.AllowedLateness)
+	if c.Field == "" {
+		errs = append(errs, errors.New("Field is required"))
+	}
+	return configErr("dedup "+c.Name, errs)
+}
+
+// Dedup drops duplicate deliveries: the first delivery of an id passes at
+// once, later ones are dropped while the id is remembered. Events behind the
+// watermark minus the allowed lateness go to the late output.
+type Dedup struct {
+	cfg   DedupConfig
+	clk   clock
+	field fieldRef
+	ids   *idSet
+	stats Stats
+}
+
+// NewDedup returns a Dedup operator.
+func NewDedup(cfg DedupConfig) (*Dedup, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Dedup{cfg: cfg, clk: newClock(), field: fieldRef{name: cfg.Field}, ids: newIDSet(cfg.MaxIDs)}
+	d.clk.lateness = int64(cfg.AllowedLateness)
+	return d, nil
+}
+
+// Start takes the pipeline's allowed lateness if the config left it zero.
+func (d *Dedup) Start(_ context.Context, env stream.Env) error {
+	d.clk.lateness = int64(startLateness(d.cfg.AllowedLateness, env))
+	return nil
+}
+
+// Process passes first deliveries and drops duplicates.
+func (d *Dedup) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	cut := d.clk.cutoff()
+	for i := range in {
+		ev := &in[i]
+		if ev.Time < cut {
+			d.stats.Late++
+			out.Late(*ev)
+			continue
+		}
+		if id := d.field.get(ev); !id.IsNull() && d.ids.seen(id, ev.Time) {
+			d.stats.Duplicates++
+			continue
+		}
+		d.stats.Emitted++
+		out.Emit(*ev)
+	}
+	return nil
+}
+
+// Advance forgets ids that fell behind the lateness cutoff.
+func (d *Dedup) Advance(_ context.Context, wm int64, _ *stream.Emitter) error {
+	if wm > d.clk.wm {
+		d.clk.wm = wm
+	}
+	d.ids.expire(d.clk.cutoff())
+	return nil
+}
+
+// Stats returns the counters; ActiveKeys is the number of remembered ids.
+func (d *Dedup) Stats() Stats {
+	s := d.stats
+	s.Evictions = d.ids.evictions
+	s.ActiveKeys = int64(len(d.ids.m))
+	return s
+}
+
+// Snapshot serialises the watermark and the remembered ids.
+func (d *Dedup) Snapshot() ([]byte, error) {
+	e := newEncoder(snapDedup)
+	e.iv(d.clk.wm)
+	d.ids.encode(e)
+	return e.b, nil
+}
+
+// Restore replaces the state with a snapshot.
+func (d *Dedup) Restore(data []byte) error {
+	dec, err := newDecoder(data, snapDedup)
+	if err != nil {
+		return err
+	}
+	wm := dec.iv()
+	ids := newIDSet(max(d.cfg.MaxIDs, 1))
+	ids.max = int(^uint(0) >> 1) // restore everything, then apply the bound
+	ids.decode(dec)
+	if err := dec.finish(); err != nil {
+		return err
+	}
+	ids.max = d.cfg.MaxIDs
+	d.clk.wm, d.ids = wm, ids
+	return nil
+}

@@ -1,0 +1,139 @@
+package window
+
+import (
+	"context"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// OrderConfig configures an Order operator.
+type OrderConfig struct {
+	// Name identifies the operator in errors. Default "order".
+	Name string
+	// Dedup names a field (e.g. "event_id"): events of equal event time and
+	// equal non-null value are deliveries of one event; only one is
+	// released. Empty: no dedup.
+	Dedup string
+	// AllowedLateness delays the release by this much beyond the watermark,
+	// so that events within the lateness are still released in order. Zero:
+	// the pipeline's AllowedLateness.
+	AllowedLateness time.Duration
+	// MaxPending bounds the buffered events. When it is exceeded, the oldest
+	// half is released early (counted as evictions) and events older than
+	// what was released become late. Default DefaultMaxPending.
+	MaxPending int
+}
+
+func (c *OrderConfig) setDefaults() {
+	if c.Name == "" {
+		c.Name = "order"
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+}
+
+// Validate reports settings that cannot work.
+func (c OrderConfig) Validate() error {
+	return configErr("order "+c.Name, checkCommon(c.Name, c.AllowedLateness))
+}
+
+// Order buffers events until the watermark minus the allowed lateness
+// passes their time, then emits them in event-time order with the
+// deterministic tie-break (dedup value, key, position). Stateful operators
+// behind it see the same sequence whatever the arrival order was. Events
+// behind the release point go to the late output.
+type Order struct {
+	cfg   OrderConfig
+	clk   clock
+	buf   pending
+	stats Stats
+}
+
+// NewOrder returns an Order operator.
+func NewOrder(cfg OrderConfig) (*Order, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := &Order{cfg: cfg, clk: newClock()}
+	o.clk.lateness = int64(cfg.AllowedLateness)
+	o.buf.dedup.name = cfg.Dedup
+	return o, nil
+}
+
+// Start takes the pipeline's allowed lateness if the config left it zero.
+func (o *Order) Start(_ context.Context, env stream.Env) error {
+	o.clk.lateness = int64(startLateness(o.cfg.AllowedLateness, env))
+	return nil
+}
+
+// Process buffers the events.
+func (o *Order) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	cut := o.clk.cutoff()
+	for i := range in {
+		if in[i].Time < cut {
+			o.stats.Late++
+			out.Late(in[i])
+			continue
+		}
+		o.buf.add(&in[i])
+	}
+	if len(o.buf.evs) > o.cfg.MaxPending {
+		rp := o.buf.cutHalf()
+		n := len(o.buf.evs)
+		o.stats.Duplicates += o.buf.release(rp, false, func(ev *stream.Event) { o.emit(ev, out) })
+		o.stats.Evictions += int64(n - len(o.buf.evs))
+		o.clk.floor = max(o.clk.floor, rp)
+	}
+	return nil
+}
+
+func (o *Order) emit(ev *stream.Event, out *stream.Emitter) {
+	o.stats.Emitted++
+	out.Emit(*ev)
+}
+
+// Advance releases the events the watermark (minus lateness) has passed.
+func (o *Order) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
+	if wm > o.clk.wm {
+		o.clk.wm = wm
+	}
+	o.stats.Duplicates += o.buf.release(o.clk.cutoff(), o.clk.wm == stream.MaxWatermark,
+		func(ev *stream.Event) { o.emit(ev, out) })
+	return nil
+}
+
+// Stats returns the counters.
+func (o *Order) Stats() Stats {
+	s := o.stats
+	s.Pending = int64(len(o.buf.evs))
+	return s
+}
+
+// Snapshot serialises the buffered events and the watermark.
+func (o *Order) Snapshot() ([]byte, error) {
+	e := newEncoder(snapOrder)
+	e.iv(o.clk.wm)
+	e.iv(o.clk.floor)
+	o.buf.encode(e)
+	return e.b, nil
+}
+
+// Restore replaces the state with a snapshot.
+func (o *Order) Restore(data []byte) error {
+	d, err := newDecoder(data, snapOrder)
+	if err != nil {
+		return err
+	}
+	wm, floor := d.iv(), d.iv()
+	var buf pending
+	buf.dedup.name = o.cfg.Dedup
+	buf.decode(d)
+	if err := d.finish(); err != nil {
+		return err
+	}
+	o.clk.wm, o.clk.floor, o.buf = wm, floor, buf
+	return nil
+}

@@ -1,0 +1,160 @@
+package window
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// cmpValue orders values by kind, then content; it is total and does not
+// depend on arrival.
+func cmpValue(a, b stream.Value) int {
+	if c := cmp.Compare(a.Kind(), b.Kind()); c != 0 {
+		return c
+	}
+	switch a.Kind() {
+	case stream.KindString:
+		return strings.Compare(a.Str(), b.Str())
+	case stream.KindFloat:
+		return cmp.Compare(a.Float(), b.Float())
+	}
+	return cmp.Compare(a.Int(), b.Int())
+}
+
+func cmpPos(a, b stream.Position) int {
+	return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
+}
+
+// fieldRef reads one named field of events, caching its position per schema.
+type fieldRef struct {
+	name   string
+	schema *stream.Schema
+	idx    int
+}
+
+func (f *fieldRef) get(ev *stream.Event) stream.Value {
+	if f.name == "" {
+		return stream.Value{}
+	}
+	if ev.Schema != f.schema || f.schema == nil {
+		f.schema, f.idx = ev.Schema, -1
+		if ev.Schema != nil {
+			f.idx = ev.Schema.Index(f.name)
+		}
+	}
+	if f.idx >= 0 && f.idx < len(ev.Fields) {
+		return ev.Fields[f.idx]
+	}
+	return stream.Value{}
+}
+
+type ref struct {
+	t  int64
+	id stream.Value
+	i  int32
+}
+
+// pending buffers events until the release point passes their time, then
+// hands them out in the deterministic order: event time, dedup value, event
+// key, position. With dedup on, events of equal time and dedup value (not
+// null) are deliveries of one event and only the first in that order is
+// released.
+type pending struct {
+	evs   []stream.Event
+	refs  []ref
+	dedup fieldRef
+	min   int64 // lowest time buffered (valid when len(evs) > 0)
+}
+
+func (p *pending) add(ev *stream.Event) {
+	if len(p.evs) == 0 || ev.Time < p.min {
+		p.min = ev.Time
+	}
+	p.evs = append(p.evs, *ev)
+}
+
+func (p *pending) less(a, b ref) int {
+	if c := cmp.Compare(a.t, b.t); c != 0 {
+		return c
+	}
+	if c := cmpValue(a.id, b.id); c != 0 {
+		return c
+	}
+	ea, eb := &p.evs[a.i], &p.evs[b.i]
+	return cmp.Or(strings.Compare(ea.Key, eb.Key), cmpPos(ea.Pos, eb.Pos))
+}
+
+// release calls fn, in order, for every buffered event with time < rp (all
+// of them when all is set) and returns how many duplicates it dropped.
+func (p *pending) release(rp int64, all bool, fn func(ev *stream.Event)) (dups int64) {
+	if len(p.evs) == 0 || (!all && p.min >= rp) {
+		return 0
+	}
+	p.refs = p.refs[:0]
+	for i := range p.evs {
+		if all || p.evs[i].Time < rp {
+			p.refs = append(p.refs, ref{t: p.evs[i].Time, id: p.dedup.get(&p.evs[i]), i: int32(i)})
+		}
+	}
+	slices.SortFunc(p.refs, p.less)
+	for k, r := range p.refs {
+		if p.dedup.name != "" && k > 0 && !r.id.IsNull() {
+			if prev := p.refs[k-1]; prev.t == r.t && prev.id.Equal(r.id) {
+				dups++
+				continue
+			}
+		}
+		fn(&p.evs[r.i])
+	}
+	// Keep the rest, in arrival order.
+	kept := p.evs[:0]
+	p.min = 0
+	for i := range p.evs {
+		if all || p.evs[i].Time < rp {
+			continue
+		}
+		if len(kept) == 0 || p.evs[i].Time < p.min {
+			p.min = p.evs[i].Time
+		}
+		kept = append(kept, p.evs[i])
+	}
+	clear(p.evs[len(kept):])
+	p.evs = kept
+	clear(p.refs)
+	return dups
+}
+
+// cutHalf returns a release point that lets out about half of the buffer,
+// oldest first: the bound on buffered events forces an early release.
+func (p *pending) cutHalf() int64 {
+	ts := make([]int64, len(p.evs))
+	for i := range p.evs {
+		ts[i] = p.evs[i].Time
+	}
+	slices.Sort(ts)
+	t := ts[len(ts)/2]
+	if t == ts[len(ts)-1] && ts[0] < t {
+		return t // do not release everything when the top half shares a time
+	}
+	return t + 1
+}
+
+func (p *pending) encode(e *encoder) {
+	var st schemaTable
+	e.uv(uint64(len(p.evs)))
+	for i := range p.evs {
+		e.event(&st, &p.evs[i])
+	}
+}
+
+func (p *pending) decode(d *decoder) {
+	var st schemaTable
+	n := d.count()
+	p.evs = p.evs[:0]
+	for i := 0; i < n && d.err == nil; i++ {
+		ev := d.event(&st)
+		p.add(&ev)
+	}
+}
