@@ -1,0 +1,73 @@
+package targets_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/targets"
+)
+
+// BenchmarkRedisStream measures idempotent, batched writes of ads emissions
+// into one stream (XADD with a marker per event), against RULESTREAM_TEST_REDIS.
+func BenchmarkRedisStream(b *testing.B) {
+	benchRedis(b, "ads", targets.Write{Op: targets.OpStream, Key: "queue:ads", MaxLen: 100000})
+}
+
+// BenchmarkRedisSortedSetAndStream is the interest target: ZADD NX plus XADD
+// per event.
+func BenchmarkRedisSortedSetAndStream(b *testing.B) {
+	benchRedis(b, "interest",
+		targets.Write{Op: targets.OpSortedSet, Key: "interest:{customer_id}", Member: "track_id", Score: "at", NX: true},
+		targets.Write{Op: targets.OpStream, Key: "queue:interest", MaxLen: 100000})
+}
+
+func benchRedis(b *testing.B, target string, writes ...targets.Write) {
+	rdb, px := testRedis(b)
+	for i := range writes {
+		writes[i].Key = px + writes[i].Key
+	}
+	ctx := context.Background()
+	s, err := targets.NewRedis(rdb, targets.Config{Name: target, Writes: writes, MarkerPrefix: px + "m:",
+		Batch: targets.BatchPolicy{Count: 4096, Period: -1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 1024
+	evs := make([]stream.Event, batch)
+	for i := range evs {
+		evs[i] = emission(target, "upgrade_ad", i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n += batch {
+		k := min(batch, b.N-n)
+		for i := range k {
+			evs[i].ID = "upgrade_ad:" + itoa(n+i)
+		}
+		if err := s.Write(ctx, evs[:k]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+	if st := s.Stats(); st.Written != int64(b.N) {
+		b.Fatalf("wrote %d of %d", st.Written, b.N)
+	}
+}
+
+func itoa(n int) string {
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(buf[i:])
+		}
+	}
+}

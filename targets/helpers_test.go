@@ -1,0 +1,110 @@
+package targets_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/stream"
+)
+
+// testDB is the Redis DB reserved for this package's tests.
+const testDB = 2
+
+var prefixSeq atomic.Int64
+
+// testRedis returns a client of the test Redis (RULESTREAM_TEST_REDIS) and a
+// key prefix unique to the test; keys under it are deleted afterwards.
+func testRedis(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	addr := os.Getenv("RULESTREAM_TEST_REDIS")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("RULESTREAM_TEST_REDIS is not set (run scripts/test)")
+		}
+		t.Skip("RULESTREAM_TEST_REDIS not set: skipping a test that needs redis-server (run scripts/test)")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
+	ctx := context.Background()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redis at %s: %v", addr, err)
+	}
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	prefix := fmt.Sprintf("tt:%s:%d:%d:", name, os.Getpid(), prefixSeq.Add(1))
+	t.Cleanup(func() {
+		deletePrefix(context.Background(), rdb, prefix)
+		_ = rdb.Close()
+	})
+	return rdb, prefix
+}
+
+func deletePrefix(ctx context.Context, rdb *redis.Client, prefix string) {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+		if len(keys) == 1000 {
+			rdb.Unlink(ctx, keys...)
+			keys = keys[:0]
+		}
+	}
+	if len(keys) > 0 {
+		rdb.Unlink(ctx, keys...)
+	}
+}
+
+// emissionSchema is the default payload of a rule emission.
+var emissionSchema = stream.MustSchema("emission",
+	stream.Field{Name: "customer_id", Kind: stream.KindInt},
+	stream.Field{Name: "track_id", Kind: stream.KindInt},
+	stream.Field{Name: "event_id", Kind: stream.KindInt},
+	stream.Field{Name: "rule", Kind: stream.KindString},
+	stream.Field{Name: "rule_version", Kind: stream.KindString},
+	stream.Field{Name: "at", Kind: stream.KindInt},
+)
+
+var smsSchema = stream.MustSchema("sms_emission",
+	stream.Field{Name: "customer_id", Kind: stream.KindInt},
+	stream.Field{Name: "track_id", Kind: stream.KindInt},
+	stream.Field{Name: "event_id", Kind: stream.KindInt},
+	stream.Field{Name: "rule", Kind: stream.KindString},
+	stream.Field{Name: "rule_version", Kind: stream.KindString},
+	stream.Field{Name: "at", Kind: stream.KindInt},
+	stream.Field{Name: "name", Kind: stream.KindString},
+	stream.Field{Name: "offer_id", Kind: stream.KindString},
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// emission builds an emission event for target of rule for event i.
+func emission(target, rule string, i int) stream.Event {
+	cust, track := int64(1000+i%97), int64(i%13+1)
+	at := t0.Add(time.Duration(i) * time.Second)
+	ev := stream.Event{
+		Key:    fmt.Sprint(cust),
+		Time:   at.UnixNano(),
+		Schema: emissionSchema,
+		Target: target,
+		ID:     fmt.Sprintf("%s:%d:%d", rule, cust, i),
+		Fields: []stream.Value{stream.Int(cust), stream.Int(track), stream.Int(int64(i)),
+			stream.String(rule), stream.String("v1"), stream.Int(at.UnixMilli())},
+	}
+	if target == "sms" {
+		ev.Schema = smsSchema
+		ev.Fields = append(ev.Fields, stream.String(fmt.Sprintf("Customer %d", cust)), stream.String("offer-7"))
+	}
+	return ev
+}
+
+func deadLetter(i int) stream.Event {
+	return stream.DeadLetterEvent(stream.Reject{
+		Pos:    stream.Position{Source: "tracks.csv", Offset: int64(i + 2), Line: true},
+		Reason: "bad datetime",
+		Raw:    []byte(fmt.Sprintf("%d,x,y,not-a-date", i)),
+	})
+}

@@ -1,0 +1,168 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/stream"
+)
+
+// Config configures a Redis sink. Zero values mean the defaults.
+type Config struct {
+	// Name namespaces the sink's idempotency markers (default: its writes,
+	// e.g. "XADD queue:ads"). Two sinks given the same events must have
+	// different names, or the second would take them for replays.
+	Name string
+	// Writes are applied to every event, atomically per event. Required.
+	Writes []Write
+	// Batch says when pending events are sent.
+	Batch BatchPolicy
+	// Retry is the backoff for failed batches.
+	Retry Backoff
+	// MarkerPrefix starts every marker key (default "rulestream:done:").
+	// Markers are the event IDs, kept as fields of hashes named
+	// MarkerPrefix + Name + ":" + a time bucket (see the write script).
+	MarkerPrefix string
+	// MarkerTTL is how long a marker remembers a written event (default
+	// 24h): a replay within it changes nothing.
+	MarkerTTL time.Duration
+	// ChunkSize is the number of events per script call; a batch is sent
+	// as one pipeline of chunks (default 256).
+	ChunkSize int
+	// AllowNoID writes events without an ID, without a marker (not
+	// idempotent). By default an event without ID is an error.
+	AllowNoID bool
+	// Clock drives the batch period (default: the wall clock).
+	Clock stream.Clock
+	// Logger receives retry warnings (nil: discard).
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Name == "" {
+		names := make([]string, len(c.Writes))
+		for i, w := range c.Writes {
+			names[i] = w.String()
+		}
+		c.Name = strings.Join(names, ",")
+	}
+	c.Batch.setDefaults()
+	c.Retry.setDefaults()
+	if c.MarkerPrefix == "" {
+		c.MarkerPrefix = "rulestream:done:"
+	}
+	if c.MarkerTTL <= 0 {
+		c.MarkerTTL = 24 * time.Hour
+	}
+	if c.ChunkSize <= 0 {
+		c.ChunkSize = 256
+	}
+	if c.Clock == nil {
+		c.Clock = stream.SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if len(c.Writes) == 0 {
+		return errors.New("targets: redis sink has no writes")
+	}
+	var errs []error
+	for _, w := range c.Writes {
+		errs = append(errs, w.Validate())
+	}
+	errs = append(errs, c.Batch.Validate())
+	if c.MarkerTTL > 0 && c.MarkerTTL < time.Millisecond {
+		errs = append(errs, errors.New("targets: MarkerTTL below 1ms"))
+	}
+	return errors.Join(errs...)
+}
+
+// Stats counts what a sink did.
+type Stats struct {
+	Written     int64 // events written for the first time
+	Duplicates  int64 // events skipped because their marker existed
+	Batches     int64 // batches sent successfully
+	Failures    int64 // failed attempts (each retried or returned)
+	ScriptLoads int64 // times the script was (re)loaded after NOSCRIPT
+}
+
+type stats struct {
+	written, duplicates, batches, failures, loads atomic.Int64
+}
+
+func (s *stats) snapshot() Stats {
+	return Stats{Written: s.written.Load(), Duplicates: s.duplicates.Load(), Batches: s.batches.Load(),
+		Failures: s.failures.Load(), ScriptLoads: s.loads.Load()}
+}
+
+// chunk is the encoded input of one script call.
+type chunk struct {
+	p      packer
+	events int
+	done   bool
+}
+
+// RedisSink writes events to Redis with idempotent, batched, pipelined
+// script calls. It implements stream.Sink, stream.Flusher and
+// stream.Connecter. Write and Flush are called from one goroutine; Stats
+// may be read from any.
+type RedisSink struct {
+	rdb     redis.Cmdable
+	cfg     Config
+	writers []*writer
+	batch   *Batcher
+	chunks  []*chunk // pending, the last one filling
+	spare   []*chunk
+	marker  string
+	ttl     string
+	stats   stats
+	closed  bool
+}
+
+// NewRedis returns a sink writing to rdb (a *redis.Client or anything
+// Cmdable; the script reads undeclared keys, so not a cluster client).
+func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	s := &RedisSink{rdb: rdb, cfg: cfg, batch: NewBatcher(cfg.Batch, cfg.Clock),
+		ttl: strconv.FormatInt(cfg.MarkerTTL.Milliseconds(), 10)}
+	for _, w := range cfg.Writes {
+		c, err := compile(w)
+		if err != nil {
+			return nil, err
+		}
+		s.writers = append(s.writers, c)
+	}
+	s.marker = cfg.MarkerPrefix + cfg.Name + ":"
+	return s, nil
+}
+
+// Name returns the sink's marker namespace.
+func (s *RedisSink) Name() string { return s.cfg.Name }
+
+// Stats returns the sink's counters.
+func (s *RedisSink) Stats() Stats { return s.stats.snapshot() }
+
+// Pending returns the number of events not yet sent.
+func (s *RedisSink) Pending() int { return s.batch.Count() }
+
+// Connect loads the write script, which also checks that Redis answers.
+func (s *RedisSink) Connect(ctx context.Context) error {
+	if err := s.rdb.ScriptLoad(ctx, writeScript).Err(); err != nil {
+		return fmt.Errorf("targets: redis sink %s: load script: %w", s.cfg.Name, err)
+	}
+	return nil
+}

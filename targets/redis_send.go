@@ -1,0 +1,175 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/stream"
+)
+
+// ErrClosed is returned by a sink's Write after Close.
+var ErrClosed = errors.New("targets: sink closed")
+
+// Write encodes events into the pending batch and sends it when the batch
+// policy says so. An event that cannot be encoded (a template field
+// missing) is a PermanentError naming it; the events before it stay pending.
+func (s *RedisSink) Write(ctx context.Context, events []stream.Event) error {
+	if s.closed {
+		return ErrClosed
+	}
+	for i := range events {
+		ev := &events[i]
+		n, err := s.encode(ev)
+		if err != nil {
+			return Permanent(fmt.Errorf("targets: redis sink %s: %w", s.cfg.Name, err))
+		}
+		if s.batch.Add(n) {
+			if err := s.Flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if s.batch.Due() {
+		return s.Flush(ctx)
+	}
+	return nil
+}
+
+// encode appends ev to the filling chunk and returns its encoded size.
+func (s *RedisSink) encode(ev *stream.Event) (int, error) {
+	if ev.ID == "" && !s.cfg.AllowNoID {
+		return 0, fmt.Errorf("event %s has no ID (idempotent writes need one; see Config.AllowNoID)", describe(ev))
+	}
+	c := s.filling()
+	at, n := c.p.mark()
+	c.p.str(ev.ID)
+	c.p.uint(uint32(len(s.writers)))
+	for _, w := range s.writers {
+		if err := w.encode(&c.p, ev); err != nil {
+			c.p.rewind(at, n)
+			return 0, err
+		}
+	}
+	c.events++
+	return len(c.p.buf) - at, nil
+}
+
+func (s *RedisSink) filling() *chunk {
+	if k := len(s.chunks); k > 0 && s.chunks[k-1].events < s.cfg.ChunkSize {
+		return s.chunks[k-1]
+	}
+	var c *chunk
+	if k := len(s.spare); k > 0 {
+		c, s.spare = s.spare[k-1], s.spare[:k-1]
+	} else {
+		c = &chunk{}
+	}
+	c.p.reset()
+	c.events, c.done = 0, false
+	s.chunks = append(s.chunks, c)
+	return c
+}
+
+// Flush sends every pending event, retrying with backoff until it succeeds,
+// fails permanently, the attempts run out or ctx ends. On failure the
+// events stay pending.
+func (s *RedisSink) Flush(ctx context.Context) error {
+	if s.batch.Count() == 0 {
+		return nil
+	}
+	err := s.cfg.Retry.do(ctx, s.cfg.Logger, "redis sink "+s.cfg.Name, func(ctx context.Context) error {
+		err := s.send(ctx)
+		if err != nil {
+			s.stats.failures.Add(1)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("targets: %w", err)
+	}
+	s.stats.batches.Add(1)
+	s.spare = append(s.spare, s.chunks...)
+	clear(s.chunks)
+	s.chunks = s.chunks[:0]
+	s.batch.Reset()
+	return nil
+}
+
+// send pipelines one script call per chunk not yet done. A chunk that
+// failed with NOSCRIPT (Redis restarted or flushed its scripts) is sent
+// again once the script is loaded.
+func (s *RedisSink) send(ctx context.Context) error {
+	for range 2 {
+		pipe := s.rdb.Pipeline()
+		var cmds []*redis.Cmd
+		var sent []*chunk
+		for _, c := range s.chunks {
+			if !c.done {
+				cmds = append(cmds, pipe.EvalSha(ctx, writeScriptSHA, nil, c.p.finish(), s.marker, s.ttl))
+				sent = append(sent, c)
+			}
+		}
+		if len(cmds) == 0 {
+			return nil
+		}
+		_, _ = pipe.Exec(ctx)
+		noScript := false
+		var errs []error
+		for i, cmd := range cmds {
+			n, err := cmd.Int64()
+			switch {
+			case err == nil:
+				sent[i].done = true
+				s.stats.written.Add(n)
+				s.stats.duplicates.Add(int64(sent[i].events) - n)
+			case redis.HasErrorPrefix(err, "NOSCRIPT"):
+				noScript = true
+			default:
+				errs = append(errs, classify(err))
+			}
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		if !noScript {
+			return nil
+		}
+		s.stats.loads.Add(1)
+		if err := s.rdb.ScriptLoad(ctx, writeScript).Err(); err != nil {
+			return fmt.Errorf("load script: %w", err)
+		}
+	}
+	return errors.New("script missing right after loading it")
+}
+
+// transientPrefixes are Redis error replies worth retrying.
+var transientPrefixes = []string{"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY", "CLUSTERDOWN", "OOM", "NOSCRIPT"}
+
+// classify marks Redis error replies that retrying cannot fix as permanent.
+func classify(err error) error {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return err // network errors, timeouts, a closed connection: retry
+	}
+	msg := strings.TrimPrefix(err.Error(), "ERR ")
+	for _, p := range transientPrefixes {
+		if strings.HasPrefix(msg, p) {
+			return err
+		}
+	}
+	return Permanent(err)
+}
+
+// Close sends what is pending and marks the sink closed. It does not close
+// the Redis client, which belongs to the caller.
+func (s *RedisSink) Close(ctx context.Context) error {
+	if s.closed {
+		return nil
+	}
+	err := s.Flush(ctx)
+	s.closed = true
+	return err
+}

@@ -1,0 +1,58 @@
+package targets_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/targets"
+)
+
+func TestRedisSinkWritesEveryOp(t *testing.T) {
+	rdb, px := testRedis(t)
+	ctx := context.Background()
+	s, err := targets.NewRedis(rdb, targets.Config{
+		Name: "all",
+		Writes: []targets.Write{
+			{Op: targets.OpStream, Key: px + "s", Fields: []string{"customer_id", "rule"}, MaxLen: 1000, IDField: "id"},
+			targets.LPush(px+"l:{customer_id}", "track_id", "rule"),
+			{Op: targets.OpSortedSet, Key: px + "z:{customer_id}", Member: "track_id", Score: "at", NX: true},
+			targets.SAdd(px+"set", "customer_id"),
+			targets.HSet(px+"h:{$id}", "track_id"),
+		},
+		MarkerPrefix: px + "m:",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := []stream.Event{emission("ads", "r", 1), emission("ads", "r", 2)}
+	if err := s.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	xs, err := rdb.XRange(ctx, px+"s", "-", "+").Result()
+	if err != nil || len(xs) != 2 {
+		t.Fatalf("stream: %v %v", xs, err)
+	}
+	if v := xs[0].Values; v["customer_id"] != "1001" || v["rule"] != "r" || v["id"] != "r:1001:1" || len(v) != 3 {
+		t.Errorf("stream entry = %v", v)
+	}
+	if l := rdb.LRange(ctx, px+"l:1001", 0, -1).Val(); len(l) != 1 || l[0] != `{"track_id":2,"rule":"r"}` {
+		t.Errorf("list = %q", l)
+	}
+	z := rdb.ZRangeWithScores(ctx, px+"z:1002", 0, -1).Val()
+	if len(z) != 1 || z[0].Member != "3" || int64(z[0].Score) != t0.Add(2e9).UnixMilli() {
+		t.Errorf("zset = %v", z)
+	}
+	if m := rdb.SMembers(ctx, px+"set").Val(); len(m) != 2 {
+		t.Errorf("set = %v", m)
+	}
+	if h := rdb.HGetAll(ctx, px+"h:r:1001:1").Val(); h["track_id"] != "2" {
+		t.Errorf("hash = %v", h)
+	}
+	if st := s.Stats(); st.Written != 2 || st.Duplicates != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
