@@ -79,11 +79,25 @@ func NewFileSource(path string, dec Decoder, cfg FileConfig) *FileSource {
 	return &FileSource{path: path, name: name, dec: dec, cfg: cfg, header: !hd}
 }
 
+// NewReaderSource returns a source reading records from r (a bounded
+// input: it ends at r's EOF). name appears in positions (name:line).
+func NewReaderSource(name string, r io.Reader, dec Decoder, cfg FileConfig) *FileSource {
+	cfg.setDefaults()
+	cfg.Follow = false
+	_, hd := dec.(HeaderDecoder)
+	return &FileSource{name: name, dec: dec, cfg: cfg, rd: r, header: !hd}
+}
+
 // Name returns the path ("stdin" for "-").
 func (s *FileSource) Name() string { return s.name }
 
 // Connect opens the file.
-func (s *FileSource) Connect(context.Context) error { return s.open() }
+func (s *FileSource) Connect(context.Context) error {
+	if s.rd != nil {
+		return nil
+	}
+	return s.open()
+}
 
 func (s *FileSource) open() error {
 	if s.path == "-" {
@@ -152,7 +166,7 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 			return b, fmt.Errorf("%s: %w", s.name, err)
 		}
 		// At the end of what is there now.
-		if !s.cfg.Follow || s.path == "-" {
+		if !s.cfg.Follow || s.file == nil {
 			if len(s.pending) > 0 {
 				// The last line has no newline: it is a line all the same.
 				s.chunk, s.pos, s.pending = string(s.pending), 0, s.pending[:0]

@@ -1,0 +1,200 @@
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/IBM/sarama"
+)
+
+// ProducerConfig configures ProducePlays. Zero values mean the defaults.
+type ProducerConfig struct {
+	// Client holds the connection settings (TLS, SASL, sarama overrides).
+	Client ClientConfig
+	// Progress, when set, is called with the number of messages acknowledged
+	// so far, every ProgressEvery messages and at the end.
+	Progress func(done int64)
+	// ProgressEvery is the progress interval. Default 100000.
+	ProgressEvery int64
+	// Logger receives the producer's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c *ProducerConfig) setDefaults() {
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = 100000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c ProducerConfig) saramaConfig() (*sarama.Config, error) {
+	sc := sarama.NewConfig()
+	sc.Producer.Return.Successes = true
+	sc.Producer.Return.Errors = true
+	sc.Producer.RequiredAcks = sarama.WaitForLocal
+	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
+	sc.Producer.Flush.Bytes = 1 << 20
+	sc.Producer.Flush.Messages = 10000
+	sc.Producer.Flush.Frequency = 5e6 // 5ms
+	sc.Producer.MaxMessageBytes = 4 << 20
+	sc.ChannelBufferSize = 8192
+	if err := c.Client.apply(sc); err != nil {
+		return nil, err
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, fmt.Errorf("sarama config: %w", err)
+	}
+	return sc, nil
+}
+
+// ProducePlaysFile publishes the plays CSV at path; see ProducePlays.
+func ProducePlaysFile(ctx context.Context, brokers []string, topic, path string, cfg ProducerConfig) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, err := ProducePlays(ctx, brokers, topic, f, cfg)
+	if err != nil {
+		return n, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, nil
+}
+
+// ProducePlays publishes each non-empty line of r (the demo's positional
+// plays CSV, no header) as one message to topic, keyed by its second column,
+// customer_id, so one customer's plays land in one partition (murmur2, the
+// Java client's partitioner). Lines are sent as they are, malformed or not:
+// the consumer dead-letters what it cannot decode. A line without a second
+// column is sent without a key. It returns the number of messages the
+// brokers acknowledged; on error, the lines after the last acknowledged one
+// may or may not have been written.
+func ProducePlays(ctx context.Context, brokers []string, topic string, r io.Reader, cfg ProducerConfig) (int64, error) {
+	cfg.setDefaults()
+	sc, err := cfg.saramaConfig()
+	if err != nil {
+		return 0, err
+	}
+	p, err := sarama.NewAsyncProducer(brokers, sc)
+	if err != nil {
+		return 0, fmt.Errorf("kafka producer: %w", err)
+	}
+	var (
+		done     atomic.Int64
+		firstErr error
+		errOnce  sync.Once
+		wg       sync.WaitGroup
+	)
+	failed := make(chan struct{})
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for range p.Successes() {
+			if n := done.Add(1); cfg.Progress != nil && n%cfg.ProgressEvery == 0 {
+				cfg.Progress(n)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for e := range p.Errors() {
+			errOnce.Do(func() {
+				firstErr = fmt.Errorf("kafka producer: %w", e.Err)
+				close(failed)
+			})
+		}
+	}()
+	sent, readErr := sendLines(ctx, p, topic, r, failed)
+	p.AsyncClose()
+	wg.Wait()
+	n := done.Load()
+	if cfg.Progress != nil && n%cfg.ProgressEvery != 0 {
+		cfg.Progress(n)
+	}
+	cfg.Logger.Info("kafka: produced", "topic", topic, "sent", sent, "acknowledged", n)
+	return n, errors.Join(firstErr, readErr)
+}
+
+// sendLines reads r in large chunks and sends every line; message values
+// share the chunk's memory, so a line costs no copy.
+func sendLines(ctx context.Context, p sarama.AsyncProducer, topic string, r io.Reader, failed <-chan struct{}) (int64, error) {
+	const chunk = 1 << 20
+	var rest []byte
+	var sent int64
+	for eof := false; !eof; {
+		buf := make([]byte, len(rest), len(rest)+chunk)
+		copy(buf, rest)
+		n, err := io.ReadFull(r, buf[len(rest):cap(buf)])
+		buf = buf[:len(rest)+n]
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			eof = true
+		case err != nil:
+			return sent, fmt.Errorf("read: %w", err)
+		}
+		lines := buf
+		if !eof {
+			last := bytes.LastIndexByte(buf, '\n')
+			if last < 0 {
+				if len(buf) > 64<<20 {
+					return sent, errors.New("read: line longer than 64 MiB")
+				}
+				rest = buf
+				continue
+			}
+			lines, rest = buf[:last+1], buf[last+1:]
+		}
+		for len(lines) > 0 {
+			i := bytes.IndexByte(lines, '\n')
+			var line []byte
+			if i < 0 {
+				line, lines = lines, nil
+			} else {
+				line, lines = lines[:i], lines[i+1:]
+			}
+			line = bytes.TrimRight(line, "\r")
+			if len(line) == 0 {
+				continue
+			}
+			msg := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(line)}
+			if key := PlayKey(line); key != nil {
+				msg.Key = sarama.ByteEncoder(key)
+			}
+			select {
+			case p.Input() <- msg:
+				sent++
+			case <-failed:
+				return sent, nil
+			case <-ctx.Done():
+				return sent, ctx.Err()
+			}
+		}
+	}
+	return sent, nil
+}
+
+// PlayKey returns the customer_id column (the second) of a plays CSV line,
+// unquoted, or nil if the line has no second column.
+func PlayKey(line []byte) []byte {
+	i := bytes.IndexByte(line, ',')
+	if i < 0 {
+		return nil
+	}
+	f := line[i+1:]
+	if j := bytes.IndexByte(f, ','); j >= 0 {
+		f = f[:j]
+	}
+	if len(f) >= 2 && f[0] == '"' && f[len(f)-1] == '"' {
+		f = f[1 : len(f)-1]
+	}
+	return f
+}

@@ -1,0 +1,205 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// TestPipelineConsumesAllAndResumes produces plays keyed by customer,
+// consumes them all through a pipeline, then checks that the offsets were
+// committed: a second consumer of the group reads only what came after.
+func TestPipelineConsumesAllAndResumes(t *testing.T) {
+	const topic, group = "plays", "g1"
+	c, brokers := newCluster(t, 3, topic)
+	ps, csv := plays(3000, 1)
+	if n := produce(t, brokers, topic, csv[:len(csv)/2]); n == 0 {
+		t.Fatal("nothing produced")
+	}
+	first := 0
+	for _, b := range csv[:len(csv)/2] {
+		if b == '\n' {
+			first++
+		}
+	}
+	ctx := testCtx(t, 30*time.Second)
+	cfg := testConfig(brokers, topic, group)
+	cfg.StopAtEnd = true
+	src := newSource(t, cfg)
+	sink := stream.NewCollectSink()
+	p := stream.New("kafka-test", stream.Config{}).From(src).To(sink)
+	if err := p.Run(ctx); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	evs := sink.Events()
+	if len(evs) != first {
+		t.Fatalf("consumed %d events, produced %d", len(evs), first)
+	}
+	checkOrder(t, evs)
+	// One customer's plays are in one partition.
+	part := map[string]int32{}
+	for _, ev := range evs {
+		if ev.Pos.Source != topic {
+			t.Fatalf("position %v: want topic %s", ev.Pos, topic)
+		}
+		if p, ok := part[ev.Key]; ok && p != ev.Pos.Partition {
+			t.Fatalf("customer %s in partitions %d and %d", ev.Key, p, ev.Pos.Partition)
+		}
+		part[ev.Key] = ev.Pos.Partition
+	}
+	// Offsets committed up to the end of each partition.
+	gi := c.GroupInfo(group)
+	var committed int64
+	for p, cm := range gi.Commits[topic] {
+		if hw := c.PartitionInfo(topic, p).HighWatermark; cm.Offset != hw {
+			t.Errorf("partition %d: committed %d, high-water mark %d", p, cm.Offset, hw)
+		}
+		committed += cm.Offset
+	}
+	if committed != int64(first) {
+		t.Fatalf("committed offsets sum to %d, want %d", committed, first)
+	}
+	st := src.Stats()
+	if st.Delivered != int64(first) || st.Acked != int64(first) || st.Rebalances < 1 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	// The second half, read by a new member of the same group.
+	produce(t, brokers, topic, csv[len(csv)/2:])
+	src2 := newSource(t, cfg)
+	sink2 := stream.NewCollectSink()
+	if err := stream.New("kafka-test-2", stream.Config{}).From(src2).To(sink2).Run(ctx); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	second := sink2.Events()
+	if len(second) != len(ps)-first {
+		t.Fatalf("second consumer read %d events, want %d (resume after the committed offsets)", len(second), len(ps)-first)
+	}
+	ids := uniqueIDs(evs, second)
+	for _, p := range ps {
+		if !ids[p.EventID] {
+			t.Fatalf("event %d never consumed", p.EventID)
+		}
+	}
+}
+
+// TestMalformedToDeadLetter: bad messages reach the dead-letter sink with
+// their topic/partition/offset and raw bytes; good ones flow on.
+func TestMalformedToDeadLetter(t *testing.T) {
+	const topic = "mixed"
+	_, brokers := newCluster(t, 1, topic)
+	lines := []string{
+		`1,10,100,"2014-10-01 00:00:00",1,"10001"`,
+		`2,10,100,"not a date",1,"10001"`,
+		"3,10,100,\"2014-10-01 00:00:01\",1,\"1\x0001\"",
+		`4,10`,
+		`5,11,100,"2014-10-01 00:00:02",0,"10002"`,
+	}
+	var csv []byte
+	for _, l := range lines {
+		csv = append(csv, l...)
+		csv = append(csv, '\n')
+	}
+	produce(t, brokers, topic, csv)
+	cfg := testConfig(brokers, topic, "dl")
+	cfg.StopAtEnd = true
+	src := newSource(t, cfg)
+	good, dead := stream.NewCollectSink(), stream.NewCollectSink()
+	p := stream.New("dl", stream.Config{}).From(src).To(good).DeadLetter(dead)
+	if err := p.Run(testCtx(t, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if g := good.Events(); len(g) != 2 || eventID(g[0]) != 1 || eventID(g[1]) != 5 {
+		t.Fatalf("good events %v", g)
+	}
+	d := dead.Events()
+	want := []string{"mixed/0/1", "mixed/0/2", "mixed/0/3"}
+	if len(d) != len(want) {
+		t.Fatalf("%d dead letters, want %d: %v", len(d), len(want), d)
+	}
+	for i, ev := range d {
+		if pos := ev.Get("position").Text(); pos != want[i] {
+			t.Errorf("dead letter %d at %s, want %s", i, pos, want[i])
+		}
+		if raw := ev.Get("raw").Text(); raw != lines[i+1] {
+			t.Errorf("dead letter %d raw %q, want %q", i, raw, lines[i+1])
+		}
+		if ev.Get("reason").Text() == "" {
+			t.Errorf("dead letter %d without reason", i)
+		}
+	}
+	if st := src.Stats(); st.Rejected != 3 {
+		t.Fatalf("stats rejected %d, want 3", st.Rejected)
+	}
+}
+
+// TestOnAssignSeeks: the offset OnAssign returns is where reading starts,
+// backwards or forwards of the committed offset; an OnAssign error stops
+// the source.
+func TestOnAssignSeeks(t *testing.T) {
+	const topic = "seek"
+	_, brokers := newCluster(t, 1, topic)
+	_, csv := plays(50, 2)
+	produce(t, brokers, topic, csv)
+	ctx := testCtx(t, 20*time.Second)
+	for _, start := range []int64{30, 5} { // forward, then back behind the commit
+		cfg := testConfig(brokers, topic, "seekers")
+		cfg.StopAtEnd = true
+		cfg.OnAssign = func(_ context.Context, tp string, p int32) (int64, bool, error) {
+			return start, tp == topic && p == 0, nil
+		}
+		src := newSource(t, cfg)
+		sink := stream.NewCollectSink()
+		if err := stream.New("seek", stream.Config{}).From(src).To(sink).Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		evs := sink.Events()
+		if len(evs) != 50-int(start) || evs[0].Pos.Offset != start {
+			t.Fatalf("seek to %d: %d events from offset %d", start, len(evs), evs[0].Pos.Offset)
+		}
+	}
+
+	boom := errors.New("checkpoint store down")
+	cfg := testConfig(brokers, topic, "seekers-2")
+	cfg.OnAssign = func(context.Context, string, int32) (int64, bool, error) { return 0, false, boom }
+	src := newSource(t, cfg)
+	_, err := src.Read(ctx)
+	var ae *AssignError
+	if !errors.As(err, &ae) || !errors.Is(err, boom) || ae.Partition != 0 {
+		t.Fatalf("Read error %v, want an AssignError wrapping %v", err, boom)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	_, err := NewSource(SourceConfig{})
+	if err == nil {
+		t.Fatal("empty config accepted")
+	}
+	for _, want := range []string{"Brokers", "Topic", "Group"} {
+		if !contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	_, err = NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g", Decoder: stream.NewCSVDecoder(stream.CSVSpec{})})
+	if err == nil || !contains(err.Error(), "HeaderDecoder") {
+		t.Fatalf("decoder without schema: %v", err)
+	}
+	_, err = NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g", InitialOffset: 7})
+	if err == nil {
+		t.Fatal("bad InitialOffset accepted")
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || indexOf(s, sub) >= 0 }
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
