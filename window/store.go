@@ -1,0 +1,178 @@
+package window
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// win is one window of one key.
+type win struct {
+	key        int32
+	start, end int64
+	acc        acc
+	live       bool
+	emitted    bool   // a result went out
+	dirty      bool   // changed since the last result
+	ver        uint32 // invalidates older heap entries
+}
+
+// action is a heap entry: at watermark at, fire (or purge) window w.
+type action struct {
+	at  int64
+	w   int32
+	ver uint32
+}
+
+// base is the state shared by the time and session window operators:
+// interned keys, a slab of windows, a heap of firing and purge times, and
+// the dedup ids.
+type base struct {
+	name, kind string
+	nkey       int
+	maxKeys    int
+	agg        aggregator
+	clk        clock
+	kf         keyFields
+	keys       *keyTable
+	refs       []int32 // live windows per key slot
+	wins       []win
+	free       []int32
+	heap       []action
+	ids        *idSet // nil without dedup
+	idField    fieldRef
+	due        []int32 // windows to emit at the end of this call
+	onKill     func(i int32)
+	stats      Stats
+}
+
+func newBase(name, kind string, keyBy []string, aggs []Aggregate, dedup string, lateness int64, maxKeys int) base {
+	b := base{name: name, kind: kind, nkey: len(keyBy), maxKeys: maxKeys, agg: newAggregator(aggs), clk: newClock(),
+		kf: newKeyFields(keyBy), keys: newKeyTable(), idField: fieldRef{name: dedup}}
+	b.clk.lateness = lateness
+	if dedup != "" {
+		b.ids = newIDSet(DefaultMaxIDs)
+	}
+	return b
+}
+
+// admit checks lateness and duplicates; it reports whether ev counts.
+func (b *base) admit(ev *stream.Event, out *stream.Emitter) bool {
+	if ev.Time < b.clk.cutoff() {
+		b.stats.Late++
+		out.Late(*ev)
+		return false
+	}
+	if b.ids != nil {
+		if id := b.idField.get(ev); !id.IsNull() && b.ids.seen(id, ev.Time) {
+			b.stats.Duplicates++
+			return false
+		}
+	}
+	return true
+}
+
+// key returns the slot of ev's key, interning it (and evicting under the
+// MaxKeys bound) when new.
+func (b *base) key(ev *stream.Event, out *stream.Emitter) int32 {
+	vals := b.kf.values(ev)
+	if s, _ := b.keys.find(vals, false); s >= 0 {
+		return s
+	}
+	for b.keys.live >= b.maxKeys && b.evictOne(out) {
+	}
+	s, _ := b.keys.find(vals, true)
+	if int(s) >= len(b.refs) {
+		b.refs = append(b.refs, make([]int32, b.keys.slots()-len(b.refs))...)
+	}
+	return s
+}
+
+func (b *base) newWin(key int32, start, end int64) int32 {
+	var i int32
+	if n := len(b.free); n > 0 {
+		i = b.free[n-1]
+		b.free = b.free[:n-1]
+	} else {
+		i = int32(len(b.wins))
+		b.wins = append(b.wins, win{})
+	}
+	w := &b.wins[i]
+	*w = win{key: key, start: start, end: end, live: true, ver: w.ver + 1}
+	b.refs[key]++
+	b.schedule(i)
+	return i
+}
+
+// schedule pushes the window's next action: firing at its end, or, once
+// its result is out, purging when the watermark passes end + lateness.
+func (b *base) schedule(i int32) {
+	w := &b.wins[i]
+	w.ver++
+	at := w.end
+	if w.emitted && !w.dirty {
+		at = add(w.end, b.clk.lateness)
+	}
+	b.push(action{at: at, w: i, ver: w.ver})
+}
+
+// touched notes that a late event changed a window the watermark has passed.
+func (b *base) touched(i int32) {
+	w := &b.wins[i]
+	if w.emitted {
+		w.dirty = true
+	}
+	if w.end <= b.clk.wm && !slices.Contains(b.due, i) {
+		b.due = append(b.due, i)
+	}
+}
+
+// kill drops a window (purged, evicted or merged away).
+func (b *base) kill(i int32) {
+	w := &b.wins[i]
+	if b.onKill != nil {
+		b.onKill(i)
+	}
+	if j := slices.Index(b.due, i); j >= 0 {
+		b.due = slices.Delete(b.due, j, j+1)
+	}
+	w.live = false
+	w.ver++
+	w.acc = acc{}
+	b.free = append(b.free, i)
+	b.refs[w.key]--
+	if b.refs[w.key] == 0 {
+		b.keys.remove(w.key)
+		b.stats.Expired++
+	}
+}
+
+// flush emits the due windows in deterministic order: end, key, start.
+func (b *base) flush(out *stream.Emitter) {
+	if len(b.due) == 0 {
+		return
+	}
+	slices.SortFunc(b.due, func(x, y int32) int {
+		wx, wy := &b.wins[x], &b.wins[y]
+		return cmp.Or(cmp.Compare(wx.end, wy.end), b.keys.compare(wx.key, wy.key), cmp.Compare(wx.start, wy.start))
+	})
+	for _, i := range b.due {
+		b.emit(i, out)
+		b.schedule(i)
+	}
+	b.due = b.due[:0]
+}
+
+func (b *base) emit(i int32, out *stream.Emitter) {
+	w := &b.wins[i]
+	key := b.keys.keyString(w.key, b.nkey)
+	info := &stream.WindowInfo{
+		Name: b.name, Kind: b.kind, Key: key, Start: w.start, End: w.end,
+		Count: w.acc.count, First: w.acc.first, Last: w.acc.last,
+		Aggs: b.agg.results(&w.acc), Update: w.emitted,
+	}
+	w.emitted, w.dirty = true, false
+	b.stats.Emitted++
+	out.Emit(stream.Event{Key: key, Time: w.end - 1, Pos: stream.Position{Source: b.name, Partition: -1}, Window: info})
+}

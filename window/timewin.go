@@ -1,0 +1,206 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// Kinds of window results.
+const (
+	KindTumbling = "tumbling"
+	KindSliding  = "sliding"
+	KindSession  = "session"
+)
+
+// WindowConfig holds the settings shared by tumbling, sliding and session
+// windows.
+type WindowConfig struct {
+	// Name is the results' WindowInfo.Name. Required.
+	Name string
+	// KeyBy names the key fields. Required.
+	KeyBy []string
+	// Aggs are computed per window, into WindowInfo.Aggs. Count, first and
+	// last event time are always in WindowInfo.
+	Aggs []Aggregate
+	// Dedup names the event id field: deliveries of one id count once. The
+	// ids are remembered while their time is within the allowed lateness
+	// (at most DefaultMaxIDs, oldest evicted first). Empty: no dedup.
+	Dedup string
+	// AllowedLateness keeps a fired window for this long (event time) after
+	// its end: a later event within it updates the window, which fires again
+	// with Update set. Zero: the pipeline's AllowedLateness.
+	AllowedLateness time.Duration
+	// MaxKeys bounds the keys holding windows. A new key beyond it evicts the
+	// window with the earliest pending action (fire or purge), firing it
+	// early if its result is not out yet; counted as evictions. Default
+	// DefaultMaxKeys.
+	MaxKeys int
+}
+
+func (c *WindowConfig) setDefaults() {
+	if c.MaxKeys <= 0 {
+		c.MaxKeys = DefaultMaxKeys
+	}
+}
+
+func (c *WindowConfig) check() []error {
+	errs := checkCommon(c.Name, c.AllowedLateness)
+	if len(c.KeyBy) == 0 {
+		errs = append(errs, errors.New("KeyBy needs at least one field"))
+	}
+	return append(errs, checkAggs(c.Aggs)...)
+}
+
+// TumblingConfig configures tumbling windows [k*Size+Offset, (k+1)*Size+Offset).
+type TumblingConfig struct {
+	WindowConfig
+	Size   time.Duration // required
+	Offset time.Duration // shifts the window boundaries (e.g. time zones)
+}
+
+// SlidingConfig configures sliding (hopping) windows of Size starting every
+// Slide; an event belongs to about Size/Slide windows.
+type SlidingConfig struct {
+	WindowConfig
+	Size   time.Duration // required
+	Slide  time.Duration // required, at most Size
+	Offset time.Duration
+}
+
+type winKey struct {
+	key   int32
+	start int64
+}
+
+// TimeWindows is a tumbling or sliding window operator. A window fires once
+// the watermark reaches its end; see the package documentation for the
+// result events and the lateness policy.
+type TimeWindows struct {
+	base
+	lateness            time.Duration
+	size, slide, offset int64
+	index               map[winKey]int32
+}
+
+// NewTumbling returns a tumbling window operator.
+func NewTumbling(cfg TumblingConfig) (*TimeWindows, error) {
+	return newTime(KindTumbling, cfg.WindowConfig, cfg.Size, cfg.Size, cfg.Offset)
+}
+
+// NewSliding returns a sliding window operator.
+func NewSliding(cfg SlidingConfig) (*TimeWindows, error) {
+	return newTime(KindSliding, cfg.WindowConfig, cfg.Size, cfg.Slide, cfg.Offset)
+}
+
+func newTime(kind string, cfg WindowConfig, size, slide, offset time.Duration) (*TimeWindows, error) {
+	cfg.setDefaults()
+	errs := cfg.check()
+	if size <= 0 {
+		errs = append(errs, errors.New("Size must be positive"))
+	}
+	if slide <= 0 || slide > size {
+		errs = append(errs, errors.New("Slide must be positive and at most Size"))
+	}
+	if err := configErr(kind+" "+cfg.Name, errs); err != nil {
+		return nil, err
+	}
+	t := &TimeWindows{
+		base:     newBase(cfg.Name, kind, cfg.KeyBy, cfg.Aggs, cfg.Dedup, int64(cfg.AllowedLateness), cfg.MaxKeys),
+		lateness: cfg.AllowedLateness, size: int64(size), slide: int64(slide), offset: int64(offset) % int64(slide),
+		index: map[winKey]int32{},
+	}
+	t.onKill = t.unindex
+	return t, nil
+}
+
+// Start takes the pipeline's allowed lateness if the config left it zero.
+func (t *TimeWindows) Start(_ context.Context, env stream.Env) error {
+	t.clk.lateness = int64(startLateness(t.lateness, env))
+	return nil
+}
+
+// lastStart is the start of the latest window containing ts.
+func (t *TimeWindows) lastStart(ts int64) int64 {
+	r := (ts - t.offset) % t.slide
+	if r < 0 {
+		r += t.slide
+	}
+	return ts - r
+}
+
+// Process adds the events to their windows.
+func (t *TimeWindows) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	for i := range in {
+		ev := &in[i]
+		if !t.admit(ev, out) {
+			continue
+		}
+		k := t.key(ev, out)
+		for s := t.lastStart(ev.Time); s > ev.Time-t.size; s -= t.slide {
+			w, ok := t.index[winKey{k, s}]
+			if !ok {
+				w = t.newWin(k, s, s+t.size)
+				t.index[winKey{k, s}] = w
+			}
+			t.agg.add(&t.wins[w].acc, ev)
+			if s+t.size <= t.clk.wm {
+				t.touched(w)
+			}
+		}
+	}
+	t.flush(out)
+	return nil
+}
+
+// Advance fires and purges windows.
+func (t *TimeWindows) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
+	t.advance(wm, out)
+	return nil
+}
+
+func (t *TimeWindows) unindex(i int32) { delete(t.index, winKey{t.wins[i].key, t.wins[i].start}) }
+
+// Stats returns the counters.
+func (t *TimeWindows) Stats() Stats { return t.statsNow() }
+
+// Snapshot serialises the watermark, dedup ids and live windows.
+func (t *TimeWindows) Snapshot() ([]byte, error) {
+	e := newEncoder(snapTime)
+	e.iv(t.size)
+	e.iv(t.slide)
+	e.iv(t.offset)
+	t.encode(e)
+	return e.b, nil
+}
+
+// Restore replaces the state with a snapshot of windows of the same shape.
+func (t *TimeWindows) Restore(data []byte) error {
+	d, err := newDecoder(data, snapTime)
+	if err != nil {
+		return err
+	}
+	if d.iv() != t.size || d.iv() != t.slide || d.iv() != t.offset {
+		d.fail("snapshot of windows of another size, slide or offset")
+	}
+	n := &TimeWindows{base: newBase(t.name, t.kind, t.kf.names, t.agg.specs, t.idField.name, t.clk.lateness, t.maxKeys),
+		lateness: t.lateness, size: t.size, slide: t.slide, offset: t.offset, index: map[winKey]int32{}}
+	n.onKill = n.unindex
+	n.decode(d, func(i int32) {
+		w := &n.wins[i]
+		k := winKey{w.key, w.start}
+		if _, dup := n.index[k]; dup || w.end != w.start+n.size || n.lastStart(w.start) != w.start {
+			d.fail("bad window bounds")
+		}
+		n.index[k] = i
+	})
+	if err := d.finish(); err != nil {
+		return err
+	}
+	n.stats = t.stats
+	*t = *n
+	t.onKill = t.unindex
+	return nil
+}
