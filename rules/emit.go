@@ -1,0 +1,142 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// firingKey returns the text of the event's key field, or its Key.
+func (en *Engine) firingKey(ev *stream.Event) string {
+	if v := ev.Get(en.cfg.KeyField); !v.IsNull() {
+		en.keyBuf = v.AppendText(en.keyBuf[:0])
+		return string(en.keyBuf)
+	}
+	return ev.Key
+}
+
+// emissionID is "<rule>:<key>:<event_id>", or the window end (else the
+// event time) in unix nanoseconds when the event has no event_id.
+func emissionID(rule, key string, ev *stream.Event) string {
+	b := make([]byte, 0, len(rule)+len(key)+24)
+	b = append(b, rule...)
+	b = append(b, ':')
+	b = append(b, key...)
+	b = append(b, ':')
+	switch id := ev.Get("event_id"); {
+	case !id.IsNull():
+		b = id.AppendText(b)
+	case ev.Window != nil:
+		b = strconv.AppendInt(b, ev.Window.End, 10)
+	default:
+		b = strconv.AppendInt(b, ev.Time, 10)
+	}
+	return string(b)
+}
+
+// emission builds the event a firing emits.
+func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key string) (stream.Event, error) {
+	ev := act.ev
+	schema := c.schema
+	if en.cfg.Explain {
+		schema = c.explainSchema
+	}
+	f := make([]stream.Value, schema.Len())
+	f[0] = asInt(ev.Get("customer_id"))
+	f[1] = asInt(ev.Get("track_id"))
+	f[2] = asInt(ev.Get("event_id"))
+	f[3] = stream.String(c.Name)
+	f[4] = stream.String(set.version)
+	f[5] = stream.Int(ev.Time / int64(time.Millisecond))
+	if c.payload != nil {
+		v, err := en.eval(c.payload, c.payloadTracked, act)
+		if err != nil {
+			return stream.Event{}, err
+		}
+		m, ok := v.(interface{ Get(ref.Val) ref.Val })
+		if !ok {
+			return stream.Event{}, fmt.Errorf("payload is %s, not a map", v.Type().TypeName())
+		}
+		for i, k := range c.payloadKeys {
+			slot := c.payloadSlots[i]
+			x := m.Get(types.String(k))
+			if types.IsError(x) {
+				return stream.Event{}, x.(*types.Err)
+			}
+			f[slot] = fromCEL(x, schema.Field(slot).Kind)
+		}
+	}
+	if en.cfg.Explain && schema != c.schema {
+		f[len(f)-1] = stream.String(explain(set, c, act))
+	}
+	return stream.Event{
+		Key:    key,
+		Time:   ev.Time,
+		Pos:    ev.Pos,
+		Schema: schema,
+		Fields: f,
+		Joins:  append([]stream.Join(nil), ev.Joins...),
+		Window: ev.Window,
+		Target: c.Target,
+		ID:     emissionID(c.Name, key, ev),
+	}, nil
+}
+
+func asInt(v stream.Value) stream.Value {
+	if v.Kind() == stream.KindInt {
+		return v
+	}
+	return stream.Value{}
+}
+
+// fromCEL converts a payload value to the field's kind; null stays null.
+func fromCEL(v ref.Val, k stream.Kind) stream.Value {
+	switch x := v.(type) {
+	case types.Int:
+		return stream.Int(int64(x))
+	case types.Uint:
+		return stream.Int(int64(x))
+	case types.Double:
+		return stream.Float(float64(x))
+	case types.String:
+		return stream.String(string(x))
+	case types.Bool:
+		return stream.Bool(bool(x))
+	case types.Timestamp:
+		return stream.Time(x.Time)
+	}
+	return stream.Value{}
+}
+
+// explain renders compact JSON: the rule, the set's version and the values
+// the condition read, by path.
+func explain(set *RuleSet, c *compiled, act *activation) string {
+	b := []byte(`{"rule":`)
+	b = appendJSON(b, c.Name)
+	b = append(b, `,"version":`...)
+	b = appendJSON(b, set.version)
+	b = append(b, `,"values":{`...)
+	for i, p := range c.reads {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSON(b, p.String())
+		b = append(b, ':')
+		b = appendJSON(b, act.read(p))
+	}
+	return string(append(b, "}}"...))
+}
+
+func appendJSON(b []byte, v any) []byte {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, j...)
+}

@@ -1,0 +1,256 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// EngineConfig configures an Engine. Zero values mean the defaults.
+type EngineConfig struct {
+	// Explain adds an "explain" string field to every emission: compact
+	// JSON with the rule, the set's version and the values the condition
+	// read.
+	Explain bool
+	// PassThrough forwards the input events too, after their emissions.
+	PassThrough bool
+	// KeyField names the event field whose text is the firing key (cooldown
+	// key and the key of emissions). Default "customer_id"; when the event
+	// lacks it, the event's Key is used.
+	KeyField string
+	// LogInterval is how often runtime errors of a rule are logged at most
+	// (processing time, on Clock). Default 1m.
+	LogInterval time.Duration
+	// Clock is the processing-time clock for rate-limited logging. Default:
+	// the pipeline's clock (see Start), else the system clock.
+	Clock stream.Clock
+	// Logger receives reloads and runtime errors. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c *EngineConfig) setDefaults() {
+	if c.KeyField == "" {
+		c.KeyField = "customer_id"
+	}
+	if c.LogInterval <= 0 {
+		c.LogInterval = time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Engine is a stream.Operator evaluating the live rule set on each input
+// event and emitting one event per firing. It is also a
+// stream.Snapshotter of its cooldown state. Process, Advance, Snapshot and
+// Restore are called from one goroutine (the runner's); Swap, Reload and
+// Stats are safe from any goroutine.
+type Engine struct {
+	cfg      EngineConfig
+	live     atomic.Pointer[liveSet]
+	mu       sync.Mutex // guards counters and swaps
+	counters map[string]*ruleCounters
+	reloads  atomic.Int64
+	rejected atomic.Int64
+
+	clock    stream.Clock
+	acts     map[*Env]*activation
+	cool     cooldowns
+	keyBuf   []byte
+	evalCtx  context.Context
+	coolSize atomic.Int64
+}
+
+// liveSet is a rule set with its counters, swapped as one.
+type liveSet struct {
+	set  *RuleSet
+	ctrs []*ruleCounters // per compiled rule
+}
+
+var (
+	_ stream.Operator    = (*Engine)(nil)
+	_ stream.Starter     = (*Engine)(nil)
+	_ stream.Snapshotter = (*Engine)(nil)
+)
+
+// NewEngine returns an engine running set.
+func NewEngine(set *RuleSet, cfg EngineConfig) (*Engine, error) {
+	if set == nil {
+		return nil, errors.New("rules: NewEngine: nil rule set")
+	}
+	cfg.setDefaults()
+	en := &Engine{cfg: cfg, counters: map[string]*ruleCounters{}, clock: cfg.Clock,
+		acts: map[*Env]*activation{}, cool: newCooldowns()}
+	if en.clock == nil {
+		en.clock = stream.SystemClock{}
+	}
+	en.Swap(set)
+	en.reloads.Store(0)
+	return en, nil
+}
+
+// Start adopts the pipeline's clock when none was configured.
+func (en *Engine) Start(_ context.Context, env stream.Env) error {
+	if en.cfg.Clock == nil && env.Clock != nil {
+		en.clock = env.Clock
+	}
+	return nil
+}
+
+// Live returns the rule set being evaluated.
+func (en *Engine) Live() *RuleSet { return en.live.Load().set }
+
+// Swap makes set the live rule set, atomically: each batch is evaluated
+// entirely by one set. It returns the previous set. Cooldowns carry over
+// by rule name.
+func (en *Engine) Swap(set *RuleSet) *RuleSet {
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	ls := &liveSet{set: set, ctrs: make([]*ruleCounters, len(set.rules))}
+	for i, c := range set.rules {
+		ctr, ok := en.counters[c.Name]
+		if !ok {
+			ctr = &ruleCounters{}
+			en.counters[c.Name] = ctr
+		}
+		ls.ctrs[i] = ctr
+	}
+	old := en.live.Swap(ls)
+	en.reloads.Add(1)
+	if old == nil {
+		return nil
+	}
+	en.cfg.Logger.Info("rules live", "version", set.version, "source", set.source, "rules", len(set.rules), "previous", old.set.version)
+	return old.set
+}
+
+// Reload compiles data (a YAML rule set named name) in the live set's
+// environment and swaps it in. An invalid set is rejected with its errors,
+// counted and logged, and the live set keeps running. A set whose version
+// equals the live one is not swapped again.
+func (en *Engine) Reload(name string, data []byte) error {
+	live := en.Live()
+	set, err := live.env.Load(name, data)
+	if err != nil {
+		en.rejected.Add(1)
+		en.cfg.Logger.Error("rules rejected; keeping the live set", "source", name, "live", live.version, "err", err)
+		return err
+	}
+	if set.version == live.version {
+		return nil
+	}
+	en.Swap(set)
+	return nil
+}
+
+// Process evaluates the live set on each event of the batch.
+func (en *Engine) Process(ctx context.Context, in []Event, out *stream.Emitter) error {
+	ls := en.live.Load()
+	act := en.activation(ls.set.env)
+	en.evalCtx = ctx
+	for i := range in {
+		ev := &in[i]
+		act.set(ev)
+		for j, c := range ls.set.rules {
+			if (c.Window == "") != (ev.Window == nil) || (ev.Window != nil && ev.Window.Name != c.Window) {
+				continue
+			}
+			en.evalRule(ls, c, ls.ctrs[j], act, out)
+		}
+		if en.cfg.PassThrough {
+			out.Emit(*ev)
+		}
+	}
+	en.coolSize.Store(int64(en.cool.len()))
+	return nil
+}
+
+// Event is stream.Event, named here for brevity.
+type Event = stream.Event
+
+func (en *Engine) activation(env *Env) *activation {
+	a, ok := en.acts[env]
+	if !ok {
+		a = newActivation(env)
+		en.acts[env] = a
+	}
+	return a
+}
+
+func (en *Engine) evalRule(ls *liveSet, c *compiled, ctr *ruleCounters, act *activation, out *stream.Emitter) {
+	for _, j := range c.needJoins {
+		if !act.have[j] {
+			ctr.skipped.Add(1)
+			return
+		}
+	}
+	ctr.evals.Add(1)
+	v, err := en.eval(c.cond, c.condTracked, act)
+	if err != nil {
+		en.runtimeError(c, ctr, err)
+		return
+	}
+	if v != types.True {
+		return
+	}
+	key := en.firingKey(act.ev)
+	if c.Cooldown > 0 && !en.cool.allow(c.Name, key, act.ev.Time, c.Cooldown) {
+		ctr.suppressed.Add(1)
+		return
+	}
+	em, err := en.emission(ls.set, c, act, key)
+	if err != nil {
+		en.runtimeError(c, ctr, fmt.Errorf("payload: %w", err))
+		return
+	}
+	ctr.firings.Add(1)
+	out.Emit(em)
+}
+
+func (en *Engine) eval(prg cel.Program, tracked bool, act *activation) (v ref.Val, err error) {
+	if tracked {
+		ctx := en.evalCtx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		v, _, err = prg.ContextEval(ctx, act)
+		return v, err
+	}
+	if act.frame != nil {
+		v, _, err = prg.Eval(act.frame)
+	} else {
+		v, _, err = prg.Eval(act)
+	}
+	return v, err
+}
+
+// runtimeError counts an evaluation error and logs it at most once per
+// LogInterval per rule.
+func (en *Engine) runtimeError(c *compiled, ctr *ruleCounters, err error) {
+	n := ctr.errors.Add(1)
+	now := en.clock.Now()
+	last := ctr.lastLog.Load()
+	if last != 0 && now.UnixNano()-last < int64(en.cfg.LogInterval) {
+		return
+	}
+	ctr.lastLog.Store(now.UnixNano())
+	prev := ctr.loggedErrs.Swap(n)
+	en.cfg.Logger.Warn("rule runtime errors", "rule", c.Name, "errors_total", n, "since_last_log", n-prev, "err", err)
+}
+
+// Advance expires cooldown entries the watermark has passed.
+func (en *Engine) Advance(_ context.Context, watermark int64, _ *stream.Emitter) error {
+	en.cool.expire(watermark)
+	en.coolSize.Store(int64(en.cool.len()))
+	return nil
+}

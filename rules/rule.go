@@ -1,0 +1,167 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"cel.dev/cel-go/cel"
+)
+
+// Rule declares one rule. In YAML the fields are name, when, target,
+// payload, cooldown, window, enabled and description.
+type Rule struct {
+	// Name identifies the rule; unique in a set. It prefixes emission ids.
+	Name string
+	// When is the CEL condition; it must return bool.
+	When string
+	// Target names the sink the emission is for ("ads", "sms", ...).
+	Target string
+	// Payload is an optional CEL map literal with string keys whose entries
+	// add to or override the default payload fields.
+	Payload string
+	// Cooldown allows at most one emission per key per period, in event
+	// time. Zero means no cooldown.
+	Cooldown time.Duration
+	// Window makes the rule read the window results of that name (and only
+	// them). Without it the rule reads plain events only.
+	Window string
+	// Disabled keeps the rule in the set without evaluating it (YAML:
+	// enabled: false).
+	Disabled bool
+	// Description is free text.
+	Description string
+}
+
+// RuleSet is a compiled, immutable set of rules. It is safe for concurrent
+// use; an Engine evaluates the live one.
+type RuleSet struct {
+	env     *Env
+	version string
+	source  string
+	decls   []Rule
+	rules   []*compiled // enabled rules, in declaration order
+}
+
+// Version returns the set's version: its `version:` field, or a hash of its
+// content.
+func (s *RuleSet) Version() string { return s.version }
+
+// Source returns the file (or other origin) the set was loaded from.
+func (s *RuleSet) Source() string { return s.source }
+
+// Rules returns the declarations, disabled ones included.
+func (s *RuleSet) Rules() []Rule { return append([]Rule(nil), s.decls...) }
+
+// Env returns the environment the set was compiled in.
+func (s *RuleSet) Env() *Env { return s.env }
+
+// fieldErr is a compile error of one field of one rule; the YAML loader
+// places it at the field's position.
+type fieldErr struct {
+	rule  int    // index of the rule in the declarations
+	field string // "when", "payload", "target", ...
+	msg   string
+	first int // for a duplicate name: index of the first declaration
+}
+
+// NewRuleSet compiles rules declared in Go. version may be empty (then it
+// is a hash of the rules). Errors are *LoadError values joined.
+func (e *Env) NewRuleSet(version string, rules ...Rule) (*RuleSet, error) {
+	set, ferrs := e.compile("", version, rules, nil)
+	if len(ferrs) > 0 {
+		errs := make([]error, 0, len(ferrs))
+		for _, fe := range ferrs {
+			errs = append(errs, &LoadError{Rule: rules[fe.rule].Name, Field: fe.field, Msg: fe.msg})
+		}
+		return nil, joinLoadErrors(errs)
+	}
+	return set, nil
+}
+
+// hashRules returns a short content hash of the declarations.
+func hashRules(rules []Rule) string {
+	h := sha256.New()
+	for _, r := range rules {
+		fmt.Fprintf(h, "%q|%q|%q|%q|%d|%q|%t\n", r.Name, r.When, r.Target, r.Payload, r.Cooldown, r.Window, r.Disabled)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// compile checks and compiles the declarations. content, when given, is
+// hashed for the version.
+func (e *Env) compile(source, version string, rules []Rule, content []byte) (*RuleSet, []fieldErr) {
+	if version == "" {
+		if content != nil {
+			sum := sha256.Sum256(content)
+			version = hex.EncodeToString(sum[:6])
+		} else {
+			version = hashRules(rules)
+		}
+	}
+	set := &RuleSet{env: e, version: version, source: source, decls: append([]Rule(nil), rules...)}
+	var errs []fieldErr
+	seen := map[string]int{}
+	for i, r := range rules {
+		fail := func(field, format string, args ...any) {
+			errs = append(errs, fieldErr{rule: i, field: field, msg: fmt.Sprintf(format, args...)})
+		}
+		switch {
+		case r.Name == "":
+			fail("name", "missing name")
+		case !validName(r.Name):
+			fail("name", "name %q: use letters, digits, '_' and '-'", r.Name)
+		}
+		if first, dup := seen[r.Name]; dup && r.Name != "" {
+			fail("name", "duplicate rule name (first declared as rule %d)", first+1)
+			errs[len(errs)-1].first = first
+		}
+		seen[r.Name] = i
+		if r.Target == "" {
+			fail("target", "missing target")
+		}
+		if r.Cooldown < 0 {
+			fail("cooldown", "cooldown must not be negative")
+		}
+		if r.When == "" {
+			fail("when", "missing when")
+			continue
+		}
+		c, ferrs := e.compileRule(r)
+		for _, fe := range ferrs {
+			fe.rule = i
+			errs = append(errs, fe)
+		}
+		if c != nil && !r.Disabled {
+			c.index = len(set.rules)
+			set.rules = append(set.rules, c)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return set, nil
+}
+
+func validName(s string) bool {
+	for _, c := range s {
+		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// program compiles a checked AST on the fast path when its static cost is
+// within the limit, else with runtime cost tracking and interrupt checks.
+func (e *Env) program(ast *cel.Ast) (cel.Program, bool, error) {
+	est, err := e.cel.EstimateCost(ast, nilEstimator{})
+	if err == nil && est.Max <= e.cfg.CostLimit {
+		prg, err := e.cel.Program(ast, cel.EvalOptions(cel.OptOptimize))
+		return prg, false, err
+	}
+	prg, err := e.cel.Program(ast, cel.EvalOptions(cel.OptOptimize),
+		cel.CostLimit(e.cfg.CostLimit), cel.InterruptCheckFrequency(e.cfg.InterruptCheckFrequency))
+	return prg, true, err
+}

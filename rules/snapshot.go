@@ -1,0 +1,139 @@
+package rules
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// The snapshot format of an engine's cooldown state, version 1:
+//
+//	"RSCD" 0x01 uvarint(n) n × { uvarint(len) rule, uvarint(len) key, varint(end) }
+//
+// Entries are sorted by rule then key, so equal states give equal bytes.
+const (
+	snapMagic   = "RSCD"
+	snapVersion = 1
+)
+
+// Snapshot serialises the cooldown state.
+func (en *Engine) Snapshot() ([]byte, error) {
+	keys := make([]cdKey, 0, len(en.cool.until))
+	for k := range en.cool.until {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b cdKey) int {
+		return cmpOr(strings.Compare(a.rule, b.rule), strings.Compare(a.key, b.key))
+	})
+	b := append([]byte(snapMagic), snapVersion)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = binary.AppendUvarint(b, uint64(len(k.rule)))
+		b = append(b, k.rule...)
+		b = binary.AppendUvarint(b, uint64(len(k.key)))
+		b = append(b, k.key...)
+		b = binary.AppendVarint(b, en.cool.until[k])
+	}
+	return b, nil
+}
+
+func cmpOr(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+var errSnapTruncated = errors.New("truncated")
+
+// Restore replaces the cooldown state with a snapshot. On error the state
+// is left unchanged.
+func (en *Engine) Restore(data []byte) error {
+	c, err := decodeCooldowns(data)
+	if err != nil {
+		return fmt.Errorf("rules: restore cooldowns: %w", err)
+	}
+	en.cool = c
+	en.coolSize.Store(int64(c.len()))
+	return nil
+}
+
+func decodeCooldowns(data []byte) (cooldowns, error) {
+	if len(data) < len(snapMagic)+1 || string(data[:len(snapMagic)]) != snapMagic {
+		return cooldowns{}, errors.New("not a rules cooldown snapshot (bad magic)")
+	}
+	if v := data[len(snapMagic)]; v != snapVersion {
+		return cooldowns{}, fmt.Errorf("snapshot version %d, want %d", v, snapVersion)
+	}
+	r := snapReader{b: data[len(snapMagic)+1:]}
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.b))/3 { // each entry takes at least 3 bytes
+		return cooldowns{}, fmt.Errorf("%d entries do not fit in %d bytes", n, len(r.b))
+	}
+	c := newCooldowns()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		rule, key, end := r.str(), r.str(), r.varint()
+		if r.err != nil {
+			break
+		}
+		if _, dup := c.until[cdKey{rule, key}]; dup {
+			return cooldowns{}, fmt.Errorf("entry %d (%q, %q) repeated", i, rule, key)
+		}
+		c.put(rule, key, end)
+	}
+	if r.err != nil {
+		return cooldowns{}, r.err
+	}
+	if len(r.b) > 0 {
+		return cooldowns{}, fmt.Errorf("%d trailing bytes", len(r.b))
+	}
+	return c, nil
+}
+
+type snapReader struct {
+	b   []byte
+	err error
+}
+
+func (r *snapReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errSnapTruncated
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *snapReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errSnapTruncated
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *snapReader) str() string {
+	n := r.uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if n > uint64(len(r.b)) || n > math.MaxInt32 {
+		r.err = errSnapTruncated
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
