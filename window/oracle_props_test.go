@@ -193,16 +193,23 @@ func TestOracle(t *testing.T) {
 	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
-			total := 0
+			total, dups := 0, int64(0)
 			for seed := range uint64(seeds) {
 				r := rand.New(rand.NewPCG(seed, 7))
 				ps := randomPlays(r, 20+r.IntN(60), 3*time.Hour)
 				want := k.oracle(ps)
 				total += len(want)
 				for try := range 2 {
-					res, _ := drive(t, r, k.op(), arrival(r, ps, 0.3, bound), bound)
+					res, st := drive(t, r, k.op(), arrival(r, ps, 0.3, bound), bound)
+					if st.Late != 0 {
+						t.Fatalf("seed %d: %d events late within the out-of-orderness", seed, st.Late)
+					}
+					dups += st.Duplicates
 					diff(t, fmt.Sprintf("seed %d arrival %d", seed, try), lines(res, k.byID), want)
 				}
+			}
+			if dups == 0 {
+				t.Fatal("no duplicate was delivered: the test proves nothing about dedup")
 			}
 			if total == 0 {
 				t.Fatal("the oracle expected no result at all: the test proves nothing")

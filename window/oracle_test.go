@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/window"
 )
 
 // play is one random input event; dups share id, time and fields.
@@ -70,7 +71,7 @@ func arrival(r *rand.Rand, ps []play, dupShare float64, maxDelay time.Duration) 
 
 // drive feeds events in random batches, advancing the watermark to the
 // highest time seen minus bound after each batch, as the runner does.
-func drive(t *testing.T, r *rand.Rand, op stream.Operator, evs []stream.Event, bound time.Duration) (res, late []stream.Event) {
+func drive(t *testing.T, r *rand.Rand, op stream.Operator, evs []stream.Event, bound time.Duration) (res []stream.Event, st window.Stats) {
 	t.Helper()
 	ctx := context.Background()
 	var out stream.Emitter
@@ -79,7 +80,6 @@ func drive(t *testing.T, r *rand.Rand, op stream.Operator, evs []stream.Event, b
 		res = append(res, out.Events()...)
 		out.Reset()
 	}
-	_ = late
 	for len(evs) > 0 {
 		n := min(1+r.IntN(8), len(evs))
 		batch := append([]stream.Event(nil), evs[:n]...)
@@ -102,7 +102,13 @@ func drive(t *testing.T, r *rand.Rand, op stream.Operator, evs []stream.Event, b
 		t.Fatal(err)
 	}
 	collect()
-	return res, late
+	if s, ok := op.(interface{ Stats() window.Stats }); ok {
+		st = s.Stats()
+	}
+	if st.Pending != 0 || st.ActiveKeys != 0 {
+		t.Fatalf("state left after the final watermark: %+v", st)
+	}
+	return res, st
 }
 
 func dedupPlays(ps []play) []play {
