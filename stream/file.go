@@ -167,9 +167,9 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 		}
 		// At the end of what is there now.
 		if !s.cfg.Follow || s.file == nil {
-			if len(s.pending) > 0 {
+			if len(s.pending) > 0 || s.skip {
 				// The last line has no newline: it is a line all the same.
-				s.chunk, s.pos, s.pending = string(s.pending), 0, s.pending[:0]
+				s.chunk, s.pos, s.pending = string(s.pending)+"\n", 0, s.pending[:0]
 			}
 			s.eof = true
 			continue

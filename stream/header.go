@@ -137,4 +137,3 @@ func (d *CSVDecoder) Decode(line string, ev *Event) error {
 	}
 	return nil
 }
-

@@ -33,6 +33,7 @@ type SubscriberSource struct {
 	dec   Decoder
 	cfg   SubscriberConfig
 	msgs  <-chan *message.Message
+	stop  context.CancelFunc
 	seq   int64
 }
 
@@ -55,11 +56,14 @@ func (s *SubscriberSource) Connect(ctx context.Context) error {
 	if _, ok := s.dec.(HeaderDecoder); ok {
 		return errors.New("subscriber source: header-mapped decoders need a header; use a decoder with a fixed schema")
 	}
-	msgs, err := s.sub.Subscribe(ctx, s.topic)
+	// The subscription lives until Close, not just for Connect's ctx.
+	subCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	msgs, err := s.sub.Subscribe(subCtx, s.topic)
 	if err != nil {
+		stop()
 		return fmt.Errorf("subscribe %s: %w", s.topic, err)
 	}
-	s.msgs = msgs
+	s.msgs, s.stop = msgs, stop
 	return nil
 }
 
@@ -129,5 +133,11 @@ more:
 	return b, nil
 }
 
-// Close closes the subscriber.
-func (s *SubscriberSource) Close(context.Context) error { return s.sub.Close() }
+// Close ends the subscription. The subscriber itself belongs to the caller
+// and stays open.
+func (s *SubscriberSource) Close(context.Context) error {
+	if s.stop != nil {
+		s.stop()
+	}
+	return nil
+}
