@@ -84,6 +84,9 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 		parts[id] = p
 		s.mu.Unlock()
 	}
+	for _, id := range ids {
+		s.announce(s.assigned, "Assigned", id)
+	}
 	s.wakeRead()
 	return nil
 }
@@ -123,11 +126,7 @@ func (h *handler) Cleanup(sess sarama.ConsumerGroupSession) error {
 	sess.Commit()
 	for _, id := range ids {
 		s.stats.revocations.Add(1)
-		select {
-		case s.revoked <- id:
-		default:
-			s.cfg.Logger.Warn("kafka: Revoked channel full, dropped", "partition", id)
-		}
+		s.announce(s.revoked, "Revoked", id)
 	}
 	s.cfg.Logger.Info("kafka: revoked", "topic", s.cfg.Topic, "partitions", ids)
 	return errors.Join(errs...)

@@ -28,15 +28,15 @@ type partition struct {
 	hwm      atomic.Int64 // high-water mark last reported by the broker
 	assigned bool         // OnAssign succeeded (OnRevoke is owed)
 
-	mu       sync.Mutex
-	spans    []span // delivered, not yet acknowledged, in offset order
-	seq      uint64
-	started  bool  // the claim began: next is known
-	next     int64 // next offset to deliver
-	marked   int64 // next offset after the acknowledged prefix
-	limit    int64 // offsets at or past a nacked batch are never marked
-	closed   bool  // released: acknowledgements no longer mark
-	drained  chan struct{}
+	mu      sync.Mutex
+	spans   []span // delivered, not yet acknowledged, in offset order
+	seq     uint64
+	started bool  // the claim began: next is known
+	next    int64 // next offset to deliver
+	marked  int64 // next offset after the acknowledged prefix
+	limit   int64 // offsets at or past a nacked batch are never marked
+	closed  bool  // released: acknowledgements no longer mark
+	drained chan struct{}
 }
 
 func newPartition(s *Source, sess sarama.ConsumerGroupSession, topic string, id int32) *partition {
@@ -169,7 +169,12 @@ func (p *partition) caughtUp(hwm int64) bool {
 func (p *partition) snapshot() PartitionStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	ps := PartitionStats{Partition: p.id, HighWater: p.hwm.Load(), Next: p.next, Marked: p.marked, InFlight: len(p.spans)}
+	ps := PartitionStats{Partition: p.id, HighWater: p.hwm.Load(), Next: p.next, Marked: p.marked}
+	for _, sp := range p.spans {
+		if sp.end <= p.next { // handed over (the last one may still be waiting)
+			ps.InFlight++
+		}
+	}
 	if ps.HighWater >= 0 && ps.Marked >= 0 {
 		ps.Lag = max(0, ps.HighWater-ps.Marked)
 	}

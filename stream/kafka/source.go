@@ -38,14 +38,15 @@ type delivery struct {
 // events of one partition, in offset order; acknowledging a batch without
 // error marks its offsets for commit.
 type Source struct {
-	cfg     SourceConfig
-	sc      *sarama.Config
-	client  sarama.Client
-	group   sarama.ConsumerGroup
-	handoff chan delivery
-	revoked chan int32
-	wake    chan struct{}
-	startHW map[int32]int64 // high-water marks at Connect (StopAtEnd)
+	cfg      SourceConfig
+	sc       *sarama.Config
+	client   sarama.Client
+	group    sarama.ConsumerGroup
+	handoff  chan delivery
+	revoked  chan int32
+	assigned chan int32
+	wake     chan struct{}
+	startHW  map[int32]int64 // high-water marks at Connect (StopAtEnd)
 
 	mu       sync.Mutex
 	sess     sarama.ConsumerGroupSession
@@ -78,12 +79,13 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	}
 	return &Source{
 		cfg: cfg, sc: sc,
-		handoff: make(chan delivery),
-		revoked: make(chan int32, 1024),
-		wake:    make(chan struct{}, 1),
-		closing: make(chan struct{}),
-		abort:   make(chan struct{}),
-		failed:  make(chan struct{}),
+		handoff:  make(chan delivery),
+		revoked:  make(chan int32, 1024),
+		assigned: make(chan int32, 1024),
+		wake:     make(chan struct{}, 1),
+		closing:  make(chan struct{}),
+		abort:    make(chan struct{}),
+		failed:   make(chan struct{}),
 	}, nil
 }
 
@@ -95,6 +97,11 @@ func (s *Source) Name() string { return s.cfg.Topic }
 // buffered (1024); when nobody reads it and it is full, further partitions
 // are dropped (and logged).
 func (s *Source) Revoked() <-chan int32 { return s.revoked }
+
+// Assigned returns a channel that receives each partition assigned to this
+// consumer, after its OnAssign call and before its first batch. Like
+// Revoked it is buffered (1024) and drops when full.
+func (s *Source) Assigned() <-chan int32 { return s.assigned }
 
 // Connect creates the client, reads the high-water marks (StopAtEnd) and
 // joins the group in the background.
@@ -197,6 +204,15 @@ func (s *Source) caughtUp() bool {
 	}
 	s.ended = true
 	return true
+}
+
+// announce sends id on ch without blocking.
+func (s *Source) announce(ch chan int32, what string, id int32) {
+	select {
+	case ch <- id:
+	default:
+		s.cfg.Logger.Warn("kafka: channel full, dropped", "channel", what, "partition", id)
+	}
 }
 
 func (s *Source) wakeRead() {
