@@ -100,6 +100,9 @@ func (iv *Invalidator) Run(ctx context.Context) error {
 			return ctx.Err()
 		case m, ok := <-ch:
 			if !ok {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 				return errors.New("enrich: invalidator subscription closed")
 			}
 			iv.handle(m)

@@ -1,0 +1,5 @@
+package enrich
+
+import "syscall"
+
+var sigterm = syscall.SIGTERM
