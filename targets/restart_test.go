@@ -91,7 +91,7 @@ type crashHook struct {
 	crashed chan struct{}
 }
 
-func (h *crashHook) DialHook(next redis.DialHook) redis.DialHook       { return next }
+func (h *crashHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
 func (h *crashHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
 func (h *crashHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {

@@ -43,6 +43,13 @@ func (b *Backoff) setDefaults() {
 	}
 }
 
+// WithDefaults returns b with its zero fields set to the defaults, for
+// users that call Delay and Sleep themselves.
+func (b Backoff) WithDefaults() Backoff {
+	b.setDefaults()
+	return b
+}
+
 // Delay returns the delay before retry number n (1-based).
 func (b Backoff) Delay(n int) time.Duration {
 	d := float64(b.Initial)

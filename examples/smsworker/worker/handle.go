@@ -1,0 +1,84 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/targets"
+)
+
+func toSMS(m redis.XMessage) SMS {
+	f := make(map[string]string, len(m.Values))
+	for k, v := range m.Values {
+		f[k] = fmt.Sprint(v)
+	}
+	return SMS{EntryID: m.ID, CustomerID: f["customer_id"], Name: f["name"], OfferID: f["offer_id"], Fields: f}
+}
+
+// handle sends one entry, retrying, then acks it or moves it to the dead
+// stream. Redis operations that follow a send use a context that shutdown
+// does not cancel, so a sent SMS is always acknowledged.
+func (w *Worker) handle(ctx context.Context, m redis.XMessage) error {
+	keep := context.WithoutCancel(ctx)
+	if len(m.Values) == 0 {
+		// The entry was trimmed away while pending: nothing to send.
+		w.cfg.Logger.Warn("pending entry no longer in the stream", "entry", m.ID)
+		return w.ack(keep, m.ID)
+	}
+	sms := toSMS(m)
+	for attempt := 1; ; attempt++ {
+		err := w.sender.Send(keep, sms)
+		if err == nil {
+			w.st.sent.Add(1)
+			return w.ack(keep, m.ID)
+		}
+		w.st.failures.Add(1)
+		w.cfg.Logger.Warn("send failed", "entry", m.ID, "attempt", attempt, "err", err)
+		if targets.IsPermanent(err) || attempt >= w.cfg.MaxAttempts {
+			return w.dead(keep, m, err, attempt)
+		}
+		if err := w.cfg.Retry.Sleep(ctx, w.cfg.Retry.Delay(attempt)); err != nil {
+			return nil // shutting down: the entry stays pending
+		}
+	}
+}
+
+func (w *Worker) ack(ctx context.Context, id string) error {
+	n, err := w.rdb.XAck(ctx, w.cfg.Stream, w.cfg.Group, id).Result()
+	if err != nil {
+		return fmt.Errorf("worker: XACK %s %s: %w", w.cfg.Stream, id, err)
+	}
+	w.count(n)
+	return nil
+}
+
+func (w *Worker) count(n int64) {
+	if n == 0 {
+		w.st.miss.Add(1)
+		return
+	}
+	w.st.acked.Add(n)
+}
+
+// dead copies the entry to the dead stream and acks it in one transaction.
+func (w *Worker) dead(ctx context.Context, m redis.XMessage, cause error, attempts int) error {
+	vals := make([]any, 0, 2*len(m.Values)+6)
+	for k, v := range m.Values {
+		vals = append(vals, k, v)
+	}
+	vals = append(vals, "entry_id", m.ID, "error", cause.Error(), "attempts", strconv.Itoa(attempts))
+	var ack *redis.IntCmd
+	_, err := w.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: w.cfg.DeadStream, Values: vals})
+		ack = p.XAck(ctx, w.cfg.Stream, w.cfg.Group, m.ID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("worker: move %s to %s: %w", m.ID, w.cfg.DeadStream, err)
+	}
+	w.st.dead.Add(1)
+	w.count(ack.Val())
+	return nil
+}
