@@ -66,8 +66,8 @@ func TestIdlePartitionStall(t *testing.T) {
 	go func() { done <- p.Run(ctx) }()
 
 	quiet.C <- stream.Batch{Events: playsAt(2, 1, 0)} // quiet's watermark: 12:00
-	wait(ctx, t, pr.calls)                             // Process
-	wait(ctx, t, pr.calls)                             // Advance to 12:00
+	wait(ctx, t, pr.calls)                            // Process
+	wait(ctx, t, pr.calls)                            // Advance to 12:00
 	busy.C <- stream.Batch{Events: playsAt(1, 1, 10*time.Minute, 2*time.Hour)}
 	if n := wait(ctx, t, pr.calls); n != 0 {
 		t.Fatalf("fired %d windows while the quiet source holds the watermark", n)
@@ -79,7 +79,7 @@ func TestIdlePartitionStall(t *testing.T) {
 	// now idle and no longer holds the watermark back.
 	clk.Advance(2 * time.Minute)
 	busy.C <- stream.Batch{Events: playsAt(1, 2, 2*time.Hour+time.Minute)} // a new event id
-	if n := wait(ctx, t, pr.calls); n != 0 { // Process
+	if n := wait(ctx, t, pr.calls); n != 0 {                               // Process
 		t.Fatalf("Process fired %d windows", n)
 	}
 	if n := wait(ctx, t, pr.calls); n != 2 { // Advance to 14:01
