@@ -74,7 +74,9 @@ type recorder struct {
 	note chan string
 }
 
-func newRecorder() *recorder { return &recorder{sent: map[string]int{}, note: make(chan string, 100000)} }
+func newRecorder() *recorder {
+	return &recorder{sent: map[string]int{}, note: make(chan string, 100000)}
+}
 
 func (r *recorder) record(id string) {
 	r.mu.Lock()

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/examples/smsworker/worker"
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/examples/smsworker/worker"
 	"github.com/rulestream/rulestream/targets"
 )
 

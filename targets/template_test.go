@@ -1,0 +1,63 @@
+package targets_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/targets"
+)
+
+func TestTemplate(t *testing.T) {
+	ev := emission("ads", "upgrade_ad", 3)
+	for _, tc := range []struct{ src, want, err string }{
+		{src: "interest:{customer_id}", want: "interest:1003"},
+		{src: "q:{rule}:{track_id}", want: "q:upgrade_ad:4"},
+		{src: "{$target}/{$key}/{$id}", want: "ads/1003/upgrade_ad:1003:3"},
+		{src: "lit{{x}}", want: "lit{x}"},
+		{src: "plain", want: "plain"},
+		{src: "a:{nope}", err: `has no value for {nope}`},
+		{src: "a:{customer_id", err: "offset 2: unclosed '{'"},
+		{src: "a:{}", err: "offset 2: bad placeholder {}"},
+		{src: "a}", err: "offset 1: unmatched '}'"},
+	} {
+		tpl, err := targets.ParseTemplate(tc.src)
+		if err == nil {
+			var got string
+			got, err = tpl.Render(&ev)
+			if err == nil && got != tc.want {
+				t.Errorf("%q rendered %q, want %q", tc.src, got, tc.want)
+			}
+		}
+		if (err != nil) != (tc.err != "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%q: err = %v, want %q", tc.src, err, tc.err)
+		}
+	}
+	if f := targets.MustTemplate("x:{a}:{b}").Fields(); len(f) != 2 || f[1] != "b" {
+		t.Errorf("Fields = %v", f)
+	}
+}
+
+func FuzzParseTemplate(f *testing.F) {
+	for _, s := range []string{"interest:{customer_id}", "{{}}", "{", "}", "a{b}c{d}", "{$id}", "{{{x}}}", ""} {
+		f.Add(s)
+	}
+	ev := emission("ads", "r", 1)
+	f.Fuzz(func(t *testing.T, s string) {
+		tpl, err := targets.ParseTemplate(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "offset") {
+				t.Fatalf("error without offset: %v", err)
+			}
+			return
+		}
+		if tpl.String() != s {
+			t.Fatalf("String() = %q", tpl.String())
+		}
+		out, err := tpl.Render(&ev)
+		if err == nil && tpl.Static() && strings.ContainsAny(out, "{}") != strings.ContainsAny(s, "{}") {
+			t.Fatalf("static %q rendered %q", s, out)
+		}
+		_ = stream.Null()
+	})
+}
