@@ -34,6 +34,15 @@ type Config struct {
 	// ShutdownTimeout bounds draining and flushing after ctx is cancelled.
 	// Default 30s.
 	ShutdownTimeout time.Duration
+	// Checkpoints, for a partitioned pipeline (ViaPartitioned), stores each
+	// partition's offset, watermark and operator state every
+	// CheckpointInterval, when a partition is revoked and on shutdown. Input
+	// batches are then acknowledged only once a checkpoint covering them is
+	// saved, after their output was written and flushed.
+	Checkpoints CheckpointStore
+	// CheckpointInterval is the processing time between checkpoints of a
+	// partition. Default 1s.
+	CheckpointInterval time.Duration
 	// Clock is the processing-time clock. Default: the system clock.
 	Clock Clock
 	// Logger receives the pipeline's logs. Default: discard.
@@ -52,6 +61,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TickInterval <= 0 {
 		c.TickInterval = 200 * time.Millisecond
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = time.Second
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 30 * time.Second
@@ -86,8 +98,10 @@ type Pipeline struct {
 	sinks      []Sink
 	deadLetter Sink
 	late       Sink
+	factory    func(PartitionID) ([]Operator, error)
 	declErrs   []error
 	started    atomic.Bool
+	runner     atomic.Pointer[runner]
 	stats      stats
 }
 
@@ -123,6 +137,19 @@ func (p *Pipeline) Via(ops ...Operator) *Pipeline {
 	return p
 }
 
+// ViaPartitioned declares the operators as a factory called once per source
+// partition: each partition gets its own operators, state, watermark and
+// checkpoint, as Kafka Streams gives each partition a task. Use it when keys
+// never span partitions (a topic keyed by customer); state then follows its
+// partition when a consumer group rebalances. It replaces Via.
+func (p *Pipeline) ViaPartitioned(factory func(PartitionID) ([]Operator, error)) *Pipeline {
+	if factory == nil {
+		p.declErrs = append(p.declErrs, errors.New("ViaPartitioned: nil factory"))
+	}
+	p.factory = factory
+	return p
+}
+
 // To adds a sink; every sink receives every event the chain emits.
 func (p *Pipeline) To(sink Sink) *Pipeline {
 	if sink == nil {
@@ -155,6 +182,12 @@ func (p *Pipeline) Validate() error {
 	if err := p.cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if p.factory != nil && len(p.ops) > 0 {
+		errs = append(errs, errors.New("use either Via or ViaPartitioned, not both"))
+	}
+	if p.cfg.Checkpoints != nil && p.factory == nil {
+		errs = append(errs, errors.New("checkpoints need a partitioned pipeline (ViaPartitioned)"))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("pipeline %s: %w", p.name, errors.Join(errs...))
 	}
@@ -170,10 +203,13 @@ type Stats struct {
 	Batches      int64 // batches read
 	Watermark    int64 // current pipeline watermark (unix ns)
 	MaxEventTime int64 // highest event time seen (unix ns)
+	Checkpoints  int64 // checkpoints saved
+	// LastCheckpoint is the processing time of the last checkpoint saved.
+	LastCheckpoint time.Time
 }
 
 type stats struct {
-	in, out, dead, late, batches, wm, maxTime atomic.Int64
+	in, out, dead, late, batches, wm, maxTime, checkpoints, lastCheckpoint atomic.Int64
 }
 
 // Stats returns the current counters. Safe to call while running.
@@ -181,6 +217,14 @@ func (p *Pipeline) Stats() Stats {
 	return Stats{
 		EventsIn: p.stats.in.Load(), EventsOut: p.stats.out.Load(), DeadLetters: p.stats.dead.Load(),
 		Late: p.stats.late.Load(), Batches: p.stats.batches.Load(), Watermark: p.stats.wm.Load(),
-		MaxEventTime: p.stats.maxTime.Load(),
+		MaxEventTime: p.stats.maxTime.Load(), Checkpoints: p.stats.checkpoints.Load(),
+		LastCheckpoint: unixOrZero(p.stats.lastCheckpoint.Load()),
 	}
+}
+
+func unixOrZero(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }

@@ -26,11 +26,21 @@ type partitionState struct {
 	done     bool
 }
 
+func (st *partitionState) watermark(bound int64) int64 {
+	if st.maxTime == MinWatermark {
+		return MinWatermark
+	}
+	return st.maxTime - bound
+}
+
 // WatermarkTracker computes bounded-out-of-orderness watermarks per
 // partition and the pipeline watermark: the minimum over active partitions.
-// A partition that has seen no event for IdleTimeout (processing time) is
-// idle and left out of the minimum until it produces again; a finished
-// partition is left out for good. The pipeline watermark never goes back.
+// An event with time ts is on time while ts >= watermark. A partition that
+// has seen no event for IdleTimeout (processing time) is idle and left out of
+// the minimum until it produces again; a finished partition is left out for
+// good; when every partition is idle the watermark holds. The watermark never
+// goes back. It moves with every event (Observe), so lateness is decided per
+// event whatever the batching; idleness is re-evaluated by Update.
 // It is a plain state machine: the caller passes processing time in.
 type WatermarkTracker struct {
 	bound       int64
@@ -38,6 +48,7 @@ type WatermarkTracker struct {
 	parts       map[PartitionID]*partitionState
 	last        PartitionID
 	lastState   *partitionState
+	minState    *partitionState // the partition holding the minimum, if any
 	current     int64
 	allDone     bool
 }
@@ -52,22 +63,69 @@ func NewWatermarkTracker(bound, idleTimeout time.Duration) *WatermarkTracker {
 func (w *WatermarkTracker) Watermark() int64 { return w.current }
 
 // Observe records an event of partition p with event time ts, seen at
-// processing time now. It does not move the pipeline watermark; call Update.
+// processing time now, and moves the watermark if it can.
 func (w *WatermarkTracker) Observe(p PartitionID, ts int64, now time.Time) {
 	st := w.lastState
+	recompute := false
 	if st == nil || w.last != p {
 		st = w.parts[p]
 		if st == nil {
 			st = &partitionState{maxTime: MinWatermark}
 			w.parts[p] = st
+			recompute = true
 		}
 		w.last, w.lastState = p, st
 	}
-	if ts > st.maxTime {
-		st.maxTime = ts
+	if st.idle {
+		st.idle = false
+		recompute = true
 	}
 	st.lastSeen = now
-	st.idle = false
+	if ts > st.maxTime {
+		st.maxTime = ts
+		if st == w.minState || w.minState == nil {
+			recompute = true
+		}
+	}
+	if recompute {
+		w.recompute()
+	}
+}
+
+// recompute takes the minimum over active partitions, by their flags.
+func (w *WatermarkTracker) recompute() {
+	if w.allDone {
+		w.current = MaxWatermark
+		return
+	}
+	min := int64(math.MaxInt64)
+	var minState *partitionState
+	for _, st := range w.parts {
+		if st.done || st.idle {
+			continue
+		}
+		if pw := st.watermark(w.bound); minState == nil || pw < min {
+			min, minState = pw, st
+		}
+	}
+	w.minState = minState
+	if minState != nil && min > w.current {
+		w.current = min
+	}
+}
+
+// SetPartitionMax restores a partition's highest event time (from a
+// checkpoint).
+func (w *WatermarkTracker) SetPartitionMax(p PartitionID, maxTime int64, now time.Time) {
+	w.Observe(p, maxTime, now)
+}
+
+// PartitionMax returns the highest event time partition p has seen.
+func (w *WatermarkTracker) PartitionMax(p PartitionID) int64 {
+	if st := w.parts[p]; st != nil {
+		return st.maxTime
+	}
+	return MinWatermark
 }
 
 // Finish marks every partition of source src as finished.
@@ -77,64 +135,45 @@ func (w *WatermarkTracker) Finish(src int) {
 			st.done = true
 		}
 	}
+	w.recompute()
 }
 
 // Remove forgets partition p (revoked from this consumer).
 func (w *WatermarkTracker) Remove(p PartitionID) {
 	delete(w.parts, p)
-	w.last, w.lastState = PartitionID{}, nil
+	w.last, w.lastState, w.minState = PartitionID{}, nil, nil
+	w.recompute()
 }
 
 // PartitionWatermark returns the watermark of one partition.
 func (w *WatermarkTracker) PartitionWatermark(p PartitionID) int64 {
-	st := w.parts[p]
-	if st == nil || st.maxTime == MinWatermark {
-		return MinWatermark
+	if st := w.parts[p]; st != nil {
+		return st.watermark(w.bound)
 	}
-	return st.maxTime - w.bound
+	return MinWatermark
 }
 
 // AllDone tells the tracker that all sources ended: the watermark becomes
-// MaxWatermark on the next Update.
-func (w *WatermarkTracker) AllDone() { w.allDone = true }
+// MaxWatermark.
+func (w *WatermarkTracker) AllDone() {
+	w.allDone = true
+	w.current = MaxWatermark
+}
 
-// Update recomputes the pipeline watermark at processing time now and
-// returns it with whether it advanced.
-func (w *WatermarkTracker) Update(now time.Time) (int64, bool) {
-	if w.allDone {
-		adv := w.current != MaxWatermark
-		w.current = MaxWatermark
-		return w.current, adv
-	}
-	min := int64(math.MaxInt64)
-	active := 0
-	for _, st := range w.parts {
-		if st.done {
-			continue
+// Update re-evaluates idleness at processing time now and returns the
+// watermark.
+func (w *WatermarkTracker) Update(now time.Time) int64 {
+	if w.idleTimeout > 0 {
+		changed := false
+		for _, st := range w.parts {
+			if !st.idle && !st.done && now.Sub(st.lastSeen) >= w.idleTimeout {
+				st.idle = true
+				changed = true
+			}
 		}
-		if w.idleTimeout > 0 && now.Sub(st.lastSeen) >= w.idleTimeout {
-			st.idle = true
-		}
-		pw := MinWatermark
-		if st.maxTime != MinWatermark {
-			pw = st.maxTime - w.bound
-		}
-		if st.idle {
-			continue
-		}
-		active++
-		if pw < min {
-			min = pw
+		if changed {
+			w.recompute()
 		}
 	}
-	if active == 0 {
-		// Every partition idle or finished: hold the watermark where it is,
-		// as Flink does, until a partition produces again or all input ends.
-		min = w.current
-	}
-	if min > w.current {
-		w.current = min
-		return min, true
-	}
-	return w.current, false
+	return w.current
 }

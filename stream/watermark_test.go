@@ -217,14 +217,40 @@ func TestWatermarkTrackerAllIdleHolds(t *testing.T) {
 	w := NewWatermarkTracker(0, time.Second)
 	w.Observe(PartitionID{0, 0}, 10, now)
 	w.Observe(PartitionID{0, 1}, 20, now)
-	wm, adv := w.Update(now)
-	require.True(t, adv)
-	require.Equal(t, int64(10), wm)
-	wm, adv = w.Update(now.Add(time.Hour))
-	require.False(t, adv, "all partitions idle: the watermark holds")
-	require.Equal(t, int64(10), wm)
+	require.Equal(t, int64(10), w.Update(now))
+	require.Equal(t, int64(10), w.Update(now.Add(time.Hour)), "all partitions idle: the watermark holds")
+	w.Observe(PartitionID{0, 1}, 30, now.Add(time.Hour))
+	require.Equal(t, int64(30), w.Watermark(), "partition 0 idle, partition 1 active")
 	w.Finish(0)
 	w.AllDone()
-	wm, _ = w.Update(now)
-	require.Equal(t, MaxWatermark, wm)
+	require.Equal(t, MaxWatermark, w.Update(now))
+}
+
+func TestWatermarkTrackerIncrementalMinimum(t *testing.T) {
+	now := time.Unix(0, 0)
+	r := rand.New(rand.NewPCG(3, 4))
+	w := NewWatermarkTracker(5, 0)
+	maxes := map[int32]int64{}
+	cur := MinWatermark
+	for i := 0; i < 5000; i++ {
+		p := int32(r.IntN(7))
+		ts := int64(r.IntN(100000))
+		w.Observe(PartitionID{0, p}, ts, now)
+		if ts > maxes[p] || maxes[p] == 0 {
+			maxes[p] = max(maxes[p], ts)
+		}
+		min := int64(1 << 62)
+		for _, m := range maxes {
+			min = mink(min, m-5)
+		}
+		cur = max(cur, min)
+		require.Equal(t, cur, w.Watermark(), "step %d", i)
+	}
+}
+
+func mink(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
 }

@@ -1,0 +1,148 @@
+package stream
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Checkpoint is the durable state of one partition's task: the offset to
+// resume reading at, the highest event time seen (so the watermark resumes
+// where it was) and the serialised state of the task's operators.
+type Checkpoint struct {
+	Offset  int64     // next offset to read
+	MaxTime int64     // highest event time seen, unix ns (MinWatermark if none)
+	State   []byte    // the operators' snapshots
+	SavedAt time.Time // processing time of the snapshot
+}
+
+// CheckpointStore keeps checkpoints. Save must replace the checkpoint of a
+// key atomically; Load returns nil, nil when there is none.
+type CheckpointStore interface {
+	Load(ctx context.Context, key string) (*Checkpoint, error)
+	Save(ctx context.Context, key string, cp *Checkpoint) error
+}
+
+const checkpointVersion = 1
+
+// MarshalBinary encodes a checkpoint (versioned).
+func (c *Checkpoint) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 32+len(c.State))
+	b = append(b, checkpointVersion)
+	b = binary.AppendVarint(b, c.Offset)
+	b = binary.AppendVarint(b, c.MaxTime)
+	b = binary.AppendVarint(b, c.SavedAt.UnixNano())
+	b = appendUvarintBytes(b, c.State)
+	return b, nil
+}
+
+// UnmarshalBinary decodes a checkpoint; corrupt input is an error.
+func (c *Checkpoint) UnmarshalBinary(b []byte) error {
+	if len(b) == 0 || b[0] != checkpointVersion {
+		return errors.New("checkpoint: unknown version")
+	}
+	b = b[1:]
+	var vals [3]int64
+	for i := range vals {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return errShortSnapshot
+		}
+		vals[i], b = v, b[n:]
+	}
+	state, rest, err := readUvarintBytes(b)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return errors.New("checkpoint: trailing bytes")
+	}
+	c.Offset, c.MaxTime, c.SavedAt = vals[0], vals[1], time.Unix(0, vals[2])
+	c.State = append([]byte(nil), state...)
+	return nil
+}
+
+// MemoryCheckpoints is an in-memory CheckpointStore for tests.
+type MemoryCheckpoints struct {
+	mu sync.Mutex
+	c  map[string][]byte
+}
+
+// NewMemoryCheckpoints returns an empty in-memory store.
+func NewMemoryCheckpoints() *MemoryCheckpoints { return &MemoryCheckpoints{c: map[string][]byte{}} }
+
+// Load implements CheckpointStore.
+func (m *MemoryCheckpoints) Load(_ context.Context, key string) (*Checkpoint, error) {
+	m.mu.Lock()
+	b, ok := m.c[key]
+	m.mu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	var cp Checkpoint
+	return &cp, cp.UnmarshalBinary(b)
+}
+
+// Save implements CheckpointStore.
+func (m *MemoryCheckpoints) Save(_ context.Context, key string, cp *Checkpoint) error {
+	b, err := cp.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.c[key] = b
+	m.mu.Unlock()
+	return nil
+}
+
+// checkpointKey names a partition's checkpoint: pipeline/source/partition.
+func (p *Pipeline) checkpointKey(src int, partition int32) string {
+	return p.name + "/" + p.sources[src].Name() + "/" + strconv.FormatInt(int64(partition), 10)
+}
+
+// snapshotOps serialises the snapshots of a chain of operators.
+func snapshotOps(ops []Operator) ([]byte, error) {
+	buf := []byte{1}
+	for i, op := range ops {
+		var data []byte
+		if s, ok := op.(Snapshotter); ok {
+			d, err := s.Snapshot()
+			if err != nil {
+				return nil, fmt.Errorf("operator %d: snapshot: %w", i, err)
+			}
+			data = d
+		}
+		buf = appendUvarintBytes(buf, data)
+	}
+	return buf, nil
+}
+
+// restoreOps restores a chain of operators from snapshotOps's bytes.
+func restoreOps(ops []Operator, data []byte) error {
+	if len(data) == 0 || data[0] != 1 {
+		return errors.New("operator state: unknown version")
+	}
+	data = data[1:]
+	for i, op := range ops {
+		part, rest, err := readUvarintBytes(data)
+		if err != nil {
+			return fmt.Errorf("operator %d: %w", i, err)
+		}
+		data = rest
+		if s, ok := op.(Snapshotter); ok {
+			if err := s.Restore(part); err != nil {
+				return fmt.Errorf("operator %d: restore: %w", i, err)
+			}
+		} else if len(part) > 0 {
+			return fmt.Errorf("operator %d: state for an operator without state", i)
+		}
+	}
+	if len(data) != 0 {
+		return errors.New("operator state: trailing bytes")
+	}
+	return nil
+}

@@ -1,0 +1,348 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// process is the runner's processing loop: batches, ticks, end of input and
+// partition revocations, in order.
+func (r *runner) process(ctx context.Context, out chan<- *outMsg) error {
+	tick, stopTick := r.cfg.Clock.NewTicker(r.cfg.TickInterval)
+	defer stopTick()
+	eofs := 0
+	for {
+		select {
+		case m, ok := <-r.in:
+			if !ok {
+				if eofs == len(r.p.sources) && ctx.Err() == nil {
+					return r.finish(ctx, out, true)
+				}
+				return r.finish(ctx, out, false)
+			}
+			var err error
+			switch {
+			case m.eof:
+				eofs++
+				err = r.endOfSource(ctx, m.src, out)
+			default:
+				err = r.batch(ctx, m, out)
+				if err != nil && m.batch.Ack != nil {
+					_ = m.batch.Ack(ctx, err)
+				}
+			}
+			if err != nil {
+				return err
+			}
+		case req := <-r.ctrl:
+			if err := r.revoke(ctx, req, out); err != nil {
+				return err
+			}
+		case <-tick:
+			if err := r.tick(ctx, out); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (r *runner) getMsg(ctx context.Context) (*outMsg, error) {
+	select {
+	case m := <-r.free:
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (r *runner) send(ctx context.Context, msg *outMsg, out chan<- *outMsg) error {
+	if msg.empty() {
+		msg.reset()
+		r.free <- msg // never blocks: free has room for every message
+		return nil
+	}
+	select {
+	case out <- msg:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// eachTask calls fn for the single task or every partition task.
+func (r *runner) eachTask(fn func(t *task) error) error {
+	if r.single != nil {
+		return fn(r.single)
+	}
+	for _, t := range r.tasks {
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// taskFor returns the task of a partition, creating (and restoring) it.
+func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*task, error) {
+	if r.single != nil {
+		return r.single, nil
+	}
+	if t := r.tasks[pid]; t != nil {
+		return t, nil
+	}
+	ops, err := r.p.factory(pid)
+	if err != nil {
+		return nil, fmt.Errorf("partition %d/%d: operators: %w", pid.Source, pid.Partition, err)
+	}
+	env := Env{Pipeline: r.p.name, Config: r.cfg, Logger: r.cfg.Logger, Clock: r.cfg.Clock}
+	if err := startOps(ctx, ops, env); err != nil {
+		return nil, err
+	}
+	t := newTask(pid, ops, NewWatermarkTracker(r.cfg.OutOfOrderness, 0))
+	t.lastCP = now
+	r.restoreMu.Lock()
+	cp := r.restores[pid]
+	delete(r.restores, pid)
+	r.restoreMu.Unlock()
+	if cp != nil {
+		if err := restoreOps(ops, cp.State); err != nil {
+			return nil, fmt.Errorf("partition %d/%d: restore checkpoint: %w", pid.Source, pid.Partition, err)
+		}
+		if cp.MaxTime != MinWatermark {
+			t.tracker.SetPartitionMax(pid, cp.MaxTime, now)
+			t.lastWM = t.tracker.Watermark()
+		}
+		t.nextOffset = cp.Offset
+	}
+	r.tasks[pid] = t
+	return t, nil
+}
+
+// batch handles one source batch: dead letters, then each partition's run
+// of events through its task, then checkpoints that are due.
+func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
+	msg, err := r.getMsg(ctx)
+	if err != nil {
+		return err
+	}
+	st := &r.p.stats
+	st.batches.Add(1)
+	now := r.cfg.Clock.Now()
+	for _, rej := range m.batch.Rejects {
+		msg.dead = append(msg.dead, DeadLetterEvent(rej))
+		if r.p.deadLetter == nil {
+			r.cfg.Logger.Warn("dead letter", "position", rej.Pos.String(), "reason", rej.Reason)
+		}
+	}
+	st.dead.Add(int64(len(m.batch.Rejects)))
+	evs := m.batch.Events
+	st.in.Add(int64(len(evs)))
+	maxTime := st.maxTime.Load()
+	for i := range evs {
+		if evs[i].Time > maxTime {
+			maxTime = evs[i].Time
+		}
+	}
+	st.maxTime.Store(maxTime)
+
+	var last *task
+	for i := 0; i < len(evs); {
+		j := i + 1
+		for j < len(evs) && evs[j].Pos.Partition == evs[i].Pos.Partition {
+			j++
+		}
+		t, err := r.taskFor(ctx, PartitionID{Source: m.src, Partition: evs[i].Pos.Partition}, now)
+		if err != nil {
+			return err
+		}
+		if err := r.feed(ctx, t, m.src, evs[i:j], msg, now); err != nil {
+			return err
+		}
+		last = t
+		i = j
+	}
+	if err := r.settle(ctx, m, last, msg, now); err != nil {
+		return err
+	}
+	r.publishWatermark()
+	return r.send(ctx, msg, out)
+}
+
+// settle records where a partitioned task stands after a batch and holds
+// the batch's ack until the task's next checkpoint; without checkpoints the
+// ack goes with the batch's output.
+func (r *runner) settle(ctx context.Context, m inMsg, t *task, msg *outMsg, now time.Time) error {
+	store := r.cfg.Checkpoints
+	if store == nil || r.single != nil {
+		if m.batch.Ack != nil {
+			msg.acks = append(msg.acks, m.batch.Ack)
+		}
+		return nil
+	}
+	next, part := int64(-1), int32(0)
+	for _, ev := range m.batch.Events {
+		if ev.Pos.Offset >= next {
+			next, part = ev.Pos.Offset+1, ev.Pos.Partition
+		}
+	}
+	for _, rej := range m.batch.Rejects {
+		if rej.Pos.Offset >= next {
+			next, part = rej.Pos.Offset+1, rej.Pos.Partition
+		}
+	}
+	if next < 0 { // an empty batch
+		if m.batch.Ack != nil {
+			msg.acks = append(msg.acks, m.batch.Ack)
+		}
+		return nil
+	}
+	if t == nil || t.pid.Partition != part {
+		var err error
+		if t, err = r.taskFor(ctx, PartitionID{Source: m.src, Partition: part}, now); err != nil {
+			return err
+		}
+	}
+	for _, ev := range m.batch.Events {
+		if ev.Pos.Partition != part {
+			return fmt.Errorf("source %s: a batch mixes partitions %d and %d; checkpointing needs one partition per batch", r.p.sources[m.src].Name(), part, ev.Pos.Partition)
+		}
+	}
+	if next > t.nextOffset {
+		t.nextOffset = next
+	}
+	t.dirty = true
+	if m.batch.Ack != nil {
+		t.acks = append(t.acks, m.batch.Ack)
+	}
+	if now.Sub(t.lastCP) >= r.cfg.CheckpointInterval {
+		return r.checkpoint(t, msg, now, nil)
+	}
+	return nil
+}
+
+// publishWatermark stores the pipeline watermark for Stats: the single
+// task's, or the lowest of the partition tasks'.
+func (r *runner) publishWatermark() {
+	if r.single != nil {
+		r.p.stats.wm.Store(r.single.lastWM)
+		return
+	}
+	min := MaxWatermark
+	for _, t := range r.tasks {
+		if t.lastWM < min {
+			min = t.lastWM
+		}
+	}
+	if len(r.tasks) == 0 {
+		min = MinWatermark
+	}
+	r.p.stats.wm.Store(min)
+}
+
+// tick re-evaluates watermarks (idle partitions, processing time) and takes
+// the checkpoints that are due.
+func (r *runner) tick(ctx context.Context, out chan<- *outMsg) error {
+	msg, err := r.getMsg(ctx)
+	if err != nil {
+		return err
+	}
+	now := r.cfg.Clock.Now()
+	err = r.eachTask(func(t *task) error {
+		if r.cfg.ProcessingTime {
+			t.tracker.Observe(PartitionID{Source: -1, Partition: -1}, now.UnixNano()-1, now)
+		}
+		if err := r.step(ctx, t, nil, t.tracker.Update(now), msg); err != nil {
+			return err
+		}
+		if r.cfg.Checkpoints != nil && r.single == nil && (t.dirty || len(t.acks) > 0) && now.Sub(t.lastCP) >= r.cfg.CheckpointInterval {
+			return r.checkpoint(t, msg, now, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.publishWatermark()
+	return r.send(ctx, msg, out)
+}
+
+// endOfSource marks a source's partitions finished.
+func (r *runner) endOfSource(ctx context.Context, src int, out chan<- *outMsg) error {
+	msg, err := r.getMsg(ctx)
+	if err != nil {
+		return err
+	}
+	now := r.cfg.Clock.Now()
+	err = r.eachTask(func(t *task) error {
+		if r.single == nil && t.pid.Source != src {
+			return nil
+		}
+		t.tracker.Finish(src)
+		return r.step(ctx, t, nil, t.tracker.Update(now), msg)
+	})
+	if err != nil {
+		return err
+	}
+	r.publishWatermark()
+	return r.send(ctx, msg, out)
+}
+
+// finish ends processing: at the end of all input every task is advanced to
+// MaxWatermark (everything pending fires); then, with checkpoints, every
+// task takes a last one.
+func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	msg, err := r.getMsg(ctx)
+	if err != nil {
+		return err
+	}
+	now := r.cfg.Clock.Now()
+	err = r.eachTask(func(t *task) error {
+		if allDone {
+			t.tracker.AllDone()
+			if err := r.step(ctx, t, nil, MaxWatermark, msg); err != nil {
+				return err
+			}
+		}
+		if r.cfg.Checkpoints != nil && r.single == nil && r.err == nil {
+			return r.checkpoint(t, msg, now, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.publishWatermark()
+	return r.send(ctx, msg, out)
+}
+
+// revoke checkpoints a partition's task and drops it.
+func (r *runner) revoke(ctx context.Context, req *revokeReq, out chan<- *outMsg) error {
+	t := r.tasks[req.pid]
+	if t == nil {
+		req.done <- nil
+		return nil
+	}
+	msg, err := r.getMsg(ctx)
+	if err != nil {
+		req.done <- err
+		return err
+	}
+	delete(r.tasks, req.pid)
+	if r.cfg.Checkpoints != nil {
+		if err := r.checkpoint(t, msg, r.cfg.Clock.Now(), req.done); err != nil {
+			req.done <- err
+			return err
+		}
+	} else {
+		msg.acks = append(msg.acks, t.acks...)
+		req.done <- nil
+	}
+	r.publishWatermark()
+	return r.send(ctx, msg, out)
+}

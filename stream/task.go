@@ -1,0 +1,142 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// task is one chain of operators with its watermark. An ordinary pipeline
+// has one task fed by every partition; a partitioned pipeline (ViaPartitioned)
+// has one task per source partition, each with its own operators, state,
+// watermark and checkpoint, so that state follows its partition.
+type task struct {
+	pid     PartitionID
+	ops     []Operator
+	ems     []Emitter
+	tracker *WatermarkTracker
+	lastWM  int64 // the watermark the operators were last advanced to
+
+	// checkpointing (partitioned pipelines with a CheckpointStore)
+	nextOffset int64     // next offset to read, -1 before any batch
+	acks       []AckFunc // acks held until the next checkpoint
+	lastCP     time.Time
+	dirty      bool
+}
+
+func newTask(pid PartitionID, ops []Operator, tracker *WatermarkTracker) *task {
+	return &task{pid: pid, ops: ops, ems: make([]Emitter, len(ops)), tracker: tracker, lastWM: MinWatermark, nextOffset: -1}
+}
+
+// feed pushes one partition's run of events through the task: each event is
+// judged against the watermark as it stands just before it (so lateness does
+// not depend on batching), late ones go to the late output, and the rest are
+// processed; the operators are advanced when the watermark moved. An event
+// behind the watermark but within the allowed lateness first brings the
+// operators up to the watermark, so that they see it as late too.
+func (r *runner) feed(ctx context.Context, t *task, src int, evs []Event, msg *outMsg, now time.Time) error {
+	allowed := int64(r.cfg.AllowedLateness)
+	procTime := now.UnixNano()
+	kept := evs[:0]
+	start := 0
+	for i := range evs {
+		ev := &evs[i]
+		if r.cfg.ProcessingTime {
+			ev.Time = procTime
+		}
+		wm := t.tracker.Watermark()
+		if wm != MinWatermark && ev.Time < wm {
+			if ev.Time < wm-allowed {
+				t.tracker.Observe(PartitionID{Source: src, Partition: ev.Pos.Partition}, ev.Time, now)
+				msg.late = append(msg.late, *ev)
+				r.p.stats.late.Add(1)
+				continue
+			}
+			if wm > t.lastWM {
+				if err := r.step(ctx, t, kept, wm, msg); err != nil {
+					return err
+				}
+				start = i
+				kept = evs[start:start]
+			}
+		}
+		t.tracker.Observe(PartitionID{Source: src, Partition: ev.Pos.Partition}, ev.Time, now)
+		kept = append(kept, *ev)
+	}
+	return r.step(ctx, t, kept, t.tracker.Update(now), msg)
+}
+
+// step runs events through the operators and advances them to wm if it is
+// past where they are. The last operator's output is appended to msg.
+func (r *runner) step(ctx context.Context, t *task, evs []Event, wm int64, msg *outMsg) error {
+	advance := wm > t.lastWM
+	if advance {
+		t.lastWM = wm
+	}
+	if len(evs) == 0 && !advance {
+		return nil
+	}
+	t.dirty = true
+	if len(t.ops) == 0 {
+		if len(msg.events) == 0 {
+			msg.events = evs[:len(evs):len(evs)] // hand the batch on as is
+		} else {
+			msg.events = append(msg.events, evs...)
+		}
+		return nil
+	}
+	last := len(t.ops) - 1
+	for i, op := range t.ops {
+		em := &t.ems[i]
+		em.Reset()
+		if i == last {
+			em.events, msg.events = msg.events, nil // append straight to the message
+		}
+		if len(evs) > 0 {
+			if err := protect(fmt.Sprintf("operator %d", i), func() error { return op.Process(ctx, evs, em) }); err != nil {
+				msg.events = em.events
+				return fmt.Errorf("operator %d: %w", i, err)
+			}
+		}
+		if advance {
+			if err := protect(fmt.Sprintf("operator %d", i), func() error { return op.Advance(ctx, wm, em) }); err != nil {
+				msg.events = em.events
+				return fmt.Errorf("operator %d: advance: %w", i, err)
+			}
+		}
+		if len(em.late) > 0 {
+			msg.late = append(msg.late, em.late...)
+			r.p.stats.late.Add(int64(len(em.late)))
+		}
+		for _, rej := range em.dead {
+			msg.dead = append(msg.dead, DeadLetterEvent(rej))
+		}
+		r.p.stats.dead.Add(int64(len(em.dead)))
+		if i == last {
+			msg.events, em.events = em.events, nil
+		} else {
+			evs = em.events
+		}
+	}
+	return nil
+}
+
+// checkpoint snapshots a task and queues the checkpoint on msg; the writer
+// saves it once msg's events are written, then releases the acks it holds.
+func (r *runner) checkpoint(t *task, msg *outMsg, now time.Time, done chan error) error {
+	t.lastCP = now
+	if t.nextOffset < 0 {
+		if done != nil {
+			msg.cps = append(msg.cps, cpWrite{done: done})
+		}
+		return nil
+	}
+	state, err := snapshotOps(t.ops)
+	if err != nil {
+		return err
+	}
+	cp := &Checkpoint{Offset: t.nextOffset, MaxTime: t.tracker.PartitionMax(t.pid), State: state, SavedAt: now}
+	msg.cps = append(msg.cps, cpWrite{key: r.p.checkpointKey(t.pid.Source, t.pid.Partition), cp: cp, acks: t.acks, done: done})
+	t.acks, t.dirty = nil, false
+	return nil
+}

@@ -1,0 +1,112 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+)
+
+// write sends each message's events to the sinks, flushes them when the
+// message carries acks or checkpoints, saves the checkpoints, then
+// acknowledges the input the message settles.
+func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
+	p := r.p
+	var flushers []Flusher
+	for _, s := range r.allSinks() {
+		if f, ok := s.(Flusher); ok {
+			flushers = append(flushers, f)
+		}
+	}
+	flush := func() error {
+		for _, f := range flushers {
+			if err := protect("sink flush", func() error { return f.Flush(ctx) }); err != nil {
+				return fmt.Errorf("sink flush: %w", err)
+			}
+		}
+		return nil
+	}
+	var failed error
+	for msg := range out {
+		if failed != nil {
+			// Nack what follows a failure so the source can redeliver it.
+			settle(ctx, msg, failed)
+			msg.reset()
+			r.free <- msg
+			continue
+		}
+		err := r.writeMsg(ctx, msg)
+		if err == nil && (len(msg.acks) > 0 || len(msg.cps) > 0) {
+			err = flush()
+		}
+		for i := range msg.cps {
+			cp := &msg.cps[i]
+			if err != nil || cp.cp == nil {
+				continue
+			}
+			if serr := r.cfg.Checkpoints.Save(ctx, cp.key, cp.cp); serr != nil {
+				err = fmt.Errorf("checkpoint %s: %w", cp.key, serr)
+			} else {
+				p.stats.checkpoints.Add(1)
+				p.stats.lastCheckpoint.Store(cp.cp.SavedAt.UnixNano())
+			}
+		}
+		if aerr := settle(ctx, msg, err); aerr != nil && err == nil {
+			err = aerr
+		}
+		if err == nil {
+			p.stats.out.Add(int64(len(msg.events)))
+		} else {
+			failed = err
+			r.setErr(err)
+		}
+		msg.reset()
+		r.free <- msg
+	}
+	if failed != nil {
+		return failed
+	}
+	return flush()
+}
+
+// settle acks (err == nil) or nacks what a message holds.
+func settle(ctx context.Context, msg *outMsg, err error) error {
+	var first error
+	ack := func(a AckFunc) {
+		if aerr := a(ctx, err); aerr != nil && first == nil {
+			first = fmt.Errorf("ack: %w", aerr)
+		}
+	}
+	for _, a := range msg.acks {
+		ack(a)
+	}
+	for _, cp := range msg.cps {
+		for _, a := range cp.acks {
+			ack(a)
+		}
+		if cp.done != nil {
+			cp.done <- err
+		}
+	}
+	return first
+}
+
+func (r *runner) writeMsg(ctx context.Context, msg *outMsg) error {
+	p := r.p
+	if len(msg.dead) > 0 && p.deadLetter != nil {
+		if err := protect("dead-letter sink", func() error { return p.deadLetter.Write(ctx, msg.dead) }); err != nil {
+			return fmt.Errorf("dead-letter sink: %w", err)
+		}
+	}
+	if len(msg.late) > 0 && p.late != nil {
+		if err := protect("late sink", func() error { return p.late.Write(ctx, msg.late) }); err != nil {
+			return fmt.Errorf("late sink: %w", err)
+		}
+	}
+	if len(msg.events) > 0 {
+		for i, s := range p.sinks {
+			if err := protect(fmt.Sprintf("sink %d", i), func() error { return s.Write(ctx, msg.events) }); err != nil {
+				return fmt.Errorf("sink %d: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
