@@ -1,0 +1,50 @@
+// Package targets is where rule results leave rulestream: sinks that write
+// emissions to Redis (streams, lists, sorted sets, sets, hashes) or publish
+// them to any watermill Publisher, a Router that dispatches by an event's
+// Target, and the demo's routes.
+//
+// # Redis sinks
+//
+// A RedisSink applies one or more Writes to every event it receives. A
+// Write names a command (XADD, LPUSH, ZADD, SADD, HSET), a key Template
+// filled from the event ("interest:{customer_id}") and a payload: all the
+// event's fields or a subset.
+//
+//	sink, err := targets.NewRedis(rdb, targets.Config{
+//		Name:   "interest",
+//		Writes: []targets.Write{
+//			{Op: targets.OpSortedSet, Key: "interest:{customer_id}", Member: "track_id", Score: "at", NX: true},
+//			targets.XAdd("queue:interest"),
+//		},
+//	})
+//
+// Writes are batched (BatchPolicy: by count, bytes, and age checked on Write
+// and Flush; there is no timer) and sent as one pipeline of script calls.
+// A failed batch is retried with backoff while the caller waits, which
+// back-pressures the pipeline; nothing is dropped. Errors that retrying
+// cannot fix (a key of the wrong type, an event lacking a template field) are
+// PermanentErrors, returned at once.
+//
+// # Idempotency
+//
+// Every emission carries a deterministic ID. The write script checks a
+// marker for the ID and applies the event's writes and the marker
+// atomically, so writing an event again (a replay after a crash, a batch
+// retried after a lost reply) changes nothing in Redis while the marker
+// lives (Config.MarkerTTL, 24h by default). Markers are hash fields bucketed
+// by time, which costs far less than one expiring key per event.
+//
+// # Routing and the demo
+//
+// Demo returns the demo's targets: "interest" (ZADD NX interest:<customer>
+// plus XADD queue:interest), "ads" (XADD queue:ads), "sms" (XADD queue:sms)
+// and "deadletter" (XADD queue:deadletter). Events of an unknown target are an
+// error, never dropped.
+//
+// # Other transports and tests
+//
+// WatermillSink publishes to any watermill Publisher (message UUID = event
+// ID, so consumers can deduplicate). Memory is an idempotent in-memory fake
+// for pipeline tests. Package targettest is the conformance suite every sink
+// passes.
+package targets
