@@ -78,8 +78,8 @@ func (m *outMsg) reset() {
 type runner struct {
 	p       *Pipeline
 	cfg     Config
-	single  *task                  // the one task of an ordinary pipeline
-	tasks   map[PartitionID]*task  // per-partition tasks of a partitioned one
+	single  *task                 // the one task of an ordinary pipeline
+	tasks   map[PartitionID]*task // per-partition tasks of a partitioned one
 	in      chan inMsg
 	ctrl    chan *revokeReq
 	free    chan *outMsg
