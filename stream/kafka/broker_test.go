@@ -14,10 +14,16 @@ import (
 )
 
 // warnSignal is a slog handler that signals every warning on a channel.
-type warnSignal struct{ ch chan struct{} }
+type warnSignal struct {
+	ch chan struct{}
+	h  slog.Handler
+}
 
 func (w warnSignal) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-func (w warnSignal) Handle(context.Context, slog.Record) error {
+func (w warnSignal) Handle(ctx context.Context, r slog.Record) error {
+	if w.h != nil {
+		_ = w.h.Handle(ctx, r)
+	}
 	select {
 	case w.ch <- struct{}{}:
 	default:
@@ -48,10 +54,10 @@ func TestBrokerRestart(t *testing.T) {
 	half := indexLine(csv, len(csv)/2)
 	first := produce(t, brokers, topic, csv[:half])
 
-	ctx := testCtx(t, 45*time.Second)
+	ctx := testCtx(t, 30*time.Second)
 	warned := make(chan struct{}, 1)
 	cfg := testConfig(brokers, topic, group)
-	cfg.Logger = slog.New(warnSignal{warned})
+	cfg.Logger = slog.New(warnSignal{ch: warned})
 	src := newSource(t, cfg)
 	sink := stream.NewCollectSink()
 	runCtx, stop := context.WithCancel(ctx)
@@ -81,11 +87,12 @@ func TestBrokerRestart(t *testing.T) {
 	}
 	produce(t, brokers, topic, csv[half:])
 	for {
-		ids := uniqueIDs(sink.Events())
+		evs := sink.Events()
+		ids := uniqueIDs(evs)
 		if len(ids) == len(ps) {
 			break
 		}
-		if err := sink.WaitFor(ctx, sink.Len()+1); err != nil {
+		if err := sink.WaitFor(ctx, len(evs)+1); err != nil {
 			t.Fatalf("after the restart: %d of %d distinct events: %v", len(ids), len(ps), err)
 		}
 	}
