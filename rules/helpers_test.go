@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
@@ -51,3 +52,5 @@ func windowResult(name string, cust, trk, count int64, first, last time.Duration
 		First: t0.Add(first).UnixNano(), Last: t0.Add(last).UnixNano()}
 	return ev
 }
+
+func slogNew(h slog.Handler) *slog.Logger { return slog.New(h) }
