@@ -3,6 +3,7 @@ package targets_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/rulestream/rulestream/stream"
@@ -88,7 +89,7 @@ func TestRedisSinkErrors(t *testing.T) {
 	if err == nil {
 		err = s.Flush(ctx)
 	}
-	if !targets.IsPermanent(err) || rdb.XLen(ctx, px+"ok").Val() != 1 {
+	if !targets.IsPermanent(err) || !strings.Contains(err.Error(), `event "str:1003:3"`) || rdb.XLen(ctx, px+"ok").Val() != 1 {
 		t.Fatalf("WRONGTYPE: err %v, ok stream %d", err, rdb.XLen(ctx, px+"ok").Val())
 	}
 	t.Log(err)

@@ -110,6 +110,7 @@ func (s *stats) snapshot() Stats {
 type chunk struct {
 	p      packer
 	events int
+	ids    []string // event IDs, to name an event in errors
 	done   bool
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -54,6 +55,7 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 		}
 	}
 	c.events++
+	c.ids = append(c.ids, ev.ID)
 	return len(c.p.buf) - at, nil
 }
 
@@ -69,6 +71,8 @@ func (s *RedisSink) filling() *chunk {
 	}
 	c.p.reset()
 	c.events, c.done = 0, false
+	clear(c.ids)
+	c.ids = c.ids[:0]
 	s.chunks = append(s.chunks, c)
 	return c
 }
@@ -128,7 +132,7 @@ func (s *RedisSink) send(ctx context.Context) error {
 			case redis.HasErrorPrefix(err, "NOSCRIPT"):
 				noScript = true
 			default:
-				errs = append(errs, classify(err))
+				errs = append(errs, classify(sent[i].explain(err)))
 			}
 		}
 		if len(errs) > 0 {
@@ -143,6 +147,23 @@ func (s *RedisSink) send(ctx context.Context) error {
 		}
 	}
 	return errors.New("script missing right after loading it")
+}
+
+// explain names the event of a script error ("RSWRITE event 3 command 1:
+// WRONGTYPE ...") by its ID.
+func (c *chunk) explain(err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, "RSWRITE event ")
+	if i < 0 {
+		return err
+	}
+	rest := msg[i+len("RSWRITE event "):]
+	n, _, ok := strings.Cut(rest, " ")
+	k, convErr := strconv.Atoi(n)
+	if !ok || convErr != nil || k < 0 || k >= len(c.ids) {
+		return err
+	}
+	return fmt.Errorf("event %q: %w", c.ids[k], err)
 }
 
 // transientPrefixes are Redis error replies worth retrying.

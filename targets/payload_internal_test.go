@@ -1,0 +1,61 @@
+package targets
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+var fuzzSchema = stream.MustSchema("f",
+	stream.Field{Name: "s", Kind: stream.KindString},
+	stream.Field{Name: "n", Kind: stream.KindInt},
+	stream.Field{Name: "x", Kind: stream.KindFloat},
+	stream.Field{Name: "b", Kind: stream.KindBool},
+	stream.Field{Name: "t", Kind: stream.KindTime},
+)
+
+// FuzzJSONPayload checks that any field content gives valid JSON that
+// decodes back to the same string (invalid UTF-8 aside).
+func FuzzJSONPayload(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "ctl\x00\x1f\n", "é✓", "\xff\xfe"} {
+		f.Add(s, int64(-3), 1.5)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int64, x float64) {
+		ev := stream.Event{Schema: fuzzSchema, Fields: []stream.Value{stream.String(s), stream.Int(n),
+			stream.Float(x), stream.Bool(n%2 == 0), stream.TimeNanos(n)}}
+		var p fieldPicker
+		b := appendJSON(nil, &ev, p.pick(fuzzSchema), nil)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("invalid JSON %q: %v", b, err)
+		}
+		if len(m) != 5 {
+			t.Fatalf("%s: %d keys", b, len(m))
+		}
+		want, _ := json.Marshal(s) // encoding/json also replaces invalid UTF-8
+		var ws string
+		_ = json.Unmarshal(want, &ws)
+		if m["s"] != ws {
+			t.Fatalf("s = %q, want %q", m["s"], ws)
+		}
+	})
+}
+
+func TestPackerHeaders(t *testing.T) {
+	var p packer
+	p.reset()
+	for _, n := range []int{0, 31, 32, 255, 256, 65535, 65536} {
+		p.bytes(make([]byte, n))
+	}
+	p.uint(5)
+	p.uint(1000)
+	b := p.finish()
+	if b[0] != 0xdd || b[4] != 9 {
+		t.Fatalf("header % x", b[:5])
+	}
+	want := 5 + (1 + 0) + (1 + 31) + (2 + 32) + (2 + 255) + (3 + 256) + (3 + 65535) + (5 + 65536) + 1 + 5
+	if len(b) != want {
+		t.Fatalf("len %d, want %d", len(b), want)
+	}
+}
