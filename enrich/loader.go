@@ -166,7 +166,7 @@ func (l *loader) report(lineNo int64, reason, raw string, recovered bool) {
 		l.cfg.OnReport(r)
 	}
 	l.cfg.Logger.Warn("enrich: "+map[bool]string{false: "bad row skipped", true: "row recovered"}[recovered],
-		"input", r.Input, "line", r.Line, "reason", r.Reason)
+		"input", r.Input, "line", r.Line, "reason", r.Reason, "raw", r.Raw)
 }
 
 var errLineTooLong = errors.New("line too long")

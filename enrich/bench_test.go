@@ -1,0 +1,201 @@
+package enrich
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/gen"
+)
+
+func benchCache(b *testing.B, n int) *Cache {
+	c, err := NewCache(CacheConfig{MaxEntries: 2 * n, TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		c.Set(strconv.Itoa(i), rec(int64(i)))
+	}
+	return c
+}
+
+// BenchmarkCacheHit is one cache hit by an id held in a scratch buffer, as
+// Lookup.Process does it (the clock read once per batch).
+func BenchmarkCacheHit(b *testing.B) {
+	c := benchCache(b, 100000)
+	now := time.Now().UnixNano()
+	ids := make([][]byte, 1024)
+	for i := range ids {
+		ids[i] = strconv.AppendInt(nil, int64(i*97%100000), 10)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, ok := c.getBytes(ids[i&1023], now); !ok {
+			b.Fatal("miss")
+		}
+		i++
+	}
+}
+
+// BenchmarkCacheGet is the exported Get (string id, clock read per call).
+func BenchmarkCacheGet(b *testing.B) {
+	c := benchCache(b, 100000)
+	ids := make([]string, 1024)
+	for i := range ids {
+		ids[i] = strconv.Itoa(i * 97 % 100000)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, ok := c.Get(ids[i&1023]); !ok {
+			b.Fatal("miss")
+		}
+		i++
+	}
+}
+
+// BenchmarkCacheHitParallel is cache hits from all cores at once.
+func BenchmarkCacheHitParallel(b *testing.B) {
+	c := benchCache(b, 100000)
+	now := time.Now().UnixNano()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var buf []byte
+		i := 0
+		for pb.Next() {
+			buf = strconv.AppendInt(buf[:0], int64(i*97%100000), 10)
+			if _, ok := c.getBytes(buf, now); !ok {
+				b.Error("miss")
+				return
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkLookupProcessHits is Lookup.Process on batches that hit the
+// cache only; it needs no Redis (a client to nowhere is never used).
+func BenchmarkLookupProcessHits(b *testing.B) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer client.Close()
+	cfg := CustomerLookup("")
+	cfg.CacheConfig = CacheConfig{TTL: time.Hour}
+	l, err := NewLookup(client, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		l.Cache().Set(strconv.Itoa(i), &stream.Record{Schema: stream.CustomerSchema, Values: make([]stream.Value, 12)})
+	}
+	ids := make([]int64, 512)
+	for i := range ids {
+		ids[i] = int64(i * 7 % 1000)
+	}
+	evs := playEvents(ids, make([]int64, len(ids)))
+	for i := range evs {
+		evs[i].Joins = make([]stream.Join, 0, 2)
+	}
+	var out stream.Emitter
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		out.Reset()
+		if err := l.Process(ctx, evs, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*float64(len(evs))/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+}
+
+// benchRedis returns a client for benchmarks needing Redis (skipping
+// without RULESTREAM_TEST_REDIS) and a key prefix removed afterwards.
+func benchRedis(b *testing.B) (*redis.Client, string) {
+	if os.Getenv("RULESTREAM_TEST_REDIS") == "" {
+		b.Skip("RULESTREAM_TEST_REDIS is not set")
+	}
+	return testClient(b)
+}
+
+// BenchmarkLookupMisses fetches every id of each 1000-event batch from
+// Redis: one pipelined round trip per batch, with several lookups (one per
+// core) running at once as Parallel branches or pipelines would.
+func BenchmarkLookupMisses(b *testing.B) {
+	client, prefix := benchRedis(b)
+	const customers = 20000
+	_, cust, _ := genFiles(b, gen.Config{Seed: 5, Customers: customers, Tracks: 1, Plays: -1})
+	if _, err := LoadCustomers(context.Background(), client, bytes.NewReader(cust), LoadConfig{Prefix: prefix}); err != nil {
+		b.Fatal(err)
+	}
+	for _, workers := range []int{1, 4} {
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			lookups := make([]*Lookup, workers)
+			batches := make([][]stream.Event, workers)
+			for w := range lookups {
+				cfg := CustomerLookup(prefix)
+				cfg.CacheConfig = CacheConfig{NegativeTTL: -1}
+				l, err := NewLookup(client, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				lookups[w] = l
+				ids := make([]int64, 1000)
+				for i := range ids {
+					ids[i] = int64((w*1000 + i) % customers)
+				}
+				batches[w] = playEvents(ids, make([]int64, len(ids)))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			per := (b.N + workers - 1) / workers
+			for w := range lookups {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var out stream.Emitter
+					for range per {
+						lookups[w].Cache().Purge() // every id is a miss
+						out.Reset()
+						if err := lookups[w].Process(context.Background(), batches[w], &out); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			n := float64(per * workers * 1000)
+			b.ReportMetric(n/b.Elapsed().Seconds(), "lookups/s")
+		})
+	}
+}
+
+// BenchmarkLoadCustomers loads 1M generated customers per iteration.
+func BenchmarkLoadCustomers(b *testing.B) {
+	client, prefix := benchRedis(b)
+	n := 1000000
+	if testing.Short() {
+		n = 50000
+	}
+	_, cust, _ := genFiles(b, gen.Config{Seed: 9, Customers: n, Tracks: 1, Plays: -1})
+	b.SetBytes(int64(len(cust)))
+	b.ReportAllocs()
+	var rows int64
+	for b.Loop() {
+		sum, err := LoadCustomers(context.Background(), client, bytes.NewReader(cust), LoadConfig{Prefix: prefix})
+		if err != nil || sum.Loaded != int64(n) {
+			b.Fatalf("%+v %v", sum, err)
+		}
+		rows += sum.Loaded
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
