@@ -27,6 +27,10 @@ type Config struct {
 	// MaxAttempts is how many failed sends move an entry to DeadStream
 	// (default 5).
 	MaxAttempts int
+	// MaxDeliveries moves a claimed entry to DeadStream without sending it
+	// once it has been delivered more often than this (default 10): an
+	// entry that kills every worker that takes it must not loop forever.
+	MaxDeliveries int64
 	// Retry is the backoff between attempts.
 	Retry targets.Backoff
 	// Count is the most entries read at once (default 16).
@@ -62,6 +66,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 5
+	}
+	if c.MaxDeliveries == 0 {
+		c.MaxDeliveries = 10
 	}
 	if c.Count == 0 {
 		c.Count = 16

@@ -95,10 +95,36 @@ func (w *Worker) next(ctx context.Context) ([]redis.XMessage, error) {
 		if len(msgs) > 0 {
 			w.st.claimed.Add(int64(len(msgs)))
 			w.lastClaim = time.Time{} // there may be more: claim again next round
-			return msgs, nil
+			return w.dropPoison(ctx, msgs)
 		}
 	}
 	return w.read(ctx, ">", w.cfg.Block)
+}
+
+// dropPoison moves claimed entries delivered more than MaxDeliveries times
+// to the dead stream and returns the others.
+func (w *Worker) dropPoison(ctx context.Context, msgs []redis.XMessage) ([]redis.XMessage, error) {
+	pend, err := w.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: w.cfg.Stream, Group: w.cfg.Group,
+		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)), Consumer: w.cfg.Consumer}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("worker: XPENDING %s: %w", w.cfg.Stream, err)
+	}
+	deliveries := make(map[string]int64, len(pend))
+	for _, p := range pend {
+		deliveries[p.ID] = p.RetryCount
+	}
+	keep := msgs[:0]
+	for _, m := range msgs {
+		if n := deliveries[m.ID]; n > w.cfg.MaxDeliveries {
+			cause := fmt.Errorf("delivered %d times without being acknowledged", n)
+			if err := w.dead(context.WithoutCancel(ctx), m, cause, 0); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		keep = append(keep, m)
+	}
+	return keep, nil
 }
 
 func (w *Worker) read(ctx context.Context, id string, block time.Duration) ([]redis.XMessage, error) {

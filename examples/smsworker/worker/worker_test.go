@@ -147,3 +147,37 @@ func TestWorkerPermanentErrorGoesDeadAtOnce(t *testing.T) {
 		t.Errorf("sent %d times, want 1", calls)
 	}
 }
+
+// TestWorkerDropsPoisonEntry: an entry claimed after too many deliveries
+// (workers died on it) goes to the dead stream unsent.
+func TestWorkerDropsPoisonEntry(t *testing.T) {
+	rdb, px := testRedis(t)
+	ctx := testCtx(t)
+	key := px + "queue:sms"
+	ids := addEntries(t, rdb, key, 1)
+	if err := rdb.XGroupCreate(ctx, key, "smsworker", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Three deliveries to workers that never acked.
+	rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "smsworker", Consumer: "dead1", Streams: []string{key, ">"}})
+	for _, c := range []string{"dead2", "dead3"} {
+		rdb.XClaim(ctx, &redis.XClaimArgs{Stream: key, Group: "smsworker", Consumer: c, Messages: ids})
+	}
+	sent := 0
+	w, _ := worker.New(rdb, worker.SenderFunc(func(context.Context, worker.SMS) error { sent++; return nil }),
+		worker.Config{Stream: key, Consumer: "a", MaxDeliveries: 3, ClaimMinIdle: time.Millisecond, ClaimEvery: -1, Block: 20 * time.Millisecond})
+	stop := run(t, w)
+	for rdb.XLen(ctx, key+":dead").Val() == 0 {
+		if _, err := rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{key + ":dead", "0"}, Block: time.Second}).Result(); err != nil && ctx.Err() != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = stop()
+	dead := rdb.XRange(ctx, key+":dead", "-", "+").Val()
+	if sent != 0 || len(dead) != 1 || dead[0].Values["error"] != "delivered 4 times without being acknowledged" {
+		t.Fatalf("sent %d, dead %v", sent, dead)
+	}
+	if pending(t, rdb, key, "smsworker") != 0 {
+		t.Error("poison entry still pending")
+	}
+}
