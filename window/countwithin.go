@@ -67,18 +67,6 @@ func (c CountWithinConfig) Validate() error {
 	return configErr("count-within "+c.Name, errs)
 }
 
-type cwState struct {
-	last    int64 // time of the key's last event
-	gen     uint32
-	n, head uint16 // stored times and the ring position of the oldest
-}
-
-type fifoEntry struct {
-	t    int64
-	slot int32
-	gen  uint32
-}
-
 // CountWithin emits a result when an event completes Count events of its
 // key whose last and first times are at most Within apart. Events are
 // decided in event-time order (deterministic tie-break) once the watermark
@@ -91,12 +79,12 @@ type CountWithin struct {
 	clk    clock
 	buf    pending
 	kf     keyFields
-	keys   *keyTable
-	st     []cwState
-	times  []int64 // Count-1 per slot: a ring of the latest unmatched times
-	stride int
-	fifo   []fifoEntry
-	head   int
+	keys   *keyTable  // interns keys that are not one or two ints
+	ints   *flatTable // state of int keys: key, last time, meta, ring of times
+	other  *flatTable // state of the other keys, keyed by their keys slot
+	stride int        // Count-1: the ring's length
+	since  int        // events decided since the last expiry sweep
+	sink   int64      // keeps touch's loads alive
 	stats  Stats
 }
 
@@ -107,6 +95,7 @@ func NewCountWithin(cfg CountWithinConfig) (*CountWithin, error) {
 		return nil, err
 	}
 	c := &CountWithin{cfg: cfg, clk: newClock(), kf: newKeyFields(cfg.KeyBy), keys: newKeyTable(), stride: cfg.Count - 1}
+	c.ints, c.other = newFlat(fHead+c.stride), newFlat(fHead+c.stride)
 	c.clk.lateness = int64(cfg.AllowedLateness)
 	c.buf.dedup.name = cfg.Dedup
 	return c, nil
@@ -146,11 +135,43 @@ func (c *CountWithin) Advance(_ context.Context, wm int64, out *stream.Emitter) 
 		c.clk.wm = wm
 	}
 	rp := c.clk.cutoff()
-	c.decide(rp, c.clk.wm == stream.MaxWatermark, out)
-	c.expire(rp)
+	all := c.clk.wm == stream.MaxWatermark
+	c.decide(rp, all, out)
+	c.expire(rp, all)
 	return nil
 }
 
 func (c *CountWithin) decide(rp int64, all bool, out *stream.Emitter) {
-	c.stats.Duplicates += c.buf.release(rp, all, func(ev *stream.Event) { c.step(ev, out) })
+	order, dups := c.buf.take(rp, all)
+	c.stats.Duplicates += dups
+	for k := 0; k < len(order); k += prefetch {
+		part := order[k:min(k+prefetch, len(order))]
+		c.touch(part)
+		for _, i := range part {
+			c.step(&c.buf.evs[i], out)
+		}
+	}
+	c.buf.compact(rp, all)
+}
+
+// prefetch is how many events touch their table entries ahead of
+// processing: independent loads overlap their cache misses.
+const prefetch = 64
+
+// touch loads the home entry of each event's int key, so that the loads
+// miss the cache together rather than one after the other.
+func (c *CountWithin) touch(order []int32) {
+	var sink int64
+	for _, i := range order {
+		vals := c.kf.values(&c.buf.evs[i])
+		if classify(vals) != keyInts {
+			continue
+		}
+		var k [2]int64
+		for j, v := range vals {
+			k[j] = v.Int()
+		}
+		sink += c.ints.w[int(c.ints.home(k[0], k[1]))*c.ints.width+fMeta]
+	}
+	c.sink += sink
 }

@@ -3,150 +3,204 @@ package window
 import (
 	"cmp"
 	"slices"
+	"strconv"
 
 	"github.com/rulestream/rulestream/stream"
 )
 
+// The meta word of an entry: metaUsed | n (stored times) | head << 16 (ring
+// position of the oldest).
+func meta(n, head int) int64                 { return metaUsed | int64(n) | int64(head)<<16 }
+func unmeta(m int64) (n, head int)           { return int(m & 0xffff), int(m >> 16 & 0xffff) }
+func (c *CountWithin) live() int             { return c.ints.n + c.other.n }
+func (c *CountWithin) tables() [2]*flatTable { return [2]*flatTable{c.ints, c.other} }
+
+// route returns the table and the flat key of a key.
+func (c *CountWithin) route(vals []stream.Value) (*flatTable, int64, int64) {
+	if classify(vals) == keyInts {
+		var k [2]int64
+		for i, v := range vals {
+			k[i] = v.Int()
+		}
+		return c.ints, k[0], k[1]
+	}
+	s, _ := c.keys.find(vals, true)
+	return c.other, int64(s), 0
+}
+
 // step applies one event, in decision order.
 func (c *CountWithin) step(ev *stream.Event, out *stream.Emitter) {
-	vals := c.kf.values(ev)
-	s, _ := c.keys.find(vals, false)
-	if s < 0 {
-		for c.keys.live >= c.cfg.MaxKeys && c.evictOne() {
+	c.since++
+	tab, a, b := c.route(c.kf.values(ev))
+	p, ok := tab.find(a, b)
+	if !ok {
+		if c.live() >= c.cfg.MaxKeys {
+			c.evictOne()
 		}
-		s, _ = c.keys.find(vals, true)
-		if int(s) >= len(c.st) {
-			c.grow()
-		}
-		st := &c.st[s]
-		st.n, st.head, st.last = 0, 0, ev.Time
-		c.fifo = append(c.fifo, fifoEntry{t: ev.Time, slot: s, gen: st.gen})
+		p = tab.insert(a, b)
 	}
-	st := &c.st[s]
-	st.last = ev.Time
+	e := tab.at(p)
+	e[fLast] = ev.Time
+	n, head := unmeta(e[fMeta])
 	if c.stride == 0 { // Count 1: every event matches
-		c.match(ev, ev.Time, s, out)
-		c.drop(s)
+		c.match(ev, ev.Time, tab, a, b, out)
+		c.drop(tab, p)
 		return
 	}
-	ring := c.times[int(s)*c.stride : int(s+1)*c.stride]
-	if int(st.n) == c.stride && ev.Time-ring[st.head] <= int64(c.cfg.Within) {
-		c.match(ev, ring[st.head], s, out)
+	ring := e[fHead:]
+	if n == c.stride && ev.Time-ring[head] <= int64(c.cfg.Within) {
+		c.match(ev, ring[head], tab, a, b, out)
 		if !c.cfg.AllowOverlap {
-			c.drop(s) // the match consumed every stored event
+			c.drop(tab, p) // the match consumed every stored event
 			return
 		}
 	}
-	if int(st.n) < c.stride {
-		ring[(int(st.head)+int(st.n))%c.stride] = ev.Time
-		st.n++
+	if n < c.stride {
+		ring[(head+n)%c.stride] = ev.Time
+		e[fMeta] = meta(n+1, head)
 		return
 	}
-	ring[st.head] = ev.Time
-	st.head = uint16((int(st.head) + 1) % c.stride)
+	ring[head] = ev.Time
+	e[fMeta] = meta(n, (head+1)%c.stride)
 }
 
-func (c *CountWithin) grow() {
-	n := c.keys.slots()
-	c.st = append(c.st, make([]cwState, n-len(c.st))...)
-	c.times = append(c.times, make([]int64, n*c.stride-len(c.times))...)
+func (c *CountWithin) keyString(tab *flatTable, a, b int64) string {
+	if tab == c.other {
+		return c.keys.keyString(int32(a), len(c.cfg.KeyBy))
+	}
+	s := strconv.AppendInt(make([]byte, 0, 24), a, 10)
+	if len(c.cfg.KeyBy) > 1 {
+		s = append(s, '|')
+		s = strconv.AppendInt(s, b, 10)
+	}
+	return string(s)
 }
 
-func (c *CountWithin) match(ev *stream.Event, first int64, s int32, out *stream.Emitter) {
+func (c *CountWithin) match(ev *stream.Event, first int64, tab *flatTable, a, b int64, out *stream.Emitter) {
 	res := *ev
 	res.Window = &stream.WindowInfo{
-		Name: c.cfg.Name, Kind: KindCountWithin, Key: c.keys.keyString(s, len(c.cfg.KeyBy)),
+		Name: c.cfg.Name, Kind: KindCountWithin, Key: c.keyString(tab, a, b),
 		Start: first, End: ev.Time, Count: int64(c.cfg.Count), First: first, Last: ev.Time,
 	}
 	c.stats.Emitted++
 	out.Emit(res)
 }
 
-// drop frees a key's slot; its expiry entries become stale.
-func (c *CountWithin) drop(s int32) {
-	c.st[s].gen++
-	c.st[s].n = 0
-	c.keys.remove(s)
+// drop removes the entry at p (and its interned key).
+func (c *CountWithin) drop(tab *flatTable, p uint64) {
+	if tab == c.other {
+		c.keys.remove(int32(tab.at(p)[fKeyA]))
+	}
+	tab.del(p)
 }
 
 // expire drops keys whose last event is more than Within before the release
-// point: no future event can match with what they hold.
-func (c *CountWithin) expire(rp int64) {
+// point: no future event can match with what they hold. An incremental
+// sweep of the tables, in proportion to the events decided, finds them, so
+// a key goes within about one sweep of the table after it expires; at the
+// final watermark everything goes.
+func (c *CountWithin) expire(rp int64, all bool) {
+	if all {
+		c.stats.Expired += int64(c.live())
+		c.ints, c.other = newFlat(fHead+c.stride), newFlat(fHead+c.stride)
+		c.keys = newKeyTable()
+		return
+	}
 	limit := sub(rp, int64(c.cfg.Within))
-	for c.head < len(c.fifo) && c.fifo[c.head].t < limit {
-		e := c.fifo[c.head]
-		c.fifo[c.head] = fifoEntry{}
-		c.head++
-		if c.st[e.slot].gen != e.gen {
-			continue
-		}
-		if last := c.st[e.slot].last; last < limit {
-			c.drop(e.slot)
-			c.stats.Expired++
-		} else {
-			c.fifo = append(c.fifo, fifoEntry{t: last, slot: e.slot, gen: e.gen})
+	for _, tab := range c.tables() {
+		budget := 2*c.since + 64 + int(tab.cap()/256)
+		for ; budget > 0 && tab.n > 0; budget-- {
+			p := tab.cursor
+			if tab.used(p) && tab.at(p)[fLast] < limit {
+				c.drop(tab, p) // a later entry may shift into p: look again
+				c.stats.Expired++
+				continue
+			}
+			tab.cursor = (p + 1) & tab.mask
 		}
 	}
-	c.compact()
+	c.since = 0
 }
 
-// evictOne drops the key at the front of the expiry queue.
-func (c *CountWithin) evictOne() bool {
-	for c.head < len(c.fifo) {
-		e := c.fifo[c.head]
-		c.head++
-		if c.st[e.slot].gen == e.gen {
-			c.drop(e.slot)
-			c.stats.Evictions++
-			c.compact()
-			return true
+// evictOne drops, among the next 16 keys at the sweep cursor, the one
+// whose last event is oldest (an approximation of least recently used).
+func (c *CountWithin) evictOne() {
+	tab := c.ints
+	if tab.n == 0 {
+		tab = c.other
+	}
+	if tab.n == 0 {
+		return
+	}
+	best, seen := uint64(0), 0
+	for p := tab.cursor; seen < 16 && seen < tab.n; p = (p + 1) & tab.mask {
+		if tab.used(p) {
+			if seen == 0 || tab.at(p)[fLast] < tab.at(best)[fLast] {
+				best = p
+			}
+			seen++
 		}
 	}
-	return false
-}
-
-func (c *CountWithin) compact() {
-	if c.head > 1024 && c.head*2 > len(c.fifo) {
-		n := copy(c.fifo, c.fifo[c.head:])
-		c.fifo = c.fifo[:n]
-		c.head = 0
-	}
+	tab.cursor = (best + 1) & tab.mask
+	c.drop(tab, best)
+	c.stats.Evictions++
 }
 
 // Stats returns the counters.
 func (c *CountWithin) Stats() Stats {
 	s := c.stats
-	s.ActiveKeys = int64(c.keys.live)
+	s.ActiveKeys = int64(c.live())
 	s.Pending = int64(len(c.buf.evs))
 	return s
 }
 
+type cwKey struct {
+	other bool
+	a, b  int64
+	e     []int64
+}
+
 // Snapshot serialises the watermark, the buffered events and every key's
-// unmatched event times.
+// unmatched event times, in a deterministic order.
 func (c *CountWithin) Snapshot() ([]byte, error) {
 	e := newEncoder(snapCountWith)
 	e.iv(c.clk.wm)
 	e.iv(c.clk.floor)
 	e.uv(uint64(c.cfg.Count))
 	c.buf.encode(e)
-	live := make([]int32, 0, c.keys.live)
-	for s := range c.keys.kind {
-		if c.keys.kind[s] != keyFree {
-			live = append(live, int32(s))
-		}
+	keys := make([]cwKey, 0, c.live())
+	for i, tab := range c.tables() {
+		tab.each(func(en []int64) { keys = append(keys, cwKey{i == 1, en[fKeyA], en[fKeyB], en}) })
 	}
-	// Oldest first, so a restore rebuilds the expiry queue in order.
-	slices.SortFunc(live, func(a, b int32) int {
-		return cmp.Or(cmp.Compare(c.st[a].last, c.st[b].last), c.keys.compare(a, b))
+	slices.SortFunc(keys, func(x, y cwKey) int {
+		if c := cmp.Compare(x.e[fLast], y.e[fLast]); c != 0 {
+			return c
+		}
+		if x.other != y.other {
+			if x.other {
+				return 1
+			}
+			return -1
+		}
+		if x.other {
+			return c.keys.compare(int32(x.a), int32(y.a))
+		}
+		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
 	})
-	e.uv(uint64(len(live)))
-	for _, s := range live {
-		st := c.st[s]
-		c.keys.writeKey(e, s)
-		e.iv(st.last)
-		e.uv(uint64(st.n))
-		for i := 0; i < int(st.n); i++ {
-			e.iv(c.times[int(s)*c.stride+(int(st.head)+i)%c.stride])
+	e.uv(uint64(len(keys)))
+	for _, k := range keys {
+		if k.other {
+			c.keys.writeKey(e, int32(k.a))
+		} else {
+			e.u8(keyInts)
+			e.iv(k.a)
+			e.iv(k.b)
+		}
+		e.iv(k.e[fLast])
+		n, head := unmeta(k.e[fMeta])
+		e.uv(uint64(n))
+		for i := 0; i < n; i++ {
+			e.iv(k.e[fHead+(head+i)%c.stride])
 		}
 	}
 	return e.b, nil
@@ -159,6 +213,7 @@ func (c *CountWithin) Restore(data []byte) error {
 		return err
 	}
 	n := &CountWithin{cfg: c.cfg, clk: c.clk, kf: newKeyFields(c.cfg.KeyBy), keys: newKeyTable(), stride: c.stride}
+	n.ints, n.other = newFlat(fHead+n.stride), newFlat(fHead+n.stride)
 	n.clk.wm, n.clk.floor = d.iv(), d.iv()
 	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
 		d.fail("snapshot taken with another Count")
@@ -167,23 +222,26 @@ func (c *CountWithin) Restore(data []byte) error {
 	n.buf.decode(d)
 	keys := d.count()
 	for i := 0; i < keys && d.err == nil; i++ {
-		s := n.keys.readKey(d)
+		tab, a, b := n.ints, int64(0), int64(0)
+		if d.b[min(d.off, len(d.b)-1)] == keyInts {
+			d.u8()
+			a, b = d.iv(), d.iv()
+		} else {
+			tab, a = n.other, int64(n.keys.readKey(d))
+		}
 		last, cnt := d.iv(), d.uv()
 		if d.err != nil {
 			break
 		}
-		if n.keys.live != i+1 || cnt > uint64(n.stride) || (cnt == 0 && n.stride > 0) {
+		if _, dup := tab.find(a, b); dup || cnt > uint64(n.stride) || (cnt == 0 && n.stride > 0) {
 			d.fail("bad key state")
 			break
 		}
-		if int(s) >= len(n.st) {
-			n.grow()
-		}
-		n.st[s] = cwState{last: last, n: uint16(cnt)}
+		en := tab.at(tab.insert(a, b))
+		en[fLast], en[fMeta] = last, meta(int(cnt), 0)
 		for j := 0; j < int(cnt); j++ {
-			n.times[int(s)*n.stride+j] = d.iv()
+			en[fHead+j] = d.iv()
 		}
-		n.fifo = append(n.fifo, fifoEntry{t: last, slot: s})
 	}
 	if err := d.finish(); err != nil {
 		return err

@@ -64,6 +64,7 @@ type ref struct {
 type pending struct {
 	evs   []stream.Event
 	refs  []ref
+	order []int32
 	dedup fieldRef
 	min   int64 // lowest time buffered (valid when len(evs) > 0)
 }
@@ -89,8 +90,20 @@ func (p *pending) less(a, b ref) int {
 // release calls fn, in order, for every buffered event with time < rp (all
 // of them when all is set) and returns how many duplicates it dropped.
 func (p *pending) release(rp int64, all bool, fn func(ev *stream.Event)) (dups int64) {
+	order, dups := p.take(rp, all)
+	for _, i := range order {
+		fn(&p.evs[i])
+	}
+	p.compact(rp, all)
+	return dups
+}
+
+// take returns the positions in p.evs of the events to release, in order,
+// duplicates left out. Call compact once they are handled.
+func (p *pending) take(rp int64, all bool) (order []int32, dups int64) {
+	p.order = p.order[:0]
 	if len(p.evs) == 0 || (!all && p.min >= rp) {
-		return 0
+		return nil, 0
 	}
 	p.refs = p.refs[:0]
 	for i := range p.evs {
@@ -106,9 +119,17 @@ func (p *pending) release(rp int64, all bool, fn func(ev *stream.Event)) (dups i
 				continue
 			}
 		}
-		fn(&p.evs[r.i])
+		p.order = append(p.order, r.i)
 	}
-	// Keep the rest, in arrival order.
+	clear(p.refs)
+	return p.order, dups
+}
+
+// compact drops the released events, keeping the rest in arrival order.
+func (p *pending) compact(rp int64, all bool) {
+	if len(p.evs) == 0 || (!all && p.min >= rp) {
+		return
+	}
 	kept := p.evs[:0]
 	p.min = 0
 	for i := range p.evs {
@@ -122,8 +143,6 @@ func (p *pending) release(rp int64, all bool, fn func(ev *stream.Event)) (dups i
 	}
 	clear(p.evs[len(kept):])
 	p.evs = kept
-	clear(p.refs)
-	return dups
 }
 
 // cutHalf returns a release point that lets out about half of the buffer,

@@ -1,0 +1,174 @@
+package window_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/window"
+)
+
+// benchSize is the number of events of one benchmark run; under plain
+// `go test` (no -bench) the benchmarks are not run at all.
+const (
+	cwKeys   = 1_000_000
+	cwEvents = 3_000_000
+	batchLen = 1024
+)
+
+// batcher builds batches of play events from compact plays, outside the
+// timer. Two alternating buffers: an operator may keep events of the last
+// batch (pending the watermark), never older ones in these benchmarks.
+type batcher struct {
+	evs  [2][]stream.Event
+	vals [2][]stream.Value
+	n    int
+}
+
+func newBatcher() *batcher {
+	b := &batcher{}
+	for i := range 2 {
+		b.evs[i] = make([]stream.Event, batchLen)
+		b.vals[i] = make([]stream.Value, batchLen*6)
+	}
+	return b
+}
+
+func (b *batcher) fill(ps []gen.Play) []stream.Event {
+	b.n ^= 1
+	evs, vals := b.evs[b.n][:len(ps)], b.vals[b.n]
+	for i, p := range ps {
+		f := vals[i*6 : i*6+6 : i*6+6]
+		ts := p.Time.UnixNano()
+		f[0], f[1], f[2] = stream.Int(p.EventID), stream.Int(p.CustomerID), stream.Int(p.TrackID)
+		f[3], f[4], f[5] = stream.TimeNanos(ts), stream.Bool(p.Mobile), stream.String(p.Zip)
+		evs[i] = stream.Event{Key: "", Time: ts, Schema: stream.PlaySchema, Fields: f,
+			Pos: stream.Position{Source: "bench", Partition: 0, Offset: p.EventID}}
+	}
+	return evs
+}
+
+// syntheticPlays: n plays in event-time order over span, each by one of
+// keys (customer, track) pairs drawn uniformly.
+func syntheticPlays(n, keys int, span time.Duration) []gen.Play {
+	r := rand.New(rand.NewPCG(42, 42))
+	ps := make([]gen.Play, n)
+	step := int64(span) / int64(n)
+	for i := range ps {
+		k := r.IntN(keys)
+		ps[i] = gen.Play{EventID: int64(i), CustomerID: int64(k / 100), TrackID: int64(k % 100),
+			Time: time.Unix(0, base+int64(i)*step).UTC(), Zip: "10001"}
+	}
+	return ps
+}
+
+// runOps feeds b.N plays to fresh operators (a new one each time ps is
+// exhausted) in batches, advancing the watermark to the highest time minus
+// bound after each batch; one op is one play. It returns the last
+// operator (before its final watermark) and the number of results.
+func runOps(b *testing.B, newOp func() stream.Operator, ps []gen.Play, bound time.Duration, atEnd func(op stream.Operator)) int {
+	ctx := context.Background()
+	bt := newBatcher()
+	var out stream.Emitter
+	var cpu cpuClock
+	results := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		op := newOp()
+		for i := 0; i < len(ps) && done < b.N; i += batchLen {
+			n := min(batchLen, len(ps)-i, b.N-done)
+			b.StopTimer()
+			evs := bt.fill(ps[i : i+n])
+			b.StartTimer()
+			cpu.start()
+			if err := op.Process(ctx, evs, &out); err != nil {
+				b.Fatal(err)
+			}
+			if err := op.Advance(ctx, evs[len(evs)-1].Time-int64(bound), &out); err != nil {
+				b.Fatal(err)
+			}
+			cpu.stop()
+			results += len(out.Events())
+			out.Reset()
+			done += n
+		}
+		b.StopTimer()
+		if atEnd != nil {
+			atEnd(op)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.N)/cpu.total.Seconds(), "events/cpu-s")
+	return results
+}
+
+// cpuClock sums the process's CPU time (user + system, all threads: GC
+// included) over the timed parts of a benchmark. On a shared, noisy
+// machine events per CPU second is steadier than events per wall second.
+type cpuClock struct {
+	total, began time.Duration
+}
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func (c *cpuClock) start() { c.began = cpuNow() }
+func (c *cpuClock) stop()  { c.total += cpuNow() - c.began }
+
+func heapAlloc() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkCountWithin: 3 plays of a (customer, track) within 30 minutes,
+// synthetic plays over 1M distinct keys, 3M plays per hour of event time.
+// Run it with -benchtime 3000000x for one full hour. bytes/key is the heap
+// the operator holds after the last play divided by its active keys.
+func BenchmarkCountWithin(b *testing.B) {
+	ps := syntheticPlays(cwEvents, cwKeys, time.Hour)
+	var before uint64
+	var bytesPerKey, active float64
+	results := runOps(b, func() stream.Operator {
+		before = heapAlloc()
+		return must(window.NewCountWithin(window.CountWithinConfig{Name: "repeats",
+			KeyBy: []string{"customer_id", "track_id"}, Count: 3, Within: 30 * time.Minute, Dedup: "event_id"}))
+	}, ps, time.Second, func(op stream.Operator) {
+		active = float64(op.(*window.CountWithin).Stats().ActiveKeys)
+		bytesPerKey = float64(heapAlloc()-before) / active
+		runtime.KeepAlive(op)
+	})
+	b.ReportMetric(bytesPerKey, "bytes/key")
+	b.ReportMetric(active, "active-keys")
+	b.ReportMetric(float64(results), "matches")
+}
+
+// BenchmarkTumblingZip: hourly play counts by zip code over 1M generated
+// plays (about 12 days of event time, 20000 customers). Run it with
+// -benchtime 1000000x for the whole data set.
+func BenchmarkTumblingZip(b *testing.B) {
+	d := gen.Generate(gen.Config{Seed: 1, Plays: 1_000_000, Customers: 20000})
+	results := runOps(b, func() stream.Operator {
+		return must(window.NewTumbling(window.TumblingConfig{Size: time.Hour,
+			WindowConfig: window.WindowConfig{Name: "zip_hourly", KeyBy: []string{"listening_zip_code"}}}))
+	}, d.Plays, 0, nil)
+	b.ReportMetric(float64(results), "windows")
+}
+
+// BenchmarkOrder: the Order operator on 1M generated plays.
+func BenchmarkOrder(b *testing.B) {
+	d := gen.Generate(gen.Config{Seed: 1, Plays: 1_000_000})
+	runOps(b, func() stream.Operator { return must(window.NewOrder(window.OrderConfig{Dedup: "event_id"})) }, d.Plays, 0, nil)
+}
