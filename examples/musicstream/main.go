@@ -1,0 +1,101 @@
+// Command musicstream runs the whole music-streaming scenario: plays (from a
+// CSV file, stdin, Kafka, or generated) are deduplicated by event_id,
+// enriched with the customer and the track from Redis, fed to a count-within
+// window (3 plays of one track within 30 minutes) and to an event-time order,
+// and evaluated by CEL rules whose emissions land in Redis queues:
+// interest:<customer_id>, queue:interest, queue:ads, queue:sms and
+// queue:deadletter.
+//
+//	go run ./examples/musicstream -once
+//
+// It is the template to copy: see README.md beside it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the command line.
+type options struct {
+	tracks, customers, music string
+	redis                    string
+	kafka, topic, group      string
+	offset                   string
+	produce                  bool
+	partitions               int
+	rules                    string
+	lateness                 time.Duration
+	once, backtest           bool
+	http                     string
+	events                   int
+	seed                     uint64
+	checkpointEvery          time.Duration
+	prefix                   string
+	progress                 string
+	quiet                    bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("musicstream", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.tracks, "tracks", "", "plays CSV in the demo's positional schema (no header); - for stdin. Default: a generated data set")
+	fs.StringVar(&o.customers, "customers", "", "customer CSV (cust.csv schema), loaded into Redis before processing")
+	fs.StringVar(&o.music, "music", "", "music CSV (music.csv schema), loaded into Redis before processing")
+	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// / rediss:// URL). Default: an embedded Redis-protocol server")
+	fs.StringVar(&o.kafka, "kafka", "", "Kafka bootstrap brokers (comma-separated): read plays from Kafka instead of a file")
+	fs.StringVar(&o.topic, "topic", "plays", "Kafka topic")
+	fs.StringVar(&o.group, "group", "musicstream", "Kafka consumer group")
+	fs.StringVar(&o.offset, "offset", "oldest", "where a group without committed offsets starts: oldest or newest")
+	fs.BoolVar(&o.produce, "produce", false, "publish -tracks (or the generated plays) to -topic, keyed by customer_id, then exit")
+	fs.IntVar(&o.partitions, "partitions", 6, "partitions of the topic -produce creates when it does not exist")
+	fs.StringVar(&o.rules, "rules", "", "rule YAML file (hot-reloaded). Default: the built-in rules interest, upgrade_ad, sms_offer")
+	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "allowed lateness: how far behind the newest event time an event may arrive and still count")
+	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit 0 (a file is otherwise followed like tail -F)")
+	fs.BoolVar(&o.backtest, "backtest", false, "report what each rule would fire, and write nothing")
+	fs.StringVar(&o.http, "http", "", "serve /metrics, /healthz and the dashboard on this address (e.g. :8080)")
+	fs.IntVar(&o.events, "events", 100000, "size of the generated data set when -tracks is not given")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data set")
+	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka")
+	fs.StringVar(&o.prefix, "prefix", "", "prefix of every Redis key written (default none)")
+	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
+	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.offset != "oldest" && o.offset != "newest" {
+		return nil, fmt.Errorf("-offset must be oldest or newest, not %q", o.offset)
+	}
+	if o.lateness < 0 {
+		return nil, errors.New("-lateness must not be negative")
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "musicstream:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "musicstream:", err)
+		os.Exit(1)
+	}
+}

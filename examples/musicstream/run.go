@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/rules"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/checkpoint"
+	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/stream/kafka"
+	"github.com/rulestream/rulestream/targets"
+	"github.com/rulestream/rulestream/window"
+)
+
+// app is one run of the example: its Redis, rules and operators.
+type app struct {
+	o      *options
+	out    io.Writer
+	log    *slog.Logger
+	rdb    *redis.Client
+	master *rules.Engine // holds the live rule set; partition engines follow it
+	cache  struct{ customer, track *enrich.Cache }
+
+	mu      sync.Mutex
+	engines []*rules.Engine
+	windows []*window.CountWithin
+	dedups  []*window.Dedup
+	lookups []*enrich.Lookup
+}
+
+func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	level := slog.LevelInfo
+	if o.quiet {
+		level = slog.LevelError
+	}
+	a := &app{o: o, out: stdout, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	if o.quiet {
+		a.out = io.Discard
+	}
+
+	var plays []byte // generated plays CSV, when no -tracks
+	var data *gen.Data
+	if o.tracks == "" {
+		data = gen.Generate(gen.Config{Seed: o.seed, Plays: o.events, Repeats: max(1, o.events/200), NearMisses: max(1, o.events/1000),
+			Duplicates: 0.01, MaxDelay: min(o.lateness, 2*time.Minute)})
+		var buf bytes.Buffer
+		if err := gen.WritePlays(&buf, data.Plays); err != nil {
+			return err
+		}
+		plays = buf.Bytes()
+		fmt.Fprintf(a.out, "generated %d plays (%d customers, %d tracks, seed %d)\n", len(data.Plays), len(data.Customers), len(data.Tracks), o.seed)
+	}
+	if o.produce {
+		return a.produce(ctx, plays)
+	}
+
+	rdb, closeRedis, err := a.openRedis(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	a.rdb = rdb
+	if err := a.loadReference(ctx, data); err != nil {
+		return err
+	}
+	set, err := a.loadRules()
+	if err != nil {
+		return err
+	}
+	if a.master, err = rules.NewEngine(set, rules.EngineConfig{Logger: a.log}); err != nil {
+		return err
+	}
+	if err := a.sharedCaches(); err != nil {
+		return err
+	}
+	if o.backtest {
+		return a.runBacktest(ctx, set, plays)
+	}
+	return a.runPipeline(ctx, plays)
+}
+
+func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
+	if a.o.redis != "" {
+		rdb, err := enrich.Connect(ctx, a.o.redis, a.log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rdb, func() { rdb.Close() }, nil
+	}
+	srv, err := startEmbeddedRedis()
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(a.out, "embedded Redis on %s (redis-cli -h %s -p %s)\n", srv.Addr(), srv.Host(), srv.Port())
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	return rdb, func() { rdb.Close(); srv.Close() }, nil
+}
+
+func (a *app) loadReference(ctx context.Context, data *gen.Data) error {
+	cfg := enrich.LoadConfig{Prefix: a.o.prefix, Progress: a.progressWriter(), Logger: a.log}
+	report := func(what string, s enrich.Summary, err error) error {
+		if err != nil {
+			return fmt.Errorf("load %s: %w", what, err)
+		}
+		if cfg.Progress == nil {
+			fmt.Fprintln(a.out, s.String())
+		}
+		return nil
+	}
+	switch {
+	case a.o.customers != "":
+		s, err := enrich.LoadCustomersFile(ctx, a.rdb, a.o.customers, cfg)
+		if err := report(a.o.customers, s, err); err != nil {
+			return err
+		}
+	case data != nil:
+		var buf bytes.Buffer
+		if err := gen.WriteCustomers(&buf, data.Customers); err != nil {
+			return err
+		}
+		s, err := enrich.LoadCustomers(ctx, a.rdb, &buf, cfg)
+		if err := report("generated customers", s, err); err != nil {
+			return err
+		}
+	}
+	switch {
+	case a.o.music != "":
+		s, err := enrich.LoadTracksFile(ctx, a.rdb, a.o.music, cfg)
+		return report(a.o.music, s, err)
+	case data != nil:
+		var buf bytes.Buffer
+		if err := gen.WriteMusic(&buf, data.Tracks); err != nil {
+			return err
+		}
+		s, err := enrich.LoadTracks(ctx, a.rdb, &buf, cfg)
+		return report("generated music", s, err)
+	}
+	return nil
+}
+
+func (a *app) progressWriter() io.Writer {
+	if a.o.quiet {
+		return nil
+	}
+	return os.Stderr
+}
+
+func (a *app) loadRules() (*rules.RuleSet, error) {
+	if a.o.rules == "" {
+		return rules.LoadDemo()
+	}
+	return rules.DefaultEnv().LoadFile(a.o.rules)
+}
+
+func (a *app) sharedCaches() error {
+	var err error
+	if a.cache.customer, err = enrich.NewCache(enrich.CacheConfig{MaxEntries: 1 << 20}); err != nil {
+		return err
+	}
+	a.cache.track, err = enrich.NewCache(enrich.CacheConfig{MaxEntries: 1 << 16})
+	return err
+}
+
+// operators builds the chain of one partition's task: dedup by event_id,
+// the customer and track lookups, then two branches, the count-within
+// window ("repeats") and an event-time order, and last the rules engine.
+func (a *app) operators(stream.PartitionID) ([]stream.Operator, error) {
+	dedup, err := window.NewDedup(window.DedupConfig{Field: "event_id"})
+	if err != nil {
+		return nil, err
+	}
+	cc := enrich.CustomerLookup(a.o.prefix)
+	cc.Cache, cc.Logger = a.cache.customer, a.log
+	customer, err := enrich.NewLookup(a.rdb, cc)
+	if err != nil {
+		return nil, err
+	}
+	tc := enrich.TrackLookup(a.o.prefix)
+	tc.Cache, tc.Logger = a.cache.track, a.log
+	track, err := enrich.NewLookup(a.rdb, tc)
+	if err != nil {
+		return nil, err
+	}
+	repeats, err := window.NewCountWithin(window.CountWithinConfig{Name: "repeats", KeyBy: []string{"customer_id", "track_id"}, Count: 3, Within: 30 * time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	order, err := window.NewOrder(window.OrderConfig{})
+	if err != nil {
+		return nil, err
+	}
+	engine, err := rules.NewEngine(a.master.Live(), rules.EngineConfig{Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.engines = append(a.engines, engine)
+	a.windows = append(a.windows, repeats)
+	a.dedups = append(a.dedups, dedup)
+	a.lookups = append(a.lookups, customer, track)
+	a.mu.Unlock()
+	return []stream.Operator{dedup, customer, track, stream.Parallel(repeats, order), engine}, nil
+}
+
+func (a *app) pipelineConfig() stream.Config {
+	return stream.Config{OutOfOrderness: a.o.lateness, Logger: a.log}
+}
+
+func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte) error {
+	src, err := a.fileSource(plays, true)
+	if err != nil {
+		return err
+	}
+	ops, err := a.operators(stream.PartitionID{})
+	if err != nil {
+		return err
+	}
+	rep, err := rules.Backtest(ctx, set, src, rules.BacktestConfig{Upstream: ops[:len(ops)-1], Pipeline: a.pipelineConfig()})
+	if err != nil {
+		return err
+	}
+	return rep.Format(a.out)
+}
+
+// fileSource reads -tracks (a file, followed unless -once; or stdin), or the
+// generated plays.
+func (a *app) fileSource(plays []byte, once bool) (stream.Source, error) {
+	if a.o.tracks == "" {
+		return stream.NewReaderSource("generated", bytes.NewReader(plays), stream.PlayDecoder{}, stream.FileConfig{}), nil
+	}
+	if a.o.tracks != "-" {
+		if _, err := os.Stat(a.o.tracks); err != nil {
+			return nil, err
+		}
+	}
+	return stream.NewFileSource(a.o.tracks, stream.PlayDecoder{}, stream.FileConfig{Follow: !once}), nil
+}
+
+func (a *app) runPipeline(ctx context.Context, plays []byte) error {
+	cfg := a.pipelineConfig()
+	p := stream.New("musicstream", cfg)
+	var src stream.Source
+	if a.o.kafka != "" {
+		cfg.Checkpoints = checkpoint.NewRedis(a.rdb, a.o.prefix+"checkpoint:")
+		cfg.CheckpointInterval = a.o.checkpointEvery
+		p = stream.New("musicstream", cfg)
+		ks, err := a.kafkaSource(p)
+		if err != nil {
+			return err
+		}
+		src = ks
+	} else {
+		var err error
+		if src, err = a.fileSource(plays, a.o.once); err != nil {
+			return err
+		}
+	}
+	router, err := targets.Demo(a.rdb, targets.DemoConfig{Prefix: a.o.prefix, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	p.From(src).ViaPartitioned(a.operators).To(router).DeadLetter(stream.SinkFunc(router.Write))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if a.o.rules != "" {
+		if err := a.watchRules(runCtx); err != nil {
+			return err
+		}
+	}
+	if a.o.http != "" {
+		stopHTTP, err := a.serveHTTP(runCtx, p)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+	}
+	stopProgress := a.startProgress(p)
+	start := time.Now()
+	err = p.Run(runCtx)
+	elapsed := time.Since(start)
+	stopProgress()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil // SIGINT/SIGTERM: drained, checkpointed and flushed
+	}
+	a.summary(p, elapsed)
+	return err
+}
+
+// watchRules hot-reloads -rules into the master engine and from there into
+// every partition's engine.
+func (a *app) watchRules(ctx context.Context) error {
+	fw, err := rules.NewFileWatcher(a.master, a.o.rules, rules.WatchConfig{Logger: a.log, OnReload: func(version string, err error) {
+		if err != nil {
+			a.log.Error("rules rejected; the previous set stays live", "file", a.o.rules, "live", version, "error", err)
+			return
+		}
+		live := a.master.Live()
+		a.mu.Lock()
+		for _, en := range a.engines {
+			en.Swap(live)
+		}
+		a.mu.Unlock()
+		a.log.Info("rules live", "file", a.o.rules, "version", version)
+	}})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := fw.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("rule watcher stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// kafkaSource reads the topic as a member of the group. Its partition
+// assignments go to the pipeline, so that each partition's state is restored
+// from its checkpoint before it is read and checkpointed when it is revoked.
+func (a *app) kafkaSource(p *stream.Pipeline) (*kafka.Source, error) {
+	off := kafka.Oldest
+	if a.o.offset == "newest" {
+		off = kafka.Newest
+	}
+	var src *kafka.Source
+	src, err := kafka.NewSource(kafka.SourceConfig{
+		Brokers: strings.Split(a.o.kafka, ","), Topic: a.o.topic, Group: a.o.group,
+		InitialOffset: off, StopAtEnd: a.o.once, Logger: a.log,
+		OnAssign: func(ctx context.Context, _ string, part int32) (int64, bool, error) {
+			return p.AssignPartition(ctx, src, part)
+		},
+		OnRevoke: func(ctx context.Context, _ string, part int32) error {
+			return p.RevokePartition(ctx, src, part)
+		},
+	})
+	return src, err
+}
+
+func (a *app) produce(ctx context.Context, plays []byte) error {
+	if a.o.kafka == "" {
+		return errors.New("-produce needs -kafka")
+	}
+	var r io.Reader = bytes.NewReader(plays)
+	if a.o.tracks == "-" {
+		r = os.Stdin
+	} else if a.o.tracks != "" {
+		f, err := os.Open(a.o.tracks)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	start := time.Now()
+	n, err := kafka.ProducePlays(ctx, strings.Split(a.o.kafka, ","), a.o.topic, r, kafka.ProducerConfig{Logger: a.log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "produced %d plays to %s in %.2fs\n", n, a.o.topic, time.Since(start).Seconds())
+	return nil
+}
