@@ -1,0 +1,98 @@
+// Package window holds rulestream's stateful, event-time operators: keyed
+// tumbling, sliding (hopping) and session windows with aggregates, the
+// count-within pattern ("N events of a key within T"), and two helpers that
+// make downstream state order-independent: Order (release in event-time
+// order) and Dedup (drop duplicate deliveries).
+//
+// Every operator is a plain state machine implementing stream.Operator,
+// stream.Snapshotter and stream.Starter: the runner calls Process with
+// batches and Advance with the watermark; no goroutines, timers or wall
+// clock inside. Constructors return independent instances (one per
+// partition if the runner wants).
+//
+// # Keys
+//
+// KeyBy names one or more fields. Keys of one or two int fields are packed
+// into fixed-size words, a single string field is used as is, other keys
+// are encoded into bytes: lookups allocate nothing. WindowInfo.Key is the
+// key values' text joined with '|' (e.g. "42|7").
+//
+// # Time, order and determinism
+//
+// A partition's watermark W says that events before W are complete. An
+// event is late when its time is before W minus the allowed lateness (the
+// operator's AllowedLateness, or the pipeline's when that is zero); late
+// events go to the late output (Emitter.Late) and are counted in
+// Stats.Late.
+//
+// Count-within and Order take their decisions in event-time order once the
+// watermark minus the allowed lateness has passed an event; events of equal
+// time are ordered by the dedup field's value, then the event key, then the
+// position. The set (and sequence) of results therefore does not depend on
+// the arrival order of events that are not late; the cost is latency
+// (out-of-orderness plus lateness).
+//
+// Time windows fire when the watermark reaches their end: results go out
+// sorted by window end, then key, then start. A window's content does not
+// depend on arrival order: every aggregate is commutative (First and Last
+// go by event time, ties by value).
+//
+// # Lateness policy of windows: re-fire with Update
+//
+// A fired window is kept until the watermark passes end + allowed lateness.
+// An event that arrives in that time (not late) updates it, and the window
+// fires again, at the end of the Process call, with the full updated result
+// and WindowInfo.Update set. A late event that bridges fired sessions
+// re-fires the merged session (Start = the earliest start) as an update;
+// the results of the sessions it swallowed are not retracted. Consumers
+// keep the last result of a (Name, Key, Start).
+//
+// # Results of tumbling, sliding and session windows
+//
+// A result is a stream.Event with Key = WindowInfo.Key, Time = End - 1 (the
+// window's last instant, like Flink's maxTimestamp), Pos = {Source: Name,
+// Partition: -1}, Schema and Fields nil, and Window set: Name, Kind
+// ("tumbling", "sliding", "session"), Key, Start and End ([Start, End),
+// unix ns; for sessions End = last event + Gap), Count, First and Last
+// (event times), Aggs (the configured aggregates by name), Update.
+//
+// # Count-within
+//
+// NewCountWithin matches Count events of a key whose last and first times
+// are at most Within apart (inclusive: exactly Within matches, Within + 1s
+// does not). The result is a copy of the event that completed the match
+// (its Key, Time, Pos, Schema, Fields and Joins) with Window set: Start =
+// First = time of the match's first event, End = Last = time of the
+// completing event, Count = Count. After a match its events are consumed
+// (Flink CEP's skip-past-last-event); AllowOverlap lets them take part in
+// later matches (every event that completes Count events within Within
+// fires).
+//
+// # Duplicates
+//
+// Each operator takes a Dedup field (e.g. "event_id"). Count-within and
+// Order drop deliveries of equal time and id while they wait for the
+// watermark (no extra memory). Time and session windows and Dedup remember
+// ids while their event time is within the allowed lateness (a later
+// duplicate would be late anyway), at most DefaultMaxIDs / MaxIDs, oldest
+// times evicted first (counted in Stats.Evictions).
+//
+// # State bounds and expiry
+//
+// State expires in Advance, never on a timer: a count-within key once the
+// release point is more than Within past its last event (found by an
+// incremental sweep proportional to the events decided; all at the final
+// watermark), a window once the watermark passes end + lateness, a key with
+// its last window. MaxKeys bounds the keys; the eviction policy is per
+// operator (see the configs) and counted in Stats.Evictions. MaxPending
+// bounds the events waiting for the watermark.
+//
+// # Snapshots
+//
+// Snapshot writes a versioned binary format ("RSW", operator byte, version)
+// that Restore reads back exactly into an operator of the same
+// configuration; corrupt input gives an error wrapping ErrCorrupt, never a
+// panic. Events waiting for the watermark are part of the snapshot.
+// Buffered events keep their Fields slices: sources must not reuse field
+// memory after a batch (stream's sources do not).
+package window
