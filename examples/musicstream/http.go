@@ -17,13 +17,9 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		status, code := "ok", http.StatusOK
-		a.mu.Lock()
-		for _, l := range a.lookups {
-			if h := l.Health(); h.Degraded {
-				status, code = "degraded: redis unreachable since "+h.Since.UTC().Format(time.RFC3339)+": "+h.Err, http.StatusServiceUnavailable
-			}
+		if d := a.sc.Counters().Degraded; d != "" {
+			status, code = "degraded: "+d, http.StatusServiceUnavailable
 		}
-		a.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "stats": p.Stats()})

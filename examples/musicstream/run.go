@@ -9,34 +9,25 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/checkpoint"
 	"github.com/rulestream/rulestream/stream/gen"
 	"github.com/rulestream/rulestream/stream/kafka"
-	"github.com/rulestream/rulestream/targets"
-	"github.com/rulestream/rulestream/window"
 )
 
-// app is one run of the example: its Redis, rules and operators.
+// app is one run of the example: its Redis and its scenario.
 type app struct {
-	o      *options
-	out    io.Writer
-	log    *slog.Logger
-	rdb    *redis.Client
-	master *rules.Engine // holds the live rule set; partition engines follow it
-	cache  struct{ customer, track *enrich.Cache }
-
-	mu      sync.Mutex
-	engines []*rules.Engine
-	windows []*window.CountWithin
-	dedups  []*window.Dedup
-	lookups []*enrich.Lookup
+	o   *options
+	out io.Writer
+	log *slog.Logger
+	rdb *redis.Client
+	sc  *music.Scenario
 }
 
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
@@ -78,10 +69,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if a.master, err = rules.NewEngine(set, rules.EngineConfig{Logger: a.log}); err != nil {
-		return err
-	}
-	if err := a.sharedCaches(); err != nil {
+	if a.sc, err = music.New(rdb, music.Config{Prefix: o.prefix, Rules: set, Logger: a.log}); err != nil {
 		return err
 	}
 	if o.backtest {
@@ -163,56 +151,6 @@ func (a *app) loadRules() (*rules.RuleSet, error) {
 	return rules.DefaultEnv().LoadFile(a.o.rules)
 }
 
-func (a *app) sharedCaches() error {
-	var err error
-	if a.cache.customer, err = enrich.NewCache(enrich.CacheConfig{MaxEntries: 1 << 20}); err != nil {
-		return err
-	}
-	a.cache.track, err = enrich.NewCache(enrich.CacheConfig{MaxEntries: 1 << 16})
-	return err
-}
-
-// operators builds the chain of one partition's task: dedup by event_id,
-// the customer and track lookups, then two branches, the count-within
-// window ("repeats") and an event-time order, and last the rules engine.
-func (a *app) operators(stream.PartitionID) ([]stream.Operator, error) {
-	dedup, err := window.NewDedup(window.DedupConfig{Field: "event_id"})
-	if err != nil {
-		return nil, err
-	}
-	cc := enrich.CustomerLookup(a.o.prefix)
-	cc.Cache, cc.Logger = a.cache.customer, a.log
-	customer, err := enrich.NewLookup(a.rdb, cc)
-	if err != nil {
-		return nil, err
-	}
-	tc := enrich.TrackLookup(a.o.prefix)
-	tc.Cache, tc.Logger = a.cache.track, a.log
-	track, err := enrich.NewLookup(a.rdb, tc)
-	if err != nil {
-		return nil, err
-	}
-	repeats, err := window.NewCountWithin(window.CountWithinConfig{Name: "repeats", KeyBy: []string{"customer_id", "track_id"}, Count: 3, Within: 30 * time.Minute})
-	if err != nil {
-		return nil, err
-	}
-	order, err := window.NewOrder(window.OrderConfig{})
-	if err != nil {
-		return nil, err
-	}
-	engine, err := rules.NewEngine(a.master.Live(), rules.EngineConfig{Logger: a.log})
-	if err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	a.engines = append(a.engines, engine)
-	a.windows = append(a.windows, repeats)
-	a.dedups = append(a.dedups, dedup)
-	a.lookups = append(a.lookups, customer, track)
-	a.mu.Unlock()
-	return []stream.Operator{dedup, customer, track, stream.Parallel(repeats, order), engine}, nil
-}
-
 func (a *app) pipelineConfig() stream.Config {
 	return stream.Config{OutOfOrderness: a.o.lateness, Logger: a.log}
 }
@@ -222,11 +160,11 @@ func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte)
 	if err != nil {
 		return err
 	}
-	ops, err := a.operators(stream.PartitionID{})
+	up, err := a.sc.Upstream()
 	if err != nil {
 		return err
 	}
-	rep, err := rules.Backtest(ctx, set, src, rules.BacktestConfig{Upstream: ops[:len(ops)-1], Pipeline: a.pipelineConfig()})
+	rep, err := rules.Backtest(ctx, set, src, rules.BacktestConfig{Upstream: up, Pipeline: a.pipelineConfig()})
 	if err != nil {
 		return err
 	}
@@ -266,11 +204,11 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 			return err
 		}
 	}
-	router, err := targets.Demo(a.rdb, targets.DemoConfig{Prefix: a.o.prefix, Logger: a.log})
+	router, err := a.sc.Targets()
 	if err != nil {
 		return err
 	}
-	p.From(src).ViaPartitioned(a.operators).To(router).DeadLetter(stream.SinkFunc(router.Write))
+	p.From(src).ViaPartitioned(a.sc.Operators).To(router).DeadLetter(stream.SinkFunc(router.Write))
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -301,17 +239,12 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 // watchRules hot-reloads -rules into the master engine and from there into
 // every partition's engine.
 func (a *app) watchRules(ctx context.Context) error {
-	fw, err := rules.NewFileWatcher(a.master, a.o.rules, rules.WatchConfig{Logger: a.log, OnReload: func(version string, err error) {
+	fw, err := rules.NewFileWatcher(a.sc.Master(), a.o.rules, rules.WatchConfig{Logger: a.log, OnReload: func(version string, err error) {
 		if err != nil {
 			a.log.Error("rules rejected; the previous set stays live", "file", a.o.rules, "live", version, "error", err)
 			return
 		}
-		live := a.master.Live()
-		a.mu.Lock()
-		for _, en := range a.engines {
-			en.Swap(live)
-		}
-		a.mu.Unlock()
+		a.sc.Propagate()
 		a.log.Info("rules live", "file", a.o.rules, "version", version)
 	}})
 	if err != nil {
