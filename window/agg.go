@@ -98,7 +98,16 @@ func (c custom[A]) add(acc any, v stream.Value) any { return c.f.Add(c.get(acc),
 func (c custom[A]) merge(a, b any) any              { return c.f.Merge(c.get(a), c.get(b)) }
 func (c custom[A]) result(acc any) stream.Value     { return c.f.Result(c.get(acc)) }
 func (c custom[A]) encode(acc any) []byte           { return c.f.Encode(c.get(acc)) }
-func (c custom[A]) decode(b []byte) (any, error)    { return c.f.Decode(b) }
+
+// decode turns a panic of the user's Decode on corrupt bytes into an error.
+func (c custom[A]) decode(b []byte) (acc any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decode panicked: %v", r)
+		}
+	}()
+	return c.f.Decode(b)
+}
 
 func checkAggs(aggs []Aggregate) []error {
 	var errs []error

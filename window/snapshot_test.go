@@ -22,6 +22,7 @@ type snapOp interface {
 func snapFactories() map[string]func() snapOp {
 	lateCfg := winCfg()
 	lateCfg.AllowedLateness = 15 * time.Minute
+	lateCfg.Aggs = append(slices.Clone(testAggs), window.Custom[meanAcc]("mean", "track_id", mean{}))
 	return map[string]func() snapOp{
 		"tumbling": func() snapOp {
 			return must(window.NewTumbling(window.TumblingConfig{WindowConfig: lateCfg, Size: 30 * time.Minute}))
