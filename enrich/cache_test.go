@@ -84,24 +84,31 @@ func TestCacheTTLAndNegative(t *testing.T) {
 
 func TestCacheInvalidateDuringFetch(t *testing.T) {
 	c, _ := newTestCache(t, CacheConfig{})
-	_, hit, f, leader := c.lookupOrJoin("7", 0)
-	if hit || !leader {
+	mine := newFlight()
+	_, hit, _, leader := c.lookupOrJoin("7", 0, mine)
+	_, _, _, leader8 := c.lookupOrJoin("8", 0, mine)
+	if hit || !leader || !leader8 {
 		t.Fatal("first caller does not lead")
 	}
-	_, _, f2, leader2 := c.lookupOrJoin("7", 0)
-	if leader2 || f2 != f {
+	other := newFlight()
+	_, _, ref, leader2 := c.lookupOrJoin("7", 0, other)
+	if leader2 || ref.f != mine || len(other.ids) != 0 {
 		t.Fatal("second caller does not join the flight")
 	}
 	c.Invalidate("7") // the value being fetched may predate this change
-	c.land("7", f, rec(7), nil)
-	if r, err := f2.wait(context.Background()); err != nil || r.Get("id").Int() != 7 {
+	c.land(mine, []*stream.Record{rec(7), rec(8)}, []error{nil, nil}, nil)
+	if r, err := ref.wait(context.Background()); err != nil || r.Get("id").Int() != 7 {
 		t.Fatalf("waiter got %v %v", r, err)
 	}
 	if _, ok := c.Get("7"); ok {
 		t.Error("a fetch older than an invalidation was cached")
 	}
-	_, _, f, _ = c.lookupOrJoin("7", 0)
-	c.land("7", f, rec(7), nil)
+	if _, ok := c.Get("8"); !ok {
+		t.Error("a clean fetch was not cached")
+	}
+	mine = newFlight()
+	c.lookupOrJoin("7", 0, mine)
+	c.land(mine, []*stream.Record{rec(7)}, []error{nil}, nil)
 	if _, ok := c.Get("7"); !ok {
 		t.Error("a clean fetch was not cached")
 	}

@@ -55,13 +55,20 @@ func (l *Lookup) sleep(ctx context.Context, d time.Duration) error {
 
 func (l *Lookup) fetchOnce(ctx context.Context, ids []string) ([]*stream.Record, []error, error) {
 	pipe := l.client.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(ids))
+	cmds := make([]*redis.StringSliceCmd, len(ids))
+	n := len(l.fieldArgs)
+	args := make([]any, len(ids)*(2+n)) // one allocation for every command's arguments
 	for k, id := range ids {
-		cmds[k] = pipe.HMGet(ctx, l.cfg.KeyPrefix+id, l.fields...)
+		a := args[k*(2+n) : (k+1)*(2+n) : (k+1)*(2+n)]
+		a[0], a[1] = "hmget", l.cfg.KeyPrefix+id
+		copy(a[2:], l.fieldArgs)
+		cmds[k] = redis.NewStringSliceCmd(ctx, a...)
+		_ = pipe.Process(ctx, cmds[k])
 	}
 	_, _ = pipe.Exec(ctx)
 	recs := make([]*stream.Record, len(ids))
 	errs := make([]error, len(ids))
+	arena := newRecordArena(l.cfg.Schema, len(ids))
 	for k, cmd := range cmds {
 		vals, err := cmd.Result()
 		if err != nil {
@@ -71,7 +78,7 @@ func (l *Lookup) fetchOnce(ctx context.Context, ids []string) ([]*stream.Record,
 			}
 			return nil, nil, err
 		}
-		recs[k] = l.record(ids[k], vals)
+		recs[k] = l.record(ids[k], vals, arena)
 	}
 	return recs, errs, nil
 }
@@ -92,16 +99,46 @@ func isKeyError(err error) bool {
 	return true
 }
 
+// recordArena hands out the records of one fetch, allocated in chunks of
+// arenaChunk (small, so that one long-lived record keeps little else alive).
+type recordArena struct {
+	schema *stream.Schema
+	left   int
+	recs   []stream.Record
+	vals   []stream.Value
+}
+
+const arenaChunk = 16
+
+func newRecordArena(schema *stream.Schema, n int) *recordArena {
+	return &recordArena{schema: schema, left: n}
+}
+
+func (a *recordArena) next() *stream.Record {
+	if len(a.recs) == 0 {
+		n := max(1, min(arenaChunk, a.left))
+		a.left -= n
+		a.recs = make([]stream.Record, n)
+		a.vals = make([]stream.Value, n*a.schema.Len())
+	}
+	r := &a.recs[0]
+	a.recs = a.recs[1:]
+	w := a.schema.Len()
+	r.Schema, r.Values = a.schema, a.vals[:w:w]
+	a.vals = a.vals[w:]
+	return r
+}
+
 // record types the HMGET reply by the schema; nil when no field is set.
-func (l *Lookup) record(id string, vals []any) *stream.Record {
+// An empty field counts as absent (HMGET replies are read as strings).
+func (l *Lookup) record(id string, vals []string, arena *recordArena) *stream.Record {
 	var rec *stream.Record
-	for i, v := range vals {
-		s, ok := v.(string)
-		if !ok {
+	for i, s := range vals {
+		if s == "" {
 			continue
 		}
 		if rec == nil {
-			rec = &stream.Record{Schema: l.cfg.Schema, Values: make([]stream.Value, len(vals))}
+			rec = arena.next()
 		}
 		f := l.cfg.Schema.Field(i)
 		val, err := stream.ParseValue(f.Kind, s)

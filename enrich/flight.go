@@ -6,54 +6,75 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// flight is one fetch of an id in progress. Whoever starts it (the leader)
-// fetches; others wait on done.
+// flight is one pipelined fetch in progress, of all the ids a batch leads.
+// Other callers wanting one of those ids wait on done instead of fetching.
 type flight struct {
-	done  chan struct{}
-	rec   *stream.Record
-	err   error
-	gen   uint64 // shard generation when the flight began
-	idGen uint64 // id invalidation count when the flight began
+	done   chan struct{}
+	ids    []string
+	gens   []uint64 // shard generation of each id when the flight began
+	idGens []uint64 // invalidation count of each id when the flight began
+	recs   []*stream.Record
+	errs   []error // per id: a *KeyError, or nil
+	err    error   // the whole fetch failed (its ctx ended)
 }
 
-// lookupOrJoin returns a fresh cached record, or the flight fetching id,
-// starting one (leader true) if there is none.
-func (c *Cache) lookupOrJoin(id string, now int64) (rec *stream.Record, hit bool, f *flight, leader bool) {
+func newFlight() *flight { return &flight{done: make(chan struct{})} }
+
+// flightRef names one id of a flight.
+type flightRef struct {
+	f *flight
+	i int
+}
+
+// lookupOrJoin returns a fresh cached record, or the flight fetching id. If
+// no flight fetches id, it is added to mine (and leader is true): the caller
+// must fetch it and call land(mine).
+func (c *Cache) lookupOrJoin(id string, now int64, mine *flight) (rec *stream.Record, hit bool, ref flightRef, leader bool) {
 	s := c.shard(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := s.m[id]; e != nil && e.expires > now {
-		return e.rec, true, nil, false
+		return e.rec, true, flightRef{}, false
 	}
-	if f = s.inflight[id]; f != nil {
-		return nil, false, f, false
+	if r, ok := s.inflight[id]; ok {
+		return nil, false, r, false
 	}
-	f = &flight{done: make(chan struct{}), gen: s.gen, idGen: s.gens[id]}
-	s.inflight[id] = f
-	return nil, false, f, true
+	ref = flightRef{f: mine, i: len(mine.ids)}
+	mine.ids = append(mine.ids, id)
+	mine.gens = append(mine.gens, s.gen)
+	mine.idGens = append(mine.idGens, s.gens[id])
+	s.inflight[id] = ref
+	return nil, false, ref, true
 }
 
-// land ends a flight led by the caller: it stores the result unless id was
-// invalidated meanwhile (the result may predate the change), and wakes the
-// waiters. A failed fetch (err != nil) stores nothing.
-func (c *Cache) land(id string, f *flight, rec *stream.Record, err error) {
-	s := c.shard(id)
-	s.mu.Lock()
-	if err == nil && s.gen == f.gen && s.gens[id] == f.idGen {
-		c.setLocked(s, id, rec, c.clockNow())
+// land ends a flight led by the caller: it stores each result unless its id
+// was invalidated meanwhile (the result may predate the change), and wakes
+// the waiters. Failed fetches store nothing.
+func (c *Cache) land(f *flight, recs []*stream.Record, errs []error, err error) {
+	f.recs, f.errs, f.err = recs, errs, err
+	now := c.clockNow()
+	for i, id := range f.ids {
+		s := c.shard(id)
+		s.mu.Lock()
+		if err == nil && errs[i] == nil && s.gen == f.gens[i] && s.gens[id] == f.idGens[i] {
+			c.setLocked(s, id, recs[i], now)
+		}
+		delete(s.inflight, id)
+		delete(s.gens, id)
+		s.mu.Unlock()
 	}
-	delete(s.inflight, id)
-	delete(s.gens, id)
-	s.mu.Unlock()
-	f.rec, f.err = rec, err
 	close(f.done)
 }
 
-// wait blocks until f lands or ctx ends.
-func (f *flight) wait(ctx context.Context) (*stream.Record, error) {
+// wait blocks until the flight lands or ctx ends, and returns the result
+// for the id r names.
+func (r flightRef) wait(ctx context.Context) (*stream.Record, error) {
 	select {
-	case <-f.done:
-		return f.rec, f.err
+	case <-r.f.done:
+		if r.f.err != nil {
+			return nil, r.f.err
+		}
+		return r.f.recs[r.i], r.f.errs[r.i]
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

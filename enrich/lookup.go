@@ -130,7 +130,7 @@ type Lookup struct {
 	cfg    LookupConfig
 	client redis.UniversalClient
 	cache  *Cache
-	fields []string
+	fieldArgs []any // the schema's field names, boxed once for HMGET
 	health atomic.Pointer[Health]
 
 	// per-batch scratch
@@ -167,7 +167,7 @@ func NewLookup(client redis.UniversalClient, cfg LookupConfig) (*Lookup, error) 
 		l.cache = c
 	}
 	for i := range cfg.Schema.Len() {
-		l.fields = append(l.fields, cfg.Schema.Field(i).Name)
+		l.fieldArgs = append(l.fieldArgs, cfg.Schema.Field(i).Name)
 	}
 	l.health.Store(&Health{Since: cfg.Clock.Now()})
 	return l, nil

@@ -177,8 +177,7 @@ func TestLookupUnknownPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := playEvents(ids, make([]int64, 4))
-	evs = append(evs, playEvents([]int64{0}, []int64{0})...)
+	evs := playEvents(append(ids, 0), make([]int64, 5))
 	evs[4].Fields[1] = stream.Null()
 	events, dead := stream.NewCollectSink(), stream.NewCollectSink()
 	p := stream.New("dl", stream.Config{}).From(stream.NewSliceSource("plays", evs, 10)).Via(l).To(events).DeadLetter(dead)
@@ -186,7 +185,7 @@ func TestLookupUnknownPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	if events.Len() != 2 || dead.Len() != 3 {
-		t.Fatalf("%d events, %d dead letters", events.Len(), dead.Len())
+		t.Fatalf("%d events, %d dead letters (%+v)", events.Len(), dead.Len(), p.Stats())
 	}
 	var reasons []string
 	for _, ev := range dead.Events() {

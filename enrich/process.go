@@ -104,51 +104,45 @@ func (l *Lookup) resolve(ctx context.Context, now int64) error {
 	}
 	l.results = l.results[:len(l.ids)]
 	clear(l.results)
-	type led struct {
-		j int
-		f *flight
+	type waiting struct {
+		j   int
+		ref flightRef
 	}
 	for left := len(l.ids); left > 0; {
-		var lead []led
-		var lids []string
-		var wait []led
+		mine := newFlight()
+		var lead []int
+		var wait []waiting
 		for j, id := range l.ids {
 			if l.results[j].done {
 				continue
 			}
-			rec, hit, f, leader := l.cache.lookupOrJoin(id, now)
+			rec, hit, ref, leader := l.cache.lookupOrJoin(id, now, mine)
 			switch {
 			case hit:
 				l.results[j] = result{rec: rec, done: true}
 				left--
 			case leader:
-				lead = append(lead, led{j, f})
-				lids = append(lids, id)
+				lead = append(lead, j)
 			default:
-				wait = append(wait, led{j, f})
+				wait = append(wait, waiting{j, ref})
 			}
 		}
 		if len(lead) > 0 {
-			recs, errs, err := l.fetch(ctx, lids)
-			for k, x := range lead {
-				switch {
-				case err != nil:
-					l.cache.land(lids[k], x.f, nil, err)
-				default:
-					l.cache.land(lids[k], x.f, recs[k], errs[k])
-					l.results[x.j] = result{rec: recs[k], done: true}
-					if errs[k] != nil {
-						l.results[x.j].reason = errs[k].Error()
-					}
-					left--
-				}
-			}
+			recs, errs, err := l.fetch(ctx, mine.ids)
+			l.cache.land(mine, recs, errs, err)
 			if err != nil {
 				return err
 			}
+			for k, j := range lead {
+				l.results[j] = result{rec: recs[k], done: true}
+				if errs[k] != nil {
+					l.results[j].reason = errs[k].Error()
+				}
+				left--
+			}
 		}
 		for _, x := range wait {
-			rec, err := x.f.wait(ctx)
+			rec, err := x.ref.wait(ctx)
 			var ke *KeyError
 			switch {
 			case err == nil || errors.As(err, &ke):

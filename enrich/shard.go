@@ -25,7 +25,7 @@ type shard struct {
 	ring     []*entry
 	hand     int
 	cap      int
-	inflight map[string]*flight
+	inflight map[string]flightRef
 	gens     map[string]uint64 // per-id invalidation counts while fetches are in flight
 	gen      uint64            // bumped by Purge
 
@@ -37,7 +37,7 @@ type shard struct {
 func (s *shard) init(capacity int) {
 	s.cap = capacity
 	s.m = make(map[string]*entry, min(capacity, 1024))
-	s.inflight = make(map[string]*flight)
+	s.inflight = make(map[string]flightRef)
 	s.gens = make(map[string]uint64)
 }
 
