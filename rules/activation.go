@@ -38,13 +38,14 @@ func newActivation(env *Env) *activation {
 	return a
 }
 
-// set points the activation at ev.
-func (a *activation) set(ev *stream.Event) {
+// set points the activation at ev, resolving the joins in used (the joins
+// the live rules read; the others are never asked for).
+func (a *activation) set(ev *stream.Event, used []int) {
 	a.ev = ev
 	a.event.v = ev
 	a.win.v = ev.Window
-	for i, n := range a.env.joins {
-		rec, ok := ev.Joined(n)
+	for _, i := range used {
+		rec, ok := ev.Joined(a.env.joins[i])
 		a.have[i] = ok && rec != nil
 		if a.have[i] {
 			a.joins[i].v = rec

@@ -160,7 +160,7 @@ func (en *Engine) Process(ctx context.Context, in []Event, out *stream.Emitter) 
 	en.evalCtx = ctx
 	for i := range in {
 		ev := &in[i]
-		act.set(ev)
+		act.set(ev, ls.set.joins)
 		for j, c := range ls.set.rules {
 			if (c.Window == "") != (ev.Window == nil) || (ev.Window != nil && ev.Window.Name != c.Window) {
 				continue

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -42,6 +43,7 @@ type RuleSet struct {
 	source  string
 	decls   []Rule
 	rules   []*compiled // enabled rules, in declaration order
+	joins   []int       // the joins any enabled rule reads
 }
 
 // Version returns the set's version: its `version:` field, or a hash of its
@@ -136,6 +138,11 @@ func (e *Env) compile(source, version string, rules []Rule, content []byte) (*Ru
 		if c != nil && !r.Disabled {
 			c.index = len(set.rules)
 			set.rules = append(set.rules, c)
+			for _, j := range c.needJoins {
+				if !slices.Contains(set.joins, j) {
+					set.joins = append(set.joins, j)
+				}
+			}
 		}
 	}
 	if len(errs) > 0 {

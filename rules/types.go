@@ -196,6 +196,12 @@ func (p *provider) FindStructFieldType(name, field string) (*types.FieldType, bo
 // NativeToValue wraps the event, records and window results as CEL objects.
 func (p *provider) NativeToValue(v any) ref.Val {
 	switch x := v.(type) {
+	case types.Int: // the common field values first: cheaper than the interface case
+		return x
+	case types.Bool:
+		return x
+	case types.String:
+		return x
 	case ref.Val:
 		return x
 	case *stream.Event:
