@@ -18,9 +18,36 @@ import (
 // `go test` (no -bench) the benchmarks are not run at all.
 const (
 	cwKeys   = 1_000_000
-	cwEvents = 3_000_000
+	cwEvents = 6_000_000
 	batchLen = 1024
 )
+
+// cplay is a play without pointers (zip is an index into zips), so that
+// millions of them cost the garbage collector nothing.
+type cplay struct {
+	id, cust, track, t int64
+	zip                int32
+}
+
+type plays struct {
+	ps   []cplay
+	zips []string
+}
+
+func compact(src []gen.Play) plays {
+	var out plays
+	idx := map[string]int32{}
+	for _, p := range src {
+		z, ok := idx[p.Zip]
+		if !ok {
+			z = int32(len(out.zips))
+			idx[p.Zip] = z
+			out.zips = append(out.zips, p.Zip)
+		}
+		out.ps = append(out.ps, cplay{p.EventID, p.CustomerID, p.TrackID, p.Time.UnixNano(), z})
+	}
+	return out
+}
 
 // batcher builds batches of play events from compact plays, outside the
 // timer. Two alternating buffers: an operator may keep events of the last
@@ -40,39 +67,38 @@ func newBatcher() *batcher {
 	return b
 }
 
-func (b *batcher) fill(ps []gen.Play) []stream.Event {
+func (b *batcher) fill(ps []cplay, zips []string) []stream.Event {
 	b.n ^= 1
 	evs, vals := b.evs[b.n][:len(ps)], b.vals[b.n]
 	for i, p := range ps {
 		f := vals[i*6 : i*6+6 : i*6+6]
-		ts := p.Time.UnixNano()
-		f[0], f[1], f[2] = stream.Int(p.EventID), stream.Int(p.CustomerID), stream.Int(p.TrackID)
-		f[3], f[4], f[5] = stream.TimeNanos(ts), stream.Bool(p.Mobile), stream.String(p.Zip)
-		evs[i] = stream.Event{Key: "", Time: ts, Schema: stream.PlaySchema, Fields: f,
-			Pos: stream.Position{Source: "bench", Partition: 0, Offset: p.EventID}}
+		f[0], f[1], f[2] = stream.Int(p.id), stream.Int(p.cust), stream.Int(p.track)
+		f[3], f[4], f[5] = stream.TimeNanos(p.t), stream.Bool(false), stream.String(zips[p.zip])
+		evs[i] = stream.Event{Time: p.t, Schema: stream.PlaySchema, Fields: f,
+			Pos: stream.Position{Source: "bench", Partition: 0, Offset: p.id}}
 	}
 	return evs
 }
 
 // syntheticPlays: n plays in event-time order over span, each by one of
 // keys (customer, track) pairs drawn uniformly.
-func syntheticPlays(n, keys int, span time.Duration) []gen.Play {
+func syntheticPlays(n, keys int, span time.Duration) plays {
 	r := rand.New(rand.NewPCG(42, 42))
-	ps := make([]gen.Play, n)
+	ps := make([]cplay, n)
 	step := int64(span) / int64(n)
 	for i := range ps {
 		k := r.IntN(keys)
-		ps[i] = gen.Play{EventID: int64(i), CustomerID: int64(k / 100), TrackID: int64(k % 100),
-			Time: time.Unix(0, base+int64(i)*step).UTC(), Zip: "10001"}
+		ps[i] = cplay{id: int64(i), cust: int64(k / 100), track: int64(k % 100), t: base + int64(i)*step}
 	}
-	return ps
+	return plays{ps: ps, zips: []string{"10001"}}
 }
 
 // runOps feeds b.N plays to fresh operators (a new one each time ps is
 // exhausted) in batches, advancing the watermark to the highest time minus
 // bound after each batch; one op is one play. It returns the last
 // operator (before its final watermark) and the number of results.
-func runOps(b *testing.B, newOp func() stream.Operator, ps []gen.Play, bound time.Duration, atEnd func(op stream.Operator)) int {
+func runOps(b *testing.B, newOp func() stream.Operator, data plays, bound time.Duration, atEnd func(op stream.Operator)) int {
+	ps := data.ps
 	ctx := context.Background()
 	bt := newBatcher()
 	var out stream.Emitter
@@ -85,7 +111,7 @@ func runOps(b *testing.B, newOp func() stream.Operator, ps []gen.Play, bound tim
 		for i := 0; i < len(ps) && done < b.N; i += batchLen {
 			n := min(batchLen, len(ps)-i, b.N-done)
 			b.StopTimer()
-			evs := bt.fill(ps[i : i+n])
+			evs := bt.fill(ps[i:i+n], data.zips)
 			b.StartTimer()
 			cpu.start()
 			if err := op.Process(ctx, evs, &out); err != nil {
@@ -139,7 +165,7 @@ func heapAlloc() uint64 {
 // Run it with -benchtime 3000000x for one full hour. bytes/key is the heap
 // the operator holds after the last play divided by its active keys.
 func BenchmarkCountWithin(b *testing.B) {
-	ps := syntheticPlays(cwEvents, cwKeys, time.Hour)
+	ps := syntheticPlays(cwEvents, cwKeys, 2*time.Hour)
 	var before uint64
 	var bytesPerKey, active float64
 	results := runOps(b, func() stream.Operator {
@@ -158,19 +184,18 @@ func BenchmarkCountWithin(b *testing.B) {
 
 // zipPlays: n plays over span in event-time order, each from one of zips
 // zip codes drawn uniformly.
-func zipPlays(n, zips int, span time.Duration) []gen.Play {
+func zipPlays(n, zips int, span time.Duration) plays {
 	r := rand.New(rand.NewPCG(7, 7))
 	codes := make([]string, zips)
 	for i := range codes {
 		codes[i] = strconv.Itoa(10000 + i)
 	}
-	ps := make([]gen.Play, n)
+	ps := make([]cplay, n)
 	step := int64(span) / int64(n)
 	for i := range ps {
-		ps[i] = gen.Play{EventID: int64(i), CustomerID: r.Int64N(100000), TrackID: r.Int64N(1750),
-			Time: time.Unix(0, base+int64(i)*step).UTC(), Zip: codes[r.IntN(zips)]}
+		ps[i] = cplay{id: int64(i), cust: r.Int64N(100000), track: r.Int64N(1750), t: base + int64(i)*step, zip: int32(r.IntN(zips))}
 	}
-	return ps
+	return plays{ps: ps, zips: codes}
 }
 
 func tumblingZip() stream.Operator {
@@ -192,12 +217,12 @@ func BenchmarkTumblingZip(b *testing.B) {
 // cost of windows (open, fire, emit, purge) more than of events.
 func BenchmarkTumblingZipSparse(b *testing.B) {
 	d := gen.Generate(gen.Config{Seed: 1, Plays: 1_000_000, Customers: 20000})
-	windows := runOps(b, tumblingZip, d.Plays, 0, nil)
+	windows := runOps(b, tumblingZip, compact(d.Plays), 0, nil)
 	b.ReportMetric(float64(windows), "windows")
 }
 
 // BenchmarkOrder: the Order operator on 1M generated plays.
 func BenchmarkOrder(b *testing.B) {
 	d := gen.Generate(gen.Config{Seed: 1, Plays: 1_000_000})
-	runOps(b, func() stream.Operator { return must(window.NewOrder(window.OrderConfig{Dedup: "event_id"})) }, d.Plays, 0, nil)
+	runOps(b, func() stream.Operator { return must(window.NewOrder(window.OrderConfig{Dedup: "event_id"})) }, compact(d.Plays), 0, nil)
 }

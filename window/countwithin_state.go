@@ -36,8 +36,9 @@ func (c *CountWithin) step(ev *stream.Event, out *stream.Emitter) {
 	if !ok {
 		if c.live() >= c.cfg.MaxKeys {
 			c.evictOne()
+			p, _ = tab.find(a, b) // entries may have moved
 		}
-		p = tab.insert(a, b)
+		p = tab.insert(p, a, b)
 	}
 	e := tab.at(p)
 	e[fLast] = ev.Time
@@ -233,11 +234,12 @@ func (c *CountWithin) Restore(data []byte) error {
 		if d.err != nil {
 			break
 		}
-		if _, dup := tab.find(a, b); dup || cnt > uint64(n.stride) || (cnt == 0 && n.stride > 0) {
+		p, dup := tab.find(a, b)
+		if dup || cnt > uint64(n.stride) || (cnt == 0 && n.stride > 0) {
 			d.fail("bad key state")
 			break
 		}
-		en := tab.at(tab.insert(a, b))
+		en := tab.at(tab.insert(p, a, b))
 		en[fLast], en[fMeta] = last, meta(int(cnt), 0)
 		for j := 0; j < int(cnt); j++ {
 			en[fHead+j] = d.iv()

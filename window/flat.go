@@ -60,12 +60,12 @@ func (f *flatTable) find(a, b int64) (uint64, bool) {
 }
 
 // insert adds key (a, b), which must be absent, and returns its entry's
-// position; the payload is zero.
-func (f *flatTable) insert(a, b int64) uint64 {
+// position; the payload is zero. p is where find said the key would go.
+func (f *flatTable) insert(p uint64, a, b int64) uint64 {
 	if (f.n+1)*4 > int(f.cap())*3 {
 		f.grow()
+		p, _ = f.find(a, b)
 	}
-	p, _ := f.find(a, b)
 	e := f.at(p)
 	e[fKeyA], e[fKeyB], e[fMeta] = a, b, metaUsed
 	f.n++
