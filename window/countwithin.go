@@ -85,6 +85,7 @@ type CountWithin struct {
 	stride int        // Count-1: the ring's length
 	since  int        // events decided since the last expiry sweep
 	sink   int64      // keeps touch's loads alive
+	pre    [prefetch]preKey
 	stats  Stats
 }
 
@@ -147,8 +148,8 @@ func (c *CountWithin) decide(rp int64, all bool, out *stream.Emitter) {
 	for k := 0; k < len(order); k += prefetch {
 		part := order[k:min(k+prefetch, len(order))]
 		c.touch(part)
-		for _, i := range part {
-			c.step(&c.buf.evs[i], out)
+		for j, i := range part {
+			c.step(&c.buf.evs[i], &c.pre[j], out)
 		}
 	}
 	c.buf.compact(rp, all)
@@ -158,20 +159,27 @@ func (c *CountWithin) decide(rp int64, all bool, out *stream.Emitter) {
 // processing: independent loads overlap their cache misses.
 const prefetch = 64
 
-// touch loads the home entry of each event's int key, so that the loads
-// miss the cache together rather than one after the other.
+// preKey is an event's int key, computed ahead by touch.
+type preKey struct {
+	a, b int64
+	ok   bool // the key is one or two ints
+}
+
+// touch computes the int key of each event and loads its home entry, so
+// that the loads miss the cache together rather than one after the other.
 func (c *CountWithin) touch(order []int32) {
 	var sink int64
-	for _, i := range order {
+	for j, i := range order {
 		vals := c.kf.values(&c.buf.evs[i])
-		if classify(vals) != keyInts {
+		pk := &c.pre[j]
+		if pk.ok = classify(vals) == keyInts; !pk.ok {
 			continue
 		}
-		var k [2]int64
-		for j, v := range vals {
-			k[j] = v.Int()
+		pk.a, pk.b = vals[0].Int(), 0
+		if len(vals) > 1 {
+			pk.b = vals[1].Int()
 		}
-		sink += c.ints.w[int(c.ints.home(k[0], k[1]))*c.ints.width+fMeta]
+		sink += c.ints.w[int(c.ints.home(pk.a, pk.b))*c.ints.width+fMeta]
 	}
 	c.sink += sink
 }

@@ -28,10 +28,13 @@ func (c *CountWithin) route(vals []stream.Value) (*flatTable, int64, int64) {
 	return c.other, int64(s), 0
 }
 
-// step applies one event, in decision order.
-func (c *CountWithin) step(ev *stream.Event, out *stream.Emitter) {
+// step applies one event, in decision order; pk is its key if it is ints.
+func (c *CountWithin) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 	c.since++
-	tab, a, b := c.route(c.kf.values(ev))
+	tab, a, b := c.ints, pk.a, pk.b
+	if !pk.ok {
+		tab, a, b = c.route(c.kf.values(ev))
+	}
 	p, ok := tab.find(a, b)
 	if !ok {
 		if c.live() >= c.cfg.MaxKeys {
