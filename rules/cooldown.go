@@ -5,36 +5,46 @@ import (
 	"time"
 )
 
-// cdKey identifies a cooldown: one rule and one firing key.
-type cdKey struct{ rule, key string }
-
-// cooldowns holds, per (rule, key), the event time until which the rule may
-// not fire again for that key. Entries expire once the watermark reaches
-// their end: with events in event-time order they can no longer matter.
+// cooldowns holds, per rule name and firing key, the event time until which
+// the rule may not fire again for that key. Entries expire once the
+// watermark reaches their end: with events in event-time order they can no
+// longer matter.
 type cooldowns struct {
-	until   map[cdKey]int64
+	byRule  map[string]map[string]int64
+	n       int
 	minNext int64 // lowest end among entries (a lower bound); MaxInt64 when empty
+	gen     int   // changes when byRule is replaced (Restore)
 }
 
 func newCooldowns() cooldowns {
-	return cooldowns{until: map[cdKey]int64{}, minNext: math.MaxInt64}
+	return cooldowns{byRule: map[string]map[string]int64{}, minNext: math.MaxInt64}
 }
 
-func (c *cooldowns) len() int { return len(c.until) }
+func (c *cooldowns) len() int { return c.n }
 
-// allow reports whether rule may fire for key at event time t, and if so
-// starts the key's cooldown period.
-func (c *cooldowns) allow(rule, key string, t int64, d time.Duration) bool {
-	if end, ok := c.until[cdKey{rule, key}]; ok && t < end {
+// rule returns the entries of one rule, creating them.
+func (c *cooldowns) rule(name string) map[string]int64 {
+	m, ok := c.byRule[name]
+	if !ok {
+		m = map[string]int64{}
+		c.byRule[name] = m
+	}
+	return m
+}
+
+// allow reports whether a rule (its entries m) may fire for key at event
+// time t, and if so starts the key's cooldown period.
+func (c *cooldowns) allow(m map[string]int64, key string, t int64, d time.Duration) bool {
+	end, ok := m[key]
+	if ok && t < end {
 		return false
 	}
-	c.put(rule, key, t+int64(d))
+	if !ok {
+		c.n++
+	}
+	m[key] = t + int64(d)
+	c.minNext = min(c.minNext, t+int64(d))
 	return true
-}
-
-func (c *cooldowns) put(rule, key string, end int64) {
-	c.until[cdKey{rule, key}] = end
-	c.minNext = min(c.minNext, end)
 }
 
 // expire drops the entries whose end is at or before watermark.
@@ -43,11 +53,14 @@ func (c *cooldowns) expire(watermark int64) {
 		return
 	}
 	next := int64(math.MaxInt64)
-	for k, end := range c.until {
-		if end <= watermark {
-			delete(c.until, k)
-		} else {
-			next = min(next, end)
+	for _, m := range c.byRule {
+		for k, end := range m {
+			if end <= watermark {
+				delete(m, k)
+				c.n--
+			} else {
+				next = min(next, end)
+			}
 		}
 	}
 	c.minNext = next

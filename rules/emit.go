@@ -12,13 +12,20 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// firingKey returns the text of the event's key field, or its Key.
+// firingKey returns the text of the event's key field, or its Key; it is
+// computed once per event.
 func (en *Engine) firingKey(ev *stream.Event) string {
+	if en.keyDone {
+		return en.key
+	}
+	en.key, en.keyDone = ev.Key, true
 	if v := ev.Get(en.cfg.KeyField); !v.IsNull() {
 		en.keyBuf = v.AppendText(en.keyBuf[:0])
-		return string(en.keyBuf)
+		if string(en.keyBuf) != ev.Key { // the usual case shares ev.Key
+			en.key = string(en.keyBuf)
+		}
 	}
-	return ev.Key
+	return en.key
 }
 
 // emissionID is "<rule>:<key>:<event_id>", or the window end (else the

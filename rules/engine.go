@@ -66,7 +66,12 @@ type Engine struct {
 	clock    stream.Clock
 	acts     map[*Env]*activation
 	cool     cooldowns
+	coolOf   *liveSet           // the set coolRefs were resolved for
+	coolGen  int                // the cooldowns generation of coolRefs
+	coolRefs []map[string]int64 // per rule of coolOf: its cooldown entries
 	keyBuf   []byte
+	key      string // firing key of the current event, once computed
+	keyDone  bool
 	evalCtx  context.Context
 	coolSize atomic.Int64
 }
@@ -158,9 +163,17 @@ func (en *Engine) Process(ctx context.Context, in []Event, out *stream.Emitter) 
 	ls := en.live.Load()
 	act := en.activation(ls.set.env)
 	en.evalCtx = ctx
+	if en.coolOf != ls || en.coolGen != en.cool.gen {
+		en.coolRefs = en.coolRefs[:0]
+		for _, c := range ls.set.rules {
+			en.coolRefs = append(en.coolRefs, en.cool.rule(c.Name))
+		}
+		en.coolOf, en.coolGen = ls, en.cool.gen
+	}
 	for i := range in {
 		ev := &in[i]
 		act.set(ev, ls.set.joins)
+		en.keyDone = false
 		for j, c := range ls.set.rules {
 			if (c.Window == "") != (ev.Window == nil) || (ev.Window != nil && ev.Window.Name != c.Window) {
 				continue
@@ -204,7 +217,7 @@ func (en *Engine) evalRule(ls *liveSet, c *compiled, ctr *ruleCounters, act *act
 		return
 	}
 	key := en.firingKey(act.ev)
-	if c.Cooldown > 0 && !en.cool.allow(c.Name, key, act.ev.Time, c.Cooldown) {
+	if c.Cooldown > 0 && !en.cool.allow(en.coolRefs[c.index], key, act.ev.Time, c.Cooldown) {
 		ctr.suppressed.Add(1)
 		return
 	}

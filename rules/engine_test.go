@@ -194,9 +194,11 @@ func FuzzRestore(f *testing.F) {
 		if err != nil || c2.len() != c.len() {
 			t.Fatalf("re-encoded snapshot does not decode: %v", err)
 		}
-		for k, v := range c.until {
-			if c2.until[k] != v {
-				t.Fatalf("entry %v changed", k)
+		for rule, m := range c.byRule {
+			for k, v := range m {
+				if c2.byRule[rule][k] != v {
+					t.Fatalf("entry %s/%s changed", rule, k)
+				}
 			}
 		}
 	})

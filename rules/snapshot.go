@@ -14,6 +14,9 @@ import (
 //	"RSCD" 0x01 uvarint(n) n × { uvarint(len) rule, uvarint(len) key, varint(end) }
 //
 // Entries are sorted by rule then key, so equal states give equal bytes.
+// cdKey names one cooldown entry.
+type cdKey struct{ rule, key string }
+
 const (
 	snapMagic   = "RSCD"
 	snapVersion = 1
@@ -21,9 +24,11 @@ const (
 
 // Snapshot serialises the cooldown state.
 func (en *Engine) Snapshot() ([]byte, error) {
-	keys := make([]cdKey, 0, len(en.cool.until))
-	for k := range en.cool.until {
-		keys = append(keys, k)
+	keys := make([]cdKey, 0, en.cool.len())
+	for rule, m := range en.cool.byRule {
+		for k := range m {
+			keys = append(keys, cdKey{rule, k})
+		}
 	}
 	slices.SortFunc(keys, func(a, b cdKey) int {
 		return cmpOr(strings.Compare(a.rule, b.rule), strings.Compare(a.key, b.key))
@@ -35,7 +40,7 @@ func (en *Engine) Snapshot() ([]byte, error) {
 		b = append(b, k.rule...)
 		b = binary.AppendUvarint(b, uint64(len(k.key)))
 		b = append(b, k.key...)
-		b = binary.AppendVarint(b, en.cool.until[k])
+		b = binary.AppendVarint(b, en.cool.byRule[k.rule][k.key])
 	}
 	return b, nil
 }
@@ -56,6 +61,7 @@ func (en *Engine) Restore(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("rules: restore cooldowns: %w", err)
 	}
+	c.gen = en.cool.gen + 1
 	en.cool = c
 	en.coolSize.Store(int64(c.len()))
 	return nil
@@ -79,10 +85,13 @@ func decodeCooldowns(data []byte) (cooldowns, error) {
 		if r.err != nil {
 			break
 		}
-		if _, dup := c.until[cdKey{rule, key}]; dup {
+		m := c.rule(rule)
+		if _, dup := m[key]; dup {
 			return cooldowns{}, fmt.Errorf("entry %d (%q, %q) repeated", i, rule, key)
 		}
-		c.put(rule, key, end)
+		m[key] = end
+		c.n++
+		c.minNext = min(c.minNext, end)
 	}
 	if r.err != nil {
 		return cooldowns{}, r.err
