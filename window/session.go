@@ -38,7 +38,7 @@ func NewSessions(cfg SessionConfig) (*Sessions, error) {
 	if err := configErr("session "+cfg.Name, errs); err != nil {
 		return nil, err
 	}
-	s := &Sessions{base: newBase(cfg.Name, KindSession, cfg.KeyBy, cfg.Aggs, cfg.Dedup, int64(cfg.AllowedLateness), cfg.MaxKeys),
+	s := &Sessions{base: newBase(cfg.WindowConfig, KindSession),
 		lateness: cfg.AllowedLateness, gap: int64(cfg.Gap)}
 	s.onKill = s.unindex
 	return s, nil
@@ -148,7 +148,7 @@ func (s *Sessions) Restore(data []byte) error {
 	if d.iv() != s.gap {
 		d.fail("snapshot of sessions with another gap")
 	}
-	n := &Sessions{base: newBase(s.name, s.kind, s.kf.names, s.agg.specs, s.idField.name, s.clk.lateness, s.maxKeys),
+	n := &Sessions{base: s.fresh(),
 		lateness: s.lateness, gap: s.gap}
 	n.decode(d, func(i int32) {
 		w := &n.wins[i]

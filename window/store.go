@@ -29,6 +29,7 @@ type action struct {
 // interned keys, a slab of windows, a heap of firing and purge times, and
 // the dedup ids.
 type base struct {
+	cfg        WindowConfig
 	name, kind string
 	nkey       int
 	maxKeys    int
@@ -47,14 +48,21 @@ type base struct {
 	stats      Stats
 }
 
-func newBase(name, kind string, keyBy []string, aggs []Aggregate, dedup string, lateness int64, maxKeys int) base {
-	b := base{name: name, kind: kind, nkey: len(keyBy), maxKeys: maxKeys, agg: newAggregator(aggs), clk: newClock(),
-		kf: newKeyFields(keyBy), keys: newKeyTable(), idField: fieldRef{name: dedup}}
-	b.clk.lateness = lateness
-	if dedup != "" {
-		b.ids = newIDSet(DefaultMaxIDs)
+func newBase(cfg WindowConfig, kind string) base {
+	b := base{cfg: cfg, name: cfg.Name, kind: kind, nkey: len(cfg.KeyBy), maxKeys: cfg.MaxKeys, agg: newAggregator(cfg.Aggs),
+		clk: newClock(), kf: newKeyFields(cfg.KeyBy), keys: newKeyTable(), idField: fieldRef{name: cfg.Dedup}}
+	b.clk.lateness = int64(cfg.AllowedLateness)
+	if cfg.Dedup != "" {
+		b.ids = newIDSet(cfg.MaxIDs)
 	}
 	return b
+}
+
+// fresh returns an empty base of the same configuration and lateness.
+func (b *base) fresh() base {
+	n := newBase(b.cfg, b.kind)
+	n.clk.lateness = b.clk.lateness
+	return n
 }
 
 // admit checks lateness and duplicates; it reports whether ev counts.

@@ -157,7 +157,7 @@ func (b *base) decode(d *decoder, add func(i int32)) {
 	if b.ids != nil {
 		b.ids.max = int(^uint(0) >> 1)
 		b.ids.decode(d)
-		b.ids.max = DefaultMaxIDs
+		b.ids.max = b.cfg.MaxIDs
 	}
 	n := d.count()
 	for k := 0; k < n && d.err == nil; k++ {

@@ -26,9 +26,13 @@ type WindowConfig struct {
 	// last event time are always in WindowInfo.
 	Aggs []Aggregate
 	// Dedup names the event id field: deliveries of one id count once. The
-	// ids are remembered while their time is within the allowed lateness
-	// (at most DefaultMaxIDs, oldest evicted first). Empty: no dedup.
+	// ids are remembered while their time is within the allowed lateness.
+	// Empty: no dedup.
 	Dedup string
+	// MaxIDs bounds the remembered dedup ids; beyond it the ids of the
+	// oldest event times are forgotten first, counted as evictions. Default
+	// DefaultMaxIDs.
+	MaxIDs int
 	// AllowedLateness keeps a fired window for this long (event time) after
 	// its end: a later event within it updates the window, which fires again
 	// with Update set. Zero: the pipeline's AllowedLateness.
@@ -43,6 +47,9 @@ type WindowConfig struct {
 func (c *WindowConfig) setDefaults() {
 	if c.MaxKeys <= 0 {
 		c.MaxKeys = DefaultMaxKeys
+	}
+	if c.MaxIDs <= 0 {
+		c.MaxIDs = DefaultMaxIDs
 	}
 }
 
@@ -108,7 +115,7 @@ func newTime(kind string, cfg WindowConfig, size, slide, offset time.Duration) (
 		return nil, err
 	}
 	t := &TimeWindows{
-		base:     newBase(cfg.Name, kind, cfg.KeyBy, cfg.Aggs, cfg.Dedup, int64(cfg.AllowedLateness), cfg.MaxKeys),
+		base:     newBase(cfg, kind),
 		lateness: cfg.AllowedLateness, size: int64(size), slide: int64(slide), offset: int64(offset) % int64(slide),
 		index: map[winKey]int32{},
 	}
@@ -185,7 +192,7 @@ func (t *TimeWindows) Restore(data []byte) error {
 	if d.iv() != t.size || d.iv() != t.slide || d.iv() != t.offset {
 		d.fail("snapshot of windows of another size, slide or offset")
 	}
-	n := &TimeWindows{base: newBase(t.name, t.kind, t.kf.names, t.agg.specs, t.idField.name, t.clk.lateness, t.maxKeys),
+	n := &TimeWindows{base: t.fresh(),
 		lateness: t.lateness, size: t.size, slide: t.slide, offset: t.offset, index: map[winKey]int32{}}
 	n.onKill = n.unindex
 	n.decode(d, func(i int32) {
