@@ -71,3 +71,28 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// BenchmarkRawXAdd is the baseline: the same entries XADDed in pipelines of
+// 4096 with go-redis, with no idempotency and no script. Compare it with
+// BenchmarkRedisStream run at the same time: the machine is shared and noisy.
+func BenchmarkRawXAdd(b *testing.B) {
+	rdb, px := testRedis(b)
+	ctx := context.Background()
+	ev := emission("ads", "upgrade_ad", 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n += 4096 {
+		pipe := rdb.Pipeline()
+		for i := 0; i < min(4096, b.N-n); i++ {
+			args := []any{"XADD", px + "raw", "MAXLEN", "~", "100000", "*"}
+			for j, v := range ev.Fields {
+				args = append(args, ev.Schema.Field(j).Name, v.Text())
+			}
+			pipe.Do(ctx, args...)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+}

@@ -31,7 +31,7 @@
 // marker for the ID and applies the event's writes and the marker
 // atomically, so writing an event again (a replay after a crash, a batch
 // retried after a lost reply) changes nothing in Redis while the marker
-// lives (Config.MarkerTTL, 24h by default). Markers are hash fields bucketed
+// lives (Config.MarkerTTL, 24h by default). Markers are set members bucketed
 // by time, which costs far less than one expiring key per event.
 //
 // # Routing and the demo

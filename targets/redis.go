@@ -27,11 +27,12 @@ type Config struct {
 	// Retry is the backoff for failed batches.
 	Retry Backoff
 	// MarkerPrefix starts every marker key (default "rulestream:done:").
-	// Markers are the event IDs, kept as fields of hashes named
+	// Markers are the event IDs, kept as members of sets named
 	// MarkerPrefix + Name + ":" + a time bucket (see the write script).
 	MarkerPrefix string
-	// MarkerTTL is how long a marker remembers a written event (default
-	// 24h): a replay within it changes nothing.
+	// MarkerTTL is how long a marker at least remembers a written event
+	// (default 24h; it may remember up to twice as long): a replay within
+	// it changes nothing.
 	MarkerTTL time.Duration
 	// ChunkSize is the number of events per script call; a batch is sent
 	// as one pipeline of chunks (default 256).

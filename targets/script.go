@@ -11,13 +11,14 @@ import (
 // number of commands, then per command its argument count and arguments.
 // ARGV[2] is the marker base key and ARGV[3] the marker TTL in milliseconds.
 //
-// Markers are fields (the event IDs) of hashes bucketed by Redis server time:
-// bucket b = floor(now / w) with w = ceil(TTL/2) lives until (b+1)*w + TTL.
-// A marker written at time t is therefore found in bucket b, b-1 or b-2 at
-// any time up to t+TTL, so an event is looked up in those three buckets with
-// one HMGET each per chunk: far cheaper than a key with its own expiry per
-// event. An event whose ID is marked (a replay, or a retried batch that had
-// reached Redis) is skipped, as is an ID repeated within the chunk.
+// Markers are members (the event IDs) of sets bucketed by Redis server
+// time: bucket b = floor(now / TTL) lives until (b+2)*TTL. A marker written
+// at time t is in bucket floor(t/TTL), which at any time up to t+TTL is the
+// current bucket or the one before, so an event is looked up with one
+// SMISMEMBER per bucket per chunk, and marked with one SADD per chunk: far
+// cheaper than a key with its own expiry per event. A marker lives between
+// TTL and 2*TTL. An event whose ID is marked (a replay, or a retried batch
+// that had reached Redis) is skipped, as is an ID repeated within the chunk.
 //
 // If a command fails (WRONGTYPE), the events before it are marked, the failed
 // event is not, and the error names its index in the chunk: sending the
@@ -27,8 +28,7 @@ local a = cmsgpack.unpack(ARGV[1])
 local base, ttl = ARGV[2], tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local w = math.ceil(ttl / 2)
-local b = math.floor(now / w)
+local b = math.floor(now / ttl)
 local k0 = base .. b
 local n = #a
 local ids, pos = {}, {}
@@ -40,19 +40,18 @@ while i <= n do
   i = i + 2
   for o = 1, nops do i = i + 1 + a[i] end
 end
-local m0 = redis.call('HMGET', k0, unpack(ids))
-local m1 = redis.call('HMGET', base .. (b - 1), unpack(ids))
-local m2 = redis.call('HMGET', base .. (b - 2), unpack(ids))
+local m0 = redis.call('SMISMEMBER', k0, unpack(ids))
+local m1 = redis.call('SMISMEMBER', base .. (b - 1), unpack(ids))
 local marks, seen, written = {}, {}, 0
 local function mark()
   if #marks > 0 then
-    redis.call('HSET', k0, unpack(marks))
-    redis.call('PEXPIREAT', k0, (b + 1) * w + ttl)
+    redis.call('SADD', k0, unpack(marks))
+    redis.call('PEXPIREAT', k0, (b + 2) * ttl)
   end
 end
 for e = 1, #ids do
   local id = ids[e]
-  if id == '' or not (m0[e] or m1[e] or m2[e] or seen[id]) then
+  if id == '' or (m0[e] == 0 and m1[e] == 0 and not seen[id]) then
     i = pos[e] + 2
     for o = 1, a[pos[e] + 1] do
       local nargs = a[i]
@@ -66,7 +65,6 @@ for e = 1, #ids do
     if id ~= '' then
       seen[id] = true
       marks[#marks + 1] = id
-      marks[#marks + 1] = '1'
     end
     written = written + 1
   end

@@ -1,0 +1,37 @@
+package targets
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// BenchmarkEncodeStream measures the Go side of a stream write: encoding an
+// emission into the script's MessagePack chunk (no Redis).
+func BenchmarkEncodeStream(b *testing.B) {
+	schema := stream.MustSchema("e",
+		stream.Field{Name: "customer_id", Kind: stream.KindInt}, stream.Field{Name: "track_id", Kind: stream.KindInt},
+		stream.Field{Name: "event_id", Kind: stream.KindInt}, stream.Field{Name: "rule", Kind: stream.KindString},
+		stream.Field{Name: "rule_version", Kind: stream.KindString}, stream.Field{Name: "at", Kind: stream.KindInt})
+	s, err := NewRedis(nil, Config{Name: "ads", Writes: []Write{
+		{Op: OpSortedSet, Key: "interest:{customer_id}", Member: "track_id", Score: "at", NX: true},
+		{Op: OpStream, Key: "queue:ads", MaxLen: 100000}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	ev := stream.Event{Schema: schema, ID: "upgrade_ad:1234:99", Target: "ads", Fields: []stream.Value{
+		stream.Int(1234), stream.Int(12), stream.Int(99), stream.String("upgrade_ad"), stream.String("v1"), stream.Int(at.UnixMilli())}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.encode(&ev); err != nil {
+			b.Fatal(err)
+		}
+		if s.chunks[len(s.chunks)-1].events == s.cfg.ChunkSize {
+			s.spare = append(s.spare, s.chunks...)
+			s.chunks = s.chunks[:0]
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
