@@ -20,9 +20,19 @@ func decodeMessages(dec stream.Decoder, msgs []*sarama.ConsumerMessage) stream.B
 	nf := dec.Schema().Len()
 	b.Events = make([]stream.Event, 0, len(msgs))
 	vals := make([]stream.Value, nf*len(msgs))
+	// The batch's values are copied into one buffer that decoded strings
+	// share: a string kept by an operator pins this batch's text only, not
+	// sarama's whole fetch response.
+	size := 0
+	for _, m := range msgs {
+		size += len(m.Value)
+	}
+	text := make([]byte, 0, size)
 	for _, m := range msgs {
 		pos := stream.Position{Source: m.Topic, Partition: m.Partition, Offset: m.Offset}
-		line, why := messageText(m.Value)
+		at := len(text)
+		text = append(text, m.Value...)
+		line, why := messageText(text[at:])
 		if why != "" {
 			b.Rejects = append(b.Rejects, stream.Reject{Pos: pos, Reason: why, Raw: m.Value})
 			continue
@@ -63,9 +73,8 @@ func (e *panicError) Error() string {
 }
 
 // messageText returns the message value as a line (without a trailing
-// newline), or why it is not one. The string shares the value's bytes:
-// sarama never reuses a message's buffer, so decoded string fields may keep
-// pointing into it.
+// newline), or why it is not one. The string shares v's bytes, which must
+// never change afterwards.
 func messageText(v []byte) (string, string) {
 	for n := len(v); n > 0 && (v[n-1] == '\n' || v[n-1] == '\r'); n = len(v) {
 		v = v[:n-1]

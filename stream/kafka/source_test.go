@@ -205,3 +205,27 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+// TestStopAtEndEmptyAndNewest: an empty topic ends at once; a group
+// starting at Newest reads nothing of what was there before.
+func TestStopAtEndEmptyAndNewest(t *testing.T) {
+	_, brokers := newCluster(t, 2, "empty", "old")
+	ctx := testCtx(t, 20*time.Second)
+	cfg := testConfig(brokers, "empty", "e")
+	cfg.StopAtEnd = true
+	if _, err := newSource(t, cfg).Read(ctx); !errors.Is(err, stream.ErrEndOfInput) {
+		t.Fatalf("empty topic: %v", err)
+	}
+	_, csv := plays(100, 13)
+	produce(t, brokers, "old", csv)
+	cfg = testConfig(brokers, "old", "newest")
+	cfg.StopAtEnd = true
+	cfg.InitialOffset = Newest
+	src := newSource(t, cfg)
+	if _, err := src.Read(ctx); !errors.Is(err, stream.ErrEndOfInput) {
+		t.Fatalf("newest: %v", err)
+	}
+	if st := src.Stats(); st.Delivered != 0 || len(st.Partitions) != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
