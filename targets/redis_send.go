@@ -60,7 +60,9 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 }
 
 func (s *RedisSink) filling() *chunk {
-	if k := len(s.chunks); k > 0 && s.chunks[k-1].events < s.cfg.ChunkSize {
+	// A chunk already applied (in a flush that failed on another chunk) is
+	// never reused: it will not be sent again.
+	if k := len(s.chunks); k > 0 && s.chunks[k-1].events < s.cfg.ChunkSize && !s.chunks[k-1].done {
 		return s.chunks[k-1]
 	}
 	var c *chunk

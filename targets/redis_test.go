@@ -56,3 +56,36 @@ func TestRedisSinkWritesEveryOp(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 }
+
+// TestRedisSinkKeepsFailedBatch: a flush that gives up keeps its events;
+// events written afterwards are sent with them, none twice.
+func TestRedisSinkKeepsFailedBatch(t *testing.T) {
+	rdb, px := testRedis(t)
+	ctx := context.Background()
+	rdb.Set(ctx, px+"bad", "x", 0) // makes the second chunk fail permanently
+	s, err := targets.NewRedis(rdb, targets.Config{Writes: []targets.Write{targets.XAdd(px + "{rule}")},
+		MarkerPrefix: px + "m:", ChunkSize: 2, Batch: targets.BatchPolicy{Count: 100, Period: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := []stream.Event{emission("ads", "ok", 1), emission("ads", "ok", 2), emission("ads", "bad", 3)}
+	if err := s.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("flush into a string key succeeded")
+	}
+	if s.Pending() != 3 {
+		t.Fatalf("pending %d after a failed flush, want 3", s.Pending())
+	}
+	rdb.Del(ctx, px+"bad")
+	if err := s.Write(ctx, []stream.Event{emission("ads", "ok", 4)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := rdb.XLen(ctx, px+"ok").Val(), rdb.XLen(ctx, px+"bad").Val(); a != 3 || b != 1 {
+		t.Fatalf("ok stream %d entries (want 3), bad stream %d (want 1)", a, b)
+	}
+}
