@@ -1,0 +1,159 @@
+package model
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/gen"
+)
+
+// NumFeatures is the number of features.
+const NumFeatures = gen.ClickFeatures
+
+// Feature positions in Features.
+const (
+	Morning = iota
+	Afternoon
+	Evening
+	Night
+	Mobile
+	Unique
+)
+
+// FeatureNames are the features in model order.
+var FeatureNames = [NumFeatures]string{"morning", "afternoon", "evening", "night", "mobile", "unique"}
+
+// Features are one customer's features in model order.
+type Features [NumFeatures]float64
+
+// String formats f comma-separated, as ad_features is stored.
+func (f Features) String() string {
+	var b []byte
+	for i, x := range f {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendFloat(b, x, 'g', -1, 64)
+	}
+	return string(b)
+}
+
+// ParseFeatures parses the comma-separated form String writes.
+func ParseFeatures(s string) (Features, error) {
+	var f Features
+	parts := strings.Split(s, ",")
+	if len(parts) != NumFeatures {
+		return f, fmt.Errorf("features %q: %d values, want %d", s, len(parts), NumFeatures)
+	}
+	for i, p := range parts {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err == nil && (math.IsNaN(x) || math.IsInf(x, 0)) {
+			err = errors.New("not finite")
+		}
+		if err != nil {
+			return f, fmt.Errorf("features %q: %s: %w", s, FeatureNames[i], err)
+		}
+		f[i] = x
+	}
+	return f, nil
+}
+
+// Row is one customer's training row.
+type Row struct {
+	CustID int64
+	X      Features
+	Label  bool // clicked ADV_REDUCED_1DAY
+}
+
+type custAcc struct {
+	n, mobile int
+	hours     [4]int
+	tracks    map[int64]struct{}
+}
+
+// Builder accumulates plays into per-customer features. Plays are
+// deduplicated by event id (the first delivery counts). The zero value is
+// not usable: call NewBuilder.
+type Builder struct {
+	seen map[int64]struct{}
+	cust map[int64]*custAcc
+}
+
+// NewBuilder returns an empty Builder.
+func NewBuilder() *Builder {
+	return &Builder{seen: make(map[int64]struct{}), cust: make(map[int64]*custAcc)}
+}
+
+// Add counts one play; it reports false for a re-delivered event id.
+func (b *Builder) Add(eventID, custID, trackID int64, t time.Time, mobile bool) bool {
+	if _, dup := b.seen[eventID]; dup {
+		return false
+	}
+	b.seen[eventID] = struct{}{}
+	a := b.cust[custID]
+	if a == nil {
+		a = &custAcc{tracks: make(map[int64]struct{})}
+		b.cust[custID] = a
+	}
+	a.n++
+	if mobile {
+		a.mobile++
+	}
+	a.hours[gen.DayPart(t.UTC().Hour())]++
+	a.tracks[trackID] = struct{}{}
+	return true
+}
+
+// AddPlay counts a generated play.
+func (b *Builder) AddPlay(p gen.Play) bool {
+	return b.Add(p.EventID, p.CustomerID, p.TrackID, p.Time, p.Mobile)
+}
+
+// AddEvent counts an event of stream.PlaySchema.
+func (b *Builder) AddEvent(ev stream.Event) (bool, error) {
+	if ev.Schema != stream.PlaySchema || len(ev.Fields) < stream.PlaySchema.Len() {
+		return false, fmt.Errorf("model: %s: not a play event", ev.Pos)
+	}
+	f := ev.Fields
+	return b.Add(f[stream.PlayEventID].Int(), f[stream.PlayCustomerID].Int(), f[stream.PlayTrackID].Int(),
+		f[stream.PlayDateTime].Time(), f[stream.PlayIsMobile].Bool()), nil
+}
+
+// Customers is the number of customers with plays.
+func (b *Builder) Customers() int { return len(b.cust) }
+
+// Features returns the features of a customer with plays.
+func (b *Builder) Features(custID int64) (Features, bool) {
+	a := b.cust[custID]
+	if a == nil {
+		return Features{}, false
+	}
+	var f Features
+	n := float64(a.n)
+	for i, h := range a.hours {
+		f[i] = float64(h) / n
+	}
+	f[Mobile] = float64(a.mobile) / n
+	f[Unique] = float64(len(a.tracks)) / n
+	return f, true
+}
+
+// Rows joins the customers with plays with their labels (clicked holds the
+// customers who clicked ADV_REDUCED_1DAY; a customer absent from it did
+// not), sorted by customer id.
+func (b *Builder) Rows(clicked map[int64]bool) []Row {
+	rows := make([]Row, 0, len(b.cust))
+	for id := range b.cust {
+		f, _ := b.Features(id)
+		rows = append(rows, Row{CustID: id, X: f, Label: clicked[id]})
+	}
+	slices.SortFunc(rows, func(a, b Row) int { return cmp.Compare(a.CustID, b.CustID) })
+	return rows
+}
