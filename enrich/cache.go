@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
@@ -60,6 +61,8 @@ type Cache struct {
 	ttl    int64
 	negTTL int64
 	clock  stream.Clock
+	// hits and misses of Lookup batches, added once per batch
+	hits, misses atomic.Int64
 }
 
 // CacheStats counts what a cache did.
@@ -158,7 +161,7 @@ func (c *Cache) Purge() {
 
 // Stats returns the counters summed over the shards.
 func (c *Cache) Stats() CacheStats {
-	var st CacheStats
+	st := CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load()}
 	for i := range c.shards {
 		s := &c.shards[i]
 		st.Hits += s.hits.Load()

@@ -24,7 +24,7 @@ type LoadConfig struct {
 	// BatchSize is how many rows go into one pipelined round trip. Default 1000.
 	BatchSize int
 	// InFlight is how many batches may be written at once while the next
-	// ones are parsed. Default 2.
+	// ones are parsed. Default 4.
 	InFlight int
 	// Progress receives progress: a progress bar when it is a terminal, plain
 	// lines every ProgressEvery otherwise, and the summary line. nil: none.
@@ -53,7 +53,7 @@ func (c *LoadConfig) setDefaults() {
 		c.BatchSize = 1000
 	}
 	if c.InFlight <= 0 {
-		c.InFlight = 2
+		c.InFlight = 4
 	}
 	if c.ProgressEvery <= 0 {
 		c.ProgressEvery = time.Second

@@ -127,11 +127,11 @@ func TrackLookup(prefix string) LookupConfig {
 // One Lookup is driven by one goroutine (as the runner does); several
 // Lookups may share a Cache.
 type Lookup struct {
-	cfg    LookupConfig
-	client redis.UniversalClient
-	cache  *Cache
+	cfg       LookupConfig
+	client    redis.UniversalClient
+	cache     *Cache
 	fieldArgs []any // the schema's field names, boxed once for HMGET
-	health atomic.Pointer[Health]
+	health    atomic.Pointer[Health]
 
 	// per-batch scratch
 	idSchema *stream.Schema

@@ -26,6 +26,7 @@ func (l *Lookup) Process(ctx context.Context, in []stream.Event, out *stream.Emi
 	l.slots = l.slots[:len(in)]
 	clear(l.pending)
 	l.ids = l.ids[:0]
+	hits := int64(0)
 	for i := range in {
 		s := &l.slots[i]
 		*s = slot{}
@@ -35,6 +36,7 @@ func (l *Lookup) Process(ctx context.Context, in []stream.Event, out *stream.Emi
 		}
 		if rec, ok := l.cache.getBytes(l.buf, now); ok {
 			s.rec = rec
+			hits++
 			continue
 		}
 		j, ok := l.pending[string(l.buf)]
@@ -46,6 +48,8 @@ func (l *Lookup) Process(ctx context.Context, in []stream.Event, out *stream.Emi
 		}
 		s.miss = int32(j + 1)
 	}
+	l.cache.hits.Add(hits)
+	l.cache.misses.Add(int64(len(in)) - hits)
 	if len(l.ids) > 0 {
 		if err := l.resolve(ctx, now); err != nil {
 			return err

@@ -57,6 +57,7 @@ func (s *shard) get(id string, now int64) (*stream.Record, bool) {
 	return rec, ok
 }
 
+// getBytes is get for an id in a scratch buffer; the caller counts hits.
 func (s *shard) getBytes(id []byte, now int64) (*stream.Record, bool) {
 	s.mu.RLock()
 	e := s.m[string(id)]
@@ -69,7 +70,6 @@ func (s *shard) getBytes(id []byte, now int64) (*stream.Record, bool) {
 		}
 	}
 	s.mu.RUnlock()
-	s.count(ok)
 	return rec, ok
 }
 

@@ -11,7 +11,7 @@ import (
 type table struct {
 	name    string   // "customer", "track": the key is <prefix><name>:<id>
 	columns []string // CSV header names, case-insensitive
-	fields  []string // hash field names, one per column
+	fields  []any    // hash field names (strings), one per column, boxed once
 	// convert checks the row and rewrites values in place where the hash
 	// form differs from the CSV form; vals[0] is the id.
 	convert func(vals []string) error
@@ -25,7 +25,7 @@ var (
 var customerTable = &table{
 	name:    "customer",
 	columns: customerColumns,
-	fields:  []string{"id", "name", "gender", "address", "zip", "sign_date", "status", "level", "campaign", "linked_with_apps"},
+	fields:  []any{"id", "name", "gender", "address", "zip", "sign_date", "status", "level", "campaign", "linked_with_apps"},
 	convert: func(v []string) error {
 		for _, i := range [...]int{0, 2, 6, 7, 8, 9} {
 			if !isUint(v[i]) {
@@ -44,7 +44,7 @@ var customerTable = &table{
 var trackTable = &table{
 	name:    "track",
 	columns: trackColumns,
-	fields:  []string{"id", "title", "artist", "length"},
+	fields:  []any{"id", "title", "artist", "length"},
 	convert: func(v []string) error {
 		for _, i := range [...]int{0, 3} {
 			if !isUint(v[i]) {

@@ -8,18 +8,25 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// batch is a set of HSET commands written in one pipelined round trip.
+// batch is a set of HSET commands written in one pipelined round trip. The
+// arguments of all its commands share one backing array.
 type batch struct {
 	cmds [][]any
+	args []any
 }
 
-func (b *batch) add(key string, fields, vals []string) {
-	args := make([]any, 0, 2+2*len(fields))
-	args = append(args, "hset", key)
-	for i, f := range fields {
-		args = append(args, f, vals[i])
+// add appends HSET key field value...; fields are boxed once per table.
+func (b *batch) add(key string, fields []any, vals []string) {
+	n := 2 + 2*len(fields)
+	if cap(b.args)-len(b.args) < n {
+		b.args = make([]any, 0, n*max(cap(b.cmds), 1))
 	}
-	b.cmds = append(b.cmds, args)
+	start := len(b.args)
+	b.args = append(b.args, "hset", key)
+	for i, f := range fields {
+		b.args = append(b.args, f, vals[i])
+	}
+	b.cmds = append(b.cmds, b.args[start:len(b.args):len(b.args)])
 }
 
 // writer writes batches with up to inFlight pipelines at once. It records
