@@ -68,7 +68,8 @@ func TestRedisSinkKeepsFailedBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := []stream.Event{emission("ads", "ok", 1), emission("ads", "ok", 2), emission("ads", "bad", 3)}
+	// Chunks: [bad3 ok1] fails, [ok2] is applied; ok4 must not join [ok2].
+	evs := []stream.Event{emission("ads", "bad", 3), emission("ads", "ok", 1), emission("ads", "ok", 2)}
 	if err := s.Write(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
