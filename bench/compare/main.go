@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+type options struct {
+	events     int
+	redis      string
+	seed       uint64
+	prefix     string
+	peer       string
+	peersDir   string
+	untuned    bool
+	keep       bool
+	cpuprofile string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.events, "events", 1000000, "plays to generate (duplicate deliveries come on top, about 1%)")
+	fs.StringVar(&o.redis, "redis", "", "Redis address host:port (a real redis-server; required)")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data set")
+	fs.StringVar(&o.prefix, "prefix", "bench:", "prefix of every key; each run adds its own (base:, lib:, peer:)")
+	fs.StringVar(&o.peer, "peer", "", "benthos or handwritten: run the ad job against that peer instead of the baseline")
+	fs.StringVar(&o.peersDir, "peers", "", "directory of the peer modules (default: bench/peers beside this source)")
+	fs.BoolVar(&o.untuned, "untuned", true, "with -peer benthos: also run Benthos with its default settings")
+	fs.BoolVar(&o.keep, "keep", false, "keep the keys written (default: delete them at the end)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the library run to this file")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	case o.redis == "":
+		return nil, errors.New("-redis is required (a real redis-server: the targets' script needs cmsgpack)")
+	case o.events <= 0:
+		return nil, errors.New("-events must be positive")
+	case o.peer != "" && o.peer != "benthos" && o.peer != "handwritten":
+		return nil, fmt.Errorf("-peer must be benthos or handwritten, not %q", o.peer)
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+// errDiffer is returned when the two sides wrote different results.
+var errDiffer = errors.New("results differ")
+
+func run(ctx context.Context, o *options, out io.Writer) error {
+	rdb := redis.NewClient(&redis.Options{Addr: o.redis})
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis %s: %w", o.redis, err)
+	}
+	start := time.Now()
+	in, err := generate(o.events, o.seed)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "input: %d plays delivered (%d duplicate deliveries), %d customers, %d tracks, seed %d, event-time order; generated in %.1fs\n",
+		in.lines(), in.data.Duplicates, len(in.data.Customers), len(in.data.Tracks), o.seed, time.Since(start).Seconds())
+	if o.peer != "" {
+		return runPeerComparison(ctx, o, rdb, in, out)
+	}
+	_, err = compareBaseline(ctx, o, rdb, in, out)
+	return err
+}
+
+// profile runs fn under a CPU profile when path is set.
+func profile(path string, fn func() error) error {
+	if path == "" {
+		return fn()
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return fn()
+}
