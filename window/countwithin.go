@@ -162,16 +162,18 @@ const prefetch = 64
 // preKey is an event's int key, computed ahead by touch.
 type preKey struct {
 	a, b int64
+	home int  // word offset of the key's home entry
 	ok   bool // the key is one or two ints
 }
 
 // touch computes the int key of each event and loads its home entry, so
 // that the loads miss the cache together rather than one after the other.
 func (c *CountWithin) touch(order []int32) {
-	var sink int64
+	w := c.ints.w
 	for j, i := range order {
 		vals := c.kf.values(&c.buf.evs[i])
 		pk := &c.pre[j]
+		pk.home = -1
 		if pk.ok = classify(vals) == keyInts; !pk.ok {
 			continue
 		}
@@ -179,7 +181,14 @@ func (c *CountWithin) touch(order []int32) {
 		if len(vals) > 1 {
 			pk.b = vals[1].Int()
 		}
-		sink += c.ints.w[int(c.ints.home(pk.a, pk.b))*c.ints.width+fMeta]
+		pk.home = int(c.ints.home(pk.a, pk.b))*c.ints.width + fMeta
+	}
+	// A tight loop of independent loads: many misses in flight at once.
+	var sink int64
+	for j := range order {
+		if h := c.pre[j].home; h >= 0 {
+			sink += w[h]
+		}
 	}
 	c.sink += sink
 }
