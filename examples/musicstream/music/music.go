@@ -159,7 +159,7 @@ func (s *Scenario) Operators(stream.PartitionID) ([]stream.Operator, error) {
 		branches = append(branches, repeats)
 	}
 	if !s.cfg.NoOrder {
-		order, err := window.NewOrder(window.OrderConfig{})
+		order, err := window.NewOrder(window.OrderConfig{Dedup: "event_id"})
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +186,9 @@ func (s *Scenario) Operators(stream.PartitionID) ([]stream.Operator, error) {
 
 // Targets returns the demo's Redis targets (interest, ads, sms, deadletter).
 func (s *Scenario) Targets() (*targets.Router, error) {
-	return targets.Demo(s.rdb, targets.DemoConfig{Prefix: s.cfg.Prefix, Logger: s.cfg.Logger})
+	// The idempotency markers live under the prefix too, so that separate
+	// prefixes are separate worlds.
+	return targets.Demo(s.rdb, targets.DemoConfig{Prefix: s.cfg.Prefix, MarkerPrefix: s.cfg.Prefix + "rulestream:done:", Logger: s.cfg.Logger})
 }
 
 // Counters are the scenario's totals over every partition.

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/stretchr/testify/require"
+)
+
+const testDB = 8
+
+func testRedis(t *testing.T) (string, *redis.Client) {
+	t.Helper()
+	addr := os.Getenv("RULESTREAM_TEST_REDIS")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("RULESTREAM_TEST_REDIS is not set under CI=true: run scripts/test")
+		}
+		t.Skip("RULESTREAM_TEST_REDIS not set (scripts/test starts a redis-server)")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
+	t.Cleanup(func() { rdb.Close() })
+	return fmt.Sprintf("redis://%s/%d", addr, testDB), rdb
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildBinary builds the example once per test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "musicstream-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "musicstream")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%w: %s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+func runBinary(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	return stdout.String()
+}
+
+// expected is the independent computation of what the example must write.
+type expected struct {
+	interest map[string]map[string]float64 // customer -> track -> score (ms)
+	interestEntries int
+	ads             map[int64]bool // event ids
+	dead            map[string]bool // positions
+}
+
+func compute(plays []gen.Play, customers []gen.Customer) expected {
+	// Deduplicate by event id, then take decisions in event-time order
+	// (ties by event id), as the specification says.
+	seen := map[int64]bool{}
+	var uniq []gen.Play
+	for _, p := range plays {
+		if !seen[p.EventID] {
+			seen[p.EventID] = true
+			uniq = append(uniq, p)
+		}
+	}
+	slices.SortFunc(uniq, func(a, b gen.Play) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.EventID, b.EventID))
+	})
+	exp := expected{interest: map[string]map[string]float64{}, ads: map[int64]bool{}, dead: map[string]bool{}}
+	// interest: 3 plays of a (customer, track) within 30 minutes, inclusive;
+	// a match consumes its plays; the zset keeps the first match's time.
+	buf := map[[2]int64][]time.Time{}
+	for _, p := range uniq {
+		k := [2]int64{p.CustomerID, p.TrackID}
+		b := append(buf[k], p.Time)
+		for len(b) > 0 && p.Time.Sub(b[0]) > 30*time.Minute {
+			b = b[1:]
+		}
+		if len(b) >= 3 {
+			c, tr := strconv.FormatInt(p.CustomerID, 10), strconv.FormatInt(p.TrackID, 10)
+			if exp.interest[c] == nil {
+				exp.interest[c] = map[string]float64{}
+			}
+			if _, ok := exp.interest[c][tr]; !ok {
+				exp.interest[c][tr] = float64(p.Time.UnixMilli())
+			}
+			exp.interestEntries++
+			b = nil
+		}
+		buf[k] = b
+	}
+	// upgrade_ad: active customers below Gold, at most one ad per customer
+	// per 24h of event time.
+	byID := map[int64]gen.Customer{}
+	for _, c := range customers {
+		byID[c.ID] = c
+	}
+	next := map[int64]time.Time{}
+	for _, p := range uniq {
+		c, ok := byID[p.CustomerID]
+		if !ok || c.Level >= 2 || c.Status != 1 {
+			continue
+		}
+		if n, ok := next[p.CustomerID]; ok && p.Time.Before(n) {
+			continue
+		}
+		next[p.CustomerID] = p.Time.Add(24 * time.Hour)
+		exp.ads[p.EventID] = true
+	}
+	return exp
+}
+
+func readStream(t *testing.T, rdb *redis.Client, key string) []map[string]any {
+	t.Helper()
+	msgs, err := rdb.XRange(context.Background(), key, "-", "+").Result()
+	require.NoError(t, err)
+	out := make([]map[string]any, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Values
+	}
+	return out
+}
+
+func checkRedis(t *testing.T, rdb *redis.Client, prefix string, exp expected) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, prefix+"interest:*").Result()
+	require.NoError(t, err)
+	got := map[string]map[string]float64{}
+	for _, k := range keys {
+		zs, err := rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+		require.NoError(t, err)
+		c := k[len(prefix+"interest:"):]
+		got[c] = map[string]float64{}
+		for _, z := range zs {
+			got[c][z.Member.(string)] = z.Score
+		}
+	}
+	require.Equal(t, exp.interest, got, "interest:<customer_id> sorted sets")
+	require.Len(t, readStream(t, rdb, prefix+"queue:interest"), exp.interestEntries, "queue:interest")
+
+	ads := map[int64]bool{}
+	for _, e := range readStream(t, rdb, prefix+"queue:ads") {
+		id, err := strconv.ParseInt(e["event_id"].(string), 10, 64)
+		require.NoError(t, err)
+		require.False(t, ads[id], "event %d advertised twice", id)
+		ads[id] = true
+		require.Equal(t, "upgrade_ad", e["rule"])
+		for _, f := range []string{"customer_id", "track_id", "rule_version", "at"} {
+			require.Contains(t, e, f)
+		}
+	}
+	require.Equal(t, exp.ads, ads, "queue:ads")
+	require.Empty(t, readStream(t, rdb, prefix+"queue:sms"), "no customer has a model prediction")
+
+	dead := map[string]bool{}
+	for _, e := range readStream(t, rdb, prefix+"queue:deadletter") {
+		dead[e["position"].(string)] = true
+		for _, f := range []string{"source", "reason", "raw"} {
+			require.Contains(t, e, f)
+		}
+	}
+	require.Equal(t, exp.dead, dead, "queue:deadletter")
+}
+
+func writeFile(t *testing.T, dir, name string, write func(*bytes.Buffer) error) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, write(&buf))
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	return path
+}
+
+func TestEndToEndGeneratedData(t *testing.T) {
+	url, rdb := testRedis(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	d := gen.Generate(gen.Config{Seed: 42, Plays: 30000, Customers: 800, Tracks: 300, MeanGap: 2 * time.Second,
+		Repeats: 60, NearMisses: 30, Duplicates: 0.02, MaxDelay: 2 * time.Minute})
+	exp := compute(d.Plays, d.Customers)
+	require.GreaterOrEqual(t, len(exp.interest), 40, "planted patterns show up")
+
+	// Malformed lines among the good ones: each must reach the dead-letter.
+	var plays bytes.Buffer
+	require.NoError(t, gen.WritePlays(&plays, d.Plays))
+	lines := bytes.Split(bytes.TrimSuffix(plays.Bytes(), []byte("\n")), []byte("\n"))
+	bad := [][]byte{[]byte(`1,2,3`), []byte(`x,1,1,"2014-10-01 00:00:00",0,"1"`), []byte("\xff\xfe\x00junk"), []byte(`5,5,5,"2014-13-01 00:00:00",1,"1"`)}
+	var out bytes.Buffer
+	playsPath := filepath.Join(dir, "plays.csv")
+	for i, l := range lines {
+		out.Write(l)
+		out.WriteByte('\n')
+		if i%7000 == 3 && len(bad) > 0 {
+			out.Write(bad[0])
+			out.WriteByte('\n')
+			bad = bad[1:]
+			exp.dead[fmt.Sprintf("%s:%d", playsPath, i+2+len(exp.dead))] = true
+		}
+	}
+	require.NoError(t, os.WriteFile(playsPath, out.Bytes(), 0o644))
+	custPath := writeFile(t, dir, "cust.csv", func(b *bytes.Buffer) error { return gen.WriteCustomers(b, d.Customers) })
+	musicPath := writeFile(t, dir, "music.csv", func(b *bytes.Buffer) error { return gen.WriteMusic(b, d.Tracks) })
+
+	prefix := fmt.Sprintf("e2e-%d:", time.Now().UnixNano())
+	t.Cleanup(func() { deletePrefix(rdb, prefix) })
+	args := []string{"-once", "-tracks", playsPath, "-customers", custPath, "-music", musicPath, "-redis", url, "-prefix", prefix, "-progress", "off"}
+	stdout := runBinary(t, bin, args...)
+	t.Log(stdout)
+	require.Contains(t, stdout, "events: ")
+	checkRedis(t, rdb, prefix, exp)
+	n, err := rdb.HGet(context.Background(), prefix+"customer:7", "level").Result()
+	require.NoError(t, err)
+	require.Equal(t, strconv.Itoa(d.Customers[7].Level), n)
+
+	// The same input again against the same Redis adds nothing.
+	before := digest(t, rdb, prefix)
+	runBinary(t, bin, args...)
+	require.Equal(t, before, digest(t, rdb, prefix), "a second run changes nothing")
+}
+
+func TestEndToEndSharedData(t *testing.T) {
+	data := filepath.Join("..", "..", "..", "shared", "data")
+	if _, err := os.Stat(filepath.Join(data, "tracks_live.csv")); err != nil {
+		t.Skip("../shared/data not present")
+	}
+	url, rdb := testRedis(t)
+	bin := buildBinary(t)
+	prefix := fmt.Sprintf("e2e-shared-%d:", time.Now().UnixNano())
+	t.Cleanup(func() { deletePrefix(rdb, prefix) })
+	// The file is unordered over three months: a lateness covering that
+	// makes every play count.
+	stdout := runBinary(t, bin, "-once", "-lateness", "2400h", "-tracks", filepath.Join(data, "tracks_live.csv"),
+		"-customers", filepath.Join(data, "cust.csv"), "-music", filepath.Join(data, "music.csv"),
+		"-redis", url, "-prefix", prefix, "-progress", "off")
+	require.Contains(t, stdout, "events: 3474 in, 792 duplicates dropped, 0 dead-lettered, 0 late")
+
+	plays, customers := readSharedPlays(t, filepath.Join(data, "tracks_live.csv")), readSharedCustomers(t, filepath.Join(data, "cust.csv"))
+	exp := compute(plays, customers)
+	require.Empty(t, exp.interest, "the demo's data has no 3 plays of a track within 30 minutes")
+	checkRedis(t, rdb, prefix, exp)
+}
+
+func deletePrefix(rdb *redis.Client, prefix string) {
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		rdb.Del(ctx, iter.Val())
+	}
+}
+
+// digest summarises every key under prefix, stream ids aside.
+func digest(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]string{}
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		typ, err := rdb.Type(ctx, k).Result()
+		require.NoError(t, err)
+		switch typ {
+		case "stream":
+			out[k] = fmt.Sprint(readStream(t, rdb, k))
+		case "zset":
+			z, err := rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+			require.NoError(t, err)
+			out[k] = fmt.Sprint(z)
+		case "hash":
+			h, err := rdb.HGetAll(ctx, k).Result()
+			require.NoError(t, err)
+			out[k] = fmt.Sprint(h)
+		default:
+			out[k] = typ
+		}
+	}
+	require.NoError(t, iter.Err())
+	return out
+}
