@@ -73,9 +73,9 @@ func runBinary(t *testing.T, bin string, args ...string) string {
 
 // expected is the independent computation of what the example must write.
 type expected struct {
-	interest map[string]map[string]float64 // customer -> track -> score (ms)
+	interest        map[string]map[string]float64 // customer -> track -> score (ms)
 	interestEntries int
-	ads             map[int64]bool // event ids
+	ads             map[int64]bool  // event ids
 	dead            map[string]bool // positions
 }
 
