@@ -45,7 +45,6 @@ func (c ProducerConfig) saramaConfig() (*sarama.Config, error) {
 	sc.Producer.Flush.Bytes = 1 << 20
 	sc.Producer.Flush.Messages = 10000
 	sc.Producer.Flush.Frequency = 5e6 // 5ms
-	sc.Producer.MaxMessageBytes = 4 << 20
 	sc.ChannelBufferSize = 8192
 	if err := c.Client.apply(sc); err != nil {
 		return nil, err
