@@ -37,11 +37,20 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 	b.ReportAllocs()
 	i := 0
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, ok := c.getBytes(ids[i&1023], now); !ok {
 			b.Fatal("miss")
 		}
 		i++
+	}
+	reportCPU(b, cpu, b.N, "cpu-ns/op")
+}
+
+// reportCPU reports the process CPU time per unit since start.
+func reportCPU(b *testing.B, start time.Duration, units int, name string) {
+	if d := cpuTime() - start; d > 0 && units > 0 {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(units), name)
 	}
 }
 
@@ -54,12 +63,14 @@ func BenchmarkCacheGet(b *testing.B) {
 	}
 	b.ReportAllocs()
 	i := 0
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, ok := c.Get(ids[i&1023]); !ok {
 			b.Fatal("miss")
 		}
 		i++
 	}
+	reportCPU(b, cpu, b.N, "cpu-ns/op")
 }
 
 // BenchmarkCacheHitParallel is cache hits from all cores at once.
@@ -67,6 +78,7 @@ func BenchmarkCacheHitParallel(b *testing.B) {
 	c := benchCache(b, 100000)
 	now := time.Now().UnixNano()
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		var buf []byte
 		i := 0
@@ -106,6 +118,7 @@ func BenchmarkLookupProcessHits(b *testing.B) {
 	var out stream.Emitter
 	ctx := context.Background()
 	b.ReportAllocs()
+	cpu := cpuTime()
 	for b.Loop() {
 		out.Reset()
 		if err := l.Process(ctx, evs, &out); err != nil {
@@ -114,6 +127,7 @@ func BenchmarkLookupProcessHits(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*float64(len(evs))/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+	reportCPU(b, cpu, b.N*len(evs), "cpu-ns/event")
 }
 
 // benchRedis returns a client for benchmarks needing Redis (skipping
@@ -155,6 +169,7 @@ func BenchmarkLookupMisses(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := cpuTime()
 			var wg sync.WaitGroup
 			per := (b.N + workers - 1) / workers
 			for w := range lookups {
@@ -175,6 +190,7 @@ func BenchmarkLookupMisses(b *testing.B) {
 			wg.Wait()
 			n := float64(per * workers * 1000)
 			b.ReportMetric(n/b.Elapsed().Seconds(), "lookups/s")
+			reportCPU(b, cpu, int(n), "client-cpu-ns/lookup")
 		})
 	}
 }
@@ -190,6 +206,7 @@ func BenchmarkLoadCustomers(b *testing.B) {
 	b.SetBytes(int64(len(cust)))
 	b.ReportAllocs()
 	var rows int64
+	cpu := cpuTime()
 	for b.Loop() {
 		sum, err := LoadCustomers(context.Background(), client, bytes.NewReader(cust), LoadConfig{Prefix: prefix})
 		if err != nil || sum.Loaded != int64(n) {
@@ -198,4 +215,5 @@ func BenchmarkLoadCustomers(b *testing.B) {
 		rows += sum.Loaded
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+	reportCPU(b, cpu, int(rows), "client-cpu-ns/row")
 }
