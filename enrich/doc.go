@@ -17,7 +17,10 @@
 // dropped), reports a degraded Health, and resumes by itself.
 //
 // An Invalidator keeps caches fresh through Redis keyspace notifications or a
-// pub/sub channel, so that a changed record is seen within a second.
+// pub/sub channel, so that a changed record is seen within a second. Keyspace
+// notifications are local to a node: with Redis Cluster, use the channel
+// mode (InvalidatorConfig.Channel and Publish), whose messages reach every
+// node's subscribers.
 //
 // Connect opens a client from a redis:// or rediss:// URL (TLS, ACL user and
 // password); Redact hides the password of a URL for logs. Any go-redis
