@@ -142,10 +142,11 @@ func (en *Engine) Swap(set *RuleSet) *RuleSet {
 // Reload compiles data (a YAML rule set named name) in the live set's
 // environment and swaps it in. An invalid set is rejected with its errors,
 // counted and logged, and the live set keeps running. A set whose version
-// equals the live one is not swapped again.
+// equals the live one is not swapped again. Rules whose declarations are
+// unchanged reuse their compiled programs.
 func (en *Engine) Reload(name string, data []byte) error {
 	live := en.Live()
-	set, err := live.env.Load(name, data)
+	set, err := live.env.load(name, data, live)
 	if err != nil {
 		en.rejected.Add(1)
 		en.cfg.Logger.Error("rules rejected; keeping the live set", "source", name, "live", live.version, "err", err)

@@ -56,6 +56,10 @@ func (c *EnvConfig) setDefaults() {
 	}
 }
 
+// maxExprSize bounds a rule expression (code points), so a pathological
+// file cannot make loading slow.
+const maxExprSize = 64 << 10
+
 // reserved are the variables every environment declares.
 var reserved = map[string]bool{"event": true, "window": true, "now": true}
 
@@ -102,6 +106,7 @@ func NewEnv(cfg EnvConfig) (*Env, error) {
 		cel.CustomTypeProvider(p), cel.CustomTypeAdapter(p),
 		cel.Variable("event", ev.typ), cel.Variable("window", win.typ),
 		cel.Variable("now", cel.TimestampType),
+		cel.ParserExpressionSizeLimit(maxExprSize),
 	}
 	e := &Env{cfg: cfg, prov: p}
 	for _, j := range cfg.Joins {

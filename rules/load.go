@@ -35,12 +35,18 @@ func (e *Env) LoadFile(path string) (*RuleSet, error) {
 // Errors are *LoadError values (joined when there are several), sorted by
 // position.
 func (e *Env) Load(name string, data []byte) (*RuleSet, error) {
+	return e.load(name, data, nil)
+}
+
+// load compiles a YAML rule set, reusing the compiled rules of prev whose
+// declarations are unchanged (cel programs are stateless and shareable).
+func (e *Env) load(name string, data []byte, prev *RuleSet) (*RuleSet, error) {
 	l := &loader{file: name}
 	rules, version := l.parse(data)
 	if len(l.errs) > 0 {
 		return nil, joinLoadErrors(l.errs)
 	}
-	set, ferrs := e.compile(name, version, rules, data)
+	set, ferrs := e.compile(name, version, rules, data, prev)
 	for _, fe := range ferrs {
 		n := l.pos[fe.rule].field(fe.field)
 		msg := fe.msg

@@ -199,3 +199,23 @@ func TestFileWatcher(t *testing.T) {
 }
 
 func init() { _ = fmt.Sprint }
+
+func TestReloadReusesUnchangedRules(t *testing.T) {
+	set, _ := DefaultEnv().Load("a.yaml", versionedYAML("v1"))
+	en, _ := NewEngine(set, EngineConfig{})
+	changed := []byte("version: v2\nrules:\n  - name: all\n    when: 'true'\n    target: t\n  - name: also\n    when: event.track_id >= 1\n    target: u\n")
+	if err := en.Reload("a.yaml", changed); err != nil {
+		t.Fatal(err)
+	}
+	live := en.Live()
+	if live.rules[0].cond != set.rules[0].cond {
+		t.Error("unchanged rule recompiled")
+	}
+	if live.rules[1].cond == set.rules[1].cond || live.rules[1].When != "event.track_id >= 1" {
+		t.Error("changed rule not recompiled")
+	}
+	out := process(t, en, play(1, 7, 0, 0))
+	if targets(out) != "t/all:7:1" {
+		t.Fatalf("got %s", targets(out))
+	}
+}

@@ -71,7 +71,7 @@ type fieldErr struct {
 // NewRuleSet compiles rules declared in Go. version may be empty (then it
 // is a hash of the rules). Errors are *LoadError values joined.
 func (e *Env) NewRuleSet(version string, rules ...Rule) (*RuleSet, error) {
-	set, ferrs := e.compile("", version, rules, nil)
+	set, ferrs := e.compile("", version, rules, nil, nil)
 	if len(ferrs) > 0 {
 		errs := make([]error, 0, len(ferrs))
 		for _, fe := range ferrs {
@@ -93,7 +93,13 @@ func hashRules(rules []Rule) string {
 
 // compile checks and compiles the declarations. content, when given, is
 // hashed for the version.
-func (e *Env) compile(source, version string, rules []Rule, content []byte) (*RuleSet, []fieldErr) {
+func (e *Env) compile(source, version string, rules []Rule, content []byte, prev *RuleSet) (*RuleSet, []fieldErr) {
+	reuse := map[Rule]*compiled{}
+	if prev != nil && prev.env == e {
+		for _, c := range prev.rules {
+			reuse[c.Rule] = c
+		}
+	}
 	if version == "" {
 		if content != nil {
 			sum := sha256.Sum256(content)
@@ -130,7 +136,14 @@ func (e *Env) compile(source, version string, rules []Rule, content []byte) (*Ru
 			fail("when", "missing when")
 			continue
 		}
-		c, ferrs := e.compileRule(r)
+		var c *compiled
+		var ferrs []fieldErr
+		if old, ok := reuse[r]; ok {
+			cp := *old
+			c = &cp
+		} else {
+			c, ferrs = e.compileRule(r)
+		}
 		for _, fe := range ferrs {
 			fe.rule = i
 			errs = append(errs, fe)
