@@ -143,7 +143,7 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 	if p == nil {
 		return nil
 	}
-	p.hwm.Store(claim.HighWaterMarkOffset())
+	p.claim.Store(&claim)
 	p.begin(s.resolveStart(claim))
 	s.wakeRead()
 	ctx := sess.Context()
@@ -177,7 +177,6 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 		if len(buf) == 0 || ctx.Err() != nil {
 			break
 		}
-		p.hwm.Store(claim.HighWaterMarkOffset())
 		start, end := buf[0].Offset, buf[len(buf)-1].Offset+1
 		b := decodeMessages(s.cfg.Decoder, buf)
 		seq, ack := p.register(start, end)

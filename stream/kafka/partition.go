@@ -25,8 +25,8 @@ type partition struct {
 	topic string
 	id    int32
 
-	hwm      atomic.Int64 // high-water mark last reported by the broker
-	assigned bool         // OnAssign succeeded (OnRevoke is owed)
+	claim    atomic.Pointer[sarama.ConsumerGroupClaim] // live high-water mark
+	assigned bool                                      // OnAssign succeeded (OnRevoke is owed)
 
 	mu      sync.Mutex
 	spans   []span // delivered, not yet acknowledged, in offset order
@@ -41,7 +41,6 @@ type partition struct {
 
 func newPartition(s *Source, sess sarama.ConsumerGroupSession, topic string, id int32) *partition {
 	p := &partition{src: s, sess: sess, topic: topic, id: id, next: -1, marked: -1, limit: math.MaxInt64}
-	p.hwm.Store(-1)
 	return p
 }
 
@@ -169,7 +168,10 @@ func (p *partition) caughtUp(hwm int64) bool {
 func (p *partition) snapshot() PartitionStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	ps := PartitionStats{Partition: p.id, HighWater: p.hwm.Load(), Next: p.next, Marked: p.marked}
+	ps := PartitionStats{Partition: p.id, HighWater: -1, Next: p.next, Marked: p.marked}
+	if c := p.claim.Load(); c != nil {
+		ps.HighWater = (*c).HighWaterMarkOffset()
+	}
 	for _, sp := range p.spans {
 		if sp.end <= p.next { // handed over (the last one may still be waiting)
 			ps.InFlight++

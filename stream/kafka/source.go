@@ -115,6 +115,10 @@ func (s *Source) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kafka source %s: %w", s.cfg.Topic, err)
 	}
+	if _, err := client.Partitions(s.cfg.Topic); err != nil {
+		_ = client.Close()
+		return fmt.Errorf("kafka source: topic %s: %w", s.cfg.Topic, err)
+	}
 	if s.cfg.StopAtEnd {
 		if s.startHW, err = highWaterMarks(client, s.cfg.Topic); err != nil {
 			_ = client.Close()

@@ -189,6 +189,14 @@ func TestConfigValidate(t *testing.T) {
 	if err == nil || !contains(err.Error(), "HeaderDecoder") {
 		t.Fatalf("decoder without schema: %v", err)
 	}
+	_, brokers := newCluster(t, 1, "exists")
+	src := newSource(t, SourceConfig{Brokers: brokers, Topic: "missing", Group: "g"})
+	if err := src.Connect(context.Background()); err == nil || !contains(err.Error(), "topic missing") {
+		t.Fatalf("unknown topic: %v", err)
+	}
+	if _, err := src.Read(context.Background()); err == nil {
+		t.Fatal("Read after a failed Connect")
+	}
 	_, err = NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g", InitialOffset: 7})
 	if err == nil {
 		t.Fatal("bad InitialOffset accepted")
