@@ -211,6 +211,16 @@ func BenchmarkTumblingZip(b *testing.B) {
 	b.ReportMetric(float64(windows), "windows")
 }
 
+// BenchmarkTumblingZipDedup: the same with dedup on event_id (ids are
+// remembered until the watermark passes them).
+func BenchmarkTumblingZipDedup(b *testing.B) {
+	windows := runOps(b, func() stream.Operator {
+		return must(window.NewTumbling(window.TumblingConfig{Size: time.Hour, WindowConfig: window.WindowConfig{
+			Name: "zip_hourly", KeyBy: []string{"listening_zip_code"}, Dedup: "event_id"}}))
+	}, zipPlays(1_000_000, 2000, 24*time.Hour), 0, nil)
+	b.ReportMetric(float64(windows), "windows")
+}
+
 // BenchmarkTumblingZipSparse: the same on the generator's 1M plays (about
 // 12 days, 20000 customers, one zip each and 10% of plays from a random
 // zip): nearly every play opens a window of its own, so this measures the

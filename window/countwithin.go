@@ -33,9 +33,10 @@ type CountWithinConfig struct {
 	// an event, so events within the lateness are never missed and matches
 	// never need retracting. Zero: the pipeline's AllowedLateness.
 	AllowedLateness time.Duration
-	// MaxKeys bounds the keys holding state. A new key beyond it evicts the
-	// key that has waited longest in the expiry queue (about the least
-	// recently active), counted as an eviction. Default DefaultMaxKeys.
+	// MaxKeys bounds the keys holding state. A new key beyond it evicts,
+	// among the next 16 keys at the expiry sweep's cursor, the one whose
+	// last event is oldest (sampled least-recently-used, like Redis), counted
+	// as an eviction. Default DefaultMaxKeys.
 	MaxKeys int
 	// MaxPending bounds the events buffered until the watermark passes.
 	// Beyond it the oldest half is decided early (counted as evictions) and
@@ -157,7 +158,7 @@ func (c *CountWithin) decide(rp int64, all bool, out *stream.Emitter) {
 
 // prefetch is how many events touch their table entries ahead of
 // processing: independent loads overlap their cache misses.
-const prefetch = 64
+const prefetch = 128
 
 // preKey is an event's int key, computed ahead by touch.
 type preKey struct {

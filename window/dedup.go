@@ -19,9 +19,8 @@ type DedupConfig struct {
 	// after the watermark minus this (a later duplicate is late anyway).
 	// Zero: the pipeline's AllowedLateness.
 	AllowedLateness time.Duration
-	// MaxIDs bounds the remembered ids; beyond it the ids of the oldest
-	// event times are forgotten first, counted as evictions. Default
-	// DefaultMaxIDs.
+	// MaxIDs bounds the remembered ids; beyond it the earliest arrivals are
+	// forgotten first, counted as evictions. Default DefaultMaxIDs.
 	MaxIDs int
 }
 
@@ -104,7 +103,7 @@ func (d *Dedup) Advance(_ context.Context, wm int64, _ *stream.Emitter) error {
 func (d *Dedup) Stats() Stats {
 	s := d.stats
 	s.Evictions = d.ids.evictions
-	s.ActiveKeys = int64(len(d.ids.m))
+	s.ActiveKeys = int64(d.ids.len())
 	return s
 }
 

@@ -74,8 +74,8 @@
 // Order drop deliveries of equal time and id while they wait for the
 // watermark (no extra memory). Time and session windows and Dedup remember
 // ids while their event time is within the allowed lateness (a later
-// duplicate would be late anyway), at most DefaultMaxIDs / MaxIDs, oldest
-// times evicted first (counted in Stats.Evictions).
+// duplicate would be late anyway), at most MaxIDs (default DefaultMaxIDs),
+// earliest arrivals evicted first (counted in Stats.Evictions).
 //
 // # State bounds and expiry
 //

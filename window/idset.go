@@ -11,95 +11,88 @@ type idEntry struct {
 	id stream.Value
 }
 
-// idSet remembers dedup ids with their event time, forgets them once the
-// time falls behind the lateness cutoff (a later delivery would be late
-// anyway) and holds at most max ids, evicting the oldest times first.
+// idSet remembers dedup ids with their event time and forgets them once
+// the time falls behind the lateness cutoff (a later delivery would be late
+// anyway). Ids queue in arrival order; expiry and eviction take the front,
+// so an id that arrived out of order may stay a little longer than needed.
+// At most max ids are held: beyond that the front is evicted. Int ids live
+// in a map of their own, without hashing a whole Value.
 type idSet struct {
-	m         map[stream.Value]int64
-	h         []idEntry // min-heap on t
+	ints      map[int64]int64
+	other     map[stream.Value]int64
+	q         []idEntry
+	head      int
 	max       int
 	evictions int64
 }
 
-func newIDSet(max int) *idSet { return &idSet{m: map[stream.Value]int64{}, max: max} }
+func newIDSet(max int) *idSet {
+	return &idSet{ints: map[int64]int64{}, other: map[stream.Value]int64{}, max: max}
+}
+
+func (s *idSet) len() int { return len(s.ints) + len(s.other) }
 
 // seen reports whether id was seen; if not, it remembers it with time t.
 func (s *idSet) seen(id stream.Value, t int64) bool {
-	if _, ok := s.m[id]; ok {
+	if id.Kind() == stream.KindInt {
+		if _, ok := s.ints[id.Int()]; ok {
+			return true
+		}
+	} else if _, ok := s.other[id]; ok {
 		return true
 	}
-	for len(s.m) >= s.max && len(s.h) > 0 {
+	for s.len() >= s.max && s.head < len(s.q) {
 		s.pop(true)
 	}
-	if id.Kind() == stream.KindString {
-		id = stream.String(strings.Clone(id.Str())) // do not pin the batch
+	if id.Kind() == stream.KindInt {
+		s.ints[id.Int()] = t
+	} else {
+		if id.Kind() == stream.KindString {
+			id = stream.String(strings.Clone(id.Str())) // do not pin the batch
+		}
+		s.other[id] = t
 	}
-	s.m[id] = t
-	s.push(idEntry{t: t, id: id})
+	s.q = append(s.q, idEntry{t: t, id: id})
 	return false
 }
 
-// expire forgets ids with time < cut.
+// expire forgets ids with time < cut from the front of the queue.
 func (s *idSet) expire(cut int64) {
-	for len(s.h) > 0 && s.h[0].t < cut {
+	for s.head < len(s.q) && s.q[s.head].t < cut {
 		s.pop(false)
+	}
+	if s.head > 1024 && s.head*2 > len(s.q) {
+		n := copy(s.q, s.q[s.head:])
+		clear(s.q[n:])
+		s.q, s.head = s.q[:n], 0
 	}
 }
 
 func (s *idSet) pop(evict bool) {
-	top := s.h[0]
-	n := len(s.h) - 1
-	s.h[0] = s.h[n]
-	s.h[n] = idEntry{}
-	s.h = s.h[:n]
-	s.down(0)
-	if t, ok := s.m[top.id]; ok && t == top.t {
-		delete(s.m, top.id)
-		if evict {
-			s.evictions++
-		}
-	}
-}
-
-func (s *idSet) push(e idEntry) {
-	s.h = append(s.h, e)
-	i := len(s.h) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if s.h[p].t <= s.h[i].t {
-			break
-		}
-		s.h[p], s.h[i] = s.h[i], s.h[p]
-		i = p
-	}
-}
-
-func (s *idSet) down(i int) {
-	n := len(s.h)
-	for {
-		l := 2*i + 1
-		if l >= n {
+	e := s.q[s.head]
+	s.q[s.head] = idEntry{}
+	s.head++
+	if e.id.Kind() == stream.KindInt {
+		if t, ok := s.ints[e.id.Int()]; ok && t == e.t {
+			delete(s.ints, e.id.Int())
+		} else {
 			return
 		}
-		m := l
-		if r := l + 1; r < n && s.h[r].t < s.h[l].t {
-			m = r
-		}
-		if s.h[i].t <= s.h[m].t {
-			return
-		}
-		s.h[i], s.h[m] = s.h[m], s.h[i]
-		i = m
+	} else if t, ok := s.other[e.id]; ok && t == e.t {
+		delete(s.other, e.id)
+	} else {
+		return
+	}
+	if evict {
+		s.evictions++
 	}
 }
 
 func (s *idSet) encode(e *encoder) {
-	e.uv(uint64(len(s.m)))
-	for _, en := range s.h {
-		if t, ok := s.m[en.id]; ok && t == en.t {
-			e.value(en.id)
-			e.iv(en.t)
-		}
+	e.uv(uint64(len(s.q) - s.head))
+	for _, en := range s.q[s.head:] {
+		e.value(en.id)
+		e.iv(en.t)
 	}
 }
 

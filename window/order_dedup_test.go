@@ -61,7 +61,7 @@ func TestDedupOracle(t *testing.T) {
 }
 
 // The dedup memory holds ids only while they are within the lateness, and
-// at most MaxIDs of them (oldest times evicted first).
+// at most MaxIDs of them (earliest arrivals evicted first).
 func TestDedupBounds(t *testing.T) {
 	ctx := context.Background()
 	op := must(window.NewDedup(window.DedupConfig{Field: "event_id", MaxIDs: 2}))
@@ -76,8 +76,15 @@ func TestDedupBounds(t *testing.T) {
 	if st := op.Stats(); st.Duplicates != 2 || len(out.Events()) != 4 {
 		t.Fatalf("stats %+v, %d passed", st, len(out.Events()))
 	}
+	// Remembered now: 1102 (12:02), then 1100 (12:00, re-admitted after its
+	// eviction, which evicted 1101). Ids leave in arrival order once their
+	// time is behind the watermark: 1100 waits behind 1102.
 	_ = op.Advance(ctx, at(90*time.Second).UnixNano(), &out)
-	if st := op.Stats(); st.ActiveKeys != 1 {
+	if st := op.Stats(); st.ActiveKeys != 2 || st.Evictions != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	_ = op.Advance(ctx, at(150*time.Second).UnixNano(), &out)
+	if st := op.Stats(); st.ActiveKeys != 0 {
 		t.Fatalf("ids behind the watermark must be forgotten, stats %+v", st)
 	}
 	_ = op.Process(ctx, evs[:1], &out)

@@ -29,8 +29,8 @@ type WindowConfig struct {
 	// ids are remembered while their time is within the allowed lateness.
 	// Empty: no dedup.
 	Dedup string
-	// MaxIDs bounds the remembered dedup ids; beyond it the ids of the
-	// oldest event times are forgotten first, counted as evictions. Default
+	// MaxIDs bounds the remembered dedup ids; beyond it the earliest
+	// arrivals are forgotten first, counted as evictions. Default
 	// DefaultMaxIDs.
 	MaxIDs int
 	// AllowedLateness keeps a fired window for this long (event time) after
