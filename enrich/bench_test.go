@@ -152,20 +152,23 @@ func BenchmarkLookupMisses(b *testing.B) {
 	for _, workers := range []int{1, 4} {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			lookups := make([]*Lookup, workers)
-			batches := make([][]stream.Event, workers)
 			for w := range lookups {
 				cfg := CustomerLookup(prefix)
-				cfg.CacheConfig = CacheConfig{NegativeTTL: -1}
+				// A cache far smaller than the ids cycled through: every
+				// lookup misses, and pays for an eviction too.
+				cfg.CacheConfig = CacheConfig{MaxEntries: 1000, NegativeTTL: -1}
 				l, err := NewLookup(client, cfg)
 				if err != nil {
 					b.Fatal(err)
 				}
 				lookups[w] = l
+			}
+			batchOf := func(w, it int) []stream.Event {
 				ids := make([]int64, 1000)
 				for i := range ids {
-					ids[i] = int64((w*1000 + i) % customers)
+					ids[i] = int64((w*5000 + it*1000 + i) % customers)
 				}
-				batches[w] = playEvents(ids, make([]int64, len(ids)))
+				return playEvents(ids, make([]int64, len(ids)))
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -177,10 +180,13 @@ func BenchmarkLookupMisses(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					var out stream.Emitter
-					for range per {
-						lookups[w].Cache().Purge() // every id is a miss
+					batches := make([][]stream.Event, customers/1000)
+					for it := range batches {
+						batches[it] = batchOf(w, it)
+					}
+					for it := range per {
 						out.Reset()
-						if err := lookups[w].Process(context.Background(), batches[w], &out); err != nil {
+						if err := lookups[w].Process(context.Background(), batches[it%len(batches)], &out); err != nil {
 							b.Error(err)
 							return
 						}
