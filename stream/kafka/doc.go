@@ -52,7 +52,8 @@
 //
 // With StopAtEnd, Read returns stream.ErrEndOfInput once every partition
 // assigned to this consumer was delivered up to the high-water mark it had
-// when the source connected. A consumer that is assigned nothing never ends.
+// when the source connected. A consumer assigned no partition at all ends
+// as soon as its first session starts.
 //
 // # Producer
 //

@@ -3,22 +3,41 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 )
 
-// hooks records OnAssign and OnRevoke calls.
+// eventLog is an ordered record of hook calls shared by consumers.
+type eventLog struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (l *eventLog) add(s string) {
+	l.mu.Lock()
+	l.log = append(l.log, s)
+	l.mu.Unlock()
+}
+
+func (l *eventLog) index(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Index(l.log, s)
+}
+
+// hooks records OnAssign and OnRevoke calls of one consumer.
 type hooks struct {
-	mu       sync.Mutex
-	log      []string
+	name     string
+	shared   *eventLog
 	assigned chan int32
 	revoked  chan int32
 }
 
-func newHooks() *hooks {
-	return &hooks{assigned: make(chan int32, 64), revoked: make(chan int32, 64)}
+func newHooks(name string, shared *eventLog) *hooks {
+	return &hooks{name: name, shared: shared, assigned: make(chan int32, 64), revoked: make(chan int32, 64)}
 }
 
 func (h *hooks) install(cfg *SourceConfig) {
@@ -35,9 +54,20 @@ func (h *hooks) install(cfg *SourceConfig) {
 }
 
 func (h *hooks) record(what string, p int32) {
-	h.mu.Lock()
-	h.log = append(h.log, what+":"+string(rune('0'+p)))
-	h.mu.Unlock()
+	if h.shared != nil {
+		h.shared.add(fmt.Sprintf("%s %s %d #%d", h.name, what, p, h.count(what, p)))
+	}
+}
+
+// count returns how many times what happened to p before in this consumer.
+func (h *hooks) count(what string, p int32) int {
+	n := 0
+	for {
+		if h.shared.index(fmt.Sprintf("%s %s %d #%d", h.name, what, p, n)) < 0 {
+			return n
+		}
+		n++
+	}
 }
 
 // collect receives n partitions from ch.
@@ -67,7 +97,8 @@ func TestGroupSplitsPartitions(t *testing.T) {
 	ctx := testCtx(t, 40*time.Second)
 	notify := make(chan struct{}, 1)
 
-	ha, hb := newHooks(), newHooks()
+	var shared eventLog
+	ha, hb := newHooks("A", &shared), newHooks("B", &shared)
 	cfgA := testConfig(brokers, topic, group)
 	ha.install(&cfgA)
 	a := newSource(t, cfgA)
@@ -89,6 +120,14 @@ func TestGroupSplitsPartitions(t *testing.T) {
 	all := slices.Sorted(slices.Values(append(slices.Clone(pa), pb...)))
 	if !slices.Equal(all, []int32{0, 1, 2, 3, 4, 5}) {
 		t.Fatalf("split %v + %v is not the six partitions", pa, pb)
+	}
+	// The group moved on only after A's OnRevoke: B's OnAssign of each
+	// partition comes after A gave it up.
+	for _, p := range pb {
+		rev, asg := shared.index(fmt.Sprintf("A revoke %d #0", p)), shared.index(fmt.Sprintf("B assign %d #0", p))
+		if rev < 0 || asg < 0 || rev > asg {
+			t.Fatalf("partition %d: A revoke at %d, B assign at %d: %v", p, rev, asg, shared.log)
+		}
 	}
 	if _, err := c.WaitGroupStable(ctx, group, 2); err != nil {
 		t.Fatal(err)
