@@ -100,7 +100,6 @@ func NewEngine(set *RuleSet, cfg EngineConfig) (*Engine, error) {
 		en.clock = stream.SystemClock{}
 	}
 	en.Swap(set)
-	en.reloads.Store(0)
 	return en, nil
 }
 
@@ -131,10 +130,11 @@ func (en *Engine) Swap(set *RuleSet) *RuleSet {
 		ls.ctrs[i] = ctr
 	}
 	old := en.live.Swap(ls)
-	en.reloads.Add(1)
 	if old == nil {
+		en.cfg.Logger.Info("rules live", "version", set.version, "source", set.source, "rules", len(set.rules))
 		return nil
 	}
+	en.reloads.Add(1)
 	en.cfg.Logger.Info("rules live", "version", set.version, "source", set.source, "rules", len(set.rules), "previous", old.set.version)
 	return old.set
 }

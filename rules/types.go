@@ -229,7 +229,7 @@ type object struct {
 var _ traits.Indexer = (*object)(nil)
 
 func (o *object) ConvertToNative(t reflect.Type) (any, error) {
-	if reflect.TypeOf(o.v).AssignableTo(t) {
+	if o.v != nil && reflect.TypeOf(o.v).AssignableTo(t) {
 		return o.v, nil
 	}
 	return nil, fmt.Errorf("%s cannot convert to %v", o.typ.name, t)
