@@ -111,9 +111,9 @@ func (b *Builder) Add(eventID, custID, trackID int64, t time.Time, mobile bool) 
 	return true
 }
 
-// AddPlay counts a generated play.
-func (b *Builder) AddPlay(p gen.Play) bool {
-	return b.Add(p.EventID, p.CustomerID, p.TrackID, p.Time, p.Mobile)
+// AddPlay counts a play (a re-delivered event id is ignored).
+func (b *Builder) AddPlay(p gen.Play) {
+	b.Add(p.EventID, p.CustomerID, p.TrackID, p.Time, p.Mobile)
 }
 
 // AddEvent counts an event of stream.PlaySchema.

@@ -67,7 +67,7 @@ func FuzzReadPlays(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		b := NewBuilder()
-		if _, err := ReadPlays(strings.NewReader(in), "fuzz", b); err != nil {
+		if _, err := ReadPlays(strings.NewReader(in), "fuzz", b.AddPlay); err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz:") {
 				t.Fatalf("error %q does not name the input", err)
 			}

@@ -35,10 +35,11 @@ func eachLine(r io.Reader, name string, fn func(line string, n int) error) error
 	return nil
 }
 
-// ReadPlays adds the plays of a CSV in the demo's positional schema (no
-// header; see stream.PlayDecoder) to b. Blank lines are skipped; a bad line
-// is an error naming the input and its line. It returns the lines read.
-func ReadPlays(r io.Reader, name string, b *Builder) (int, error) {
+// ReadPlays calls add with each play of a CSV in the demo's positional
+// schema (no header; see stream.PlayDecoder), for example Builder.AddPlay.
+// Blank lines are skipped; a bad line is an error naming the input and its
+// line. It returns the plays read.
+func ReadPlays(r io.Reader, name string, add func(gen.Play)) (int, error) {
 	var dec stream.PlayDecoder
 	ev := stream.Event{Fields: make([]stream.Value, stream.PlaySchema.Len())}
 	lines := 0
@@ -50,8 +51,10 @@ func ReadPlays(r io.Reader, name string, b *Builder) (int, error) {
 			return err
 		}
 		lines++
-		_, err := b.AddEvent(ev)
-		return err
+		f := ev.Fields
+		add(gen.Play{EventID: f[stream.PlayEventID].Int(), CustomerID: f[stream.PlayCustomerID].Int(), TrackID: f[stream.PlayTrackID].Int(),
+			Time: f[stream.PlayDateTime].Time(), Mobile: f[stream.PlayIsMobile].Bool(), Zip: f[stream.PlayZip].Str()})
+		return nil
 	})
 	return lines, err
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/gen"
 )
 
@@ -18,7 +20,7 @@ func TestReadPlaysMatchesGenerated(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := NewBuilder()
-	n, err := ReadPlays(&buf, "tracks.csv", b)
+	n, err := ReadPlays(&buf, "tracks.csv", b.AddPlay)
 	if err != nil || n != len(d.Plays) {
 		t.Fatalf("read %d of %d: %v", n, len(d.Plays), err)
 	}
@@ -35,7 +37,7 @@ func TestReadPlaysMatchesGenerated(t *testing.T) {
 
 func TestReadPlaysErrorsNameLine(t *testing.T) {
 	in := "0,1,2,\"2014-10-01 07:00:00\",1,\"12345\"\n\n1,1,2,\"2014-10-01 07:00:00\",2,\"12345\"\n"
-	_, err := ReadPlays(strings.NewReader(in), "p.csv", NewBuilder())
+	_, err := ReadPlays(strings.NewReader(in), "p.csv", NewBuilder().AddPlay)
 	if err == nil || !strings.HasPrefix(err.Error(), "p.csv:3: ismobile") {
 		t.Fatalf("error %v, want p.csv:3: ismobile ...", err)
 	}
@@ -153,5 +155,24 @@ func TestFeaturesStringRoundTrip(t *testing.T) {
 		if _, err := ParseFeatures(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+func TestBuilderAddEvent(t *testing.T) {
+	d := gen.Generate(gen.Config{Seed: 2, Customers: 30, Tracks: 20, Plays: 600, MeanGap: time.Minute, Duplicates: 0.1})
+	a, b := NewBuilder(), NewBuilder()
+	for _, p := range d.Plays {
+		a.AddPlay(p)
+	}
+	for _, ev := range gen.PlayEvents("plays", d.Plays) {
+		if _, err := b.AddEvent(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ra, rb := a.Rows(nil), b.Rows(nil); !reflect.DeepEqual(ra, rb) || len(ra) != 30 {
+		t.Fatalf("events gave %d rows, plays %d (or they differ)", len(rb), len(ra))
+	}
+	if _, err := b.AddEvent(stream.Event{Schema: stream.TrackSchema}); err == nil {
+		t.Error("a track event was counted as a play")
 	}
 }
