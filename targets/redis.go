@@ -35,7 +35,8 @@ type Config struct {
 	// it changes nothing.
 	MarkerTTL time.Duration
 	// ChunkSize is the number of events per script call; a batch is sent
-	// as one pipeline of chunks (default 256).
+	// as one pipeline of chunks (default 256, at most 4096: Lua's unpack
+	// limits the IDs looked up at once).
 	ChunkSize int
 	// AllowNoID writes events without an ID, without a marker (not
 	// idempotent). By default an event without ID is an error.
@@ -83,6 +84,9 @@ func (c Config) Validate() error {
 		errs = append(errs, w.Validate())
 	}
 	errs = append(errs, c.Batch.Validate())
+	if c.ChunkSize > 4096 {
+		errs = append(errs, errors.New("targets: ChunkSize above 4096"))
+	}
 	if c.MarkerTTL > 0 && c.MarkerTTL < time.Millisecond {
 		errs = append(errs, errors.New("targets: MarkerTTL below 1ms"))
 	}
