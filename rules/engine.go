@@ -68,7 +68,7 @@ type Engine struct {
 	cool     cooldowns
 	coolOf   *liveSet           // the set coolRefs were resolved for
 	coolGen  int                // the cooldowns generation of coolRefs
-	coolRefs []map[string]int64 // per rule of coolOf: its cooldown entries
+	coolRefs []*ruleCool // per rule of coolOf: its cooldown entries
 	keyBuf   []byte
 	key      string // firing key of the current event, once computed
 	keyDone  bool

@@ -25,8 +25,8 @@ const (
 // Snapshot serialises the cooldown state.
 func (en *Engine) Snapshot() ([]byte, error) {
 	keys := make([]cdKey, 0, en.cool.len())
-	for rule, m := range en.cool.byRule {
-		for k := range m {
+	for rule, r := range en.cool.byRule {
+		for k := range r.ends {
 			keys = append(keys, cdKey{rule, k})
 		}
 	}
@@ -40,7 +40,7 @@ func (en *Engine) Snapshot() ([]byte, error) {
 		b = append(b, k.rule...)
 		b = binary.AppendUvarint(b, uint64(len(k.key)))
 		b = append(b, k.key...)
-		b = binary.AppendVarint(b, en.cool.byRule[k.rule][k.key])
+		b = binary.AppendVarint(b, en.cool.byRule[k.rule].ends[k.key])
 	}
 	return b, nil
 }
@@ -85,13 +85,12 @@ func decodeCooldowns(data []byte) (cooldowns, error) {
 		if r.err != nil {
 			break
 		}
-		m := c.rule(rule)
-		if _, dup := m[key]; dup {
+		rc := c.rule(rule)
+		if _, dup := rc.ends[key]; dup {
 			return cooldowns{}, fmt.Errorf("entry %d (%q, %q) repeated", i, rule, key)
 		}
-		m[key] = end
+		rc.ends[key] = end
 		c.n++
-		c.minNext = min(c.minNext, end)
 	}
 	if r.err != nil {
 		return cooldowns{}, r.err
@@ -99,6 +98,7 @@ func decodeCooldowns(data []byte) (cooldowns, error) {
 	if len(r.b) > 0 {
 		return cooldowns{}, fmt.Errorf("%d trailing bytes", len(r.b))
 	}
+	c.rebuildQueues()
 	return c, nil
 }
 
