@@ -66,8 +66,8 @@ type Engine struct {
 	clock    stream.Clock
 	acts     map[*Env]*activation
 	cool     cooldowns
-	coolOf   *liveSet           // the set coolRefs were resolved for
-	coolGen  int                // the cooldowns generation of coolRefs
+	coolOf   *liveSet    // the set coolRefs were resolved for
+	coolGen  int         // the cooldowns generation of coolRefs
 	coolRefs []*ruleCool // per rule of coolOf: its cooldown entries
 	keyBuf   []byte
 	key      string // firing key of the current event, once computed
