@@ -165,8 +165,11 @@ func (l *loader) report(lineNo int64, reason, raw string, recovered bool) {
 	if l.cfg.OnReport != nil {
 		l.cfg.OnReport(r)
 	}
-	l.cfg.Logger.Warn("enrich: "+map[bool]string{false: "bad row skipped", true: "row recovered"}[recovered],
-		"input", r.Input, "line", r.Line, "reason", r.Reason, "raw", r.Raw)
+	msg := "enrich: bad row skipped"
+	if recovered {
+		msg = "enrich: row recovered"
+	}
+	l.cfg.Logger.Warn(msg, "input", r.Input, "line", r.Line, "reason", r.Reason, "raw", r.Raw)
 }
 
 var errLineTooLong = errors.New("line too long")

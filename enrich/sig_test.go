@@ -1,5 +1,0 @@
-package enrich
-
-import "syscall"
-
-var sigterm = syscall.SIGTERM
