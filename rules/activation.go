@@ -55,6 +55,15 @@ func (a *activation) set(ev *stream.Event, used []int) {
 	}
 }
 
+// clear drops the references to the last event (the batch belongs to the
+// runner once Process returns).
+func (a *activation) clear() {
+	a.ev, a.event.v, a.win.v = nil, nil, nil
+	for i := range a.joins {
+		a.joins[i].v = nil
+	}
+}
+
 // ResolveName implements interpreter.Activation.
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {

@@ -160,7 +160,7 @@ func (en *Engine) Reload(name string, data []byte) error {
 }
 
 // Process evaluates the live set on each event of the batch.
-func (en *Engine) Process(ctx context.Context, in []Event, out *stream.Emitter) error {
+func (en *Engine) Process(ctx context.Context, in []stream.Event, out *stream.Emitter) error {
 	ls := en.live.Load()
 	act := en.activation(ls.set.env)
 	en.evalCtx = ctx
@@ -185,12 +185,11 @@ func (en *Engine) Process(ctx context.Context, in []Event, out *stream.Emitter) 
 			out.Emit(*ev)
 		}
 	}
+	act.clear()
+	en.evalCtx = nil
 	en.coolSize.Store(int64(en.cool.len()))
 	return nil
 }
-
-// Event is stream.Event, named here for brevity.
-type Event = stream.Event
 
 func (en *Engine) activation(env *Env) *activation {
 	a, ok := en.acts[env]
