@@ -105,6 +105,9 @@ func runOps(b *testing.B, newOp func() stream.Operator, data plays, bound time.D
 	var cpu cpuClock
 	results := 0
 	b.ReportAllocs()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mallocs := ms.Mallocs
 	b.ResetTimer()
 	for done := 0; done < b.N; {
 		op := newOp()
@@ -134,6 +137,10 @@ func runOps(b *testing.B, newOp func() stream.Operator, data plays, bound time.D
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(b.N)/cpu.total.Seconds(), "events/cpu-s")
+	runtime.ReadMemStats(&ms)
+	// Exact allocations per event (allocs/op is rounded down); it includes
+	// the few of the harness itself, so it errs high.
+	b.ReportMetric(float64(ms.Mallocs-mallocs)/float64(b.N), "allocs/event")
 	return results
 }
 

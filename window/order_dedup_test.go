@@ -155,3 +155,37 @@ func TestKeyKinds(t *testing.T) {
 		}
 	}
 }
+
+// Beyond MaxPending the oldest half is released early, in order, counted
+// as evictions; events older than what went out are then late.
+func TestMaxPending(t *testing.T) {
+	ctx := context.Background()
+	op := must(window.NewOrder(window.OrderConfig{MaxPending: 4}))
+	var out stream.Emitter
+	evs := playsAt(1, 1, 5*time.Minute, time.Minute, 4*time.Minute, 2*time.Minute, 3*time.Minute)
+	_ = op.Process(ctx, evs, &out)
+	got := out.Events()
+	if len(got) != 3 || got[0].Time != at(time.Minute).UnixNano() || got[2].Time != at(3*time.Minute).UnixNano() {
+		t.Fatalf("forced release: %d events %+v", len(got), got)
+	}
+	if st := op.Stats(); st.Evictions != 3 || st.Pending != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	_ = op.Process(ctx, playsAt(2, 1, 2*time.Minute), &out)
+	if st := op.Stats(); st.Late != 1 {
+		t.Fatalf("an event behind the forced release must be late: %+v", st)
+	}
+
+	cfg := cwCfg(false)
+	cfg.MaxPending = 2
+	cw := must(window.NewCountWithin(cfg))
+	var res stream.Emitter
+	_ = cw.Process(ctx, playsAt(1, 1, 0, time.Minute, 2*time.Minute), &res)
+	if st := cw.Stats(); len(res.Events()) != 0 || st.Evictions != 2 || st.Pending != 1 {
+		t.Fatalf("count-within forced decision: %d results, stats %+v", len(res.Events()), st)
+	}
+	_ = cw.Advance(ctx, stream.MaxWatermark, &res)
+	if len(res.Events()) != 1 {
+		t.Fatalf("the match must still be found, got %d", len(res.Events()))
+	}
+}
