@@ -15,6 +15,7 @@ type win struct {
 	live       bool
 	emitted    bool   // a result went out
 	dirty      bool   // changed since the last result
+	queued     bool   // in base.due
 	ver        uint32 // invalidates older heap entries
 }
 
@@ -131,7 +132,8 @@ func (b *base) touched(i int32) {
 	if w.emitted {
 		w.dirty = true
 	}
-	if w.end <= b.clk.wm && !slices.Contains(b.due, i) {
+	if w.end <= b.clk.wm && !w.queued {
+		w.queued = true
 		b.due = append(b.due, i)
 	}
 }
@@ -142,8 +144,8 @@ func (b *base) kill(i int32) {
 	if b.onKill != nil {
 		b.onKill(i)
 	}
-	if j := slices.Index(b.due, i); j >= 0 {
-		b.due = slices.Delete(b.due, j, j+1)
+	if w.queued {
+		b.due = slices.DeleteFunc(b.due, func(x int32) bool { return x == i })
 	}
 	w.live = false
 	w.ver++
@@ -166,6 +168,7 @@ func (b *base) flush(out *stream.Emitter) {
 		return cmp.Or(cmp.Compare(wx.end, wy.end), b.keys.compare(wx.key, wy.key), cmp.Compare(wx.start, wy.start))
 	})
 	for _, i := range b.due {
+		b.wins[i].queued = false
 		b.emit(i, out)
 		b.schedule(i)
 	}

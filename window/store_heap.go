@@ -60,7 +60,10 @@ func (b *base) advance(wm int64, out *stream.Emitter) {
 				continue
 			}
 			if !w.emitted || w.dirty {
-				b.due = append(b.due, a.w)
+				if !w.queued {
+					w.queued = true
+					b.due = append(b.due, a.w)
+				}
 				continue
 			}
 			b.kill(a.w)
