@@ -73,22 +73,24 @@ type Row struct {
 }
 
 type custAcc struct {
-	n, mobile int
-	hours     [4]int
-	tracks    map[int64]struct{}
+	n, mobile, unique int
+	hours             [4]int
 }
 
 // Builder accumulates plays into per-customer features. Plays are
 // deduplicated by event id (the first delivery counts). The zero value is
 // not usable: call NewBuilder.
 type Builder struct {
-	seen map[int64]struct{}
-	cust map[int64]*custAcc
+	seen  map[int64]struct{}
+	pairs map[[2]int64]struct{} // (customer, track) pairs played
+	idx   map[int64]int         // customer id -> position in accs
+	accs  []custAcc
+	ids   []int64
 }
 
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder {
-	return &Builder{seen: make(map[int64]struct{}), cust: make(map[int64]*custAcc)}
+	return &Builder{seen: make(map[int64]struct{}), pairs: make(map[[2]int64]struct{}), idx: make(map[int64]int)}
 }
 
 // Add counts one play; it reports false for a re-delivered event id.
@@ -97,17 +99,23 @@ func (b *Builder) Add(eventID, custID, trackID int64, t time.Time, mobile bool) 
 		return false
 	}
 	b.seen[eventID] = struct{}{}
-	a := b.cust[custID]
-	if a == nil {
-		a = &custAcc{tracks: make(map[int64]struct{})}
-		b.cust[custID] = a
+	i, ok := b.idx[custID]
+	if !ok {
+		i = len(b.accs)
+		b.idx[custID] = i
+		b.accs = append(b.accs, custAcc{})
+		b.ids = append(b.ids, custID)
 	}
+	a := &b.accs[i]
 	a.n++
 	if mobile {
 		a.mobile++
 	}
 	a.hours[gen.DayPart(t.UTC().Hour())]++
-	a.tracks[trackID] = struct{}{}
+	if _, played := b.pairs[[2]int64{custID, trackID}]; !played {
+		b.pairs[[2]int64{custID, trackID}] = struct{}{}
+		a.unique++
+	}
 	return true
 }
 
@@ -127,21 +135,22 @@ func (b *Builder) AddEvent(ev stream.Event) (bool, error) {
 }
 
 // Customers is the number of customers with plays.
-func (b *Builder) Customers() int { return len(b.cust) }
+func (b *Builder) Customers() int { return len(b.accs) }
 
 // Features returns the features of a customer with plays.
 func (b *Builder) Features(custID int64) (Features, bool) {
-	a := b.cust[custID]
-	if a == nil {
+	i, ok := b.idx[custID]
+	if !ok {
 		return Features{}, false
 	}
+	a := &b.accs[i]
 	var f Features
 	n := float64(a.n)
 	for i, h := range a.hours {
 		f[i] = float64(h) / n
 	}
 	f[Mobile] = float64(a.mobile) / n
-	f[Unique] = float64(len(a.tracks)) / n
+	f[Unique] = float64(a.unique) / n
 	return f, true
 }
 
@@ -149,8 +158,8 @@ func (b *Builder) Features(custID int64) (Features, bool) {
 // customers who clicked ADV_REDUCED_1DAY; a customer absent from it did
 // not), sorted by customer id.
 func (b *Builder) Rows(clicked map[int64]bool) []Row {
-	rows := make([]Row, 0, len(b.cust))
-	for id := range b.cust {
+	rows := make([]Row, 0, len(b.ids))
+	for _, id := range b.ids {
 		f, _ := b.Features(id)
 		rows = append(rows, Row{CustID: id, X: f, Label: clicked[id]})
 	}
