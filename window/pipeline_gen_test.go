@@ -75,4 +75,3 @@ func TestPipelineGeneratedPlays(t *testing.T) {
 		t.Fatalf("stats %+v, %d duplicates delivered", st, d.Duplicates)
 	}
 }
-
