@@ -23,6 +23,7 @@ import (
 
 type options struct {
 	tracks, clicks, features string
+	writeClicks              string
 	redis, prefix            string
 	threshold                float64
 	seed                     uint64
@@ -35,6 +36,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.tracks, "tracks", "", "plays CSV in the demo's positional schema (no header). Default: a generated data set")
 	fs.StringVar(&o.clicks, "clicks", "", "clicks.csv (EventID,CustID,AdClicked,Localtime). Default: clicks generated consistent with the plays")
+	fs.StringVar(&o.writeClicks, "write-clicks", "", "also write the generated clicks to this file (clicks.csv format)")
 	fs.StringVar(&o.features, "features", "", "libSVM features file (label 1:morning ... 6:unique), instead of -tracks and -clicks")
 	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// URL). Default: an embedded Redis-protocol server")
 	fs.StringVar(&o.prefix, "prefix", "", "prefix of every Redis key written")
@@ -49,6 +51,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	case o.features != "" && (o.tracks != "" || o.clicks != ""):
 		return nil, errors.New("-features replaces -tracks and -clicks: give one or the other")
+	case o.writeClicks != "" && (o.clicks != "" || o.features != ""):
+		return nil, errors.New("-write-clicks writes generated clicks: it cannot go with -clicks or -features")
 	case !(o.threshold > 0 && o.threshold <= 1):
 		return nil, fmt.Errorf("-threshold %v is not in (0, 1]", o.threshold)
 	case o.customers < 2:

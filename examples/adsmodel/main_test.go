@@ -26,6 +26,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-threshold", "0"}, "-threshold 0 is not in (0, 1]"},
 		{[]string{"-customers", "1"}, "-customers 1: want at least 2"},
 		{[]string{"x"}, "unexpected arguments: [x]"},
+		{[]string{"-write-clicks", "c", "-clicks", "d"}, "-write-clicks writes generated clicks"},
 	} {
 		if _, err := parseFlags(c.args, io.Discard); err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
@@ -40,7 +41,8 @@ func TestParseFlags(t *testing.T) {
 // The default run: generated plays and clicks, embedded Redis.
 func TestRunGeneratedEmbedded(t *testing.T) {
 	var out bytes.Buffer
-	o, _ := parseFlags([]string{"-customers", "800"}, io.Discard)
+	written := filepath.Join(t.TempDir(), "clicks.csv")
+	o, _ := parseFlags([]string{"-customers", "800", "-write-clicks", written}, io.Discard)
 	if err := run(context.Background(), o, &out); err != nil {
 		t.Fatalf("%v\n%s", err, &out)
 	}
@@ -48,6 +50,14 @@ func TestRunGeneratedEmbedded(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, &out)
 		}
+	}
+	f, err := os.Open(written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if clicked, err := model.ReadClicks(f, written); err != nil || len(clicked) < 100 {
+		t.Errorf("written clicks: %d clickers, %v", len(clicked), err)
 	}
 }
 

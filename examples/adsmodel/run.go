@@ -91,6 +91,11 @@ func loadRows(o *options, out io.Writer) ([]model.Row, error) {
 		for _, c := range clicks {
 			clicked[c.CustID] = clicked[c.CustID] || c.AdClicked == gen.Ads[0]
 		}
+		if o.writeClicks != "" {
+			if err := writeFile(o.writeClicks, func(w io.Writer) error { return gen.WriteClicks(w, clicks) }); err != nil {
+				return nil, err
+			}
+		}
 		fmt.Fprintf(out, "generated %d clicks consistent with the plays: true intercept %.4g, weights %v, Bayes error %.2f%%\n",
 			len(clicks), truth.Intercept, truth.Weights, truth.BayesError*100)
 	}
@@ -112,4 +117,16 @@ func openRedis(ctx context.Context, addr string, out io.Writer) (*redis.Client, 
 	fmt.Fprintf(out, "embedded Redis on %s\n", srv.Addr())
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	return rdb, func() { rdb.Close(); srv.Close() }, nil
+}
+
+func writeFile(path string, fn func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }
