@@ -41,7 +41,8 @@
 //
 // Rules are evaluated with a typed activation that reads the event and its
 // records in place, without building a map per event. EnvConfig.Options
-// extends the environment, for instance with a function over a live model:
+// (or Env.Extend, which shares the base environment) adds to the
+// environment, for instance a function over a live model:
 //
 //	rules.NewEnv(rules.EnvConfig{Options: []cel.EnvOption{
 //		cel.Function("ad_score", cel.Overload("ad_score_customer",

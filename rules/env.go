@@ -148,3 +148,16 @@ func (e *Env) joinIndex(name string) int {
 	}
 	return -1
 }
+
+// Extend returns an environment with the same declarations plus opts (for
+// instance a function bound to a live model), built with cel's Env.Extend:
+// the base environment is shared, not copied or changed.
+func (e *Env) Extend(opts ...cel.EnvOption) (*Env, error) {
+	ce, err := e.cel.Extend(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("rules env: %w", err)
+	}
+	x := *e
+	x.cel = ce
+	return &x, nil
+}

@@ -41,3 +41,32 @@ func TestEnvOptionFunction(t *testing.T) {
 		t.Fatal("ad_score(track) type-checked")
 	}
 }
+
+func TestEnvExtend(t *testing.T) {
+	base := DefaultEnv()
+	env, err := base.Extend(cel.Function("vip", cel.Overload("vip_customer", []*cel.Type{RecordType("customer")}, cel.BoolType,
+		cel.UnaryBinding(func(v ref.Val) ref.Val {
+			rec, _ := RecordOf(v)
+			return types.Bool(rec.Get("campaign").Int() == 5)
+		}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := base.NewRuleSet("", Rule{Name: "v", When: "vip(customer)", Target: "t"}); err == nil {
+		t.Fatal("the base env changed")
+	}
+	set, err := env.NewRuleSet("", Rule{Name: "v", When: "vip(customer) && customer.level < 2", Target: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := customer(7, 1, 1, stream.Null())
+	c.Values[stream.CustomerSchema.Index("campaign")] = stream.Int(5)
+	en, _ := NewEngine(set, EngineConfig{})
+	if out := process(t, en, enriched(1, 7, 3, 0, c), enriched(2, 8, 3, 0, customer(8, 1, 1, stream.Null()))); targets(out) != "t/v:7:1" {
+		t.Fatalf("got %s", targets(out))
+	}
+	// Reloads compile in the live set's (extended) environment.
+	if err := en.Reload("x.yaml", []byte("rules:\n  - name: v\n    when: vip(customer)\n    target: t\n")); err != nil {
+		t.Fatal(err)
+	}
+}
