@@ -144,3 +144,23 @@ func TestCountWithinLatenessBoundary(t *testing.T) {
 		t.Fatalf("results %+v, stats %+v", res, st)
 	}
 }
+
+// Times so far out that window arithmetic could overflow go to the dead
+// letter, counted, instead of producing nonsense.
+func TestEventTimeOutOfRange(t *testing.T) {
+	for _, op := range []interface {
+		stream.Operator
+		Stats() window.Stats
+	}{
+		must(window.NewCountWithin(cwCfg(false))),
+		must(window.NewTumbling(window.TumblingConfig{WindowConfig: winCfg(), Size: time.Hour})),
+		must(window.NewSessions(window.SessionConfig{WindowConfig: winCfg(), Gap: time.Hour})),
+	} {
+		evs := playsAt(1, 1, 0, 0, 0)
+		evs[0].Time, evs[1].Time = stream.MaxWatermark, stream.MinWatermark
+		evs[2].Time = window.MaxEventTime
+		if res := run(t, op, evs, stream.MaxWatermark); len(res) != 0 || op.Stats().Rejected != 3 {
+			t.Fatalf("%T: results %v, stats %+v", op, res, op.Stats())
+		}
+	}
+}

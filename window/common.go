@@ -26,6 +26,22 @@ type Stats struct {
 	ActiveKeys int64 // keys holding state now
 	Pending    int64 // events buffered until the watermark passes them
 	Emitted    int64 // results emitted, updates included
+	Rejected   int64 // events with a time out of range, sent to the dead letter
+}
+
+// MaxEventTime bounds event times: windows need |time| < MaxEventTime
+// (2^62 ns, the years 1824 to 2116) so that window arithmetic cannot
+// overflow. Other events go to the dead letter.
+const MaxEventTime = 1 << 62
+
+// inRange reports whether ev's time is usable; if not, it dead-letters ev.
+func inRange(ev *stream.Event, out *stream.Emitter, st *Stats) bool {
+	if ev.Time < MaxEventTime && ev.Time > -MaxEventTime {
+		return true
+	}
+	st.Rejected++
+	out.DeadLetter(stream.Reject{Pos: ev.Pos, Reason: fmt.Sprintf("window: event time %d out of range (|t| < 2^62 ns)", ev.Time)})
+	return false
 }
 
 // clock tracks the watermark an operator was advanced to and its lateness.

@@ -113,6 +113,9 @@ func (c *CountWithin) Start(_ context.Context, env stream.Env) error {
 func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	cut := c.clk.cutoff()
 	for i := range in {
+		if !inRange(&in[i], out, &c.stats) {
+			continue
+		}
 		if in[i].Time < cut {
 			c.stats.Late++
 			out.Late(in[i])

@@ -68,6 +68,9 @@ func (b *base) fresh() base {
 
 // admit checks lateness and duplicates; it reports whether ev counts.
 func (b *base) admit(ev *stream.Event, out *stream.Emitter) bool {
+	if !inRange(ev, out, &b.stats) {
+		return false
+	}
 	if ev.Time < b.clk.cutoff() {
 		b.stats.Late++
 		out.Late(*ev)
