@@ -87,6 +87,11 @@
 // operator (see the configs) and counted in Stats.Evictions. MaxPending
 // bounds the events waiting for the watermark.
 //
+// Event times must lie within ±MaxEventTime (2^62 ns: the years 1824 to
+// 2116) for the window and count-within operators, so that window
+// arithmetic cannot overflow; other events go to the dead letter
+// (Emitter.DeadLetter), counted in Stats.Rejected.
+//
 // # Snapshots
 //
 // Snapshot writes a versioned binary format ("RSW", operator byte, version)
