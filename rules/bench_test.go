@@ -111,6 +111,33 @@ func BenchmarkTwentyRules(b *testing.B) {
 	benchEngine(b, set)
 }
 
+// BenchmarkTwentyRulesBatch is BenchmarkTwentyRules with the event in a
+// batch of 256 (as the runner delivers events); ns/event is the figure.
+func BenchmarkTwentyRulesBatch(b *testing.B) {
+	set, err := DefaultEnv().NewRuleSet("", twentyRules()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	en, _ := NewEngine(set, EngineConfig{})
+	in := make([]stream.Event, 256)
+	for i := range in {
+		in[i] = enriched(int64(i), 7, 9, 0, customer(7, 1, 1, stream.Int(1)))
+	}
+	var out stream.Emitter
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := startCPU()
+	for b.Loop() {
+		out.Reset()
+		if err := en.Process(ctx, in, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu.start)/float64(b.N*len(in)), "cpu-ns/event")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(in)), "ns/event")
+}
+
 func benchEngine(b *testing.B, set *RuleSet) {
 	en, err := NewEngine(set, EngineConfig{})
 	if err != nil {

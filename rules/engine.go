@@ -187,6 +187,9 @@ func (en *Engine) Process(ctx context.Context, in []stream.Event, out *stream.Em
 	}
 	act.clear()
 	en.evalCtx = nil
+	for _, ctr := range ls.ctrs {
+		ctr.publish()
+	}
 	en.coolSize.Store(int64(en.cool.len()))
 	return nil
 }
@@ -203,11 +206,11 @@ func (en *Engine) activation(env *Env) *activation {
 func (en *Engine) evalRule(ls *liveSet, c *compiled, ctr *ruleCounters, act *activation, out *stream.Emitter) {
 	for _, j := range c.needJoins {
 		if !act.have[j] {
-			ctr.skipped.Add(1)
+			ctr.local.skipped++
 			return
 		}
 	}
-	ctr.evals.Add(1)
+	ctr.local.evals++
 	v, err := en.eval(c.cond, c.condTracked, act)
 	if err != nil {
 		en.runtimeError(c, ctr, err)
@@ -218,7 +221,7 @@ func (en *Engine) evalRule(ls *liveSet, c *compiled, ctr *ruleCounters, act *act
 	}
 	key := en.firingKey(act.ev)
 	if c.Cooldown > 0 && !en.cool.allow(en.coolRefs[c.index], key, act.ev.Time, c.Cooldown) {
-		ctr.suppressed.Add(1)
+		ctr.local.suppressed++
 		return
 	}
 	em, err := en.emission(ls.set, c, act, key)
@@ -226,7 +229,7 @@ func (en *Engine) evalRule(ls *liveSet, c *compiled, ctr *ruleCounters, act *act
 		en.runtimeError(c, ctr, fmt.Errorf("payload: %w", err))
 		return
 	}
-	ctr.firings.Add(1)
+	ctr.local.firings++
 	out.Emit(em)
 }
 

@@ -6,9 +6,29 @@ import (
 )
 
 // ruleCounters are the live counters of one rule name; they survive swaps.
+// Process counts in local (its goroutine only) and publishes the batch's
+// counts to the atomics at the end of the batch, for Stats.
 type ruleCounters struct {
 	evals, firings, suppressed, skipped, errors atomic.Int64
 	lastLog, loggedErrs                         atomic.Int64
+	local                                       struct{ evals, firings, suppressed, skipped int64 }
+}
+
+func (c *ruleCounters) publish() {
+	l := &c.local
+	if l.evals != 0 {
+		c.evals.Add(l.evals)
+	}
+	if l.firings != 0 {
+		c.firings.Add(l.firings)
+	}
+	if l.suppressed != 0 {
+		c.suppressed.Add(l.suppressed)
+	}
+	if l.skipped != 0 {
+		c.skipped.Add(l.skipped)
+	}
+	*l = struct{ evals, firings, suppressed, skipped int64 }{}
 }
 
 // RuleStats are the counters of one rule since the engine started.
