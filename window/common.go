@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
@@ -42,6 +43,26 @@ func inRange(ev *stream.Event, out *stream.Emitter, st *Stats) bool {
 	st.Rejected++
 	out.DeadLetter(stream.Reject{Pos: ev.Pos, Reason: fmt.Sprintf("window: event time %d out of range (|t| < 2^62 ns)", ev.Time)})
 	return false
+}
+
+// published holds the counters as of the end of the last call, so that
+// Stats may be read from another goroutine (a metrics exporter) while the
+// runner drives the operator.
+type published struct {
+	mu sync.Mutex
+	s  Stats
+}
+
+func (p *published) set(s Stats) {
+	p.mu.Lock()
+	p.s = s
+	p.mu.Unlock()
+}
+
+func (p *published) get() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.s
 }
 
 // clock tracks the watermark an operator was advanced to and its lateness.

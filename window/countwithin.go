@@ -88,6 +88,7 @@ type CountWithin struct {
 	sink   int64      // keeps touch's loads alive
 	pre    [prefetch]preKey
 	stats  Stats
+	pub    *published
 }
 
 // NewCountWithin returns a CountWithin operator.
@@ -98,6 +99,7 @@ func NewCountWithin(cfg CountWithinConfig) (*CountWithin, error) {
 	}
 	c := &CountWithin{cfg: cfg, clk: newClock(), kf: newKeyFields(cfg.KeyBy), keys: newKeyTable(), stride: cfg.Count - 1}
 	c.ints, c.other = newFlat(fHead+c.stride), newFlat(fHead+c.stride)
+	c.pub = &published{}
 	c.clk.lateness = int64(cfg.AllowedLateness)
 	c.buf.dedup.name = cfg.Dedup
 	return c, nil
@@ -111,6 +113,7 @@ func (c *CountWithin) Start(_ context.Context, env stream.Env) error {
 
 // Process buffers the events; events behind the cutoff go to the late output.
 func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	defer c.publish()
 	cut := c.clk.cutoff()
 	for i := range in {
 		if !inRange(&in[i], out, &c.stats) {
@@ -136,6 +139,7 @@ func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.
 // Advance decides the events the watermark (minus lateness) has passed, in
 // order, then expires keys that can no longer match.
 func (c *CountWithin) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
+	defer c.publish()
 	if wm > c.clk.wm {
 		c.clk.wm = wm
 	}

@@ -150,8 +150,13 @@ func (c *CountWithin) evictOne() {
 	c.stats.Evictions++
 }
 
-// Stats returns the counters.
-func (c *CountWithin) Stats() Stats {
+// Stats returns the counters as of the end of the last call; safe to call
+// from any goroutine.
+func (c *CountWithin) Stats() Stats { return c.pub.get() }
+
+func (c *CountWithin) publish() { c.pub.set(c.current()) }
+
+func (c *CountWithin) current() Stats {
 	s := c.stats
 	s.ActiveKeys = int64(c.live())
 	s.Pending = int64(len(c.buf.evs))
@@ -251,7 +256,8 @@ func (c *CountWithin) Restore(data []byte) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	n.stats = c.stats
+	n.stats, n.pub = c.stats, c.pub
 	*c = *n
+	c.publish()
 	return nil
 }

@@ -51,6 +51,7 @@ type Dedup struct {
 	field fieldRef
 	ids   *idSet
 	stats Stats
+	pub   *published
 }
 
 // NewDedup returns a Dedup operator.
@@ -59,7 +60,7 @@ func NewDedup(cfg DedupConfig) (*Dedup, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Dedup{cfg: cfg, clk: newClock(), field: fieldRef{name: cfg.Field}, ids: newIDSet(cfg.MaxIDs)}
+	d := &Dedup{cfg: cfg, clk: newClock(), field: fieldRef{name: cfg.Field}, ids: newIDSet(cfg.MaxIDs), pub: &published{}}
 	d.clk.lateness = int64(cfg.AllowedLateness)
 	return d, nil
 }
@@ -72,6 +73,7 @@ func (d *Dedup) Start(_ context.Context, env stream.Env) error {
 
 // Process passes first deliveries and drops duplicates.
 func (d *Dedup) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	defer d.publish()
 	cut := d.clk.cutoff()
 	for i := range in {
 		ev := &in[i]
@@ -92,6 +94,7 @@ func (d *Dedup) Process(_ context.Context, in []stream.Event, out *stream.Emitte
 
 // Advance forgets ids that fell behind the lateness cutoff.
 func (d *Dedup) Advance(_ context.Context, wm int64, _ *stream.Emitter) error {
+	defer d.publish()
 	if wm > d.clk.wm {
 		d.clk.wm = wm
 	}
@@ -99,12 +102,15 @@ func (d *Dedup) Advance(_ context.Context, wm int64, _ *stream.Emitter) error {
 	return nil
 }
 
-// Stats returns the counters; ActiveKeys is the number of remembered ids.
-func (d *Dedup) Stats() Stats {
+// Stats returns the counters as of the end of the last call (safe to call
+// from any goroutine); ActiveKeys is the number of remembered ids.
+func (d *Dedup) Stats() Stats { return d.pub.get() }
+
+func (d *Dedup) publish() {
 	s := d.stats
 	s.Evictions = d.ids.evictions
 	s.ActiveKeys = int64(d.ids.len())
-	return s
+	d.pub.set(s)
 }
 
 // Snapshot serialises the watermark and the remembered ids.
@@ -130,5 +136,6 @@ func (d *Dedup) Restore(data []byte) error {
 	}
 	ids.max = d.cfg.MaxIDs
 	d.clk.wm, d.ids = wm, ids
+	d.publish()
 	return nil
 }

@@ -49,6 +49,7 @@ type Order struct {
 	clk   clock
 	buf   pending
 	stats Stats
+	pub   *published
 }
 
 // NewOrder returns an Order operator.
@@ -57,7 +58,7 @@ func NewOrder(cfg OrderConfig) (*Order, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	o := &Order{cfg: cfg, clk: newClock()}
+	o := &Order{cfg: cfg, clk: newClock(), pub: &published{}}
 	o.clk.lateness = int64(cfg.AllowedLateness)
 	o.buf.dedup.name = cfg.Dedup
 	return o, nil
@@ -71,6 +72,7 @@ func (o *Order) Start(_ context.Context, env stream.Env) error {
 
 // Process buffers the events.
 func (o *Order) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	defer o.publish()
 	cut := o.clk.cutoff()
 	for i := range in {
 		if in[i].Time < cut {
@@ -97,6 +99,7 @@ func (o *Order) emit(ev *stream.Event, out *stream.Emitter) {
 
 // Advance releases the events the watermark (minus lateness) has passed.
 func (o *Order) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
+	defer o.publish()
 	if wm > o.clk.wm {
 		o.clk.wm = wm
 	}
@@ -105,11 +108,14 @@ func (o *Order) Advance(_ context.Context, wm int64, out *stream.Emitter) error 
 	return nil
 }
 
-// Stats returns the counters.
-func (o *Order) Stats() Stats {
+// Stats returns the counters as of the end of the last call; safe to call
+// from any goroutine.
+func (o *Order) Stats() Stats { return o.pub.get() }
+
+func (o *Order) publish() {
 	s := o.stats
 	s.Pending = int64(len(o.buf.evs))
-	return s
+	o.pub.set(s)
 }
 
 // Snapshot serialises the buffered events and the watermark.
@@ -135,5 +141,6 @@ func (o *Order) Restore(data []byte) error {
 		return err
 	}
 	o.clk.wm, o.clk.floor, o.buf = wm, floor, buf
+	o.publish()
 	return nil
 }

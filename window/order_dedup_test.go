@@ -189,3 +189,28 @@ func TestMaxPending(t *testing.T) {
 		t.Fatalf("the match must still be found, got %d", len(res.Events()))
 	}
 }
+
+// Stats may be read while another goroutine drives the operator.
+func TestStatsConcurrentRead(t *testing.T) {
+	ctx := context.Background()
+	for name, fresh := range snapFactories() {
+		op := fresh()
+		st := op.(interface{ Stats() window.Stats })
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var out stream.Emitter
+			for i := range 50 {
+				_ = op.Process(ctx, playsAt(int64(i), 1, time.Duration(i)*time.Minute), &out)
+				_ = op.Advance(ctx, at(time.Duration(i)*time.Minute).UnixNano(), &out)
+			}
+		}()
+		for range 100 {
+			_ = st.Stats()
+		}
+		<-done
+		if s := st.Stats(); s.Emitted == 0 && name != "count_within" {
+			t.Fatalf("%s: nothing emitted: %+v", name, s)
+		}
+	}
+}

@@ -61,6 +61,7 @@ func (s *Sessions) unindex(i int32) {
 // Process adds the events to their sessions, merging sessions an event
 // bridges.
 func (s *Sessions) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	defer s.publish()
 	for i := range in {
 		ev := &in[i]
 		if !s.admit(ev, out) {
@@ -124,12 +125,14 @@ func (s *Sessions) addEvent(k int32, ev *stream.Event) {
 
 // Advance fires and purges sessions.
 func (s *Sessions) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
+	defer s.publish()
 	s.advance(wm, out)
 	return nil
 }
 
-// Stats returns the counters.
-func (s *Sessions) Stats() Stats { return s.statsNow() }
+// Stats returns the counters as of the end of the last call; safe to call
+// from any goroutine.
+func (s *Sessions) Stats() Stats { return s.pub.get() }
 
 // Snapshot serialises the watermark, dedup ids and live sessions.
 func (s *Sessions) Snapshot() ([]byte, error) {
@@ -167,6 +170,7 @@ func (s *Sessions) Restore(data []byte) error {
 	}
 	n.stats = s.stats
 	*s = *n
+	s.publish()
 	s.onKill = s.unindex
 	return nil
 }

@@ -47,11 +47,12 @@ type base struct {
 	due        []int32 // windows to emit at the end of this call
 	onKill     func(i int32)
 	stats      Stats
+	pub        *published
 }
 
 func newBase(cfg WindowConfig, kind string) base {
 	b := base{cfg: cfg, name: cfg.Name, kind: kind, nkey: len(cfg.KeyBy), maxKeys: cfg.MaxKeys, agg: newAggregator(cfg.Aggs),
-		clk: newClock(), kf: newKeyFields(cfg.KeyBy), keys: newKeyTable(), idField: fieldRef{name: cfg.Dedup}}
+		clk: newClock(), kf: newKeyFields(cfg.KeyBy), keys: newKeyTable(), idField: fieldRef{name: cfg.Dedup}, pub: &published{}}
 	b.clk.lateness = int64(cfg.AllowedLateness)
 	if cfg.Dedup != "" {
 		b.ids = newIDSet(cfg.MaxIDs)
@@ -62,7 +63,7 @@ func newBase(cfg WindowConfig, kind string) base {
 // fresh returns an empty base of the same configuration and lateness.
 func (b *base) fresh() base {
 	n := newBase(b.cfg, b.kind)
-	n.clk.lateness = b.clk.lateness
+	n.clk.lateness, n.pub = b.clk.lateness, b.pub
 	return n
 }
 

@@ -111,13 +111,13 @@ func (b *base) evictOne(out *stream.Emitter) bool {
 	return false
 }
 
-func (b *base) statsNow() Stats {
+func (b *base) publish() {
 	s := b.stats
 	s.ActiveKeys = int64(b.keys.live)
 	if b.ids != nil {
 		s.Evictions += b.ids.evictions
 	}
-	return s
+	b.pub.set(s)
 }
 
 // encode writes the watermark, the dedup ids and the live windows in a

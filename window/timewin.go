@@ -140,6 +140,7 @@ func (t *TimeWindows) lastStart(ts int64) int64 {
 
 // Process adds the events to their windows.
 func (t *TimeWindows) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
+	defer t.publish()
 	for i := range in {
 		ev := &in[i]
 		if !t.admit(ev, out) {
@@ -164,14 +165,16 @@ func (t *TimeWindows) Process(_ context.Context, in []stream.Event, out *stream.
 
 // Advance fires and purges windows.
 func (t *TimeWindows) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
+	defer t.publish()
 	t.advance(wm, out)
 	return nil
 }
 
 func (t *TimeWindows) unindex(i int32) { delete(t.index, winKey{t.wins[i].key, t.wins[i].start}) }
 
-// Stats returns the counters.
-func (t *TimeWindows) Stats() Stats { return t.statsNow() }
+// Stats returns the counters as of the end of the last call; safe to call
+// from any goroutine.
+func (t *TimeWindows) Stats() Stats { return t.pub.get() }
 
 // Snapshot serialises the watermark, dedup ids and live windows.
 func (t *TimeWindows) Snapshot() ([]byte, error) {
@@ -208,6 +211,7 @@ func (t *TimeWindows) Restore(data []byte) error {
 	}
 	n.stats = t.stats
 	*t = *n
+	t.publish()
 	t.onKill = t.unindex
 	return nil
 }
