@@ -40,6 +40,7 @@ func compareBaseline(ctx context.Context, o *options, rdb *redis.Client, in *inp
 	}
 
 	var lib libResult
+	cpu := startCPU(ctx, rdb)
 	err := profile(o.cpuprofile, func() error {
 		var err error
 		lib, err = runLibrary(ctx, rdb, libPrefix, readerOf(in.plays))
@@ -49,8 +50,10 @@ func compareBaseline(ctx context.Context, o *options, rdb *redis.Client, in *inp
 		return c, fmt.Errorf("library: %w", err)
 	}
 	c.libRate = rate(int(lib.events), lib.elapsed)
-	fmt.Fprintf(out, "library:  %d events in %.2fs = %.0f events/s (%s)\n", lib.events, lib.elapsed.Seconds(), c.libRate, lib.summary)
+	fmt.Fprintf(out, "library:  %d events in %.2fs = %.0f events/s (%s; redis-server CPU %.2fs)\n",
+		lib.events, lib.elapsed.Seconds(), c.libRate, lib.summary, cpu.seconds(ctx))
 
+	cpu = startCPU(ctx, rdb)
 	start := time.Now()
 	n, err := runBaseline(ctx, rdb, basePrefix, in.plays)
 	if err != nil {
@@ -58,7 +61,7 @@ func compareBaseline(ctx context.Context, o *options, rdb *redis.Client, in *inp
 	}
 	elapsed := time.Since(start)
 	c.baseRate = rate(n, elapsed)
-	fmt.Fprintf(out, "baseline: %d events in %.2fs = %.0f events/s\n", n, elapsed.Seconds(), c.baseRate)
+	fmt.Fprintf(out, "baseline: %d events in %.2fs = %.0f events/s (redis-server CPU %.2fs)\n", n, elapsed.Seconds(), c.baseRate, cpu.seconds(ctx))
 
 	if c.base, err = readResults(ctx, rdb, basePrefix); err != nil {
 		return c, err

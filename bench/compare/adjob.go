@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/rules"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/targets"
+	"github.com/rulestream/rulestream/window"
+)
+
+// adRules is the ad job as a rule set: upgrade_ad without cooldown.
+const adRules = `version: adjob-1
+rules:
+  - name: upgrade_ad
+    description: a play by an active customer below Gold
+    when: customer.level < 2 && customer.status == 1
+    target: ads
+`
+
+// runLibraryAdJob runs the ad job with the library: the plays file, dedup by
+// event_id, the customer lookup, the upgrade_ad rule, and a Redis sink
+// writing XADD <prefix>queue:ads customer_id track_id event_id.
+func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string) (libResult, error) {
+	set, err := rules.DefaultEnv().Load("adjob.yaml", []byte(adRules))
+	if err != nil {
+		return libResult{}, err
+	}
+	dedup, err := window.NewDedup(window.DedupConfig{Field: "event_id"})
+	if err != nil {
+		return libResult{}, err
+	}
+	customer, err := enrich.NewLookup(rdb, enrich.CustomerLookup(prefix))
+	if err != nil {
+		return libResult{}, err
+	}
+	engine, err := rules.NewEngine(set, rules.EngineConfig{})
+	if err != nil {
+		return libResult{}, err
+	}
+	ads, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: prefix + "rulestream:done:",
+		Writes: []targets.Write{targets.XAdd(prefix+"queue:ads", "customer_id", "track_id", "event_id")}})
+	if err != nil {
+		return libResult{}, err
+	}
+	router, err := targets.NewRouter(targets.RouterConfig{Routes: map[string][]stream.Sink{"ads": {ads}}})
+	if err != nil {
+		return libResult{}, err
+	}
+	p := stream.New("adjob", stream.Config{OutOfOrderness: 5 * time.Minute})
+	p.From(stream.NewFileSource(path, stream.PlayDecoder{}, stream.FileConfig{})).Via(dedup, customer, engine).To(router)
+	start := time.Now()
+	if err := p.Run(ctx); err != nil {
+		return libResult{}, err
+	}
+	elapsed := time.Since(start)
+	st := p.Stats()
+	if st.DeadLetters > 0 || st.Late > 0 {
+		return libResult{}, fmt.Errorf("library: %d dead letters, %d late events", st.DeadLetters, st.Late)
+	}
+	return libResult{events: st.EventsIn, elapsed: elapsed,
+		summary: fmt.Sprintf("%d duplicates dropped, %d written", dedup.Stats().Duplicates, ads.Stats().Written)}, nil
+}
