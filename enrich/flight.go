@@ -33,8 +33,8 @@ func (c *Cache) lookupOrJoin(id string, now int64, mine *flight) (rec *stream.Re
 	s := c.shard(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.m[id]; e != nil && e.expires > now {
-		return e.rec, true, flightRef{}, false
+	if v, ok := s.m[id]; ok && v.expires > now {
+		return v.rec, true, flightRef{}, false
 	}
 	if r, ok := s.inflight[id]; ok {
 		return nil, false, r, false

@@ -7,22 +7,22 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// entry is one cached record. rec and expires change only under the shard's
-// write lock; ref is set by readers.
-type entry struct {
-	id      string
+// slotVal is a cached record, held inline in the shard's map (no pointer
+// to chase on a hit). slot is its place in the ring.
+type slotVal struct {
 	rec     *stream.Record
 	expires int64
-	ref     atomic.Bool
+	slot    int32
 }
 
-// shard is a part of a Cache: a map, a ring of at most cap entries swept by
-// a clock hand for eviction, the fetches in flight, and a generation that
-// invalidations bump.
+// shard is a part of a Cache: a map, a ring of at most cap ids swept by a
+// clock hand for eviction (refs marks the slots read since the hand last
+// passed), the fetches in flight, and generations that invalidations bump.
 type shard struct {
 	mu       sync.RWMutex
-	m        map[string]*entry
-	ring     []*entry
+	m        map[string]slotVal
+	ring     []string
+	refs     []atomic.Bool
 	hand     int
 	cap      int
 	inflight map[string]flightRef
@@ -31,46 +31,49 @@ type shard struct {
 
 	evictions, invalidations int64
 	hits, misses             atomic.Int64
-	_                        [32]byte // keep shards on separate cache lines
+	_                        [40]byte // keep shards' hot words on separate cache lines
 }
 
 func (s *shard) init(capacity int) {
 	s.cap = capacity
-	s.m = make(map[string]*entry, min(capacity, 1024))
+	s.m = make(map[string]slotVal, min(capacity, 1024))
+	s.refs = make([]atomic.Bool, capacity)
 	s.inflight = make(map[string]flightRef)
 	s.gens = make(map[string]uint64)
 }
 
 func (s *shard) get(id string, now int64) (*stream.Record, bool) {
 	s.mu.RLock()
-	e := s.m[id]
-	var rec *stream.Record
-	ok := e != nil && e.expires > now
+	v, ok := s.m[id]
+	ok = ok && v.expires > now
 	if ok {
-		rec = e.rec
-		if !e.ref.Load() {
-			e.ref.Store(true)
+		if r := &s.refs[v.slot]; !r.Load() {
+			r.Store(true)
 		}
 	}
 	s.mu.RUnlock()
 	s.count(ok)
-	return rec, ok
+	if !ok {
+		return nil, false
+	}
+	return v.rec, true
 }
 
 // getBytes is get for an id in a scratch buffer; the caller counts hits.
 func (s *shard) getBytes(id []byte, now int64) (*stream.Record, bool) {
 	s.mu.RLock()
-	e := s.m[string(id)]
-	var rec *stream.Record
-	ok := e != nil && e.expires > now
+	v, ok := s.m[string(id)]
+	ok = ok && v.expires > now
 	if ok {
-		rec = e.rec
-		if !e.ref.Load() {
-			e.ref.Store(true)
+		if r := &s.refs[v.slot]; !r.Load() {
+			r.Store(true)
 		}
 	}
 	s.mu.RUnlock()
-	return rec, ok
+	if !ok {
+		return nil, false
+	}
+	return v.rec, true
 }
 
 func (s *shard) count(hit bool) {
@@ -81,36 +84,41 @@ func (s *shard) count(hit bool) {
 	}
 }
 
-// put stores an entry; the caller holds the write lock.
+// put stores a record; the caller holds the write lock.
 func (s *shard) put(id string, rec *stream.Record, expires int64) {
-	if e := s.m[id]; e != nil {
-		e.rec, e.expires = rec, expires
+	if v, ok := s.m[id]; ok {
+		s.m[id] = slotVal{rec: rec, expires: expires, slot: v.slot}
 		return
 	}
-	e := &entry{id: id, rec: rec, expires: expires}
-	s.m[id] = e
+	var slot int
 	if len(s.ring) < s.cap {
-		s.ring = append(s.ring, e)
-		return
-	}
-	for {
-		old := s.ring[s.hand]
-		live := s.m[old.id] == old
-		if live && old.ref.Swap(false) {
+		slot = len(s.ring)
+		s.ring = append(s.ring, id)
+	} else {
+		for {
+			old := s.ring[s.hand]
+			v, live := s.m[old]
+			live = live && int(v.slot) == s.hand
+			if live && s.refs[s.hand].Swap(false) {
+				s.hand = (s.hand + 1) % len(s.ring)
+				continue
+			}
+			if live {
+				delete(s.m, old)
+				s.evictions++
+			}
+			slot = s.hand
+			s.ring[slot] = id
 			s.hand = (s.hand + 1) % len(s.ring)
-			continue
+			break
 		}
-		if live {
-			delete(s.m, old.id)
-			s.evictions++
-		}
-		s.ring[s.hand] = e
-		s.hand = (s.hand + 1) % len(s.ring)
-		return
 	}
+	s.refs[slot].Store(false)
+	s.m[id] = slotVal{rec: rec, expires: expires, slot: int32(slot)}
 }
 
-// invalidate drops id; the caller holds the write lock.
+// invalidate drops id (its ring slot is reused later); the caller holds the
+// write lock.
 func (s *shard) invalidate(id string) {
 	if _, ok := s.m[id]; ok {
 		delete(s.m, id)
