@@ -46,7 +46,12 @@ func (w *Worker) handle(ctx context.Context, m redis.XMessage) error {
 }
 
 func (w *Worker) ack(ctx context.Context, id string) error {
-	n, err := w.rdb.XAck(ctx, w.cfg.Stream, w.cfg.Group, id).Result()
+	var n int64
+	err := w.redo(ctx, "XACK", func(ctx context.Context) error {
+		var err error
+		n, err = w.rdb.XAck(ctx, w.cfg.Stream, w.cfg.Group, id).Result()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("worker: XACK %s %s: %w", w.cfg.Stream, id, err)
 	}
@@ -70,10 +75,13 @@ func (w *Worker) dead(ctx context.Context, m redis.XMessage, cause error, attemp
 	}
 	vals = append(vals, "entry_id", m.ID, "error", cause.Error(), "attempts", strconv.Itoa(attempts))
 	var ack *redis.IntCmd
-	_, err := w.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAdd(ctx, &redis.XAddArgs{Stream: w.cfg.DeadStream, Values: vals})
-		ack = p.XAck(ctx, w.cfg.Stream, w.cfg.Group, m.ID)
-		return nil
+	err := w.redo(ctx, "dead-letter", func(ctx context.Context) error {
+		_, err := w.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: w.cfg.DeadStream, Values: vals})
+			ack = p.XAck(ctx, w.cfg.Stream, w.cfg.Group, m.ID)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("worker: move %s to %s: %w", m.ID, w.cfg.DeadStream, err)

@@ -18,6 +18,8 @@ type Stats struct {
 	Failures int64 // failed send attempts
 	Dead     int64 // entries moved to the dead stream
 	Claimed  int64 // entries claimed from other consumers
+	// RedisRetries counts Redis operations retried after a transient error.
+	RedisRetries int64
 }
 
 // Worker consumes SMS entries. Run it once.
@@ -27,7 +29,7 @@ type Worker struct {
 	cfg       Config
 	lastClaim time.Time
 	ownDone   bool
-	st        struct{ sent, acked, miss, failures, dead, claimed atomic.Int64 }
+	st        struct{ sent, acked, miss, failures, dead, claimed, redisRetries atomic.Int64 }
 }
 
 // New returns a worker reading cfg.Stream from rdb and sending via sender.
@@ -45,24 +47,40 @@ func New(rdb *redis.Client, sender Sender, cfg Config) (*Worker, error) {
 // Stats returns the counters; safe while Run runs.
 func (w *Worker) Stats() Stats {
 	return Stats{Sent: w.st.sent.Load(), Acked: w.st.acked.Load(), AckMiss: w.st.miss.Load(),
-		Failures: w.st.failures.Load(), Dead: w.st.dead.Load(), Claimed: w.st.claimed.Load()}
+		Failures: w.st.failures.Load(), Dead: w.st.dead.Load(), Claimed: w.st.claimed.Load(),
+		RedisRetries: w.st.redisRetries.Load()}
 }
 
-// Run consumes until ctx ends (returning ctx.Err() after finishing the SMS
-// in flight) or Redis fails (returning the error).
+// Run consumes until ctx ends, returning ctx.Err() after finishing the SMS
+// in flight. Redis errors that may pass (a restart, a lost connection) are
+// retried with backoff; others are returned.
 func (w *Worker) Run(ctx context.Context) error {
-	err := w.rdb.XGroupCreateMkStream(ctx, w.cfg.Stream, w.cfg.Group, "0").Err()
-	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+	if err := w.redo(ctx, "create group", w.ensureGroup); err != nil {
 		return fmt.Errorf("worker: create group %s on %s: %w", w.cfg.Group, w.cfg.Stream, err)
 	}
+	failures := 0
 	for ctx.Err() == nil {
 		msgs, err := w.next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			return err
+			if !transient(err) {
+				return err
+			}
+			// Redis is restarting or unreachable: wait and read again.
+			failures++
+			w.st.redisRetries.Add(1)
+			w.cfg.Logger.Warn("read failed, retrying", "attempt", failures, "err", err)
+			if redis.HasErrorPrefix(err, "NOGROUP") {
+				_ = w.ensureGroup(ctx)
+			}
+			if w.cfg.Retry.Sleep(ctx, w.cfg.Retry.Delay(failures)) != nil {
+				break
+			}
+			continue
 		}
+		failures = 0
 		for _, m := range msgs {
 			if ctx.Err() != nil {
 				break // the rest stays pending: nothing is lost
