@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -109,6 +111,7 @@ func (e *Env) compile(source, version string, rules []Rule, content []byte, prev
 		}
 	}
 	set := &RuleSet{env: e, version: version, source: source, decls: append([]Rule(nil), rules...)}
+	built := e.compileAll(rules, reuse)
 	var errs []fieldErr
 	seen := map[string]int{}
 	for i, r := range rules {
@@ -136,14 +139,7 @@ func (e *Env) compile(source, version string, rules []Rule, content []byte, prev
 			fail("when", "missing when")
 			continue
 		}
-		var c *compiled
-		var ferrs []fieldErr
-		if old, ok := reuse[r]; ok {
-			cp := *old
-			c = &cp
-		} else {
-			c, ferrs = e.compileRule(r)
-		}
+		c, ferrs := built[i].c, built[i].errs
 		for _, fe := range ferrs {
 			fe.rule = i
 			errs = append(errs, fe)
@@ -162,6 +158,40 @@ func (e *Env) compile(source, version string, rules []Rule, content []byte, prev
 		return nil, errs
 	}
 	return set, nil
+}
+
+type built struct {
+	c    *compiled
+	errs []fieldErr
+}
+
+// compileAll compiles the rules that have a condition, on up to GOMAXPROCS
+// goroutines (a cel.Env is safe for concurrent use), reusing the compiled
+// rules of reuse whose declarations are unchanged.
+func (e *Env) compileAll(rules []Rule, reuse map[Rule]*compiled) []built {
+	out := make([]built, len(rules))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(rules)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				out[i].c, out[i].errs = e.compileRule(rules[i])
+			}
+		}()
+	}
+	for i, r := range rules {
+		if old, ok := reuse[r]; ok {
+			cp := *old
+			out[i].c = &cp
+		} else if r.When != "" {
+			work <- i
+		}
+	}
+	close(work)
+	wg.Wait()
+	return out
 }
 
 func validName(s string) bool {
