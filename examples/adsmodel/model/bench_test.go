@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/gen"
 )
 
@@ -86,4 +87,20 @@ func BenchmarkPublish(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "predictions/s")
+}
+
+// BenchmarkScoreRecord is ad_score(customer)'s work: parse the record's
+// ad_features and score them with the live model.
+func BenchmarkScoreRecord(b *testing.B) {
+	w := NewWatcher(nil, WatchConfig{})
+	w.cur.Store(&Model{Intercept: -10, Weights: Features(gen.DefaultClickWeights)})
+	x := Features{0.3, 0.2, 0.25, 0.25, 0.5, 0.7}
+	rec := &stream.Record{Schema: customerWithFeatures, Values: []stream.Value{stream.Int(7), stream.Int(1), stream.String(x.String())}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := w.ScoreRecord(rec); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scores/s")
 }

@@ -26,5 +26,7 @@
 //
 // Load reads the live model back; a Watcher polls its version on an
 // injected clock, so a long-running process picks up a new model without a
-// restart, and scores features with it (Score).
+// restart, and scores features with it (Score), or an enriched customer
+// record carrying the ad_features field Publish writes (ScoreRecord: the body
+// of a rule function such as ad_score(customer)).
 package model

@@ -48,12 +48,14 @@ func (f Features) String() string {
 // ParseFeatures parses the comma-separated form String writes.
 func ParseFeatures(s string) (Features, error) {
 	var f Features
-	parts := strings.Split(s, ",")
-	if len(parts) != NumFeatures {
-		return f, fmt.Errorf("features %q: %d values, want %d", s, len(parts), NumFeatures)
-	}
-	for i, p := range parts {
-		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+	rest := s
+	for i := range NumFeatures {
+		part, tail, found := strings.Cut(rest, ",")
+		if found != (i < NumFeatures-1) {
+			return f, fmt.Errorf("features %q: want %d comma-separated values", s, NumFeatures)
+		}
+		rest = tail
+		x, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
 		if err == nil && (math.IsNaN(x) || math.IsInf(x, 0)) {
 			err = errors.New("not finite")
 		}
