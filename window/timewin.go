@@ -39,8 +39,9 @@ type WindowConfig struct {
 	AllowedLateness time.Duration
 	// MaxKeys bounds the keys holding windows. A new key beyond it evicts the
 	// window with the earliest pending action (fire or purge), firing it
-	// early if its result is not out yet; counted as evictions. Default
-	// DefaultMaxKeys.
+	// early if its result is not out yet, until a key is free; counted as
+	// evictions. Later events of an evicted window open a new one, whose
+	// result is not marked Update. Default DefaultMaxKeys.
 	MaxKeys int
 }
 
