@@ -21,6 +21,10 @@ type WatchConfig struct {
 	Interval time.Duration
 	// Clock drives the checks. Default: the system clock.
 	Clock stream.Clock
+	// Notify also subscribes to the channel <prefix>model:ads, on which
+	// Publish announces each version, and checks at once on a message; the
+	// polling stays as the fallback for a missed message.
+	Notify bool
 	// OnChange, if set, is called (from Run's goroutine, or Check's caller)
 	// with each newly loaded model.
 	OnChange func(*Model)
@@ -95,12 +99,27 @@ func (w *Watcher) Check(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// Run checks at once, then every Interval, until ctx ends; it returns
-// ctx.Err(). A failed check is logged and retried at the next tick, keeping
-// the live model.
+// Run checks at once, then every Interval (and on each announcement, with
+// Notify), until ctx ends; it returns ctx.Err(). A failed check is logged
+// and retried at the next tick, keeping the live model.
 func (w *Watcher) Run(ctx context.Context) error {
 	tick, stop := w.cfg.Clock.NewTicker(w.cfg.Interval)
 	defer stop()
+	var notes <-chan *redis.Message
+	if w.cfg.Notify {
+		ps := w.rdb.Subscribe(ctx, w.cfg.Prefix+Key)
+		defer ps.Close()
+		// Wait for the subscription, so that no version published after
+		// the first check goes unannounced.
+		if _, err := ps.Receive(ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			w.cfg.Logger.Warn("model: subscribe failed; polling only", "err", err)
+		} else {
+			notes = ps.Channel()
+		}
+	}
 	for {
 		if _, err := w.Check(ctx); err != nil && ctx.Err() == nil {
 			w.cfg.Logger.Warn("model check failed", "err", err)
@@ -109,6 +128,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick:
+		case <-notes:
 		}
 	}
 }

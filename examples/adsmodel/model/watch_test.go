@@ -93,3 +93,35 @@ func TestWatcherKeepsModelOnBadUpdate(t *testing.T) {
 		t.Fatalf("live model %+v, want version 1 kept", w.Model())
 	}
 }
+
+// With Notify, a publish is picked up at once, without a tick.
+func TestWatcherNotify(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	rows, res := trained(t, 300)
+	clock := stream.NewManualClock(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+	loaded := make(chan *Model, 4)
+	w := NewWatcher(rdb, WatchConfig{Prefix: prefix, Interval: time.Hour, Clock: clock, Notify: true, OnChange: func(m *Model) { loaded <- m }})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for v := int64(1); v <= 3; v++ {
+		if _, err := Publish(ctx, rdb, res, rows[:1], PublishConfig{Prefix: prefix}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-loaded:
+			// The first model may be found by the first check, before the
+			// announcement; later ones only by the announcement.
+			if m.Version != v {
+				t.Fatalf("loaded version %d, want %d", m.Version, v)
+			}
+		case <-ctx.Done():
+			t.Fatalf("version %d not picked up without a tick", v)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v", err)
+	}
+}
