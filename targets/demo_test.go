@@ -74,6 +74,21 @@ func TestRedisSinkErrors(t *testing.T) {
 	if err := s.Write(ctx, []stream.Event{ev}); !targets.IsPermanent(err) {
 		t.Errorf("missing template field: %v", err)
 	}
+	// An event rejected after a full chunk leaves an empty chunk behind:
+	// the flush must skip it.
+	s, _ = targets.NewRedis(rdb, targets.Config{Writes: []targets.Write{targets.XAdd(px + "q:{rule}")}, MarkerPrefix: px + "m:",
+		ChunkSize: 1, Batch: targets.BatchPolicy{Count: 10, Period: -1}})
+	if err := s.Write(ctx, []stream.Event{emission("ads", "r", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	noRule := emission("ads", "r", 2)
+	noRule.Fields[3] = stream.Null()
+	if err := s.Write(ctx, []stream.Event{noRule}); !targets.IsPermanent(err) {
+		t.Errorf("null template field: %v", err)
+	}
+	if err := s.Flush(ctx); err != nil || rdb.XLen(ctx, px+"q:r").Val() != 1 {
+		t.Errorf("flush after a rejected event: %v", err)
+	}
 	noID := emission("ads", "r", 2)
 	noID.ID = ""
 	s, _ = targets.NewRedis(rdb, targets.Config{Writes: []targets.Write{targets.XAdd(px + "q")}, MarkerPrefix: px})

@@ -113,7 +113,7 @@ func (s *RedisSink) send(ctx context.Context) error {
 		var cmds []*redis.Cmd
 		var sent []*chunk
 		for _, c := range s.chunks {
-			if !c.done {
+			if !c.done && c.events > 0 { // a chunk can be empty after an encoding error
 				cmds = append(cmds, pipe.EvalSha(ctx, writeScriptSHA, nil, c.p.finish(), s.marker, s.ttl))
 				sent = append(sent, c)
 			}
