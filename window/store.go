@@ -16,6 +16,7 @@ type win struct {
 	emitted    bool   // a result went out
 	dirty      bool   // changed since the last result
 	queued     bool   // in base.due
+	next       int32  // next window of the same key, -1 at the end
 	ver        uint32 // invalidates older heap entries
 }
 
@@ -39,6 +40,7 @@ type base struct {
 	kf         keyFields
 	keys       *keyTable
 	refs       []int32 // live windows per key slot
+	head       []int32 // per key slot: first window of its list (win.next), -1 if none
 	wins       []win
 	free       []int32
 	heap       []action
@@ -96,10 +98,16 @@ func (b *base) key(ev *stream.Event, out *stream.Emitter) int32 {
 	for b.keys.live >= b.maxKeys && b.evictOne(out) {
 	}
 	s, _ := b.keys.find(vals, true)
-	if int(s) >= len(b.refs) {
-		b.refs = append(b.refs, make([]int32, b.keys.slots()-len(b.refs))...)
-	}
+	b.ensureKey(s)
 	return s
+}
+
+// ensureKey grows the per-key arrays to cover slot s.
+func (b *base) ensureKey(s int32) {
+	for int(s) >= len(b.refs) {
+		b.refs = append(b.refs, 0)
+		b.head = append(b.head, -1)
+	}
 }
 
 func (b *base) newWin(key int32, start, end int64) int32 {
@@ -112,7 +120,8 @@ func (b *base) newWin(key int32, start, end int64) int32 {
 		b.wins = append(b.wins, win{})
 	}
 	w := &b.wins[i]
-	*w = win{key: key, start: start, end: end, live: true, ver: w.ver + 1}
+	*w = win{key: key, start: start, end: end, live: true, ver: w.ver + 1, next: b.head[key]}
+	b.head[key] = i
 	b.refs[key]++
 	b.schedule(i)
 	return i
@@ -150,6 +159,16 @@ func (b *base) kill(i int32) {
 	}
 	if w.queued {
 		b.due = slices.DeleteFunc(b.due, func(x int32) bool { return x == i })
+	}
+	if b.head[w.key] == i {
+		b.head[w.key] = w.next
+	} else {
+		for j := b.head[w.key]; j >= 0; j = b.wins[j].next {
+			if b.wins[j].next == i {
+				b.wins[j].next = w.next
+				break
+			}
+		}
 	}
 	w.live = false
 	w.ver++

@@ -174,9 +174,7 @@ func (b *base) decode(d *decoder, add func(i int32)) {
 			d.fail("bad window")
 			return
 		}
-		if int(key) >= len(b.refs) {
-			b.refs = append(b.refs, make([]int32, b.keys.slots()-len(b.refs))...)
-		}
+		b.ensureKey(key)
 		i := b.newWin(key, start, end)
 		w := &b.wins[i]
 		w.acc, w.emitted, w.dirty = a, emitted, dirty

@@ -78,11 +78,6 @@ type SlidingConfig struct {
 	Offset time.Duration
 }
 
-type winKey struct {
-	key   int32
-	start int64
-}
-
 // TimeWindows is a tumbling or sliding window operator. A window fires once
 // the watermark reaches its end; see the package documentation for the
 // result events and the lateness policy.
@@ -90,7 +85,6 @@ type TimeWindows struct {
 	base
 	lateness            time.Duration
 	size, slide, offset int64
-	index               map[winKey]int32
 }
 
 // NewTumbling returns a tumbling window operator.
@@ -118,9 +112,7 @@ func newTime(kind string, cfg WindowConfig, size, slide, offset time.Duration) (
 	t := &TimeWindows{
 		base:     newBase(cfg, kind),
 		lateness: cfg.AllowedLateness, size: int64(size), slide: int64(slide), offset: int64(offset) % int64(slide),
-		index: map[winKey]int32{},
 	}
-	t.onKill = t.unindex
 	return t, nil
 }
 
@@ -149,10 +141,9 @@ func (t *TimeWindows) Process(_ context.Context, in []stream.Event, out *stream.
 		}
 		k := t.key(ev, out)
 		for s := t.lastStart(ev.Time); s > ev.Time-t.size; s -= t.slide {
-			w, ok := t.index[winKey{k, s}]
-			if !ok {
+			w := t.find(k, s)
+			if w < 0 {
 				w = t.newWin(k, s, s+t.size)
-				t.index[winKey{k, s}] = w
 			}
 			t.agg.add(&t.wins[w].acc, ev)
 			if s+t.size <= t.clk.wm {
@@ -171,7 +162,17 @@ func (t *TimeWindows) Advance(_ context.Context, wm int64, out *stream.Emitter) 
 	return nil
 }
 
-func (t *TimeWindows) unindex(i int32) { delete(t.index, winKey{t.wins[i].key, t.wins[i].start}) }
+// find returns key k's window starting at s, or -1. A key has few live
+// windows (about (Size+lateness)/Slide + out-of-orderness/Slide), newest
+// first in its list.
+func (t *TimeWindows) find(k int32, s int64) int32 {
+	for i := t.head[k]; i >= 0; i = t.wins[i].next {
+		if t.wins[i].start == s {
+			return i
+		}
+	}
+	return -1
+}
 
 // Stats returns the counters as of the end of the last call; safe to call
 // from any goroutine.
@@ -197,15 +198,16 @@ func (t *TimeWindows) Restore(data []byte) error {
 		d.fail("snapshot of windows of another size, slide or offset")
 	}
 	n := &TimeWindows{base: t.fresh(),
-		lateness: t.lateness, size: t.size, slide: t.slide, offset: t.offset, index: map[winKey]int32{}}
-	n.onKill = n.unindex
+		lateness: t.lateness, size: t.size, slide: t.slide, offset: t.offset}
 	n.decode(d, func(i int32) {
 		w := &n.wins[i]
-		k := winKey{w.key, w.start}
-		if _, dup := n.index[k]; dup || w.end != w.start+n.size || n.lastStart(w.start) != w.start {
+		dup := false
+		for j := w.next; j >= 0; j = n.wins[j].next {
+			dup = dup || n.wins[j].start == w.start
+		}
+		if dup || w.end != w.start+n.size || n.lastStart(w.start) != w.start {
 			d.fail("bad window bounds")
 		}
-		n.index[k] = i
 	})
 	if err := d.finish(); err != nil {
 		return err
@@ -213,6 +215,5 @@ func (t *TimeWindows) Restore(data []byte) error {
 	n.stats = t.stats
 	*t = *n
 	t.publish()
-	t.onKill = t.unindex
 	return nil
 }
