@@ -58,9 +58,11 @@ func (l *Lookup) fetchOnce(ctx context.Context, ids []string) ([]*stream.Record,
 	cmds := make([]*redis.StringSliceCmd, len(ids))
 	n := len(l.fieldArgs)
 	args := make([]any, len(ids)*(2+n)) // one allocation for every command's arguments
+	keys := make([]string, len(ids))    // passed as pointers: no boxing allocation
 	for k, id := range ids {
+		keys[k] = l.cfg.KeyPrefix + id
 		a := args[k*(2+n) : (k+1)*(2+n) : (k+1)*(2+n)]
-		a[0], a[1] = "hmget", l.cfg.KeyPrefix+id
+		a[0], a[1] = "hmget", &keys[k]
 		copy(a[2:], l.fieldArgs)
 		cmds[k] = redis.NewStringSliceCmd(ctx, a...)
 		_ = pipe.Process(ctx, cmds[k])

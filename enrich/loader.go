@@ -23,6 +23,7 @@ type loader struct {
 	order []int // CSV column index of each table column
 	ncol  int   // columns in the header
 	cols  []string
+	vals  []string // scratch: batch.add copies the values
 }
 
 func load(ctx context.Context, client redis.UniversalClient, t *table, r io.Reader, cfg LoadConfig) (Summary, error) {
@@ -137,7 +138,10 @@ func (l *loader) row(lineNo int64, line string, b *batch) bool {
 		l.report(lineNo, fmt.Sprintf("%d columns, want %d", len(cols), l.ncol), line, false)
 		return false
 	}
-	vals := make([]string, len(l.order))
+	if cap(l.vals) < len(l.order) {
+		l.vals = make([]string, len(l.order))
+	}
+	vals := l.vals[:len(l.order)]
 	for i, j := range l.order {
 		vals[i] = cols[j]
 	}

@@ -47,7 +47,11 @@ func (h *countHook) count(cmds []redis.Cmder) {
 	for _, c := range cmds {
 		if c.Name() == "hmget" {
 			h.hmgets.Add(1)
-			h.perKey[c.Args()[1].(string)]++
+			key, _ := c.Args()[1].(string)
+			if p, ok := c.Args()[1].(*string); ok {
+				key = *p
+			}
+			h.perKey[key]++
 		}
 	}
 }

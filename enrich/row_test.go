@@ -104,8 +104,9 @@ func FuzzLoaderRow(f *testing.F) {
 				continue
 			}
 			args := b.cmds[0]
-			if args[1] != tb.name+":"+args[3].(string) || !isUint(args[3].(string)) {
-				t.Fatalf("key %v id %v", args[1], args[3])
+			key, id := *args[1].(*string), *args[3].(*string)
+			if key != tb.name+":"+id || !isUint(id) {
+				t.Fatalf("key %v id %v", key, id)
 			}
 		}
 	})

@@ -9,22 +9,32 @@ import (
 )
 
 // batch is a set of HSET commands written in one pipelined round trip. The
-// arguments of all its commands share one backing array.
+// arguments of all its commands share one backing array, and the keys and
+// values are passed as pointers into one string array: boxing a pointer
+// does not allocate, boxing a string does.
 type batch struct {
 	cmds [][]any
 	args []any
+	strs []string
 }
 
 // add appends HSET key field value...; fields are boxed once per table.
 func (b *batch) add(key string, fields []any, vals []string) {
+	rows := max(cap(b.cmds), 1)
 	n := 2 + 2*len(fields)
 	if cap(b.args)-len(b.args) < n {
-		b.args = make([]any, 0, n*max(cap(b.cmds), 1))
+		b.args = make([]any, 0, n*rows)
 	}
+	if cap(b.strs)-len(b.strs) < 1+len(vals) {
+		b.strs = make([]string, 0, (1+len(vals))*rows) // earlier rows keep the old array
+	}
+	k := len(b.strs)
+	b.strs = append(b.strs, key)
+	b.strs = append(b.strs, vals...)
 	start := len(b.args)
-	b.args = append(b.args, "hset", key)
+	b.args = append(b.args, "hset", &b.strs[k])
 	for i, f := range fields {
-		b.args = append(b.args, f, vals[i])
+		b.args = append(b.args, f, &b.strs[k+1+i])
 	}
 	b.cmds = append(b.cmds, b.args[start:len(b.args):len(b.args)])
 }
