@@ -25,7 +25,9 @@ rules:
 // runLibraryAdJob runs the ad job with the library: the plays file, dedup by
 // event_id, the customer lookup, the upgrade_ad rule, and a Redis sink
 // writing XADD <prefix>queue:ads customer_id track_id event_id.
-func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string) (libResult, error) {
+// With discard, the emissions go to stream.Discard instead (to measure the
+// pipeline without its Redis writes).
+func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string, discard bool) (libResult, error) {
 	set, err := rules.DefaultEnv().Load("adjob.yaml", []byte(adRules))
 	if err != nil {
 		return libResult{}, err
@@ -52,7 +54,11 @@ func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string
 		return libResult{}, err
 	}
 	p := stream.New("adjob", stream.Config{OutOfOrderness: 5 * time.Minute})
-	p.From(stream.NewFileSource(path, stream.PlayDecoder{}, stream.FileConfig{})).Via(dedup, customer, engine).To(router)
+	var sink stream.Sink = router
+	if discard {
+		sink = stream.Discard
+	}
+	p.From(stream.NewFileSource(path, stream.PlayDecoder{}, stream.FileConfig{})).Via(dedup, customer, engine).To(sink)
 	start := time.Now()
 	if err := p.Run(ctx); err != nil {
 		return libResult{}, err
@@ -63,5 +69,5 @@ func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string
 		return libResult{}, fmt.Errorf("library: %d dead letters, %d late events", st.DeadLetters, st.Late)
 	}
 	return libResult{events: st.EventsIn, elapsed: elapsed,
-		summary: fmt.Sprintf("%d duplicates dropped, %d written", dedup.Stats().Duplicates, ads.Stats().Written)}, nil
+		summary: fmt.Sprintf("%d duplicates dropped, %d emitted, %d written", dedup.Stats().Duplicates, st.EventsOut, ads.Stats().Written)}, nil
 }

@@ -22,7 +22,9 @@ type options struct {
 	peer       string
 	peersDir   string
 	untuned    bool
+	peerArgs   string
 	keep       bool
+	diagnose   bool
 	cpuprofile string
 }
 
@@ -37,6 +39,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.peer, "peer", "", "benthos or handwritten: run the ad job against that peer instead of the baseline")
 	fs.StringVar(&o.peersDir, "peers", "", "directory of the peer modules (default: bench/peers beside this source)")
 	fs.BoolVar(&o.untuned, "untuned", true, "with -peer benthos: also run Benthos with its default settings")
+	fs.StringVar(&o.peerArgs, "peer-args", "", "extra arguments for the (tuned) peer run, space-separated, e.g. \"-threads 2 -batch 500\"")
+	fs.BoolVar(&o.diagnose, "diagnose", false, "with -peer: also run the library's ad job with its emissions discarded")
 	fs.BoolVar(&o.keep, "keep", false, "keep the keys written (default: delete them at the end)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the library run to this file")
 	if err := fs.Parse(args); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -83,9 +84,10 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	fmt.Fprintf(out, "peer %s built in %.1fs\n", o.peer, time.Since(start).Seconds())
 	want := expectedAds(in)
 
-	runs := []peerRun{{name: o.peer}}
+	extra := strings.Fields(o.peerArgs)
+	runs := []peerRun{{name: o.peer, args: extra}}
 	if o.peer == "benthos" {
-		runs = []peerRun{{name: "benthos (tuned)", args: []string{"-tuned"}}}
+		runs = []peerRun{{name: "benthos (tuned)", args: append([]string{"-tuned"}, extra...)}}
 		if o.untuned {
 			runs = append([]peerRun{{name: "benthos (untuned)"}}, runs...)
 		}
@@ -124,7 +126,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	cpu := startCPU(ctx, rdb)
 	err = profile(o.cpuprofile, func() error {
 		var err error
-		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path)
+		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path, false)
 		return err
 	})
 	if err != nil {
@@ -134,6 +136,13 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	fmt.Fprintf(out, "library: %d events in %.2fs = %.0f events/s (%s; redis-server CPU %.2fs)\n",
 		lib.events, lib.elapsed.Seconds(), libRate, lib.summary, cpu.seconds(ctx))
 	ok = checkAds(ctx, rdb, libPrefix, "library", want, out) && ok
+	if o.diagnose {
+		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, true)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "diagnosis: library with its emissions discarded (no Redis writes): %.0f events/s (%s)\n", rate(int(d.events), d.elapsed), d.summary)
+	}
 	if ok {
 		fmt.Fprintf(out, "queue:ads: identical event ids in every run (%d, no duplicates; equal to the ids computed from the data)\n", len(want))
 	}
