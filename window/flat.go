@@ -11,6 +11,7 @@ type flatTable struct {
 	mask   uint64
 	n      int
 	cursor uint64 // position of the incremental expiry sweep
+	sink   int64  // keeps prefetching loads alive
 }
 
 const (
@@ -76,12 +77,32 @@ func (f *flatTable) grow() {
 	old, oldCap := f.w, f.cap()
 	f.w = make([]int64, int(oldCap*2)*f.width)
 	f.mask = oldCap*2 - 1
-	for i := 0; i < len(old); i += f.width {
-		if old[i+fMeta] != 0 {
-			p, _ := f.find(old[i], old[i+1])
-			copy(f.at(p), old[i:i+f.width])
+	// Reinsert in chunks: compute the new homes, load them all (the misses
+	// overlap), then insert.
+	var homes [64]uint64
+	var at [64]int
+	var sink int64
+	for i := 0; i < len(old); {
+		n := 0
+		for ; n < len(homes) && i < len(old); i += f.width {
+			if old[i+fMeta] != 0 {
+				homes[n], at[n] = f.home(old[i], old[i+1]), i
+				n++
+			}
+		}
+		for _, h := range homes[:n] {
+			sink += f.w[int(h)*f.width+fMeta]
+		}
+		for k := range n {
+			j := at[k]
+			p := homes[k]
+			for f.w[int(p)*f.width+fMeta] != 0 {
+				p = (p + 1) & f.mask
+			}
+			copy(f.at(p), old[j:j+f.width])
 		}
 	}
+	f.sink += sink
 	f.cursor = 0
 }
 
