@@ -170,7 +170,7 @@ const prefetch = 128
 // preKey is an event's int key, computed ahead by touch.
 type preKey struct {
 	a, b int64
-	home int  // word offset of the key's home entry
+	home int  // word offset of the key's home entry, -1 if not ints
 	ok   bool // the key is one or two ints
 }
 
@@ -189,13 +189,15 @@ func (c *CountWithin) touch(order []int32) {
 		if len(vals) > 1 {
 			pk.b = vals[1].Int()
 		}
-		pk.home = int(c.ints.home(pk.a, pk.b))*c.ints.width + fMeta
+		pk.home = int(c.ints.home(pk.a, pk.b)) * c.ints.width
 	}
 	// A tight loop of independent loads: many misses in flight at once.
+	// An entry may straddle two cache lines: load its first and last word.
 	var sink int64
+	last := c.ints.width - 1
 	for j := range order {
 		if h := c.pre[j].home; h >= 0 {
-			sink += w[h]
+			sink += w[h] + w[h+last]
 		}
 	}
 	c.sink += sink
