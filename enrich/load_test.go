@@ -1,8 +1,10 @@
 package enrich
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,5 +207,30 @@ func TestLoadBadRows(t *testing.T) {
 	_, err = LoadTracks(ctx, client, strings.NewReader(""), LoadConfig{Prefix: prefix})
 	if !errors.Is(err, ErrHeader) {
 		t.Errorf("empty input error: %v", err)
+	}
+}
+
+// TestReadLineLong covers lines longer than the read buffer: one accepted,
+// one over MaxLineSize skipped with its line number, and the next line read.
+func TestReadLineLong(t *testing.T) {
+	long := strings.Repeat("a", 100<<10)
+	huge := strings.Repeat("b", 2<<20)
+	input := "h\n" + long + "\n" + huge + "\nlast"
+	br := bufio.NewReaderSize(strings.NewReader(input), 1<<16)
+	var got []string
+	var errs []error
+	for {
+		line, err := readLine(br, 1<<20)
+		if err == io.EOF && len(line) == 0 {
+			break
+		}
+		got = append(got, string(line))
+		errs = append(errs, err)
+		if err == io.EOF {
+			break
+		}
+	}
+	if len(got) != 4 || got[0] != "h" || got[1] != long || got[3] != "last" || !errors.Is(errs[2], errLineTooLong) {
+		t.Fatalf("lines %d, errs %v", len(got), errs)
 	}
 }

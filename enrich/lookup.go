@@ -65,7 +65,8 @@ type LookupConfig struct {
 	Backoff Backoff
 	// Clock times backoff waits and health changes. Default: system clock.
 	Clock stream.Clock
-	// Logger receives health changes and bad hash fields. nil: discard.
+	// Logger receives health changes and bad hash fields. nil: the
+	// pipeline's logger (see Start), else discard.
 	Logger *slog.Logger
 	// OnHealth, if set, is called on every change of health.
 	OnHealth func(Health)
@@ -129,6 +130,7 @@ func TrackLookup(prefix string) LookupConfig {
 type Lookup struct {
 	cfg       LookupConfig
 	client    redis.UniversalClient
+	ownLogger bool // the logger came from LookupConfig
 	cache     *Cache
 	fieldArgs []any // the schema's field names, boxed once for HMGET
 	health    atomic.Pointer[Health]
@@ -151,6 +153,7 @@ type slot struct {
 
 // NewLookup returns a lookup reading from client.
 func NewLookup(client redis.UniversalClient, cfg LookupConfig) (*Lookup, error) {
+	ownLogger := cfg.Logger != nil
 	cfg.setDefaults()
 	if client == nil {
 		return nil, errors.New("enrich: NewLookup needs a redis client")
@@ -158,7 +161,7 @@ func NewLookup(client redis.UniversalClient, cfg LookupConfig) (*Lookup, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	l := &Lookup{cfg: cfg, client: client, cache: cfg.Cache, pending: make(map[string]int), idIndex: -1}
+	l := &Lookup{cfg: cfg, client: client, ownLogger: ownLogger, cache: cfg.Cache, pending: make(map[string]int), idIndex: -1}
 	if l.cache == nil {
 		c, err := NewCache(cfg.CacheConfig)
 		if err != nil {
@@ -175,6 +178,14 @@ func NewLookup(client redis.UniversalClient, cfg LookupConfig) (*Lookup, error) 
 
 // Cache returns the lookup's cache.
 func (l *Lookup) Cache() *Cache { return l.cache }
+
+// Start adopts the pipeline's logger when LookupConfig.Logger was nil.
+func (l *Lookup) Start(_ context.Context, env stream.Env) error {
+	if !l.ownLogger && env.Logger != nil {
+		l.cfg.Logger = env.Logger.With("lookup", l.cfg.Name)
+	}
+	return nil
+}
 
 // Advance does nothing: a lookup fires nothing on watermarks.
 func (l *Lookup) Advance(context.Context, int64, *stream.Emitter) error { return nil }
