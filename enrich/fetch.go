@@ -60,7 +60,7 @@ func (l *Lookup) fetchOnce(ctx context.Context, ids []string) ([]*stream.Record,
 	args := make([]any, len(ids)*(2+n)) // one allocation for every command's arguments
 	keys := make([]string, len(ids))    // passed as pointers: no boxing allocation
 	for k, id := range ids {
-		keys[k] = l.cfg.KeyPrefix + id
+		keys[k] = l.key(id)
 		a := args[k*(2+n) : (k+1)*(2+n) : (k+1)*(2+n)]
 		a[0], a[1] = "hmget", &keys[k]
 		copy(a[2:], l.fieldArgs)
@@ -75,7 +75,7 @@ func (l *Lookup) fetchOnce(ctx context.Context, ids []string) ([]*stream.Record,
 		vals, err := cmd.Result()
 		if err != nil {
 			if isKeyError(err) {
-				errs[k] = &KeyError{Key: l.cfg.KeyPrefix + ids[k], Err: err}
+				errs[k] = &KeyError{Key: l.key(ids[k]), Err: err}
 				continue
 			}
 			return nil, nil, err
@@ -145,7 +145,7 @@ func (l *Lookup) record(id string, vals []string, arena *recordArena) *stream.Re
 		f := l.cfg.Schema.Field(i)
 		val, err := stream.ParseValue(f.Kind, s)
 		if err != nil {
-			l.cfg.Logger.Warn("enrich: bad hash field left null", "key", l.cfg.KeyPrefix+id, "field", f.Name, "err", err)
+			l.cfg.Logger.Warn("enrich: bad hash field left null", "key", l.key(id), "field", f.Name, "err", err)
 			continue
 		}
 		rec.Values[i] = val

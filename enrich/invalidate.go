@@ -43,8 +43,8 @@ type Invalidator struct {
 }
 
 type watch struct {
-	prefix string
-	cache  *Cache
+	prefix, suffix string
+	cache          *Cache
 }
 
 // NewInvalidator returns an invalidator reading from client.
@@ -67,7 +67,9 @@ func (iv *Invalidator) Watch(keyPrefix string, cache *Cache) {
 }
 
 // WatchLookup registers the cache and key prefix of l.
-func (iv *Invalidator) WatchLookup(l *Lookup) { iv.Watch(l.cfg.KeyPrefix, l.cache) }
+func (iv *Invalidator) WatchLookup(l *Lookup) {
+	iv.watches = append(iv.watches, watch{prefix: l.keyPrefix, suffix: l.keySuffix, cache: l.cache})
+}
 
 // Ready is closed once the first subscription is confirmed: changes made
 // after that are seen.
@@ -88,7 +90,7 @@ func (iv *Invalidator) Run(ctx context.Context) error {
 		}
 		pats := make([]string, len(iv.watches))
 		for i, w := range iv.watches {
-			pats[i] = iv.keyspace() + globEscape(w.prefix) + "*"
+			pats[i] = iv.keyspace() + globEscape(w.prefix) + "*" + globEscape(w.suffix)
 		}
 		ps = iv.client.PSubscribe(ctx, pats...)
 	}
@@ -132,7 +134,11 @@ func (iv *Invalidator) handle(m any) {
 
 func (iv *Invalidator) invalidate(key string) {
 	for _, w := range iv.watches {
-		if id, ok := strings.CutPrefix(key, w.prefix); ok && id != "" {
+		id, ok := strings.CutPrefix(key, w.prefix)
+		if ok {
+			id, ok = strings.CutSuffix(id, w.suffix)
+		}
+		if ok && id != "" {
 			w.cache.Invalidate(id)
 		}
 	}

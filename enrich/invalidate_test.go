@@ -118,3 +118,43 @@ func TestInvalidatorEnablesNotifications(t *testing.T) {
 		t.Fatal("no notification after enabling them")
 	}
 }
+
+func TestKeyTemplateLookupAndInvalidation(t *testing.T) {
+	client, prefix := testClient(t)
+	ctx := testCtx(t)
+	schema := stream.MustSchema("profile", stream.Field{Name: "id", Kind: stream.KindInt}, stream.Field{Name: "tier", Kind: stream.KindString})
+	client.HSet(ctx, prefix+"app:7:profile", "id", "7", "tier", "free")
+	client.HSet(ctx, prefix+"app:7:other", "id", "7")
+	l, err := NewLookup(client, LookupConfig{Name: "profile", IDField: "customer_id", KeyTemplate: prefix + "app:{id}:profile", Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tier := func() string {
+		out := process(t, l, playEvents([]int64{7}, []int64{0}))
+		rec, _ := out[0].Joined("profile")
+		return rec.Get("tier").Str()
+	}
+	seen := make(chan string, 8)
+	iv := NewInvalidator(client, InvalidatorConfig{OnInvalidate: func(k string) { seen <- k }})
+	iv.WatchLookup(l)
+	runInvalidator(t, iv)
+	if got := tier(); got != "free" {
+		t.Fatalf("tier %q", got)
+	}
+	client.HSet(ctx, prefix+"app:7:other", "x", "1") // another key: no invalidation
+	client.HSet(ctx, prefix+"app:7:profile", "tier", "gold")
+	select {
+	case k := <-seen:
+		if k != prefix+"app:7:profile" {
+			t.Fatalf("notified for %q", k)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("no invalidation within a second")
+	}
+	if got := tier(); got != "gold" {
+		t.Fatalf("tier %q after the change", got)
+	}
+	if _, err := NewLookup(client, LookupConfig{Name: "p", IDField: "x", KeyTemplate: "no-placeholder", Schema: schema}); err == nil {
+		t.Error("template without {id} accepted")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,9 @@ type LookupConfig struct {
 	// KeyPrefix is prepended to the id to form the Redis key of the hash.
 	// Default Name + ":".
 	KeyPrefix string
+	// KeyTemplate, if set, replaces KeyPrefix: the key is the template with
+	// its one "{id}" replaced by the id, e.g. "app:{id}:profile".
+	KeyTemplate string
 	// Schema types the record; hash fields are parsed per its kinds and
 	// fields missing from the hash stay null.
 	Schema *stream.Schema
@@ -106,6 +110,9 @@ func (c LookupConfig) Validate() error {
 	if c.Schema == nil {
 		errs = append(errs, errors.New("enrich: LookupConfig.Schema is required"))
 	}
+	if c.KeyTemplate != "" && strings.Count(c.KeyTemplate, "{id}") != 1 {
+		errs = append(errs, fmt.Errorf("enrich: LookupConfig.KeyTemplate %q must hold {id} once", c.KeyTemplate))
+	}
 	if c.Unknown < PassUnknown || c.Unknown > DeadLetterUnknown {
 		errs = append(errs, fmt.Errorf("enrich: LookupConfig.Unknown %d is not a policy", c.Unknown))
 	}
@@ -131,6 +138,8 @@ type Lookup struct {
 	cfg       LookupConfig
 	client    redis.UniversalClient
 	ownLogger bool // the logger came from LookupConfig
+	keyPrefix string
+	keySuffix string
 	cache     *Cache
 	fieldArgs []any // the schema's field names, boxed once for HMGET
 	health    atomic.Pointer[Health]
@@ -169,6 +178,10 @@ func NewLookup(client redis.UniversalClient, cfg LookupConfig) (*Lookup, error) 
 		}
 		l.cache = c
 	}
+	l.keyPrefix = cfg.KeyPrefix
+	if cfg.KeyTemplate != "" {
+		l.keyPrefix, l.keySuffix, _ = strings.Cut(cfg.KeyTemplate, "{id}")
+	}
 	for i := range cfg.Schema.Len() {
 		l.fieldArgs = append(l.fieldArgs, cfg.Schema.Field(i).Name)
 	}
@@ -186,6 +199,9 @@ func (l *Lookup) Start(_ context.Context, env stream.Env) error {
 	}
 	return nil
 }
+
+// key is the Redis key of id.
+func (l *Lookup) key(id string) string { return l.keyPrefix + id + l.keySuffix }
 
 // Advance does nothing: a lookup fires nothing on watermarks.
 func (l *Lookup) Advance(context.Context, int64, *stream.Emitter) error { return nil }

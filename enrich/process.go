@@ -82,7 +82,7 @@ func (l *Lookup) unknown(ev stream.Event, s *slot, reason string, out *stream.Em
 			if s.noID {
 				reason = "no " + l.cfg.IDField
 			} else {
-				reason = "unknown " + l.cfg.IDField + " " + l.ids[s.miss-1] + " (no hash " + l.cfg.KeyPrefix + l.ids[s.miss-1] + ")"
+				reason = "unknown " + l.cfg.IDField + " " + l.ids[s.miss-1] + " (no hash " + l.key(l.ids[s.miss-1]) + ")"
 			}
 		}
 		var raw []byte
