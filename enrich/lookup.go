@@ -54,8 +54,9 @@ type LookupConfig struct {
 	// KeyTemplate, if set, replaces KeyPrefix: the key is the template with
 	// its one "{id}" replaced by the id, e.g. "app:{id}:profile".
 	KeyTemplate string
-	// Schema types the record; hash fields are parsed per its kinds and
-	// fields missing from the hash stay null.
+	// Schema types the record; hash fields are parsed per its kinds.
+	// Fields missing from the hash (or empty, or unparsable: logged) stay
+	// null; a hash with none of the schema's fields is an unknown id.
 	Schema *stream.Schema
 	// Unknown is the policy for unknown ids. Default PassUnknown.
 	Unknown Unknown
