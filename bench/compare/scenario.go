@@ -53,6 +53,9 @@ func compareBaseline(ctx context.Context, o *options, rdb *redis.Client, in *inp
 	fmt.Fprintf(out, "library:  %d events in %.2fs = %.0f events/s (%s; redis-server CPU %.2fs)\n",
 		lib.events, lib.elapsed.Seconds(), c.libRate, lib.summary, cpu.seconds(ctx))
 
+	if o.libOnly {
+		return c, nil
+	}
 	cpu = startCPU(ctx, rdb)
 	start := time.Now()
 	n, err := runBaseline(ctx, rdb, basePrefix, in.plays)
