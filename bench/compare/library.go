@@ -10,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/targets"
 )
 
 // libResult is what a library run reports.
@@ -27,10 +26,7 @@ func runLibrary(ctx context.Context, rdb *redis.Client, prefix string, plays io.
 	if err != nil {
 		return libResult{}, err
 	}
-	// music.Scenario.Targets keeps the idempotency markers under the global
-	// "rulestream:done:": runs under different prefixes would take each
-	// other's emissions for replays. Put them under the prefix.
-	router, err := targets.Demo(rdb, targets.DemoConfig{Prefix: prefix, MarkerPrefix: prefix + "rulestream:done:"})
+	router, err := sc.Targets() // idempotency markers under the prefix too
 	if err != nil {
 		return libResult{}, err
 	}
