@@ -24,7 +24,41 @@ import (
 // event is not, and the error names its index in the chunk: sending the
 // chunk again is safe.
 const writeScript = `
-local a = cmsgpack.unpack(ARGV[1])
+local mp = rawget(_G, 'cmsgpack')
+if mp == nil then
+  -- A server without cmsgpack (an embedded Redis such as miniredis): decode
+  -- the subset the packer writes (array32, fixint, uint32, strings).
+  mp = {unpack = function(s)
+    local pos = 1
+    local function u(n)
+      local v = 0
+      for k = 0, n - 1 do v = v * 256 + string.byte(s, pos + k) end
+      pos = pos + n
+      return v
+    end
+    local function str(n)
+      local v = string.sub(s, pos, pos + n - 1)
+      pos = pos + n
+      return v
+    end
+    if string.byte(s, 1) ~= 0xdd then error('targets: bad chunk encoding') end
+    pos = 2
+    local out = {}
+    for k = 1, u(4) do
+      local b = string.byte(s, pos)
+      pos = pos + 1
+      if b < 0x80 then out[k] = b
+      elseif b >= 0xa0 and b <= 0xbf then out[k] = str(b - 0xa0)
+      elseif b == 0xd9 then out[k] = str(u(1))
+      elseif b == 0xda then out[k] = str(u(2))
+      elseif b == 0xdb then out[k] = str(u(4))
+      elseif b == 0xce then out[k] = u(4)
+      else error('targets: bad chunk encoding') end
+    end
+    return out
+  end}
+end
+local a = mp.unpack(ARGV[1])
 local base, ttl = ARGV[2], tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -38,9 +39,11 @@ type options struct {
 	events                   int
 	seed                     uint64
 	checkpointEvery          time.Duration
+	sessionTimeout           time.Duration
 	prefix                   string
 	progress                 string
 	quiet                    bool
+	cpuprofile               string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -65,9 +68,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.events, "events", 100000, "size of the generated data set when -tracks is not given")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data set")
 	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka")
+	fs.DurationVar(&o.sessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout: how soon a dead instance's partitions move")
 	fs.StringVar(&o.prefix, "prefix", "", "prefix of every Redis key written (default none)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -94,8 +99,20 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "musicstream:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "musicstream:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
@@ -42,7 +43,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 
 	var plays []byte // generated plays CSV, when no -tracks
 	var data *gen.Data
-	if o.tracks == "" {
+	if o.tracks == "" && (o.kafka == "" || o.produce || o.customers == "") {
 		data = gen.Generate(gen.Config{Seed: o.seed, Plays: o.events, Repeats: max(1, o.events/200), NearMisses: max(1, o.events/1000),
 			Duplicates: 0.01, MaxDelay: min(o.lateness, 2*time.Minute)})
 		var buf bytes.Buffer
@@ -270,6 +271,15 @@ func (a *app) kafkaSource(p *stream.Pipeline) (*kafka.Source, error) {
 	src, err := kafka.NewSource(kafka.SourceConfig{
 		Brokers: strings.Split(a.o.kafka, ","), Topic: a.o.topic, Group: a.o.group,
 		InitialOffset: off, StopAtEnd: a.o.once, Logger: a.log,
+		Client: kafka.ClientConfig{Sarama: func(c *sarama.Config) error {
+			// A dead instance's partitions move after the session timeout;
+			// a rebalance waits at most a few of them for the live members.
+			c.Consumer.Group.Session.Timeout = a.o.sessionTimeout
+			c.Consumer.Group.Heartbeat.Interval = max(a.o.sessionTimeout/4, 100*time.Millisecond)
+			c.Consumer.Group.Rebalance.Timeout = max(3*a.o.sessionTimeout, 3*time.Second)
+			c.Net.ReadTimeout = max(c.Net.ReadTimeout, c.Consumer.Group.Rebalance.Timeout+5*time.Second)
+			return nil
+		}},
 		OnAssign: func(ctx context.Context, _ string, part int32) (int64, bool, error) {
 			return p.AssignPartition(ctx, src, part)
 		},

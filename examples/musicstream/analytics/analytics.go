@@ -1,0 +1,211 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/window"
+)
+
+// Analytics is the operator: a branch that consumes enriched plays, emits
+// nothing and writes its windows' results to Redis. Build one per partition.
+type Analytics struct {
+	cfg     Config
+	part    string
+	w       *writer
+	proj    projector
+	windows []*window.TimeWindows
+	ems     []stream.Emitter
+	stats   counters
+}
+
+type counters struct {
+	plays, results, keys, writeErrors, dropped, pending atomic.Int64
+	lastErr                                             atomic.Pointer[string]
+}
+
+// Stats are the operator's counters.
+type Stats struct {
+	Plays       int64  // plays consumed
+	Results     int64  // window results (updates included)
+	Keys        int64  // keys written (partials), over all writes
+	WriteErrors int64  // failed writes (retried)
+	Dropped     int64  // results dropped because MaxPending keys were waiting
+	Pending     int64  // keys waiting for a retry now
+	LastError   string // the last write error, "" after a successful write
+}
+
+// The windows, in the order of New's windows slice. The names are the
+// results' WindowInfo.Name.
+const (
+	wPlays  = "plays_hour"
+	wZipH   = "zip_hour"
+	wZipD   = "zip_day"
+	wTrackH = "track_hour"
+	wLevelH = "level_hour"
+	wGendH  = "gender_hour"
+	wAgeH   = "age_hour" // fed only plays with an age band
+)
+
+// PartitionName is the name a partition's partials are written under:
+// "<source>.<partition>", e.g. "0.3", or "0.-1" for an unpartitioned source.
+func PartitionName(p stream.PartitionID) string {
+	return strconv.Itoa(p.Source) + "." + strconv.Itoa(int(p.Partition))
+}
+
+// New returns the analytics operator of partition part, writing to rdb.
+// Use it as a branch of stream.Parallel after the customer lookup.
+func New(rdb redis.UniversalClient, part stream.PartitionID, cfg Config) (*Analytics, error) {
+	if rdb == nil {
+		return nil, fmt.Errorf("analytics: nil redis client")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	a := &Analytics{cfg: cfg, part: PartitionName(part)}
+	a.w = newWriter(rdb, cfg, a.part)
+	hour, day := time.Hour, 24*time.Hour
+	specs := []struct {
+		name string
+		key  string
+		size time.Duration
+		aggs []window.Aggregate
+	}{
+		{wPlays, "all", hour, []window.Aggregate{window.Sum("mobile", "mobile"), window.DistinctCount("listeners", "customer_id")}},
+		{wZipH, "zip", hour, nil},
+		{wZipD, "zip", day, nil},
+		{wTrackH, "track_id", hour, nil},
+		{wLevelH, "level", hour, nil},
+		{wGendH, "gender", hour, nil},
+		{wAgeH, "age_band", hour, nil},
+	}
+	for _, s := range specs {
+		w, err := window.NewTumbling(window.TumblingConfig{Size: s.size, WindowConfig: window.WindowConfig{
+			Name: s.name, KeyBy: []string{s.key}, Aggs: s.aggs, AllowedLateness: cfg.AllowedLateness}})
+		if err != nil {
+			return nil, fmt.Errorf("analytics: window %s: %w", s.name, err)
+		}
+		a.windows = append(a.windows, w)
+	}
+	a.ems = make([]stream.Emitter, len(a.windows))
+	return a, nil
+}
+
+// Start passes the pipeline's settings to the windows and picks up the
+// pipeline's clock and logger unless configured.
+func (a *Analytics) Start(ctx context.Context, env stream.Env) error {
+	if a.cfg.Clock == nil {
+		a.cfg.Clock = env.Clock
+	}
+	if a.cfg.Logger == nil {
+		a.cfg.Logger = env.Logger
+	}
+	a.w.clock, a.w.log = a.cfg.Clock, a.cfg.Logger
+	for _, w := range a.windows {
+		if err := w.Start(ctx, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Process feeds a batch of enriched plays to the windows and writes what
+// fired. It emits nothing.
+func (a *Analytics) Process(ctx context.Context, in []stream.Event, _ *stream.Emitter) error {
+	all, aged := a.proj.project(in)
+	a.stats.plays.Add(int64(len(all)))
+	return a.run(ctx, func(i int, w *window.TimeWindows, em *stream.Emitter) error {
+		evs := all
+		if i == len(a.windows)-1 {
+			evs = aged
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		return w.Process(ctx, evs, em)
+	})
+}
+
+// Advance moves the windows to the watermark and writes what fired.
+func (a *Analytics) Advance(ctx context.Context, wm int64, _ *stream.Emitter) error {
+	return a.run(ctx, func(_ int, w *window.TimeWindows, em *stream.Emitter) error { return w.Advance(ctx, wm, em) })
+}
+
+func (a *Analytics) run(ctx context.Context, fn func(int, *window.TimeWindows, *stream.Emitter) error) error {
+	n := 0
+	for i, w := range a.windows {
+		em := &a.ems[i]
+		em.Reset()
+		if err := fn(i, w, em); err != nil {
+			return fmt.Errorf("analytics: window %s: %w", a.windowName(i), err)
+		}
+		for _, r := range em.Events() {
+			if r.Window != nil {
+				a.add(r.Window)
+				n++
+			}
+		}
+	}
+	a.stats.results.Add(int64(n))
+	a.flushIfDue(ctx, n > 0)
+	return nil
+}
+
+func (a *Analytics) windowName(i int) string {
+	return [...]string{wPlays, wZipH, wZipD, wTrackH, wLevelH, wGendH, wAgeH}[i]
+}
+
+// Flush writes the pending results now, whatever the retry delay, and
+// returns the write error, if any (the results stay pending).
+func (a *Analytics) Flush(ctx context.Context) error {
+	return a.flush(ctx)
+}
+
+func (a *Analytics) flushIfDue(ctx context.Context, fresh bool) {
+	if a.w.empty() {
+		return
+	}
+	if !fresh && !a.w.retryDue() {
+		return
+	}
+	_ = a.flush(ctx)
+}
+
+func (a *Analytics) flush(ctx context.Context) error {
+	keys, err := a.w.flush(ctx)
+	a.stats.pending.Store(int64(a.w.len()))
+	if err != nil {
+		a.stats.writeErrors.Add(1)
+		msg := err.Error()
+		a.stats.lastErr.Store(&msg)
+		a.logger().Warn("analytics: write failed; will retry", "partition", a.part, "pending", a.w.len(), "error", err)
+		return err
+	}
+	a.stats.keys.Add(int64(keys))
+	a.stats.lastErr.Store(nil)
+	return nil
+}
+
+func (a *Analytics) logger() *slog.Logger {
+	if a.cfg.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.cfg.Logger
+}
+
+// Stats returns the counters. Safe to call from any goroutine.
+func (a *Analytics) Stats() Stats {
+	s := Stats{Plays: a.stats.plays.Load(), Results: a.stats.results.Load(), Keys: a.stats.keys.Load(),
+		WriteErrors: a.stats.writeErrors.Load(), Dropped: a.stats.dropped.Load(), Pending: a.stats.pending.Load()}
+	if p := a.stats.lastErr.Load(); p != nil {
+		s.LastError = *p
+	}
+	return s
+}
