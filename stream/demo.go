@@ -2,8 +2,8 @@ package stream
 
 // CustomerSchema is the record enrichment joins as "customer": a hash
 // customer:<id> written by the loader from cust.csv. pred_event (the
-// ad-response model's prediction, 0/1) and age_band are present only when
-// written.
+// ad-response model's prediction, 0/1), ad_features (the model's features
+// of the customer) and age_band are present only when written.
 var CustomerSchema = MustSchema("customer",
 	Field{Name: "id", Kind: KindInt},
 	Field{Name: "name", Kind: KindString},
@@ -17,6 +17,7 @@ var CustomerSchema = MustSchema("customer",
 	Field{Name: "linked_with_apps", Kind: KindInt},
 	Field{Name: "pred_event", Kind: KindInt},
 	Field{Name: "age_band", Kind: KindString},
+	Field{Name: "ad_features", Kind: KindString},
 )
 
 // TrackSchema is the record enrichment joins as "track": a hash track:<id>

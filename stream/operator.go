@@ -3,14 +3,17 @@ package stream
 import (
 	"context"
 	"log/slog"
+	"slices"
 )
 
 // Operator is a stage between the sources and the sink. It is a state
 // machine: the runner calls Process with each batch of events (in arrival
 // order) and Advance each time the pipeline watermark moves. Output goes to
 // out. An operator owns no goroutines or timers and is called from one
-// goroutine. The in slice and its events belong to the runner only during
-// the call: keep copies, not the slice.
+// goroutine. The in slice belongs to the runner only during the call: keep
+// copies of events, not the slice. An operator may keep an event's Fields
+// and Joins (and the strings in them) as long as it likes: sources never
+// reuse the memory of values they handed out.
 type Operator interface {
 	Process(ctx context.Context, in []Event, out *Emitter) error
 	Advance(ctx context.Context, watermark int64, out *Emitter) error
@@ -62,6 +65,15 @@ func (e *Emitter) DeadLetter(r Reject) { e.dead = append(e.dead, r) }
 
 // Events returns what has been emitted so far.
 func (e *Emitter) Events() []Event { return e.events }
+
+// LateEvents returns what was sent to the late side output so far.
+func (e *Emitter) LateEvents() []Event { return e.late }
+
+// DeadLetters returns what was sent to the dead-letter so far.
+func (e *Emitter) DeadLetters() []Reject { return e.dead }
+
+// Grow makes room for n more emitted events.
+func (e *Emitter) Grow(n int) { e.events = slices.Grow(e.events, n) }
 
 // Reset empties the emitter, keeping its memory.
 func (e *Emitter) Reset() {
