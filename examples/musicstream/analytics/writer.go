@@ -1,0 +1,161 @@
+package analytics
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/stream"
+)
+
+const (
+	kindHash = 'h'
+	kindZset = 'z'
+
+	indexHours = "hours"
+	indexDays  = "days"
+)
+
+// entry is the pending write of one key: absolute counts by field (hash) or
+// member (sorted set).
+type entry struct {
+	kind   byte
+	top    int
+	index  string // "hours" or "days"
+	bucket string
+	score  int64 // the bucket's start, unix seconds
+	fields map[string]int64
+}
+
+func (e *entry) set(field string, n int64) { e.fields[field] = n }
+
+// writer keeps the pending writes of one partition and writes them in one
+// transaction.
+type writer struct {
+	rdb     redis.UniversalClient
+	prefix  string
+	part    string
+	ttl     time.Duration
+	retry   time.Duration
+	max     int
+	pending map[string]*entry
+	clock   stream.Clock
+	log     *slog.Logger
+	lastTry time.Time
+}
+
+func newWriter(rdb redis.UniversalClient, cfg Config, part string) *writer {
+	return &writer{rdb: rdb, prefix: cfg.Prefix, part: part, ttl: cfg.TTL, retry: cfg.RetryEvery, max: cfg.MaxPending,
+		pending: map[string]*entry{}, clock: cfg.Clock, log: cfg.Logger}
+}
+
+// entry returns the pending entry of key suffix, creating it; nil when
+// MaxPending keys are waiting already.
+func (w *writer) entry(suffix string, kind byte, top int, index, bucket string, start time.Time) *entry {
+	if e := w.pending[suffix]; e != nil {
+		return e
+	}
+	if len(w.pending) >= w.max {
+		return nil
+	}
+	e := &entry{kind: kind, top: top, index: index, bucket: bucket, score: start.Unix(), fields: map[string]int64{}}
+	w.pending[suffix] = e
+	return e
+}
+
+func (w *writer) empty() bool { return len(w.pending) == 0 }
+func (w *writer) len() int    { return len(w.pending) }
+
+func (w *writer) now() time.Time {
+	if w.clock == nil {
+		return time.Now()
+	}
+	return w.clock.Now()
+}
+
+func (w *writer) retryDue() bool { return !w.now().Before(w.lastTry.Add(w.retry)) }
+
+// mergeScript rebuilds a key as the sum of every partition's partial.
+// KEYS[1] the key, KEYS[2] the partitions set; ARGV: kind (h/z), the
+// partials' prefix, ":" + key suffix, how many members to keep (0 all), TTL
+// seconds (0 none).
+var mergeScript = redis.NewScript(`
+local parts = redis.call('SMEMBERS', KEYS[2])
+table.sort(parts)
+redis.call('DEL', KEYS[1])
+local srcs = {}
+for _, p in ipairs(parts) do srcs[#srcs + 1] = ARGV[2] .. p .. ARGV[3] end
+if ARGV[1] == 'z' then
+  if #srcs > 0 then redis.call('ZUNIONSTORE', KEYS[1], #srcs, unpack(srcs)) end
+  local n = tonumber(ARGV[4])
+  if n > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(n + 1)) end
+else
+  local sums, names = {}, {}
+  for _, k in ipairs(srcs) do
+    local kv = redis.call('HGETALL', k)
+    for i = 1, #kv, 2 do
+      if sums[kv[i]] == nil then names[#names + 1] = kv[i]; sums[kv[i]] = 0 end
+      sums[kv[i]] = sums[kv[i]] + tonumber(kv[i + 1])
+    end
+  end
+  for _, f in ipairs(names) do redis.call('HSET', KEYS[1], f, string.format('%d', sums[f])) end
+end
+local ttl = tonumber(ARGV[5])
+if ttl > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ttl) end
+return 1
+`)
+
+// flush writes every pending entry: its partial, the index, then the merge.
+// It returns the number of keys written; on error the entries stay pending.
+func (w *writer) flush(ctx context.Context) (int, error) {
+	if len(w.pending) == 0 {
+		return 0, nil
+	}
+	w.lastTry = w.now()
+	suffixes := make([]string, 0, len(w.pending))
+	for s := range w.pending {
+		suffixes = append(suffixes, s)
+	}
+	sort.Strings(suffixes)
+	stats := w.prefix + "stats:"
+	parts := stats + "partitions"
+	ttl := int64(w.ttl / time.Second)
+	_, err := w.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, parts, w.part)
+		for _, s := range suffixes {
+			e := w.pending[s]
+			partial := stats + "part:" + w.part + ":" + s
+			if e.kind == kindHash {
+				args := make([]any, 0, 2*len(e.fields))
+				for f, n := range e.fields {
+					args = append(args, f, n)
+				}
+				p.HSet(ctx, partial, args...)
+			} else {
+				zs := make([]redis.Z, 0, len(e.fields))
+				for m, n := range e.fields {
+					zs = append(zs, redis.Z{Member: m, Score: float64(n)})
+				}
+				p.ZAdd(ctx, partial, zs...)
+			}
+			p.ZAdd(ctx, stats+e.index, redis.Z{Member: e.bucket, Score: float64(e.score)})
+			if ttl > 0 {
+				p.Expire(ctx, partial, w.ttl)
+				p.Expire(ctx, stats+e.index, w.ttl)
+			}
+			mergeScript.Eval(ctx, p, []string{stats + s, parts}, string(e.kind), stats+"part:", ":"+s, e.top, ttl)
+		}
+		if ttl > 0 {
+			p.Expire(ctx, parts, w.ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := len(w.pending)
+	clear(w.pending)
+	return n, nil
+}
