@@ -8,9 +8,9 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// The meta word of an entry: metaUsed | n (stored times) | head << 16 (ring
-// position of the oldest).
-func meta(n, head int) int64                 { return metaUsed | int64(n) | int64(head)<<16 }
+// The operator's bits of an entry's meta word (see flatTable): n (stored
+// times) | head << 16 (ring position of the oldest).
+func meta(n, head int) int64                 { return int64(n) | int64(head)<<16 }
 func unmeta(m int64) (n, head int)           { return int(m & 0xffff), int(m >> 16 & 0xffff) }
 func (c *CountWithin) live() int             { return c.ints.n + c.other.n }
 func (c *CountWithin) tables() [2]*flatTable { return [2]*flatTable{c.ints, c.other} }
@@ -61,11 +61,11 @@ func (c *CountWithin) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 	}
 	if n < c.stride {
 		ring[(head+n)%c.stride] = ev.Time
-		e[fMeta] = meta(n+1, head)
+		setLow(e, meta(n+1, head))
 		return
 	}
 	ring[head] = ev.Time
-	e[fMeta] = meta(n, (head+1)%c.stride)
+	setLow(e, meta(n, (head+1)%c.stride))
 }
 
 func (c *CountWithin) keyString(tab *flatTable, a, b int64) string {
@@ -98,6 +98,9 @@ func (c *CountWithin) drop(tab *flatTable, p uint64) {
 	tab.del(p)
 }
 
+// forget releases the interned key of an entry of the other table.
+func (c *CountWithin) forget(e []int64) { c.keys.remove(int32(e[fKeyA])) }
+
 // expire drops keys whose last event is more than Within before the release
 // point: no future event can match with what they hold. An incremental
 // sweep of the tables, in proportion to the events decided, finds them, so
@@ -113,15 +116,11 @@ func (c *CountWithin) expire(rp int64, all bool) {
 	limit := sub(rp, int64(c.cfg.Within))
 	for _, tab := range c.tables() {
 		budget := 2*c.since + 64 + int(tab.cap()/256)
-		for ; budget > 0 && tab.n > 0; budget-- {
-			p := tab.cursor
-			if tab.used(p) && tab.at(p)[fLast] < limit {
-				c.drop(tab, p) // a later entry may shift into p: look again
-				c.stats.Expired++
-				continue
-			}
-			tab.cursor = (p + 1) & tab.mask
+		var gone func(e []int64)
+		if tab == c.other {
+			gone = c.forget
 		}
+		c.stats.Expired += int64(tab.sweep(budget, limit, gone))
 	}
 	c.since = 0
 }
@@ -248,7 +247,8 @@ func (c *CountWithin) Restore(data []byte) error {
 			break
 		}
 		en := tab.at(tab.insert(p, a, b))
-		en[fLast], en[fMeta] = last, meta(int(cnt), 0)
+		en[fLast] = last
+		setLow(en, meta(int(cnt), 0))
 		for j := 0; j < int(cnt); j++ {
 			en[fHead+j] = d.iv()
 		}
