@@ -14,6 +14,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/examples/adsmodel/model"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
@@ -66,7 +67,20 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err := a.loadReference(ctx, data); err != nil {
 		return err
 	}
-	set, err := a.loadRules()
+	// The live ad-response model (examples/adsmodel publishes it) behind
+	// the rules' ad_score(customer).
+	watcher := model.NewWatcher(rdb, model.WatchConfig{Prefix: o.prefix, Notify: true, Logger: a.log})
+	if _, err := watcher.Check(ctx); err != nil {
+		a.log.Warn("ad-response model not loaded", "error", err)
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch() // before Redis closes
+	go func() { _ = watcher.Run(watchCtx) }()
+	env, err := music.Env(watcher.ScoreRecord)
+	if err != nil {
+		return err
+	}
+	set, err := a.loadRules(env)
 	if err != nil {
 		return err
 	}
@@ -145,11 +159,11 @@ func (a *app) progressWriter() io.Writer {
 	return os.Stderr
 }
 
-func (a *app) loadRules() (*rules.RuleSet, error) {
+func (a *app) loadRules(env *rules.Env) (*rules.RuleSet, error) {
 	if a.o.rules == "" {
-		return rules.LoadDemo()
+		return env.Load("demo.yaml", rules.DemoYAML)
 	}
-	return rules.DefaultEnv().LoadFile(a.o.rules)
+	return env.LoadFile(a.o.rules)
 }
 
 func (a *app) pipelineConfig() stream.Config {
