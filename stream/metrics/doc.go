@@ -1,0 +1,32 @@
+// Package metrics exposes a rulestream pipeline to Prometheus (through
+// github.com/prometheus/client_golang), in a package of its own so that the
+// core imports no metrics library, and checks the pipeline's health.
+//
+// New registers a collector that reads the pipeline's counters
+// (stream.Pipeline.Stats) at each scrape, and whatever other counters the
+// caller hands it as functions (rule firings and errors per rule, Redis errors
+// per component, scenario counters): the package imports none of rules,
+// window or enrich. Metrics.Sink decorates a stream.Sink with a latency
+// histogram of Write and Flush. Metrics.RedisHealth is the hook to feed from
+// enrich.LookupConfig.OnHealth.
+//
+// Metrics (namespace "rulestream" by default; every metric has the label
+// pipeline):
+//
+//	events_in_total, events_out_total, dead_letters_total, late_events_total,
+//	batches_total, checkpoints_total                        counters
+//	watermark_timestamp_seconds                             the pipeline watermark
+//	watermark_lag_seconds                                   newest event time minus the watermark
+//	watermark_delay_seconds                                 processing time minus the watermark
+//	checkpoint_age_seconds                                  time since the last checkpoint
+//	rule_firings_total{rule}, rule_errors_total{rule}       from Config.Firings, Config.RuleErrors
+//	redis_errors_total{component}                           Config.RedisErrors plus RedisHealth's degradations
+//	redis_up{component}                                     1 healthy, 0 degraded (RedisHealth)
+//	scenario_total{name}                                     Config.Counters (duplicates, matches...)
+//	sink_seconds{sink,op}                                   histogram of Sink's Write and Flush
+//	sink_errors_total{sink,op}, sink_events_total{sink}
+//
+// Silence is the health check against a dead collector: a source that was
+// producing and falls below a fraction of its recent rate. HealthHandler
+// serves /healthz from checks like it: 200 when all pass, 503 otherwise.
+package metrics
