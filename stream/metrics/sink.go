@@ -62,4 +62,3 @@ func (t *timedSink) Connect(ctx context.Context) error {
 }
 
 func (t *timedSink) Close(ctx context.Context) error { return t.s.Close(ctx) }
-
