@@ -56,6 +56,20 @@ type ref struct {
 	i  int32
 }
 
+// nref is a ref whose dedup value is null, an int, a time or a bool: the
+// value's kind and integer order it as cmpValue does, and the smaller
+// element sorts faster.
+type nref struct {
+	t, n int64
+	i    int32
+	k    stream.Kind
+}
+
+// intLike reports whether cmpValue orders v's kind by Int().
+func intLike(k stream.Kind) bool {
+	return k == stream.KindNull || k == stream.KindInt || k == stream.KindTime || k == stream.KindBool
+}
+
 // pending buffers events until the release point passes their time, then
 // hands them out in the deterministic order: event time, dedup value, event
 // key, position. With dedup on, events of equal time and dedup value (not
@@ -64,6 +78,7 @@ type ref struct {
 type pending struct {
 	evs   []stream.Event
 	refs  []ref
+	nrefs []nref
 	order []int32
 	dedup fieldRef
 	min   int64 // lowest time buffered (valid when len(evs) > 0)
@@ -87,6 +102,45 @@ func (p *pending) less(a, b ref) int {
 	return cmp.Or(strings.Compare(ea.Key, eb.Key), cmpPos(ea.Pos, eb.Pos))
 }
 
+func (p *pending) lessN(a, b nref) int {
+	if a.t != b.t {
+		return cmp.Compare(a.t, b.t)
+	}
+	if a.k != b.k {
+		return cmp.Compare(a.k, b.k)
+	}
+	if a.n != b.n {
+		return cmp.Compare(a.n, b.n)
+	}
+	ea, eb := &p.evs[a.i], &p.evs[b.i]
+	return cmp.Or(strings.Compare(ea.Key, eb.Key), cmpPos(ea.Pos, eb.Pos))
+}
+
+// takeN is take when every dedup value to release is int-like.
+func (p *pending) takeN(rp int64, all bool) (order []int32, dups int64, ok bool) {
+	p.nrefs = p.nrefs[:0]
+	for i := range p.evs {
+		if all || p.evs[i].Time < rp {
+			id := p.dedup.get(&p.evs[i])
+			if !intLike(id.Kind()) {
+				return nil, 0, false
+			}
+			p.nrefs = append(p.nrefs, nref{t: p.evs[i].Time, n: id.Int(), i: int32(i), k: id.Kind()})
+		}
+	}
+	slices.SortFunc(p.nrefs, p.lessN)
+	for k, r := range p.nrefs {
+		if p.dedup.name != "" && k > 0 && r.k != stream.KindNull {
+			if prev := p.nrefs[k-1]; prev.t == r.t && prev.k == r.k && prev.n == r.n {
+				dups++
+				continue
+			}
+		}
+		p.order = append(p.order, r.i)
+	}
+	return p.order, dups, true
+}
+
 // release calls fn, in order, for every buffered event with time < rp (all
 // of them when all is set) and returns how many duplicates it dropped.
 func (p *pending) release(rp int64, all bool, fn func(ev *stream.Event)) (dups int64) {
@@ -105,6 +159,10 @@ func (p *pending) take(rp int64, all bool) (order []int32, dups int64) {
 	if len(p.evs) == 0 || (!all && p.min >= rp) {
 		return nil, 0
 	}
+	if order, dups, ok := p.takeN(rp, all); ok {
+		return order, dups
+	}
+	p.order = p.order[:0]
 	p.refs = p.refs[:0]
 	for i := range p.evs {
 		if all || p.evs[i].Time < rp {
