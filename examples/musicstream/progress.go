@@ -58,10 +58,7 @@ func (a *app) startProgress(p *stream.Pipeline) func() {
 func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
 	st := p.Stats()
 	c := a.sc.Counters()
-	out := a.out
-	if a.o.quiet {
-		out = os.Stdout
-	}
+	out := a.stdout
 	fmt.Fprintf(out, "events: %d in, %d duplicates dropped, %d dead-lettered, %d late\n", st.EventsIn, c.Duplicates, st.DeadLetters, st.Late)
 	fmt.Fprintf(out, "repeats: %d matches, %d evictions\n", c.Matches, c.Evictions)
 	fmt.Fprintf(out, "rules: %s\n", music.FormatFirings(c.Firings))

@@ -25,11 +25,12 @@ import (
 
 // app is one run of the example: its Redis and its scenario.
 type app struct {
-	o   *options
-	out io.Writer
-	log *slog.Logger
-	rdb *redis.Client
-	sc  *music.Scenario
+	o      *options
+	out    io.Writer // progress messages (discarded with -quiet)
+	stdout io.Writer // the summary
+	log    *slog.Logger
+	rdb    *redis.Client
+	sc     *music.Scenario
 }
 
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
@@ -37,7 +38,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.quiet {
 		level = slog.LevelError
 	}
-	a := &app{o: o, out: stdout, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	a := &app{o: o, out: stdout, stdout: stdout, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
 	if o.quiet {
 		a.out = io.Discard
 	}
