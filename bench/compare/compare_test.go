@@ -14,7 +14,7 @@ import (
 
 // testRedis returns a client of RULESTREAM_TEST_REDIS; without it the test
 // is skipped, or fails under CI=true.
-func testRedis(t *testing.T) *redis.Client {
+func testRedis(t testing.TB) *redis.Client {
 	t.Helper()
 	addr := os.Getenv("RULESTREAM_TEST_REDIS")
 	if addr == "" {
