@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -30,6 +31,11 @@ func (s *Source) loop(ctx context.Context) {
 		}
 		if err == nil {
 			continue // the session ended (rebalance): rejoin
+		}
+		if fatalGroupError(err) {
+			// A setting the brokers refuse: retrying cannot help.
+			s.fail(fmt.Errorf("kafka: consumer group %s: %w", s.cfg.Group, err))
+			return
 		}
 		s.stats.errors.Add(1)
 		s.cfg.Logger.Warn("kafka: consumer group", "group", s.cfg.Group, "error", err)
@@ -208,4 +214,18 @@ func (s *Source) resolveStart(claim sarama.ConsumerGroupClaim) int64 {
 		return real
 	}
 	return off
+}
+
+// fatalGroupError reports errors of the group's settings or rights, which
+// no retry can mend.
+func fatalGroupError(err error) bool {
+	for _, kerr := range []sarama.KError{
+		sarama.ErrInvalidSessionTimeout, sarama.ErrGroupAuthorizationFailed, sarama.ErrTopicAuthorizationFailed,
+		sarama.ErrInvalidGroupId, sarama.ErrInconsistentGroupProtocol, sarama.ErrSASLAuthenticationFailed,
+	} {
+		if errors.Is(err, kerr) {
+			return true
+		}
+	}
+	return false
 }
