@@ -126,7 +126,11 @@ func (p *Pipeline) From(src Source) *Pipeline {
 	return p
 }
 
-// Via appends operators to the chain.
+// Via appends operators to the chain. All partitions of all sources feed
+// this one chain, under the pipeline watermark (the minimum over active
+// partitions). For a partitioned log whose partitions come and go (a Kafka
+// consumer group), prefer ViaPartitioned: a partition assigned late then
+// starts its own watermark instead of arriving behind everyone else's.
 func (p *Pipeline) Via(ops ...Operator) *Pipeline {
 	for _, op := range ops {
 		if op == nil {
