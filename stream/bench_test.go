@@ -3,6 +3,10 @@ package stream_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"strconv"
 	"testing"
 	"time"
 
@@ -120,6 +124,72 @@ func BenchmarkPassThroughMap(b *testing.B) {
 	}
 	if got := p.Stats().EventsOut; got != int64(b.N) {
 		b.Fatalf("%d events out of %d", got, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkDecodePlaysEncodingCSV is the baseline for BenchmarkDecodePlays:
+// the same rows read with encoding/csv and parsed with strconv and
+// time.Parse into the same events, as one would without the library.
+func BenchmarkDecodePlaysEncodingCSV(b *testing.B) {
+	data := playCSV(b, 200_000)
+	b.SetBytes(int64(len(data) / 200_000))
+	b.ReportAllocs()
+	b.ResetTimer()
+	r := csv.NewReader(bytes.NewReader(data))
+	r.ReuseRecord = true
+	for n := 0; n < b.N; n++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			r = csv.NewReader(bytes.NewReader(data))
+			r.ReuseRecord = true
+			rec, err = r.Read()
+		}
+		if err != nil || len(rec) != 6 {
+			b.Fatal(err)
+		}
+		id, err1 := strconv.ParseInt(rec[0], 10, 64)
+		cust, err2 := strconv.ParseInt(rec[1], 10, 64)
+		track, err3 := strconv.ParseInt(rec[2], 10, 64)
+		ts, err4 := time.Parse(time.DateTime, rec[3])
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			b.Fatal(err)
+		}
+		ev := stream.Event{Key: rec[1], Time: ts.UnixNano(), Schema: stream.PlaySchema, Fields: []stream.Value{
+			stream.Int(id), stream.Int(cust), stream.Int(track), stream.Time(ts), stream.Bool(rec[4] == "1"), stream.String(rec[5]),
+		}}
+		_ = ev
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkChannelFloor is the floor for BenchmarkPassThrough: batches of
+// 1024 events handed from one goroutine to another over a buffered channel,
+// which is what any concurrent pipeline must at least do.
+func BenchmarkChannelFloor(b *testing.B) {
+	d := gen.Generate(gen.Config{Seed: 2, Plays: 1 << 16})
+	evs := gen.PlayEvents("bench", d.Plays)
+	b.ReportAllocs()
+	b.ResetTimer()
+	ch := make(chan []stream.Event, 4)
+	go func() {
+		for left, next := b.N, 0; left > 0; {
+			n := min(1024, left)
+			if next+n > len(evs) {
+				next = 0
+			}
+			ch <- evs[next : next+n]
+			next += n
+			left -= n
+		}
+		close(ch)
+	}()
+	got := 0
+	for batch := range ch {
+		got += len(batch)
+	}
+	if got != b.N {
+		b.Fatal(got)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

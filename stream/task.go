@@ -61,7 +61,11 @@ func (r *runner) feed(ctx context.Context, t *task, src int, evs []Event, msg *o
 			}
 		}
 		t.tracker.Observe(PartitionID{Source: src, Partition: ev.Pos.Partition}, ev.Time, now)
-		kept = append(kept, *ev)
+		if n := len(kept); start+n == i {
+			kept = kept[:n+1] // in place already: no copy
+		} else {
+			kept = append(kept, *ev)
+		}
 	}
 	return r.step(ctx, t, kept, t.tracker.Update(now), msg)
 }

@@ -83,6 +83,13 @@ func (w *WatermarkTracker) Observe(p PartitionID, ts int64, now time.Time) {
 	st.lastSeen = now
 	if ts > st.maxTime {
 		st.maxTime = ts
+		if st == w.minState && len(w.parts) == 1 && !recompute {
+			// The only partition: its watermark is the pipeline's.
+			if pw := st.watermark(w.bound); pw > w.current && !w.allDone {
+				w.current = pw
+			}
+			return
+		}
 		if st == w.minState || w.minState == nil {
 			recompute = true
 		}
