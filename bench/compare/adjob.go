@@ -27,7 +27,7 @@ rules:
 // writing XADD <prefix>queue:ads customer_id track_id event_id.
 // With discard, the emissions go to stream.Discard instead (to measure the
 // pipeline without its Redis writes).
-func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string, discard bool) (libResult, error) {
+func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string, batch int, discard bool) (libResult, error) {
 	set, err := rules.DefaultEnv().Load("adjob.yaml", []byte(adRules))
 	if err != nil {
 		return libResult{}, err
@@ -58,7 +58,7 @@ func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string
 	if discard {
 		sink = stream.Discard
 	}
-	p.From(stream.NewFileSource(path, stream.PlayDecoder{}, stream.FileConfig{})).Via(dedup, customer, engine).To(sink)
+	p.From(stream.NewFileSource(path, stream.PlayDecoder{}, stream.FileConfig{BatchSize: batch})).Via(dedup, customer, engine).To(sink)
 	start := time.Now()
 	if err := p.Run(ctx); err != nil {
 		return libResult{}, err

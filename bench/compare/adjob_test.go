@@ -28,7 +28,7 @@ func TestLibraryAdJob(t *testing.T) {
 	if err := prepare(ctx, rdb, in, prefix); err != nil {
 		t.Fatal(err)
 	}
-	res, err := runLibraryAdJob(ctx, rdb, prefix, path, false)
+	res, err := runLibraryAdJob(ctx, rdb, prefix, path, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ type options struct {
 	keep       bool
 	diagnose   bool
 	libOnly    bool
+	batch      int
 	cpuprofile string
 }
 
@@ -43,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.peerArgs, "peer-args", "", "extra arguments for the (tuned) peer run, space-separated, e.g. \"-threads 2 -batch 500\"")
 	fs.BoolVar(&o.diagnose, "diagnose", false, "with -peer: also run the library's ad job with its emissions discarded")
 	fs.BoolVar(&o.libOnly, "library-only", false, "run only the library's side of the scenario (to profile it); prints no ratio")
+	fs.IntVar(&o.batch, "batch", 0, "events per batch of the library's file source (default: the library's, 1024)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the keys written (default: delete them at the end)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the library run to this file")
 	if err := fs.Parse(args); err != nil {

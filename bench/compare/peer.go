@@ -126,7 +126,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	cpu := startCPU(ctx, rdb)
 	err = profile(o.cpuprofile, func() error {
 		var err error
-		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path, false)
+		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, false)
 		return err
 	})
 	if err != nil {
@@ -137,7 +137,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 		lib.events, lib.elapsed.Seconds(), libRate, lib.summary, cpu.seconds(ctx))
 	ok = checkAds(ctx, rdb, libPrefix, "library", want, out) && ok
 	if o.diagnose {
-		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, true)
+		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, true)
 		if err != nil {
 			return err
 		}
