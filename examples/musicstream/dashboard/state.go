@@ -54,7 +54,7 @@ type Ranking struct {
 // State.Errors; what could be read is still returned.
 func (d *Dashboard) State(ctx context.Context, now time.Time) State {
 	st := d.cfg.Pipeline.Stats()
-	s := State{Pipeline: d.cfg.Pipeline.Name(), Time: now.UTC(), Errors: []string{},
+	s := State{Pipeline: d.cfg.Pipeline.Name(), Time: now.UTC(), Errors: []string{}, Hours: []Hour{},
 		Stats: PipelineStats{EventsIn: st.EventsIn, EventsOut: st.EventsOut, DeadLetters: st.DeadLetters, Late: st.Late,
 			Watermark: watermarkText(st.Watermark), MaxEventTime: watermarkText(st.MaxEventTime)}}
 	if l := lag(sample{wm: st.Watermark, max: st.MaxEventTime}); l != nil {

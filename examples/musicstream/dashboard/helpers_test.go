@@ -1,0 +1,152 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/examples/musicstream/analytics"
+	"github.com/rulestream/rulestream/examples/musicstream/music"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/stream/metrics"
+)
+
+var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// testDB is the Redis database reserved for the analytics and dashboard tests.
+const testDB = 9
+
+var prefixSeq atomic.Int64
+
+// testRedis returns a client of RULESTREAM_TEST_REDIS (DB 9) and a key
+// prefix unique to the test, whose keys are deleted at the end.
+func testRedis(tb testing.TB) (*redis.Client, string) {
+	tb.Helper()
+	addr := os.Getenv("RULESTREAM_TEST_REDIS")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("RULESTREAM_TEST_REDIS is not set (CI=true): the dashboard tests need a real redis-server")
+		}
+		tb.Skip("RULESTREAM_TEST_REDIS not set: start redis-server and export RULESTREAM_TEST_REDIS=host:port")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
+	ctx := context.Background()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		tb.Fatalf("redis %s: %v", addr, err)
+	}
+	prefix := fmt.Sprintf("test:dashboard:%d:%d:", os.Getpid(), prefixSeq.Add(1))
+	tb.Cleanup(func() {
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+		rdb.Close()
+	})
+	return rdb, prefix
+}
+
+// sampledSource calls onRead before each Read of the source it wraps.
+type sampledSource struct {
+	stream.Source
+	onRead func()
+}
+
+func (s sampledSource) Read(ctx context.Context) (stream.Batch, error) {
+	s.onRead()
+	return s.Source.Read(ctx)
+}
+
+// scenario declares the music-stream scenario (dedup, lookups, repeats and
+// order, rules) with the analytics as a branch beside repeats and order,
+// over generated data loaded into Redis. onRead is called before each batch
+// is read. Run the pipeline with run.
+func scenario(t *testing.T, rdb redis.UniversalClient, prefix string, plays int, onRead func()) (*stream.Pipeline, *music.Scenario) {
+	t.Helper()
+	ctx := context.Background()
+	d := gen.Generate(gen.Config{Seed: 11, Plays: plays, Customers: 2000, Tracks: 500, MeanGap: 8 * time.Second,
+		Repeats: plays / 100, Duplicates: 0.01, MaxDelay: time.Minute})
+	var cust, tracks bytes.Buffer
+	if err := gen.WriteCustomers(&cust, d.Customers); err != nil {
+		t.Fatal(err)
+	}
+	if err := gen.WriteMusic(&tracks, d.Tracks); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enrich.LoadCustomers(ctx, rdb, &cust, enrich.LoadConfig{Prefix: prefix}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enrich.LoadTracks(ctx, rdb, &tracks, enrich.LoadConfig{Prefix: prefix}); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := music.New(rdb, music.Config{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := sc.Targets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src stream.Source = stream.NewSliceSource("plays", gen.PlayEvents("plays", d.Plays), 500)
+	if onRead != nil {
+		src = sampledSource{Source: src, onRead: onRead}
+	}
+	p := stream.New("musicstream", stream.Config{OutOfOrderness: 2 * time.Minute})
+	p.From(src).ViaPartitioned(func(pid stream.PartitionID) ([]stream.Operator, error) {
+		ops, err := sc.Operators(pid)
+		if err != nil {
+			return nil, err
+		}
+		an, err := analytics.New(rdb, pid, analytics.Config{Prefix: prefix})
+		if err != nil {
+			return nil, err
+		}
+		// ops: dedup, customer, track, Parallel(repeats, order), rules.
+		n := len(ops)
+		ops[n-2] = stream.Parallel(ops[n-2], an)
+		return ops, nil
+	}).To(router)
+	return p, sc
+}
+
+func run(t *testing.T, p *stream.Pipeline) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// served runs the scenario over plays generated plays, sampling the
+// dashboard's counters before each batch is read (the clock moving 1s per
+// batch), and returns the dashboard.
+func served(t *testing.T, plays int, health *metrics.HealthConfig) *Dashboard {
+	t.Helper()
+	rdb, prefix := testRedis(t)
+	clock := stream.NewManualClock(t0)
+	var d *Dashboard
+	p, sc := scenario(t, rdb, prefix, plays, func() {
+		clock.Advance(time.Second)
+		d.Sample(clock.Now())
+	})
+	d, err := New(Config{Redis: rdb, Prefix: prefix, Pipeline: p, Firings: func() map[string]int64 { return sc.Counters().Firings },
+		Clock: clock, Hours: 72, Health: health})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p)
+	clock.Advance(time.Second)
+	d.Sample(clock.Now())
+	return d
+}
