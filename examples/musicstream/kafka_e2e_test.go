@@ -206,3 +206,29 @@ func (f *kafkaFixture) waitAds(prefix string, n int64, done <-chan error) bool {
 	}
 	return false
 }
+
+// TestKafkaProduceThenConsume is the README's Kafka walk-through: -produce
+// creates the topic and publishes a plays file keyed by customer, and a
+// -once consumer processes all of it.
+func TestKafkaProduceThenConsume(t *testing.T) {
+	url, rdb := testRedis(t)
+	bin := buildBinary(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(200*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	brokers := strings.Join(c.ListenAddrs(), ",")
+	dir := t.TempDir()
+	d := gen.Generate(gen.Config{Seed: 5, Plays: 5000, Customers: 300})
+	plays := writeFile(t, dir, "plays.csv", func(b *bytes.Buffer) error { return gen.WritePlays(b, d.Plays) })
+	cust := writeFile(t, dir, "cust.csv", func(b *bytes.Buffer) error { return gen.WriteCustomers(b, d.Customers) })
+	out := runBinary(t, bin, "-kafka", brokers, "-topic", "walk", "-partitions", "4", "-produce", "-tracks", plays)
+	require.Contains(t, out, fmt.Sprintf("produced %d plays to walk", len(d.Plays)))
+	prefix := fmt.Sprintf("walk-%d:", time.Now().UnixNano())
+	t.Cleanup(func() { deletePrefix(rdb, prefix) })
+	out = runBinary(t, bin, "-kafka", brokers, "-topic", "walk", "-group", "walkers", "-once", "-customers", cust,
+		"-redis", url, "-prefix", prefix, "-progress", "off", "-kafka-session-timeout", "1s")
+	require.Contains(t, out, fmt.Sprintf("events: %d in,", len(d.Plays)))
+	ckpt, err := rdb.Keys(context.Background(), prefix+"checkpoint:musicstream/walk/*").Result()
+	require.NoError(t, err)
+	require.Len(t, ckpt, 4, "one checkpoint per partition")
+}

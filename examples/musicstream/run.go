@@ -320,11 +320,35 @@ func (a *app) produce(ctx context.Context, plays []byte) error {
 		defer f.Close()
 		r = f
 	}
+	if err := ensureTopic(strings.Split(a.o.kafka, ","), a.o.topic, int32(a.o.partitions)); err != nil {
+		return err
+	}
 	start := time.Now()
 	n, err := kafka.ProducePlays(ctx, strings.Split(a.o.kafka, ","), a.o.topic, r, kafka.ProducerConfig{Logger: a.log})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.out, "produced %d plays to %s in %.2fs\n", n, a.o.topic, time.Since(start).Seconds())
+	return nil
+}
+
+// ensureTopic creates topic with the given partitions when it does not exist.
+func ensureTopic(brokers []string, topic string, partitions int32) error {
+	admin, err := sarama.NewClusterAdmin(brokers, sarama.NewConfig())
+	if err != nil {
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	defer admin.Close()
+	topics, err := admin.ListTopics()
+	if err != nil {
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	if _, ok := topics[topic]; ok {
+		return nil
+	}
+	err = admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
+	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
 	return nil
 }
