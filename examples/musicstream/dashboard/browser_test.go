@@ -113,7 +113,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	shot := filepath.Join(t.ArtifactDir(), "dashboard.png")
 	start = time.Now()
-	headless(t, bin, srv.URL+"/", "--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,1500", "--screenshot="+shot)
+	headless(t, bin, srv.URL+"/", "--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,2250", "--screenshot="+shot)
 	t.Logf("screenshot in %v", time.Since(start))
 	png, err := os.ReadFile(shot)
 	if err != nil || len(png) < 10000 || !bytes.HasPrefix(png, []byte("\x89PNG")) {

@@ -61,7 +61,7 @@
       svg.appendChild(el("text", { x: L - 6, y: y + 4, "text-anchor": "end" }, fmt(max * g / 4)));
       if (opts.line) { svg.appendChild(el("text", { x: L + w + 6, y: y + 4 }, (25 * g) + "%")); }
     }
-    var bw = w / values.length, every = Math.ceil(values.length / 16);
+    var bw = w / values.length, every = Math.ceil(values.length / 12);
     values.forEach(function (v, i) {
       var bh = h * v / max, x = L + i * bw;
       var r = el("rect", { x: x + bw * 0.12, y: T + h - bh, width: Math.max(bw * 0.76, 1), height: bh, fill: opts.color || COLORS[0] });
@@ -132,6 +132,11 @@
     if (s >= 60) { return (s / 60).toFixed(1) + " min"; }
     return s.toFixed(1) + " s";
   }
+  function shortDur(s) { // for axes
+    if (s >= 3600) { return (s / 3600).toFixed(1) + "h"; }
+    if (s >= 60) { return Math.round(s / 60) + "m"; }
+    return Math.round(s) + "s";
+  }
 
   function render(st) {
     text("pipeline", "· " + st.pipeline);
@@ -175,7 +180,7 @@
       legend.appendChild(document.createTextNode(r));
     });
     lines(byId("chart-rate"), [{ name: "events/s", values: ops.map(function (p) { return { t: p.t, v: p.eventsPerSec }; }) }]);
-    lines(byId("chart-lag"), [{ name: "lag", values: ops.map(function (p) { return { t: p.t, v: p.lagSeconds }; }) }], dur);
+    lines(byId("chart-lag"), [{ name: "lag", values: ops.map(function (p) { return { t: p.t, v: p.lagSeconds }; }) }], shortDur);
 
     var status = byId("status");
     if (st.errors && st.errors.length) {
