@@ -44,14 +44,11 @@ type Stats struct {
 // The windows, in the order of New's windows slice. The names are the
 // results' WindowInfo.Name.
 const (
-	wPlays  = "plays_hour"
-	wZipH   = "zip_hour"
-	wZipD   = "zip_day"
-	wTrackH = "track_hour"
-	wLevelH = "level_hour"
-	wGendH  = "gender_hour"
-	wAgeH   = "age_hour" // fed only plays with an age band
+	wHour = "plays_hour" // every breakdown of an hour
+	wDay  = "plays_day"  // zip codes of a day
 )
+
+var windowNames = [...]string{wHour, wDay}
 
 // PartitionName is the name a partition's partials are written under:
 // "<source>.<partition>", e.g. "0.3", or "0.-1" for an unpartitioned source.
@@ -71,24 +68,19 @@ func New(rdb redis.UniversalClient, part stream.PartitionID, cfg Config) (*Analy
 	cfg.setDefaults()
 	a := &Analytics{cfg: cfg, part: PartitionName(part)}
 	a.w = newWriter(rdb, cfg, a.part)
-	hour, day := time.Hour, 24*time.Hour
+	count := func(field string) window.Aggregate { return window.Custom[counts](field, field, countsAgg{}) }
 	specs := []struct {
 		name string
-		key  string
 		size time.Duration
 		aggs []window.Aggregate
 	}{
-		{wPlays, "all", hour, []window.Aggregate{window.Sum("mobile", "mobile"), window.DistinctCount("listeners", "customer_id")}},
-		{wZipH, "zip", hour, nil},
-		{wZipD, "zip", day, nil},
-		{wTrackH, "track_id", hour, nil},
-		{wLevelH, "level", hour, nil},
-		{wGendH, "gender", hour, nil},
-		{wAgeH, "age_band", hour, nil},
+		{wHour, time.Hour, []window.Aggregate{window.Sum("mobile", "mobile"), window.DistinctCount("listeners", "customer_id"),
+			count("zip"), count("track_id"), count("level"), count("gender"), count("age_band")}},
+		{wDay, 24 * time.Hour, []window.Aggregate{count("zip")}},
 	}
 	for _, s := range specs {
 		w, err := window.NewTumbling(window.TumblingConfig{Size: s.size, WindowConfig: window.WindowConfig{
-			Name: s.name, KeyBy: []string{s.key}, Aggs: s.aggs, AllowedLateness: cfg.AllowedLateness}})
+			Name: s.name, KeyBy: []string{"all"}, Aggs: s.aggs, AllowedLateness: cfg.AllowedLateness}})
 		if err != nil {
 			return nil, fmt.Errorf("analytics: window %s: %w", s.name, err)
 		}
@@ -119,18 +111,12 @@ func (a *Analytics) Start(ctx context.Context, env stream.Env) error {
 // Process feeds a batch of enriched plays to the windows and writes what
 // fired. It emits nothing.
 func (a *Analytics) Process(ctx context.Context, in []stream.Event, _ *stream.Emitter) error {
-	all, aged := a.proj.project(in)
-	a.stats.plays.Add(int64(len(all)))
-	return a.run(ctx, func(i int, w *window.TimeWindows, em *stream.Emitter) error {
-		evs := all
-		if i == len(a.windows)-1 {
-			evs = aged
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		return w.Process(ctx, evs, em)
-	})
+	evs := a.proj.project(in)
+	a.stats.plays.Add(int64(len(evs)))
+	if len(evs) == 0 {
+		return nil
+	}
+	return a.run(ctx, func(_ int, w *window.TimeWindows, em *stream.Emitter) error { return w.Process(ctx, evs, em) })
 }
 
 // Advance moves the windows to the watermark and writes what fired.
@@ -148,7 +134,9 @@ func (a *Analytics) run(ctx context.Context, fn func(int, *window.TimeWindows, *
 		}
 		for _, r := range em.Events() {
 			if r.Window != nil {
-				a.add(r.Window)
+				if err := a.add(r.Window); err != nil {
+					return fmt.Errorf("analytics: window %s: %w", a.windowName(i), err)
+				}
 				n++
 			}
 		}
@@ -159,7 +147,7 @@ func (a *Analytics) run(ctx context.Context, fn func(int, *window.TimeWindows, *
 }
 
 func (a *Analytics) windowName(i int) string {
-	return [...]string{wPlays, wZipH, wZipD, wTrackH, wLevelH, wGendH, wAgeH}[i]
+	return windowNames[i]
 }
 
 // Flush writes the pending results now, whatever the retry delay, and

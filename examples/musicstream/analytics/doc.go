@@ -5,9 +5,14 @@
 // New returns a stream.Operator meant to be one branch of stream.Parallel
 // beside the rules' inputs: it consumes enriched plays (the "customer" join
 // is read for level, gender and age band), emits nothing downstream, and
-// writes the results of its tumbling windows (window.NewTumbling) to Redis
-// itself, in one pipelined transaction per Process or Advance call that fired
-// windows. Late and out-of-range events are left to the other branches, which
+// writes the results of its windows to Redis itself, in one pipelined
+// transaction per Process or Advance call that fired windows.
+//
+// Two tumbling windows (window.NewTumbling), of an hour and of a day, hold
+// the plays of each period: built-in aggregates count mobile plays (Sum) and
+// listeners (DistinctCount), and a custom aggregate (window.Custom) counts the
+// plays per zip code, track, level, gender and age band, so that a period is
+// one window whatever the number of zip codes or tracks. Late and out-of-range events are left to the other branches, which
 // already send them to the pipeline's late and dead-letter outputs.
 //
 // # Keys

@@ -138,7 +138,10 @@ func enriched(d *gen.Data, parts int, ageBands bool) []stream.Event {
 func ageBand(id int64) string { return [...]string{"18-24", "25-34", "35-54", "55+"}[id%4] }
 
 // genData is a small data set spanning more than a day of event time.
-func genData(plays int) *gen.Data {
-	return gen.Generate(gen.Config{Seed: 7, Plays: plays, Customers: 800, Tracks: 300, MeanGap: 20 * time.Second,
+func genData(plays int) *gen.Data { return genDataGap(plays, 20*time.Second) }
+
+// genDataGap generates plays with a mean event-time gap.
+func genDataGap(plays int, gap time.Duration) *gen.Data {
+	return gen.Generate(gen.Config{Seed: 7, Plays: plays, Customers: 800, Tracks: 300, MeanGap: gap,
 		Duplicates: 0.01, MaxDelay: time.Minute, Repeats: 5})
 }

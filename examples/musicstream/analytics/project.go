@@ -58,7 +58,7 @@ type projector struct {
 	schema                   *stream.Schema
 	cust, track, mobile, zip int
 	fields                   []stream.Value // this batch's field memory
-	out, aged                []stream.Event
+	out                      []stream.Event
 }
 
 func (p *projector) resolve(s *stream.Schema) {
@@ -74,12 +74,11 @@ func field(ev *stream.Event, i int) stream.Value {
 	return stream.Value{}
 }
 
-// project returns the batch as analytics events, and the subset whose
-// customer has an age band. Events without a schema are skipped. The slices
-// are reused by the next call; field memory is allocated per batch, as the
-// windows may keep values.
-func (p *projector) project(in []stream.Event) (all, aged []stream.Event) {
-	p.out, p.aged = p.out[:0], p.aged[:0]
+// project returns the batch as analytics events. Events without a schema
+// are skipped. The slice is reused by the next call; field memory is
+// allocated per batch, as the windows may keep values.
+func (p *projector) project(in []stream.Event) []stream.Event {
+	p.out = p.out[:0]
 	p.fields = make([]stream.Value, len(in)*nFields)
 	for i := range in {
 		ev := &in[i]
@@ -109,9 +108,6 @@ func (p *projector) project(in []stream.Event) (all, aged []stream.Event) {
 			}
 		}
 		p.out = append(p.out, stream.Event{Key: ev.Key, Time: ev.Time, Pos: ev.Pos, Schema: Schema, Fields: f})
-		if !f[fAge].IsNull() {
-			p.aged = append(p.aged, p.out[len(p.out)-1])
-		}
 	}
-	return p.out, p.aged
+	return p.out
 }

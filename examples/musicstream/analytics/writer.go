@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"time"
@@ -44,6 +45,7 @@ type writer struct {
 	clock   stream.Clock
 	log     *slog.Logger
 	lastTry time.Time
+	loaded  bool // mergeScript is known to be loaded
 }
 
 func newWriter(rdb redis.UniversalClient, cfg Config, part string) *writer {
@@ -109,11 +111,30 @@ return 1
 
 // flush writes every pending entry: its partial, the index, then the merge.
 // It returns the number of keys written; on error the entries stay pending.
+// The merge script goes by its SHA; after a NOSCRIPT (a restarted Redis) it
+// is loaded again and the whole write retried once, which is idempotent.
 func (w *writer) flush(ctx context.Context) (int, error) {
 	if len(w.pending) == 0 {
 		return 0, nil
 	}
 	w.lastTry = w.now()
+	for attempt := 0; ; attempt++ {
+		if !w.loaded {
+			if err := mergeScript.Load(ctx, w.rdb).Err(); err != nil {
+				return 0, fmt.Errorf("load merge script: %w", err)
+			}
+			w.loaded = true
+		}
+		n, err := w.write(ctx)
+		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			w.loaded = false
+			continue
+		}
+		return n, err
+	}
+}
+
+func (w *writer) write(ctx context.Context) (int, error) {
 	suffixes := make([]string, 0, len(w.pending))
 	for s := range w.pending {
 		suffixes = append(suffixes, s)
@@ -145,7 +166,7 @@ func (w *writer) flush(ctx context.Context) (int, error) {
 				p.Expire(ctx, partial, w.ttl)
 				p.Expire(ctx, stats+e.index, w.ttl)
 			}
-			mergeScript.Eval(ctx, p, []string{stats + s, parts}, string(e.kind), stats+"part:", ":"+s, e.top, ttl)
+			mergeScript.EvalSha(ctx, p, []string{stats + s, parts}, string(e.kind), stats+"part:", ":"+s, e.top, ttl)
 		}
 		if ttl > 0 {
 			p.Expire(ctx, parts, w.ttl)

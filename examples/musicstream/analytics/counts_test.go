@@ -1,0 +1,42 @@
+package analytics
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+func TestCountsAggregate(t *testing.T) {
+	var f countsAgg
+	var a, b counts
+	for _, v := range []stream.Value{stream.String("10001"), stream.String("10001"), stream.Int(7), stream.String("7")} {
+		a = f.Add(a, v)
+	}
+	b = f.Add(b, stream.String("10002"))
+	m := f.Merge(a, b)
+	dec, err := f.Decode(f.Encode(m))
+	if err != nil || fmt.Sprint(dec) != fmt.Sprint(m) {
+		t.Fatalf("round trip: %v %v, want %v", dec, err, m)
+	}
+	if string(f.Encode(dec)) != string(f.Encode(m)) {
+		t.Error("Encode is not deterministic")
+	}
+	sums := map[string]int64{}
+	if err := decodeResult(f.Result(m).Str(), func(k string, n int64) { sums[k] += n }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sums) != "map[10001:2 10002:1 7:2]" {
+		t.Errorf("result %v", sums)
+	}
+	for _, bad := range []string{"\x05ab", "\x01a", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"} {
+		if err := decodeResult(bad, func(string, int64) {}); err == nil {
+			t.Errorf("decodeResult(%q) accepted", bad)
+		}
+	}
+	for _, bad := range [][]byte{{byte(stream.KindNull), 0, 2}, {byte(stream.KindInt), 1, 'x', 2}, {byte(stream.KindString), 9}} {
+		if _, err := f.Decode(bad); err == nil {
+			t.Errorf("Decode(%q) accepted", bad)
+		}
+	}
+}
