@@ -71,7 +71,7 @@ func (s sampledSource) Read(ctx context.Context) (stream.Batch, error) {
 // order, rules) with the analytics as a branch beside repeats and order,
 // over generated data loaded into Redis. onRead is called before each batch
 // is read. Run the pipeline with run.
-func scenario(t *testing.T, rdb redis.UniversalClient, prefix string, plays int, onRead func()) (*stream.Pipeline, *music.Scenario) {
+func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int, onRead func()) (*stream.Pipeline, *music.Scenario) {
 	t.Helper()
 	ctx := context.Background()
 	d := gen.Generate(gen.Config{Seed: 11, Plays: plays, Customers: 2000, Tracks: 500, MeanGap: 8 * time.Second,
@@ -119,7 +119,7 @@ func scenario(t *testing.T, rdb redis.UniversalClient, prefix string, plays int,
 	return p, sc
 }
 
-func run(t *testing.T, p *stream.Pipeline) {
+func run(t testing.TB, p *stream.Pipeline) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -131,7 +131,7 @@ func run(t *testing.T, p *stream.Pipeline) {
 // served runs the scenario over plays generated plays, sampling the
 // dashboard's counters before each batch is read (the clock moving 1s per
 // batch), and returns the dashboard.
-func served(t *testing.T, plays int, health *metrics.HealthConfig) *Dashboard {
+func served(t testing.TB, plays int, health *metrics.HealthConfig) *Dashboard {
 	t.Helper()
 	rdb, prefix := testRedis(t)
 	clock := stream.NewManualClock(t0)
