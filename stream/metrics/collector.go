@@ -75,6 +75,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	eachSorted(call(c.m.cfg.Firings), func(k string, v int64) { counter(c.firings, v, k) })
 	eachSorted(call(c.m.cfg.RuleErrors), func(k string, v int64) { counter(c.ruleErrs, v, k) })
 	eachSorted(call(c.m.cfg.Counters), func(k string, v int64) { counter(c.ctrs, v, k) })
+	if c.m.cfg.RedisUp != nil {
+		for comp, ok := range c.m.cfg.RedisUp() {
+			c.m.RedisHealth(comp, !ok)
+		}
+	}
 	up, degradations := c.m.redisState()
 	errs := call(c.m.cfg.RedisErrors)
 	for k, v := range degradations {

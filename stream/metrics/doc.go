@@ -21,7 +21,7 @@
 //	checkpoint_age_seconds                                  time since the last checkpoint
 //	rule_firings_total{rule}, rule_errors_total{rule}       from Config.Firings, Config.RuleErrors
 //	redis_errors_total{component}                           Config.RedisErrors plus RedisHealth's degradations
-//	redis_up{component}                                     1 healthy, 0 degraded (RedisHealth)
+//	redis_up{component}                                     1 healthy, 0 degraded (RedisHealth, Config.RedisUp)
 //	scenario_total{name}                                     Config.Counters (duplicates, matches...)
 //	sink_seconds{sink,op}                                   histogram of Sink's Write and Flush
 //	sink_errors_total{sink,op}, sink_events_total{sink}

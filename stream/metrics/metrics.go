@@ -28,6 +28,12 @@ type Config struct {
 	// RedisErrors returns Redis errors per component (e.g. the targets'
 	// Stats.Failures); RedisHealth's degradations are added.
 	RedisErrors func() map[string]int64
+	// RedisUp returns, per component, whether it reaches Redis now (e.g.
+	// from enrich.Lookup.Health or a scenario's degraded flag). Polled at
+	// each scrape and fed to RedisHealth, so a change to down between two
+	// scrapes counts as one error; use RedisHealth from an OnHealth hook to
+	// see every change.
+	RedisUp func() map[string]bool
 	// Counters returns further counters by name (e.g. duplicates, matches),
 	// exported as scenario_total{name}.
 	Counters func() map[string]int64

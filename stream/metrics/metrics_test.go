@@ -34,6 +34,7 @@ func TestPipelineMetrics(t *testing.T) {
 		RuleErrors:  func() map[string]int64 { return map[string]int64{"interest": 0, "sms_offer": 2} },
 		RedisErrors: func() map[string]int64 { return map[string]int64{"targets": 4} },
 		Counters:    func() map[string]int64 { return map[string]int64{"duplicates": 5} },
+		RedisUp:     func() map[string]bool { return map[string]bool{"lookups": false} },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,10 +73,12 @@ rulestream_rule_errors_total{pipeline="musicstream",rule="sms_offer"} 2
 # HELP rulestream_redis_errors_total Redis errors per component.
 # TYPE rulestream_redis_errors_total counter
 rulestream_redis_errors_total{component="customer",pipeline="musicstream"} 1
+rulestream_redis_errors_total{component="lookups",pipeline="musicstream"} 1
 rulestream_redis_errors_total{component="targets",pipeline="musicstream"} 4
 # HELP rulestream_redis_up 1 while the component reaches Redis, 0 while degraded.
 # TYPE rulestream_redis_up gauge
 rulestream_redis_up{component="customer",pipeline="musicstream"} 0
+rulestream_redis_up{component="lookups",pipeline="musicstream"} 0
 rulestream_redis_up{component="track",pipeline="musicstream"} 1
 # HELP rulestream_scenario_total Scenario counters by name.
 # TYPE rulestream_scenario_total counter
