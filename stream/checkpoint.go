@@ -146,3 +146,49 @@ func restoreOps(ops []Operator, data []byte) error {
 	}
 	return nil
 }
+
+// snapshotTask serialises a task's operators, or its lanes' (version 2:
+// the lane count, then each lane's operator state).
+func snapshotTask(t *task) ([]byte, error) {
+	if len(t.lanes) == 0 {
+		return snapshotOps(t.ops)
+	}
+	buf := binary.AppendUvarint([]byte{2}, uint64(len(t.lanes)))
+	for i, l := range t.lanes {
+		data, err := snapshotOps(l.ops)
+		if err != nil {
+			return nil, fmt.Errorf("lane %d: %w", i, err)
+		}
+		buf = appendUvarintBytes(buf, data)
+	}
+	return buf, nil
+}
+
+// restoreTask restores what snapshotTask wrote; the lane count must match.
+func restoreTask(t *task, data []byte) error {
+	if len(t.lanes) == 0 {
+		return restoreOps(t.ops, data)
+	}
+	if len(data) == 0 || data[0] != 2 {
+		return fmt.Errorf("operator state: not a snapshot of %d lanes (Parallelism changed?)", len(t.lanes))
+	}
+	n, k := binary.Uvarint(data[1:])
+	if k <= 0 || n != uint64(len(t.lanes)) {
+		return fmt.Errorf("operator state: snapshot of %d lanes, the pipeline has %d (Parallelism changed?)", n, len(t.lanes))
+	}
+	data = data[1+k:]
+	for i, l := range t.lanes {
+		part, rest, err := readUvarintBytes(data)
+		if err != nil {
+			return fmt.Errorf("lane %d: %w", i, err)
+		}
+		if err := restoreOps(l.ops, part); err != nil {
+			return fmt.Errorf("lane %d: %w", i, err)
+		}
+		data = rest
+	}
+	if len(data) != 0 {
+		return errors.New("operator state: trailing bytes")
+	}
+	return nil
+}

@@ -25,6 +25,14 @@ type Config struct {
 	// ProcessingTime stamps each event with the processing time at ingestion
 	// instead of its own event time.
 	ProcessingTime bool
+	// Parallelism, for a partitioned pipeline (ViaPartitioned), splits each
+	// partition's events by Key across this many copies of the operators
+	// (lanes), run concurrently on a batch and joined before the next, so
+	// that one partition uses several cores. Per-key state stays in one lane;
+	// use it when operator state is keyed by something that determines the
+	// event's Key (a customer's plays). Checkpoints record the lane count: a
+	// partition restores only into the same Parallelism. Default 1.
+	Parallelism int
 	// Buffer is how many batches may wait between the stages (backpressure).
 	// Default 4.
 	Buffer int
@@ -84,6 +92,9 @@ func (c Config) Validate() error {
 	}
 	if c.AllowedLateness < 0 {
 		errs = append(errs, errors.New("AllowedLateness must not be negative"))
+	}
+	if c.Parallelism < 0 {
+		errs = append(errs, errors.New("Parallelism must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -93,27 +93,45 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 	if t := r.tasks[pid]; t != nil {
 		return t, nil
 	}
-	ops, err := r.p.factory(pid)
-	if err != nil {
-		return nil, fmt.Errorf("partition %d/%d: operators: %w", pid.Source, pid.Partition, err)
-	}
 	env := Env{Pipeline: r.p.name, Config: r.cfg, Logger: r.cfg.Logger, Clock: r.cfg.Clock}
-	if err := startOps(ctx, ops, env); err != nil {
-		return nil, err
+	build := func() ([]Operator, error) {
+		ops, err := r.p.factory(pid)
+		if err != nil {
+			return nil, fmt.Errorf("partition %d/%d: operators: %w", pid.Source, pid.Partition, err)
+		}
+		return ops, startOps(ctx, ops, env)
 	}
-	t := newTask(pid, ops, NewWatermarkTracker(r.cfg.OutOfOrderness, 0))
+	t := newTask(pid, nil, NewWatermarkTracker(r.cfg.OutOfOrderness, 0))
+	if r.cfg.Parallelism > 1 {
+		for i := 0; i < r.cfg.Parallelism; i++ {
+			ops, err := build()
+			if err != nil {
+				return nil, err
+			}
+			t.lanes = append(t.lanes, newTask(pid, ops, nil))
+		}
+	} else {
+		ops, err := build()
+		if err != nil {
+			return nil, err
+		}
+		t.ops, t.ems = ops, make([]Emitter, len(ops))
+	}
 	t.lastCP = now
 	r.restoreMu.Lock()
 	cp := r.restores[pid]
 	delete(r.restores, pid)
 	r.restoreMu.Unlock()
 	if cp != nil {
-		if err := restoreOps(ops, cp.State); err != nil {
+		if err := restoreTask(t, cp.State); err != nil {
 			return nil, fmt.Errorf("partition %d/%d: restore checkpoint: %w", pid.Source, pid.Partition, err)
 		}
 		if cp.MaxTime != MinWatermark {
 			t.tracker.SetPartitionMax(pid, cp.MaxTime, now)
 			t.lastWM = t.tracker.Watermark()
+			for _, l := range t.lanes {
+				l.lastWM = t.lastWM
+			}
 		}
 		t.nextOffset = cp.Offset
 	}

@@ -2,7 +2,9 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -22,6 +24,13 @@ type task struct {
 	acks       []AckFunc // acks held until the next checkpoint
 	lastCP     time.Time
 	dirty      bool
+
+	// lanes split a partition's events by key across copies of the
+	// operators, run concurrently (Config.Parallelism > 1). A lane is a task
+	// of its own; the partition's task then has no operators.
+	lanes []*task
+	in    []Event // a lane's share of a batch
+	out   outMsg  // a lane's output of a batch
 }
 
 func newTask(pid PartitionID, ops []Operator, tracker *WatermarkTracker) *task {
@@ -73,6 +82,9 @@ func (r *runner) feed(ctx context.Context, t *task, src int, evs []Event, msg *o
 // step runs events through the operators and advances them to wm if it is
 // past where they are. The last operator's output is appended to msg.
 func (r *runner) step(ctx context.Context, t *task, evs []Event, wm int64, msg *outMsg) error {
+	if len(t.lanes) > 0 {
+		return r.stepLanes(ctx, t, evs, wm, msg)
+	}
 	advance := wm > t.lastWM
 	if advance {
 		t.lastWM = wm
@@ -135,7 +147,7 @@ func (r *runner) checkpoint(t *task, msg *outMsg, now time.Time, done chan error
 		}
 		return nil
 	}
-	state, err := snapshotOps(t.ops)
+	state, err := snapshotTask(t)
 	if err != nil {
 		return err
 	}
@@ -143,4 +155,53 @@ func (r *runner) checkpoint(t *task, msg *outMsg, now time.Time, done chan error
 	msg.cps = append(msg.cps, cpWrite{key: r.p.checkpointKey(t.pid.Source, t.pid.Partition), cp: cp, acks: t.acks, done: done})
 	t.acks, t.dirty = nil, false
 	return nil
+}
+
+// stepLanes splits events by key across the task's lanes, steps the lanes
+// concurrently, and gathers their output in lane order.
+func (r *runner) stepLanes(ctx context.Context, t *task, evs []Event, wm int64, msg *outMsg) error {
+	if len(evs) == 0 && wm <= t.lastWM {
+		return nil
+	}
+	t.dirty = true
+	if wm > t.lastWM {
+		t.lastWM = wm
+	}
+	n := uint32(len(t.lanes))
+	for _, l := range t.lanes {
+		l.in = l.in[:0]
+	}
+	for i := range evs {
+		l := t.lanes[laneOf(evs[i].Key, n)]
+		l.in = append(l.in, evs[i])
+	}
+	errs := make([]error, len(t.lanes))
+	var wg sync.WaitGroup
+	for i, l := range t.lanes[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i+1] = r.step(ctx, l, l.in, wm, &l.out)
+		}()
+	}
+	errs[0] = r.step(ctx, t.lanes[0], t.lanes[0].in, wm, &t.lanes[0].out)
+	wg.Wait()
+	for _, l := range t.lanes {
+		msg.events = append(msg.events, l.out.events...)
+		msg.late = append(msg.late, l.out.late...)
+		msg.dead = append(msg.dead, l.out.dead...)
+		l.out.reset()
+	}
+	return errors.Join(errs...)
+}
+
+// laneOf maps a key to one of n lanes (FNV-1a): a key always goes to the
+// same lane, so per-key state stays in one lane.
+func laneOf(key string, n uint32) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return h % n
 }

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -44,6 +45,7 @@ type options struct {
 	progress                 string
 	quiet                    bool
 	cpuprofile               string
+	parallelism              int
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -73,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.IntVar(&o.parallelism, "parallelism", runtime.GOMAXPROCS(0), "lanes per partition: a partition's plays are split by customer across this many copies of the operators")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -81,6 +84,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.offset != "oldest" && o.offset != "newest" {
 		return nil, fmt.Errorf("-offset must be oldest or newest, not %q", o.offset)
+	}
+	if o.parallelism < 1 {
+		return nil, errors.New("-parallelism must be at least 1")
 	}
 	if o.lateness < 0 {
 		return nil, errors.New("-lateness must not be negative")

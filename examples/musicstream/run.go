@@ -168,7 +168,7 @@ func (a *app) loadRules(env *rules.Env) (*rules.RuleSet, error) {
 }
 
 func (a *app) pipelineConfig() stream.Config {
-	return stream.Config{OutOfOrderness: a.o.lateness, Logger: a.log}
+	return stream.Config{OutOfOrderness: a.o.lateness, Parallelism: a.o.parallelism, Logger: a.log}
 }
 
 func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte) error {

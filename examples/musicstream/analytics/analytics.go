@@ -69,13 +69,14 @@ func New(rdb redis.UniversalClient, part stream.PartitionID, cfg Config) (*Analy
 	a := &Analytics{cfg: cfg, part: PartitionName(part)}
 	a.w = newWriter(rdb, cfg, a.part)
 	count := func(field string) window.Aggregate { return window.Custom[counts](field, field, countsAgg{}) }
+	few := func(field string) window.Aggregate { return window.Custom[fewCounts](field, field, fewAgg{}) }
 	specs := []struct {
 		name string
 		size time.Duration
 		aggs []window.Aggregate
 	}{
 		{wHour, time.Hour, []window.Aggregate{window.Sum("mobile", "mobile"), window.DistinctCount("listeners", "customer_id"),
-			count("zip"), count("track_id"), count("level"), count("gender"), count("age_band")}},
+			count("zip"), count("track_id"), few("level"), few("gender"), few("age_band")}},
 		{wDay, 24 * time.Hour, []window.Aggregate{count("zip")}},
 	}
 	for _, s := range specs {

@@ -19,7 +19,7 @@ type countsAgg struct{}
 
 func (countsAgg) Add(acc counts, v stream.Value) counts {
 	if acc == nil {
-		acc = counts{}
+		acc = make(counts, 64)
 	}
 	acc[v]++
 	return acc
@@ -115,4 +115,70 @@ func (countsAgg) Decode(b []byte) (counts, error) {
 		c[v] += n
 	}
 	return c, d.err
+}
+
+// fewCounts is the accumulator of fewAgg: counts of a field with few values
+// (level, gender, age band), kept in a slice searched linearly, which is
+// cheaper than hashing for a handful of values. A pointer, so that the
+// window holds it in an interface without allocating per event.
+type fewCounts = *struct {
+	vals []stream.Value
+	ns   []int64
+}
+
+// fewAgg is countsAgg for fields with few distinct values; same Result and
+// snapshot encoding.
+type fewAgg struct{}
+
+func (fewAgg) Add(acc fewCounts, v stream.Value) fewCounts {
+	if acc == nil {
+		acc = &struct {
+			vals []stream.Value
+			ns   []int64
+		}{}
+	}
+	for i := range acc.vals {
+		if acc.vals[i].Equal(v) {
+			acc.ns[i]++
+			return acc
+		}
+	}
+	acc.vals = append(acc.vals, v)
+	acc.ns = append(acc.ns, 1)
+	return acc
+}
+
+func (fewAgg) toMap(acc fewCounts) counts {
+	c := counts{}
+	if acc != nil {
+		for i, v := range acc.vals {
+			c[v] += acc.ns[i]
+		}
+	}
+	return c
+}
+
+func (f fewAgg) fromMap(c counts) fewCounts {
+	var acc fewCounts
+	for _, k := range sortedKeys(c) {
+		acc = f.Add(acc, k)
+		acc.ns[len(acc.ns)-1] = c[k]
+	}
+	return acc
+}
+
+func (f fewAgg) Merge(a, b fewCounts) fewCounts {
+	return f.fromMap(countsAgg{}.Merge(f.toMap(a), f.toMap(b)))
+}
+
+func (f fewAgg) Result(acc fewCounts) stream.Value { return countsAgg{}.Result(f.toMap(acc)) }
+
+func (f fewAgg) Encode(acc fewCounts) []byte { return countsAgg{}.Encode(f.toMap(acc)) }
+
+func (f fewAgg) Decode(b []byte) (fewCounts, error) {
+	c, err := countsAgg{}.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	return f.fromMap(c), nil
 }

@@ -7,6 +7,26 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
+func TestFewCountsAggregate(t *testing.T) {
+	var f fewAgg
+	var a, b fewCounts
+	for _, v := range []stream.Value{stream.String("1"), stream.String("unknown"), stream.String("1"), stream.Int(1)} {
+		a = f.Add(a, v)
+	}
+	b = f.Add(b, stream.String("2"))
+	m := f.Merge(a, b)
+	if got := fmt.Sprint(f.toMap(m)); got != `map[1:1 "1":2 "2":1 "unknown":1]` {
+		t.Errorf("merged %s", got)
+	}
+	dec, err := f.Decode(f.Encode(m))
+	if err != nil || string(f.Encode(dec)) != string(f.Encode(m)) {
+		t.Fatalf("round trip: %v", err)
+	}
+	if string(f.Result(m).Str()) == "" || f.Result(nil).Str() != "" {
+		t.Error("Result")
+	}
+}
+
 func TestCountsAggregate(t *testing.T) {
 	var f countsAgg
 	var a, b counts

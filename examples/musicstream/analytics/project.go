@@ -59,6 +59,17 @@ type projector struct {
 	cust, track, mobile, zip int
 	fields                   []stream.Value // this batch's field memory
 	out                      []stream.Event
+
+	recSchema           *stream.Schema // the customer record's schema, and its field positions
+	level, gender, band int
+}
+
+// recField returns field i of a record, null when out of range.
+func recField(r *stream.Record, i int) stream.Value {
+	if i >= 0 && i < len(r.Values) {
+		return r.Values[i]
+	}
+	return stream.Value{}
 }
 
 func (p *projector) resolve(s *stream.Schema) {
@@ -102,8 +113,15 @@ func (p *projector) project(in []stream.Event) []stream.Event {
 		if cust == nil {
 			f[fLevel], f[fGender] = stream.String(unknown), stream.String(unknown)
 		} else {
-			f[fLevel], f[fGender] = intText(cust.Get("level")), intText(cust.Get("gender"))
-			if age := cust.Get("age_band"); !age.IsNull() && age.Str() != "" {
+			if cust.Schema != p.recSchema {
+				p.recSchema = cust.Schema
+				p.level, p.gender, p.band = -1, -1, -1
+				if cust.Schema != nil {
+					p.level, p.gender, p.band = cust.Schema.Index("level"), cust.Schema.Index("gender"), cust.Schema.Index("age_band")
+				}
+			}
+			f[fLevel], f[fGender] = intText(recField(cust, p.level)), intText(recField(cust, p.gender))
+			if age := recField(cust, p.band); !age.IsNull() && age.Text() != "" {
 				f[fAge] = stream.String(age.Text())
 			}
 		}
