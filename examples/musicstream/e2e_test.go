@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream/gen"
 	"github.com/stretchr/testify/require"
 )
@@ -23,13 +24,7 @@ const testDB = 8
 
 func testRedis(t *testing.T) (string, *redis.Client) {
 	t.Helper()
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("RULESTREAM_TEST_REDIS is not set under CI=true: run scripts/test")
-		}
-		t.Skip("RULESTREAM_TEST_REDIS not set (scripts/test starts a redis-server)")
-	}
+	addr := testredis.Addr(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
 	t.Cleanup(func() { rdb.Close() })
 	return fmt.Sprintf("redis://%s/%d", addr, testDB), rdb
@@ -269,11 +264,7 @@ func TestEndToEndSharedData(t *testing.T) {
 }
 
 func deletePrefix(rdb *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
-	}
+	testredis.DeletePrefix(context.Background(), rdb, prefix)
 }
 
 // digest summarises every key under prefix, stream ids aside.

@@ -2,33 +2,17 @@ package checkpoint
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/stretchr/testify/require"
 )
 
-func testRedis(t *testing.T) *redis.Client {
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("RULESTREAM_TEST_REDIS is not set under CI=true: run scripts/test")
-		}
-		t.Skip("RULESTREAM_TEST_REDIS not set (scripts/test starts a redis-server)")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: 5})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
-
 func TestRedisStoreRoundTrip(t *testing.T) {
-	rdb := testRedis(t)
+	rdb, prefix := testredis.Client(t, 5)
 	ctx := context.Background()
-	prefix := "cp-test:" + t.Name() + ":"
-	t.Cleanup(func() { rdb.Del(ctx, prefix+"p/t/0") })
 	s := NewRedis(rdb, prefix)
 	cp, err := s.Load(ctx, "p/t/0")
 	require.NoError(t, err)

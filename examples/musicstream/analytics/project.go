@@ -86,11 +86,15 @@ func field(ev *stream.Event, i int) stream.Value {
 }
 
 // project returns the batch as analytics events. Events without a schema
-// are skipped. The slice is reused by the next call; field memory is
-// allocated per batch, as the windows may keep values.
+// are skipped. The events and their field memory are reused by the next
+// call: the tumbling windows keep aggregates, never events.
 func (p *projector) project(in []stream.Event) []stream.Event {
 	p.out = p.out[:0]
-	p.fields = make([]stream.Value, len(in)*nFields)
+	if cap(p.fields) < len(in)*nFields {
+		p.fields = make([]stream.Value, len(in)*nFields)
+	}
+	p.fields = p.fields[:len(in)*nFields]
+	clear(p.fields)
 	for i := range in {
 		ev := &in[i]
 		if ev.Schema == nil {

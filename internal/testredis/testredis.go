@@ -1,0 +1,148 @@
+// Package testredis gives tests a real Redis: the shared redis-server that
+// scripts/test starts (RULESTREAM_TEST_REDIS), with a key prefix unique to
+// the test, or a private redis-server process a test may stop and restart.
+package testredis
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// EnvVar names the variable holding the shared test Redis (host:port).
+const EnvVar = "RULESTREAM_TEST_REDIS"
+
+var seq atomic.Int64
+
+// Addr returns the shared test Redis's address. Without it the test is
+// skipped, except under CI=true, where it fails: CI must run every test.
+func Addr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv(EnvVar)
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set under CI=true: run scripts/test", EnvVar)
+		}
+		t.Skipf("%s not set: this test needs a redis-server (scripts/test starts one)", EnvVar)
+	}
+	return addr
+}
+
+// Client returns a client of database db of the shared test Redis and a key
+// prefix unique to this test; the keys under the prefix are deleted when
+// the test ends.
+func Client(t testing.TB, db int) (*redis.Client, string) {
+	t.Helper()
+	addr := Addr(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s: %v", addr, err)
+	}
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	prefix := fmt.Sprintf("t:%s:%d:%d:", name, os.Getpid(), seq.Add(1))
+	t.Cleanup(func() {
+		DeletePrefix(context.Background(), rdb, prefix)
+		rdb.Close()
+	})
+	return rdb, prefix
+}
+
+// DeletePrefix deletes every key under prefix.
+func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+		if len(keys) == 1000 {
+			rdb.Del(ctx, keys...)
+			keys = keys[:0]
+		}
+	}
+	if len(keys) > 0 {
+		rdb.Del(ctx, keys...)
+	}
+}
+
+// Server is a private redis-server process.
+type Server struct {
+	Addr string
+	Port int
+	dir  string
+	cmd  *exec.Cmd
+	args []string
+}
+
+// Start runs a private redis-server on a free port (its data in a temporary
+// directory, append-only with fsync always, so a restart keeps what was
+// acknowledged) and stops it when the test ends. Without a redis-server
+// binary the test is skipped, except under CI=true.
+func Start(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is not installed under CI=true: run scripts/test")
+		}
+		t.Skip("redis-server not installed")
+	}
+	port := FreePort(t)
+	dir := t.TempDir()
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, dir: dir,
+		args: append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
+			"--appendonly", "yes", "--appendfsync", "always", "--logfile", filepath.Join(dir, "redis.log")}, extra...)}
+	s.start(t)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	s.cmd = exec.Command("redis-server", s.args...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not answer", s.Addr)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a process we started
+	}
+}
+
+// Stop kills the server (as a crash would).
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// Restart starts the server again on the same port and data directory.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	s.start(t)
+}
+
+// FreePort returns a TCP port free on the loopback interface now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
