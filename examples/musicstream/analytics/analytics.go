@@ -26,7 +26,7 @@ type Analytics struct {
 }
 
 type counters struct {
-	plays, results, keys, writeErrors, dropped, pending atomic.Int64
+	plays, results, keys, writeErrors, dropped, pending, writeNanos atomic.Int64
 	lastErr                                             atomic.Pointer[string]
 }
 
@@ -39,6 +39,9 @@ type Stats struct {
 	Dropped     int64  // results dropped because MaxPending keys were waiting
 	Pending     int64  // keys waiting for a retry now
 	LastError   string // the last write error, "" after a successful write
+	// WriteTime is the time spent writing to Redis (processing time, on
+	// the pipeline's processing goroutine).
+	WriteTime time.Duration
 }
 
 // The windows, in the order of New's windows slice. The names are the
@@ -68,7 +71,7 @@ func New(rdb redis.UniversalClient, part stream.PartitionID, cfg Config) (*Analy
 	cfg.setDefaults()
 	a := &Analytics{cfg: cfg, part: PartitionName(part)}
 	a.w = newWriter(rdb, cfg, a.part)
-	count := func(field string) window.Aggregate { return window.Custom[counts](field, field, countsAgg{}) }
+	count := func(field string) window.Aggregate { return window.Custom[countAcc](field, field, countsAgg{}) }
 	few := func(field string) window.Aggregate { return window.Custom[fewCounts](field, field, fewAgg{}) }
 	specs := []struct {
 		name string
@@ -168,7 +171,9 @@ func (a *Analytics) flushIfDue(ctx context.Context, fresh bool) {
 }
 
 func (a *Analytics) flush(ctx context.Context) error {
+	start := time.Now()
 	keys, err := a.w.flush(ctx)
+	a.stats.writeNanos.Add(int64(time.Since(start)))
 	a.stats.pending.Store(int64(a.w.len()))
 	if err != nil {
 		a.stats.writeErrors.Add(1)
@@ -192,7 +197,8 @@ func (a *Analytics) logger() *slog.Logger {
 // Stats returns the counters. Safe to call from any goroutine.
 func (a *Analytics) Stats() Stats {
 	s := Stats{Plays: a.stats.plays.Load(), Results: a.stats.results.Load(), Keys: a.stats.keys.Load(),
-		WriteErrors: a.stats.writeErrors.Load(), Dropped: a.stats.dropped.Load(), Pending: a.stats.pending.Load()}
+		WriteErrors: a.stats.writeErrors.Load(), Dropped: a.stats.dropped.Load(), Pending: a.stats.pending.Load(),
+		WriteTime: time.Duration(a.stats.writeNanos.Load())}
 	if p := a.stats.lastErr.Load(); p != nil {
 		s.LastError = *p
 	}

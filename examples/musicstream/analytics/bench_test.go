@@ -23,6 +23,7 @@ func BenchmarkAnalytics(b *testing.B) {
 	var em stream.Emitter
 	b.ReportAllocs()
 	var keys int64
+	var writing time.Duration
 	for b.Loop() {
 		a, err := New(rdb, stream.PartitionID{Partition: -1}, Config{Prefix: prefix})
 		if err != nil {
@@ -52,9 +53,11 @@ func BenchmarkAnalytics(b *testing.B) {
 			b.Fatalf("stats %+v", st)
 		}
 		keys += st.Keys
+		writing += st.WriteTime
 	}
 	b.ReportMetric(float64(b.N)*float64(len(evs))/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(keys)/float64(b.N), "keys/op")
+	b.ReportMetric(float64(writing.Milliseconds())/float64(b.N), "write-ms/op")
 }
 
 // BenchmarkProject measures the projection of enriched plays alone.

@@ -4,12 +4,23 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/rulestream/rulestream/stream"
 )
 
-// counts is the accumulator of countsAgg: plays per value of a field.
+// counts is a breakdown: plays per value of a field.
 type counts = map[stream.Value]int64
+
+// countAcc is the accumulator of countsAgg. Strings and ints, the kinds the
+// analytics count, have maps of their own, whose hashing is much cheaper
+// than a stream.Value key's; other kinds go to rest. A pointer, so that the
+// window holds it in an interface without allocating per event.
+type countAcc = *struct {
+	strs map[string]int64
+	ints map[int64]int64
+	rest counts
+}
 
 // countsAgg counts the plays of each value of a field within a window (a
 // window.Custom aggregate): one window per hour then carries the whole
@@ -17,20 +28,78 @@ type counts = map[stream.Value]int64
 // is a string Value holding the counts by the values' text (decodeResult).
 type countsAgg struct{}
 
-func (countsAgg) Add(acc counts, v stream.Value) counts {
+func newCountAcc() countAcc {
+	return &struct {
+		strs map[string]int64
+		ints map[int64]int64
+		rest counts
+	}{strs: map[string]int64{}, ints: map[int64]int64{}, rest: counts{}}
+}
+
+func (countsAgg) Add(acc countAcc, v stream.Value) countAcc {
 	if acc == nil {
-		acc = make(counts, 64)
+		acc = newCountAcc()
 	}
-	acc[v]++
+	switch v.Kind() {
+	case stream.KindString:
+		acc.strs[v.Str()]++
+	case stream.KindInt:
+		acc.ints[v.Int()]++
+	default:
+		acc.rest[v]++
+	}
 	return acc
 }
 
-func (countsAgg) Merge(a, b counts) counts {
-	if a == nil {
-		a = counts{}
+// toMap returns the counts of acc by value.
+func toMap(acc countAcc) counts {
+	c := counts{}
+	if acc == nil {
+		return c
 	}
-	for k, n := range b {
-		a[k] += n
+	for k, n := range acc.strs {
+		c[stream.String(k)] += n
+	}
+	for k, n := range acc.ints {
+		c[stream.Int(k)] += n
+	}
+	for k, n := range acc.rest {
+		c[k] += n
+	}
+	return c
+}
+
+func fromMap(c counts) countAcc {
+	var acc countAcc
+	for k, n := range c {
+		acc = countsAgg{}.Add(acc, k)
+		switch k.Kind() {
+		case stream.KindString:
+			acc.strs[k.Str()] = n
+		case stream.KindInt:
+			acc.ints[k.Int()] = n
+		default:
+			acc.rest[k] = n
+		}
+	}
+	return acc
+}
+
+func (countsAgg) Merge(a, b countAcc) countAcc {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	for k, n := range b.strs {
+		a.strs[k] += n
+	}
+	for k, n := range b.ints {
+		a.ints[k] += n
+	}
+	for k, n := range b.rest {
+		a.rest[k] += n
 	}
 	return a
 }
@@ -52,13 +121,26 @@ func sortedKeys(c counts) []stream.Value {
 
 // Result encodes the counts by text: (uvarint length, text, varint count)...
 // in no particular order.
-func (countsAgg) Result(acc counts) stream.Value {
+func (countsAgg) Result(acc countAcc) stream.Value {
+	if acc == nil {
+		return stream.String("")
+	}
 	var b []byte
-	for k := range acc { // any order: the writer sums into a map
-		t := k.Text()
+	put := func(t string, n int64) {
 		b = binary.AppendUvarint(b, uint64(len(t)))
 		b = append(b, t...)
-		b = binary.AppendVarint(b, acc[k])
+		b = binary.AppendVarint(b, n)
+	}
+	for k, n := range acc.strs { // any order: the writer sums into a map
+		put(k, n)
+	}
+	var num []byte
+	for k, n := range acc.ints {
+		num = strconv.AppendInt(num[:0], k, 10)
+		put(string(num), n)
+	}
+	for k, n := range acc.rest {
+		put(k.Text(), n)
 	}
 	return stream.String(string(b))
 }
@@ -79,20 +161,30 @@ func decodeResult(s string, fn func(key string, n int64)) error {
 
 // Encode writes the accumulator for snapshots: (kind, uvarint length, text,
 // varint count)..., sorted.
-func (countsAgg) Encode(acc counts) []byte {
+func (countsAgg) Encode(acc countAcc) []byte { return encodeCounts(toMap(acc)) }
+
+// Decode reads what Encode wrote.
+func (countsAgg) Decode(b []byte) (countAcc, error) {
+	c, err := decodeCounts(b)
+	if err != nil {
+		return nil, err
+	}
+	return fromMap(c), nil
+}
+
+func encodeCounts(c counts) []byte {
 	var b []byte
-	for _, k := range sortedKeys(acc) {
+	for _, k := range sortedKeys(c) {
 		t := k.Text()
 		b = append(b, byte(k.Kind()))
 		b = binary.AppendUvarint(b, uint64(len(t)))
 		b = append(b, t...)
-		b = binary.AppendVarint(b, acc[k])
+		b = binary.AppendVarint(b, c[k])
 	}
 	return b
 }
 
-// Decode reads what Encode wrote.
-func (countsAgg) Decode(b []byte) (counts, error) {
+func decodeCounts(b []byte) (counts, error) {
 	d := &decoder{b: b}
 	var c counts
 	for d.off < len(d.b) && d.err == nil {
@@ -168,15 +260,24 @@ func (f fewAgg) fromMap(c counts) fewCounts {
 }
 
 func (f fewAgg) Merge(a, b fewCounts) fewCounts {
-	return f.fromMap(countsAgg{}.Merge(f.toMap(a), f.toMap(b)))
+	c := f.toMap(a)
+	for k, n := range f.toMap(b) {
+		c[k] += n
+	}
+	return f.fromMap(c)
 }
 
-func (f fewAgg) Result(acc fewCounts) stream.Value { return countsAgg{}.Result(f.toMap(acc)) }
+func (f fewAgg) Result(acc fewCounts) stream.Value {
+	if acc == nil {
+		return stream.String("")
+	}
+	return countsAgg{}.Result(fromMap(f.toMap(acc)))
+}
 
-func (f fewAgg) Encode(acc fewCounts) []byte { return countsAgg{}.Encode(f.toMap(acc)) }
+func (f fewAgg) Encode(acc fewCounts) []byte { return encodeCounts(f.toMap(acc)) }
 
 func (f fewAgg) Decode(b []byte) (fewCounts, error) {
-	c, err := countsAgg{}.Decode(b)
+	c, err := decodeCounts(b)
 	if err != nil {
 		return nil, err
 	}
