@@ -27,7 +27,7 @@ type Analytics struct {
 
 type counters struct {
 	plays, results, keys, writeErrors, dropped, pending, writeNanos atomic.Int64
-	lastErr                                             atomic.Pointer[string]
+	lastErr                                                         atomic.Pointer[string]
 }
 
 // Stats are the operator's counters.
