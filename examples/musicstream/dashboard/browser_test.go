@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -86,6 +87,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if n, _ := strconv.Atoi(bodyAttr(body, "data-updates")); n < 2 {
 		t.Errorf("data-updates %q: the page did not refresh within the virtual time", bodyAttr(body, "data-updates"))
 	}
+	t.Logf("first render %s ms after navigation start (page clock); JSON %d bytes", bodyAttr(body, "data-first-render-ms"), len(mustJSON(t, d)))
 	if e := bodyAttr(body, "data-js-errors"); e != "0" {
 		t.Errorf("%s JavaScript errors: %s", e, between(dom, `id="js-errors"`, "</ul>"))
 	}
@@ -125,6 +127,14 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func mustJSON(t *testing.T, d *Dashboard) []byte {
+	b, err := json.Marshal(d.State(context.Background(), t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func between(s, from, to string) string {

@@ -23,6 +23,8 @@
 // The page records its own state in the DOM for tests and probes:
 // body[data-status] is "ok" after a successful refresh, "error" after a
 // failed one; body[data-updates] counts refreshes; body[data-js-errors]
-// counts uncaught JavaScript errors (listed in #js-errors); every chart's
+// counts uncaught JavaScript errors (listed in #js-errors);
+// body[data-first-render-ms] is when the first data was drawn (the page's
+// performance.now()); every chart's
 // svg[data-points] is the number of data points it draws.
 package dashboard

@@ -199,6 +199,7 @@
       return r.json();
     }).then(function (st) {
       render(st);
+      if (updates === 0) { body.dataset.firstRenderMs = String(Math.round(performance.now())); }
       updates++;
       body.dataset.updates = String(updates);
       body.dataset.status = "ok";
