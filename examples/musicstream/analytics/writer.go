@@ -90,9 +90,18 @@ redis.call('DEL', KEYS[1])
 local srcs = {}
 for _, p in ipairs(parts) do srcs[#srcs + 1] = ARGV[2] .. p .. ARGV[3] end
 if ARGV[1] == 'z' then
-  if #srcs > 0 then redis.call('ZUNIONSTORE', KEYS[1], #srcs, unpack(srcs)) end
   local n = tonumber(ARGV[4])
-  if n > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(n + 1)) end
+  if #srcs == 1 and n > 0 then
+    -- one partition: copy its top n (the same members ZUNIONSTORE and the
+    -- trim below keep: highest scores, ties by the greater member)
+    local top = redis.call('ZREVRANGE', srcs[1], 0, n - 1, 'WITHSCORES')
+    local args = {}
+    for i = 1, #top, 2 do args[#args + 1] = top[i + 1]; args[#args + 1] = top[i] end
+    if #args > 0 then redis.call('ZADD', KEYS[1], unpack(args)) end
+  else
+    if #srcs > 0 then redis.call('ZUNIONSTORE', KEYS[1], #srcs, unpack(srcs)) end
+    if n > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(n + 1)) end
+  end
 else
   local sums, names = {}, {}
   for _, k in ipairs(srcs) do
