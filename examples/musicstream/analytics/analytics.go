@@ -17,6 +17,8 @@ import (
 // nothing and writes its windows' results to Redis. Build one per partition.
 type Analytics struct {
 	cfg     Config
+	pid     stream.PartitionID
+	factory *Factory // numbers the lanes; nil from New
 	part    string
 	w       *writer
 	proj    projector
@@ -69,7 +71,7 @@ func New(rdb redis.UniversalClient, part stream.PartitionID, cfg Config) (*Analy
 		return nil, err
 	}
 	cfg.setDefaults()
-	a := &Analytics{cfg: cfg, part: PartitionName(part)}
+	a := &Analytics{cfg: cfg, pid: part, part: PartitionName(part)}
 	a.w = newWriter(rdb, cfg, a.part)
 	count := func(field string) window.Aggregate { return window.Custom[countAcc](field, field, countsAgg{}) }
 	few := func(field string) window.Aggregate { return window.Custom[fewCounts](field, field, fewAgg{}) }
@@ -95,8 +97,17 @@ func New(rdb redis.UniversalClient, part stream.PartitionID, cfg Config) (*Analy
 }
 
 // Start passes the pipeline's settings to the windows and picks up the
-// pipeline's clock and logger unless configured.
+// pipeline's clock and logger unless configured. With several lanes
+// (stream.Config.Parallelism) the operator must come from a Factory, which
+// gives it its lane's partial keys.
 func (a *Analytics) Start(ctx context.Context, env stream.Env) error {
+	if lanes := env.Config.Parallelism; lanes > 1 {
+		if a.factory == nil {
+			return fmt.Errorf("analytics: the pipeline runs %d lanes per partition: build the operators with a Factory (NewFactory), so that each lane writes partials of its own", lanes)
+		}
+		a.part = LaneName(a.pid, a.factory.lane(a.pid, lanes))
+		a.w.part = a.part
+	}
 	if a.cfg.Clock == nil {
 		a.cfg.Clock = env.Clock
 	}

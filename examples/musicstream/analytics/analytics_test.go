@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,22 +106,34 @@ func topN(m map[string]int64, n int) map[string]int64 {
 // runPipeline runs the plays through dedup and a Parallel of the analytics
 // and a pass-through branch, partitioned by customer.
 func runPipeline(t *testing.T, rdb redis.UniversalClient, prefix string, evs []stream.Event, cfg Config) ([]*Analytics, int) {
+	return runLanes(t, rdb, prefix, evs, cfg, 1)
+}
+
+// runLanes is runPipeline with lanes (stream.Config.Parallelism).
+func runLanes(t *testing.T, rdb redis.UniversalClient, prefix string, evs []stream.Event, cfg Config, lanes int) ([]*Analytics, int) {
 	t.Helper()
 	cfg.Prefix = prefix
 	var ops []*Analytics
+	var mu sync.Mutex
+	f, err := NewFactory(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sink := stream.NewCollectSink()
-	p := stream.New("analytics-test", stream.Config{OutOfOrderness: 2 * time.Minute, IdleTimeout: -1}).
+	p := stream.New("analytics-test", stream.Config{OutOfOrderness: 2 * time.Minute, IdleTimeout: -1, Parallelism: lanes}).
 		From(stream.NewSliceSource("plays", evs, 500)).
 		ViaPartitioned(func(pid stream.PartitionID) ([]stream.Operator, error) {
 			dedup, err := window.NewDedup(window.DedupConfig{Field: "event_id"})
 			if err != nil {
 				return nil, err
 			}
-			a, err := New(rdb, pid, cfg)
+			a, err := f.New(pid)
 			if err != nil {
 				return nil, err
 			}
+			mu.Lock()
 			ops = append(ops, a)
+			mu.Unlock()
 			return []stream.Operator{dedup, stream.Parallel(a, stream.Map(func(*stream.Event) bool { return true }))}, nil
 		}).To(sink)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -246,5 +259,29 @@ func TestAnalyticsIdempotent(t *testing.T) {
 	second := dump(t, rdb, prefix)
 	if len(first) == 0 || fmt.Sprint(first) != fmt.Sprint(second) {
 		t.Fatalf("rewriting the same windows changed the content: %d keys, then %d", len(first), len(second))
+	}
+}
+
+func TestAnalyticsWithLanes(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	d := genData(6000)
+	ops, _ := runLanes(t, rdb, prefix, enriched(d, 2, true), Config{}, 3)
+	if len(ops) != 6 {
+		t.Fatalf("%d operators, want 2 partitions x 3 lanes", len(ops))
+	}
+	checkAgainst(t, rdb, prefix, oracle(d, true, 20, 20))
+	parts := rdb.SMembers(context.Background(), prefix+"stats:partitions").Val()
+	sort.Strings(parts)
+	if fmt.Sprint(parts) != "[0.0.l0 0.0.l1 0.0.l2 0.1.l0 0.1.l1 0.1.l2]" {
+		t.Errorf("partitions %v", parts)
+	}
+
+	// New alone cannot tell its lane: it refuses to start.
+	a, err := New(rdb, stream.PartitionID{}, Config{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background(), stream.Env{Config: stream.Config{Parallelism: 2}}); err == nil {
+		t.Error("New started in a pipeline of 2 lanes")
 	}
 }

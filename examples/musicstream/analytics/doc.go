@@ -2,8 +2,8 @@
 // ("what are customers doing?") in event time and keeps them in Redis for the
 // dashboard and for anyone with redis-cli.
 //
-// New returns a stream.Operator meant to be one branch of stream.Parallel
-// beside the rules' inputs: it consumes enriched plays (the "customer" join
+// New (or Factory.New) returns a stream.Operator meant to be one branch of
+// stream.Parallel beside the rules' inputs: it consumes enriched plays (the "customer" join
 // is read for level, gender and age band), emits nothing downstream, and
 // writes the results of its windows to Redis itself, in one pipelined
 // transaction per Process or Advance call that fired windows.
@@ -12,8 +12,9 @@
 // the plays of each period: built-in aggregates count mobile plays (Sum) and
 // listeners (DistinctCount), and a custom aggregate (window.Custom) counts the
 // plays per zip code, track, level, gender and age band, so that a period is
-// one window whatever the number of zip codes or tracks. Late and out-of-range events are left to the other branches, which
-// already send them to the pipeline's late and dead-letter outputs.
+// one window whatever the number of zip codes or tracks. Late and
+// out-of-range events are left to the other branches, which already send
+// them to the pipeline's late and dead-letter outputs.
 //
 // # Keys
 //
@@ -41,6 +42,9 @@
 // the same content, and a window's re-fire after a late event (window
 // WindowInfo.Update) overwrites the counts it changed. Distinct listeners add
 // up across partitions because plays are partitioned by customer.
+// With stream.Config.Parallelism above 1 each partition runs several lanes;
+// build the operators with a Factory so that each lane writes partials of its
+// own (stats:part:<partition>.l<lane>:<key>); New alone refuses to start then.
 // Partials of an earlier run with another partitioning would add up too: give
 // each run its own Prefix, or delete the stats: keys first.
 //
