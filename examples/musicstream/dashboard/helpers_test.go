@@ -102,12 +102,16 @@ func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int,
 		src = sampledSource{Source: src, onRead: onRead}
 	}
 	p := stream.New("musicstream", stream.Config{OutOfOrderness: 2 * time.Minute})
+	af, err := analytics.NewFactory(rdb, analytics.Config{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.From(src).ViaPartitioned(func(pid stream.PartitionID) ([]stream.Operator, error) {
 		ops, err := sc.Operators(pid)
 		if err != nil {
 			return nil, err
 		}
-		an, err := analytics.New(rdb, pid, analytics.Config{Prefix: prefix})
+		an, err := af.New(pid)
 		if err != nil {
 			return nil, err
 		}
