@@ -63,6 +63,10 @@ type Cache struct {
 	clock  stream.Clock
 	// hits and misses of Lookup batches, added once per batch
 	hits, misses atomic.Int64
+	// epoch counts changes to the shards (starting at 1); Lookups' near
+	// memos are valid only while it is unchanged. Bumped after the change,
+	// under the shard's lock.
+	epoch atomic.Uint64
 }
 
 // CacheStats counts what a cache did.
@@ -85,6 +89,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	for i := range c.shards {
 		c.shards[i].init(max(1, cfg.MaxEntries/n))
 	}
+	c.epoch.Store(1)
 	return c, nil
 }
 
@@ -112,9 +117,19 @@ func (c *Cache) Get(id string) (rec *stream.Record, ok bool) {
 	return c.shard(id).get(id, c.clock.Now().UnixNano())
 }
 
-// getBytes is Get for an id held in a scratch buffer, at time now.
+// capacity is the number of entries the cache holds at most.
+func (c *Cache) capacity() int { return len(c.shards) * c.shards[0].cap }
+
+// getHit is Get for an id held in a scratch buffer, at time now, returning
+// what a near memo needs.
+func (c *Cache) getHit(id []byte, now int64) (hit, bool) {
+	return c.shards[fnvBytes(id)&c.mask].getHit(id, now)
+}
+
+// getBytes is getHit's record.
 func (c *Cache) getBytes(id []byte, now int64) (*stream.Record, bool) {
-	return c.shards[fnvBytes(id)&c.mask].getBytes(id, now)
+	h, ok := c.getHit(id, now)
+	return h.rec, ok
 }
 
 // Set stores rec for id; a nil rec marks id unknown (skipped when negative
@@ -135,6 +150,7 @@ func (c *Cache) setLocked(s *shard, id string, rec *stream.Record, now int64) {
 		ttl = c.negTTL
 	}
 	s.put(id, rec, now+ttl)
+	c.epoch.Add(1)
 }
 
 // Invalidate forgets id, and makes fetches of id already in flight skip
@@ -143,6 +159,7 @@ func (c *Cache) Invalidate(id string) {
 	s := c.shard(id)
 	s.mu.Lock()
 	s.invalidate(id)
+	c.epoch.Add(1)
 	s.mu.Unlock()
 }
 
@@ -155,6 +172,7 @@ func (c *Cache) Purge() {
 			s.invalidate(id)
 		}
 		s.gen++
+		c.epoch.Add(1)
 		s.mu.Unlock()
 	}
 }

@@ -145,6 +145,8 @@ type Lookup struct {
 	fieldArgs []any // the schema's field names, boxed once for HMGET
 	health    atomic.Pointer[Health]
 
+	near near // memo of cache hits by int id
+
 	// per-batch scratch
 	idSchema *stream.Schema
 	idIndex  int
@@ -206,6 +208,25 @@ func (l *Lookup) key(id string) string { return l.keyPrefix + id + l.keySuffix }
 
 // Advance does nothing: a lookup fires nothing on watermarks.
 func (l *Lookup) Advance(context.Context, int64, *stream.Emitter) error { return nil }
+
+// intID returns the id of ev if it is an int.
+func (l *Lookup) intID(ev *stream.Event) (int64, bool) {
+	if ev.Schema != l.idSchema {
+		l.findID(ev)
+	}
+	if l.idIndex < 0 || l.idIndex >= len(ev.Fields) {
+		return 0, false
+	}
+	v := ev.Fields[l.idIndex]
+	return v.Int(), v.Kind() == stream.KindInt
+}
+
+func (l *Lookup) findID(ev *stream.Event) {
+	l.idSchema, l.idIndex = ev.Schema, -1
+	if ev.Schema != nil {
+		l.idIndex = ev.Schema.Index(l.cfg.IDField)
+	}
+}
 
 // idOf writes the id of ev into l.buf; false if the field is null or absent.
 func (l *Lookup) idOf(ev *stream.Event) bool {

@@ -27,15 +27,31 @@ func (l *Lookup) Process(ctx context.Context, in []stream.Event, out *stream.Emi
 	clear(l.pending)
 	l.ids = l.ids[:0]
 	hits := int64(0)
+	if l.near.e == nil {
+		l.near = newNear(l.cache.capacity())
+	}
 	for i := range in {
 		s := &l.slots[i]
 		*s = slot{}
+		id, isInt := l.intID(&in[i])
+		var epoch uint64
+		if isInt {
+			epoch = l.cache.epoch.Load()
+			if rec, ok := l.near.get(id, now, epoch); ok {
+				s.rec = rec
+				hits++
+				continue
+			}
+		}
 		if !l.idOf(&in[i]) {
 			s.noID = true
 			continue
 		}
-		if rec, ok := l.cache.getBytes(l.buf, now); ok {
-			s.rec = rec
+		if h, ok := l.cache.getHit(l.buf, now); ok {
+			if isInt {
+				l.near.put(id, h, epoch)
+			}
+			s.rec = h.rec
 			hits++
 			continue
 		}

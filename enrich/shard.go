@@ -59,23 +59,6 @@ func (s *shard) get(id string, now int64) (*stream.Record, bool) {
 	return v.rec, true
 }
 
-// getBytes is get for an id in a scratch buffer; the caller counts hits.
-func (s *shard) getBytes(id []byte, now int64) (*stream.Record, bool) {
-	s.mu.RLock()
-	v, ok := s.m[string(id)]
-	ok = ok && v.expires > now
-	if ok {
-		if r := &s.refs[v.slot]; !r.Load() {
-			r.Store(true)
-		}
-	}
-	s.mu.RUnlock()
-	if !ok {
-		return nil, false
-	}
-	return v.rec, true
-}
-
 func (s *shard) count(hit bool) {
 	if hit {
 		s.hits.Add(1)
