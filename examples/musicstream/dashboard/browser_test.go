@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rulestream/rulestream/stream"
 )
 
 // chromium returns the path of Debian's chromium, skipping the test when
@@ -147,4 +149,25 @@ func between(s, from, to string) string {
 		s = s[:j]
 	}
 	return s
+}
+
+// TestEmptyDashboardInBrowser loads the page before any data: every chart
+// shows its placeholder and no JavaScript error happens.
+func TestEmptyDashboardInBrowser(t *testing.T) {
+	bin := chromium(t)
+	rdb, prefix := testRedis(t)
+	d, err := New(Config{Redis: rdb, Prefix: prefix, Pipeline: stream.New("idle", stream.Config{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	dom, _ := headless(t, bin, srv.URL+"/", "--virtual-time-budget=3000", "--dump-dom")
+	body := attrRe.FindString(dom)
+	if bodyAttr(body, "data-status") != "ok" || bodyAttr(body, "data-js-errors") != "0" {
+		t.Fatalf("body %s; errors: %s", body, between(dom, `id="js-errors"`, "</ul>"))
+	}
+	if !strings.Contains(dom, "no complete hour yet") || !strings.Contains(dom, "no samples yet") {
+		t.Errorf("placeholders missing:\n%.3000s", dom)
+	}
 }
