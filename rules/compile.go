@@ -27,6 +27,7 @@ type compiled struct {
 	explainSchema  *stream.Schema
 	needJoins      []int // joins the rule reads: it does not fire without them
 	reads          []readPath
+	native         *native // the condition without CEL, when it has that shape
 }
 
 // readPath is a value the condition reads: a variable or one of its fields.
@@ -80,6 +81,9 @@ func (e *Env) compileRule(r Rule) (*compiled, []fieldErr) {
 			fail("when", "%v", err)
 		}
 		c.cond, c.condTracked = prg, tracked
+		if !tracked {
+			c.native = e.nativeCond(ast)
+		}
 	}
 	fields := slices.Clone(defaultPayload)
 	if r.Payload != "" {

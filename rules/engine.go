@@ -211,13 +211,19 @@ func (en *Engine) evalRule(ls *liveSet, c *compiled, ctr *ruleCounters, act *act
 		}
 	}
 	ctr.local.evals++
-	v, err := en.eval(c.cond, c.condTracked, act)
-	if err != nil {
-		en.runtimeError(c, ctr, err)
-		return
-	}
-	if v != types.True {
-		return
+	if holds, ok := c.native.eval(act); ok {
+		if !holds {
+			return
+		}
+	} else {
+		v, err := en.eval(c.cond, c.condTracked, act)
+		if err != nil {
+			en.runtimeError(c, ctr, err)
+			return
+		}
+		if v != types.True {
+			return
+		}
 	}
 	key := en.firingKey(act.ev)
 	if c.Cooldown > 0 && !en.cool.allow(en.coolRefs[c.index], key, act.ev.Time, c.Cooldown) {

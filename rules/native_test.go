@@ -1,0 +1,96 @@
+package rules
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"cel.dev/cel-go/common/types"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// The native conditions agree with CEL on every record, and the other
+// shapes are left to CEL.
+func TestNativeConditionsAgreeWithCEL(t *testing.T) {
+	env := DefaultEnv()
+	shapes := map[string]bool{
+		"customer.level < 2 && customer.status == 1":                             true,
+		"customer.level < 2 && customer.status == 1 && customer.pred_event == 1": true,
+		"2 > customer.level": true,
+		"customer.level <= 1 && 0 != customer.status && track.length >= 100": true,
+		"customer.level >= -1 && customer.level > 0 && customer.status != 0": true,
+		"customer.level < 2 || customer.status == 1":                         false,
+		"customer.level in [1, 2]":                                           false,
+		"customer.name == 'x' && customer.level < 2":                         false,
+		"event.customer_id == 3":                                             false,
+		"has(customer.level) && customer.level < 2":                          false,
+		"customer.level < customer.status":                                   false,
+		"!(customer.level < 2)":                                              false,
+	}
+	// Foreign schemas: the field by name at another position, and a kind
+	// other than int.
+	moved := stream.MustSchema("customer2", stream.Field{Name: "status", Kind: stream.KindInt},
+		stream.Field{Name: "level", Kind: stream.KindInt}, stream.Field{Name: "pred_event", Kind: stream.KindInt})
+	stringy := stream.MustSchema("customer3", stream.Field{Name: "level", Kind: stream.KindString},
+		stream.Field{Name: "status", Kind: stream.KindInt})
+	r := rand.New(rand.NewPCG(9, 9))
+	val := func() stream.Value {
+		switch r.IntN(8) {
+		case 0:
+			return stream.Null()
+		case 1:
+			return stream.String("1")
+		default:
+			return stream.Int(r.Int64N(5) - 1)
+		}
+	}
+	for when, want := range shapes {
+		set, err := env.NewRuleSet("v", Rule{Name: "r", When: when, Target: "t"})
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		c := set.rules[0]
+		if got := c.native != nil; got != want {
+			t.Fatalf("%s: native %v, want %v", when, got, want)
+		}
+		if c.native == nil {
+			continue
+		}
+		act := newActivation(set.env)
+		native := 0
+		for i := range 3000 {
+			var rec *stream.Record
+			switch i % 4 {
+			case 0:
+				rec = &stream.Record{Schema: moved, Values: []stream.Value{val(), val(), val()}}
+			case 1:
+				rec = &stream.Record{Schema: stringy, Values: []stream.Value{val(), val()}}
+			default:
+				rec = customer(1, 0, 0, val())
+				rec.Values[stream.CustomerSchema.Index("level")] = val()
+				rec.Values[stream.CustomerSchema.Index("status")] = val()
+			}
+			trk := track(1)
+			trk.Values[stream.TrackSchema.Index("length")] = stream.Int(r.Int64N(300))
+			ev := play(1, 1, 1, 0)
+			ev.SetJoin("customer", rec)
+			ev.SetJoin("track", trk)
+			act.set(&ev, set.joins)
+			v, _, cerr := c.cond.Eval(act)
+			holds, ok := c.native.eval(act)
+			if !ok {
+				continue
+			}
+			native++
+			if cerr != nil {
+				t.Fatalf("%s on %v: native %v, CEL error %v", when, rec.Values, holds, cerr)
+			}
+			if (v == types.True) != holds {
+				t.Fatalf("%s on %v: native %v, CEL %v", when, rec.Values, holds, v)
+			}
+		}
+		if native < 100 {
+			t.Fatalf("%s: native evaluated only %d of 3000", when, native)
+		}
+	}
+}
