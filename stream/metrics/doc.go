@@ -6,7 +6,8 @@
 // (stream.Pipeline.Stats) at each scrape, and whatever other counters the
 // caller hands it as functions (rule firings and errors per rule, Redis errors
 // per component, scenario counters): the package imports none of rules,
-// window or enrich. Metrics.Sink decorates a stream.Sink with a latency
+// window or enrich. Metrics.Operator decorates a stage of the chain with its
+// events in and out and its processing time. Metrics.Sink decorates a stream.Sink with a latency
 // histogram of Write and Flush. Metrics.RedisHealth is the hook to feed from
 // enrich.LookupConfig.OnHealth.
 //
@@ -23,6 +24,8 @@
 //	redis_errors_total{component}                           Config.RedisErrors plus RedisHealth's degradations
 //	redis_up{component}                                     1 healthy, 0 degraded (RedisHealth, Config.RedisUp)
 //	scenario_total{name}                                     Config.Counters (duplicates, matches...)
+//	operator_events_in_total{operator}, operator_events_out_total{operator}
+//	operator_seconds{operator,call}                         histogram of Operator's Process and Advance
 //	sink_seconds{sink,op}                                   histogram of Sink's Write and Flush
 //	sink_errors_total{sink,op}, sink_events_total{sink}
 //

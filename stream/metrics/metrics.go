@@ -65,6 +65,9 @@ type Metrics struct {
 	sinkDur  *prometheus.HistogramVec
 	sinkErr  *prometheus.CounterVec
 	sinkEvts *prometheus.CounterVec
+	opIn     *prometheus.CounterVec
+	opOut    *prometheus.CounterVec
+	opDur    *prometheus.HistogramVec
 
 	mu     sync.Mutex
 	redis  map[string]bool  // component -> degraded
@@ -86,7 +89,13 @@ func New(reg prometheus.Registerer, p StatsSource, cfg Config) (*Metrics, error)
 		Help: "Failed sink Write and Flush calls.", ConstLabels: labels}, []string{"sink", "op"})
 	m.sinkEvts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: cfg.Namespace, Name: "sink_events_total",
 		Help: "Events handed to the sink's Write.", ConstLabels: labels}, []string{"sink"})
-	for _, c := range []prometheus.Collector{m.coll, m.sinkDur, m.sinkErr, m.sinkEvts} {
+	m.opIn = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: cfg.Namespace, Name: "operator_events_in_total",
+		Help: "Events handed to the operator.", ConstLabels: labels}, []string{"operator"})
+	m.opOut = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: cfg.Namespace, Name: "operator_events_out_total",
+		Help: "Events the operator emitted.", ConstLabels: labels}, []string{"operator"})
+	m.opDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: cfg.Namespace, Name: "operator_seconds",
+		Help: "Time of the operator's Process and Advance calls.", Buckets: cfg.Buckets, ConstLabels: labels}, []string{"operator", "call"})
+	for _, c := range []prometheus.Collector{m.coll, m.sinkDur, m.sinkErr, m.sinkEvts, m.opIn, m.opOut, m.opDur} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/window"
 )
 
 var t0 = time.Date(2014, 10, 1, 10, 0, 0, 0, time.UTC)
@@ -135,5 +136,75 @@ func TestSinkDecoratorCountsFailures(t *testing.T) {
 	}
 	if _, err := New(nil, p, Config{}); err == nil {
 		t.Error("nil registerer accepted")
+	}
+}
+
+func TestOperatorDecorator(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p := stream.New("ops", stream.Config{OutOfOrderness: time.Second})
+	m, err := New(reg, p, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evens := m.Operator("evens", stream.Filter(func(ev *stream.Event) bool { return ev.Pos.Offset%2 == 0 }))
+	all := m.Operator("all", stream.Map(func(*stream.Event) bool { return true }))
+	sink := stream.NewCollectSink()
+	p.From(stream.NewSliceSource("s", events(10, t0), 3)).Via(evens, all).To(sink)
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP rulestream_operator_events_in_total Events handed to the operator.
+# TYPE rulestream_operator_events_in_total counter
+rulestream_operator_events_in_total{operator="all",pipeline="ops"} 5
+rulestream_operator_events_in_total{operator="evens",pipeline="ops"} 10
+# HELP rulestream_operator_events_out_total Events the operator emitted.
+# TYPE rulestream_operator_events_out_total counter
+rulestream_operator_events_out_total{operator="all",pipeline="ops"} 5
+rulestream_operator_events_out_total{operator="evens",pipeline="ops"} 5
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "rulestream_operator_events_in_total", "rulestream_operator_events_out_total"); err != nil {
+		t.Error(err)
+	}
+	if sink.Len() != 5 {
+		t.Errorf("sink got %d events", sink.Len())
+	}
+	if n, _ := testutil.GatherAndCount(reg, "rulestream_operator_seconds"); n != 4 {
+		t.Errorf("operator_seconds series: %d, want 4", n)
+	}
+}
+
+func TestOperatorDecoratorForwardsState(t *testing.T) {
+	m, err := New(prometheus.NewRegistry(), stream.New("st", stream.Config{}), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := window.NewDedup(window.DedupConfig{Field: "id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := m.Operator("dedup", inner)
+	schema := stream.MustSchema("e", stream.Field{Name: "id", Kind: stream.KindInt})
+	evs := events(3, t0)
+	for i := range evs {
+		evs[i].Schema, evs[i].Fields = schema, []stream.Value{stream.Int(1)}
+	}
+	ctx := context.Background()
+	if err := op.(stream.Starter).Start(ctx, stream.Env{Clock: stream.SystemClock{}}); err != nil {
+		t.Fatal(err)
+	}
+	var em stream.Emitter
+	if err := op.Process(ctx, evs, &em); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := op.(stream.Snapshotter).Snapshot()
+	if err != nil || len(snap) == 0 {
+		t.Fatalf("snapshot %d bytes, %v", len(snap), err)
+	}
+	if err := op.(stream.Snapshotter).Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if len(em.Events()) != 1 {
+		t.Errorf("dedup through the decorator emitted %d, want 1", len(em.Events()))
 	}
 }
