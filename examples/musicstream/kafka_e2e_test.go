@@ -225,9 +225,11 @@ func TestKafkaProduceThenConsume(t *testing.T) {
 	require.Contains(t, out, fmt.Sprintf("produced %d plays to walk", len(d.Plays)))
 	prefix := fmt.Sprintf("walk-%d:", time.Now().UnixNano())
 	t.Cleanup(func() { deletePrefix(rdb, prefix) })
-	out = runBinary(t, bin, "-kafka", brokers, "-topic", "walk", "-group", "walkers", "-once", "-customers", cust,
+	cmd := exec.Command(bin, "-kafka", brokers, "-topic", "walk", "-group", "walkers", "-once", "-customers", cust,
 		"-redis", url, "-prefix", prefix, "-progress", "off", "-kafka-session-timeout", "1s")
-	require.Contains(t, out, fmt.Sprintf("events: %d in,", len(d.Plays)))
+	both, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", both)
+	require.Contains(t, string(both), fmt.Sprintf("events: %d in,", len(d.Plays)))
 	ckpt, err := rdb.Keys(context.Background(), prefix+"checkpoint:musicstream/walk/*").Result()
 	require.NoError(t, err)
 	require.Len(t, ckpt, 4, "one checkpoint per partition")

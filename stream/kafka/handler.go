@@ -69,9 +69,16 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 	slices.Sort(ids)
 	parts := make(map[int32]*partition, len(ids))
 	s.mu.Lock()
-	s.sess, s.parts, s.joined = sess, parts, true
+	s.sess = sess
 	s.mu.Unlock()
 	s.cfg.Logger.Info("kafka: assigned", "topic", s.cfg.Topic, "partitions", ids, "generation", sess.GenerationID())
+	// The partitions are published together once all are set up: StopAtEnd
+	// must never see a half-filled assignment as "caught up".
+	defer func() {
+		s.mu.Lock()
+		s.parts, s.joined = parts, true
+		s.mu.Unlock()
+	}()
 	for _, id := range ids {
 		p := newPartition(s, sess, s.cfg.Topic, id)
 		if s.cfg.OnAssign != nil {
@@ -86,9 +93,7 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 			}
 		}
 		p.assigned = true
-		s.mu.Lock()
 		parts[id] = p
-		s.mu.Unlock()
 	}
 	for _, id := range ids {
 		s.announce(s.assigned, "Assigned", id)
