@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/rulestream/rulestream/stream"
 )
@@ -42,7 +43,13 @@ func (countsAgg) Add(acc countAcc, v stream.Value) countAcc {
 	}
 	switch v.Kind() {
 	case stream.KindString:
-		acc.strs[v.Str()]++
+		if n, ok := acc.strs[v.Str()]; ok {
+			acc.strs[v.Str()] = n + 1
+		} else {
+			// A decoded string shares the memory of its input line: keep a
+			// copy, or the window would hold the hour's input alive.
+			acc.strs[strings.Clone(v.Str())] = 1
+		}
 	case stream.KindInt:
 		acc.ints[v.Int()]++
 	default:
@@ -234,6 +241,9 @@ func (fewAgg) Add(acc fewCounts, v stream.Value) fewCounts {
 			acc.ns[i]++
 			return acc
 		}
+	}
+	if v.Kind() == stream.KindString {
+		v = stream.String(strings.Clone(v.Str())) // see countsAgg.Add
 	}
 	acc.vals = append(acc.vals, v)
 	acc.ns = append(acc.ns, 1)
