@@ -15,9 +15,10 @@ import (
 // 1), evaluated without the CEL interpreter. It is exact: when every field
 // read is an int, the CEL result is the conjunction of the comparisons; a
 // false term makes the conjunction false whatever the others are (CEL's &&
-// absorbs errors into false). When a read is not an int (null, or another
-// kind through a foreign schema) eval reports !ok and the caller evaluates
-// the CEL program instead.
+// absorbs errors into false). A null field equals no int, as in CEL. When
+// a read is anything else (null in an ordering, another kind through a
+// foreign schema) eval reports !ok and the caller evaluates the CEL program
+// instead.
 type native struct {
 	terms []nativeTerm
 }
@@ -153,28 +154,34 @@ func (n *native) eval(act *activation) (result, ok bool) {
 		} else {
 			v = rec.Get(t.field)
 		}
-		if v.Kind() != stream.KindInt {
-			return false, false
-		}
-		x := v.Int()
 		var holds bool
-		switch t.op {
-		case opLT:
-			holds = x < t.lit
-		case opLE:
-			holds = x <= t.lit
-		case opGT:
-			holds = x > t.lit
-		case opGE:
-			holds = x >= t.lit
-		case opEQ:
-			holds = x == t.lit
-		case opNE:
-			holds = x != t.lit
+		switch {
+		case v.Kind() == stream.KindInt:
+			holds = t.op.holds(v.Int(), t.lit)
+		case v.Kind() == stream.KindNull && (t.op == opEQ || t.op == opNE):
+			holds = t.op == opNE // CEL: null == 1 is false, null != 1 true
+		default:
+			return false, false
 		}
 		if !holds {
 			return false, true
 		}
 	}
 	return true, true
+}
+
+func (op cmpOp) holds(x, lit int64) bool {
+	switch op {
+	case opLT:
+		return x < lit
+	case opLE:
+		return x <= lit
+	case opGT:
+		return x > lit
+	case opGE:
+		return x >= lit
+	case opEQ:
+		return x == lit
+	}
+	return x != lit
 }
