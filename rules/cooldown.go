@@ -2,6 +2,8 @@ package rules
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,14 +24,97 @@ type cooldowns struct {
 }
 
 type ruleCool struct {
-	ends  map[string]int64
-	queue []coolEntry // firing order; may hold superseded entries
+	ends  map[string]int64 // keys that are not canonical decimal ints
+	ints  map[int64]int64  // the others, by value: no string hashing
+	queue []coolEntry      // firing order; may hold superseded entries
 	head  int
 }
 
 type coolEntry struct {
-	key string
+	key coolKey
 	end int64
+}
+
+// coolKey is a firing key: its integer when its text is a canonical
+// decimal int64 (the usual customer id), else its text. A key has one
+// form whatever produced its text.
+type coolKey struct {
+	s     string // when !isInt
+	n     int64
+	isInt bool
+}
+
+func textKey(s string) coolKey {
+	if n, ok := canonicalInt(s); ok {
+		return coolKey{n: n, isInt: true}
+	}
+	return coolKey{s: s}
+}
+
+// canonicalInt parses s if strconv.FormatInt would print it so.
+func canonicalInt(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 20 {
+		return 0, false
+	}
+	d := s
+	if d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) == 0 || (d[0] == '0' && len(s) > 1) {
+		return 0, false // "", "-", leading zeros, "-0"
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// text is the key's text.
+func (k coolKey) text() string {
+	if k.isInt {
+		return strconv.FormatInt(k.n, 10)
+	}
+	return k.s
+}
+
+func (r *ruleCool) get(k coolKey) (int64, bool) {
+	if k.isInt {
+		end, ok := r.ints[k.n]
+		return end, ok
+	}
+	end, ok := r.ends[k.s]
+	return end, ok
+}
+
+func (r *ruleCool) set(k coolKey, end int64) {
+	if k.isInt {
+		r.ints[k.n] = end
+	} else {
+		r.ends[k.s] = end
+	}
+}
+
+func (r *ruleCool) del(k coolKey) {
+	if k.isInt {
+		delete(r.ints, k.n)
+	} else {
+		delete(r.ends, k.s)
+	}
+}
+
+// all returns every entry by its key's text.
+func (r *ruleCool) all() map[string]int64 {
+	m := make(map[string]int64, len(r.ends)+len(r.ints))
+	for k, end := range r.ends {
+		m[k] = end
+	}
+	for n, end := range r.ints {
+		m[strconv.FormatInt(n, 10)] = end
+	}
+	return m
 }
 
 func newCooldowns() cooldowns { return cooldowns{byRule: map[string]*ruleCool{}} }
@@ -40,7 +125,7 @@ func (c *cooldowns) len() int { return c.n }
 func (c *cooldowns) rule(name string) *ruleCool {
 	r, ok := c.byRule[name]
 	if !ok {
-		r = &ruleCool{ends: map[string]int64{}}
+		r = &ruleCool{ends: map[string]int64{}, ints: map[int64]int64{}}
 		c.byRule[name] = r
 	}
 	return r
@@ -48,21 +133,17 @@ func (c *cooldowns) rule(name string) *ruleCool {
 
 // allow reports whether a rule (its entries r) may fire for key at event
 // time t, and if so starts the key's cooldown period.
-func (c *cooldowns) allow(r *ruleCool, key string, t int64, d time.Duration) bool {
-	end, ok := r.ends[key]
+func (c *cooldowns) allow(r *ruleCool, key coolKey, t int64, d time.Duration) bool {
+	end, ok := r.get(key)
 	if ok && t < end {
 		return false
 	}
-	c.put(r, key, t+int64(d))
-	return true
-}
-
-func (c *cooldowns) put(r *ruleCool, key string, end int64) {
-	if _, ok := r.ends[key]; !ok {
+	if !ok {
 		c.n++
 	}
-	r.ends[key] = end
-	r.queue = append(r.queue, coolEntry{key, end})
+	r.set(key, t+int64(d))
+	r.queue = append(r.queue, coolEntry{key, t + int64(d)})
+	return true
 }
 
 // expire drops the entries whose end is at or before watermark.
@@ -70,8 +151,8 @@ func (c *cooldowns) expire(watermark int64) {
 	for _, r := range c.byRule {
 		for r.head < len(r.queue) && r.queue[r.head].end <= watermark {
 			e := r.queue[r.head]
-			if end, ok := r.ends[e.key]; ok && end == e.end { // not superseded
-				delete(r.ends, e.key)
+			if end, ok := r.get(e.key); ok && end == e.end { // not superseded
+				r.del(e.key)
 				c.n--
 			}
 			r.queue[r.head] = coolEntry{}
@@ -89,7 +170,10 @@ func (c *cooldowns) rebuildQueues() {
 	for _, r := range c.byRule {
 		r.queue, r.head = r.queue[:0], 0
 		for k, end := range r.ends {
-			r.queue = append(r.queue, coolEntry{k, end})
+			r.queue = append(r.queue, coolEntry{coolKey{s: k}, end})
+		}
+		for n, end := range r.ints {
+			r.queue = append(r.queue, coolEntry{coolKey{n: n, isInt: true}, end})
 		}
 		slices.SortFunc(r.queue, func(a, b coolEntry) int {
 			if a.end != b.end {
@@ -98,13 +182,7 @@ func (c *cooldowns) rebuildQueues() {
 				}
 				return 1
 			}
-			if a.key < b.key {
-				return -1
-			}
-			if a.key > b.key {
-				return 1
-			}
-			return 0
+			return strings.Compare(a.key.text(), b.key.text())
 		})
 	}
 }

@@ -18,14 +18,26 @@ func (en *Engine) firingKey(ev *stream.Event) string {
 	if en.keyDone {
 		return en.key
 	}
-	en.key, en.keyDone = ev.Key, true
+	en.key, en.keyDone, en.ckeyDone = ev.Key, true, false
 	if v := ev.Get(en.cfg.KeyField); !v.IsNull() {
+		if v.Kind() == stream.KindInt { // its text is canonical
+			en.ckey, en.ckeyDone = coolKey{n: v.Int(), isInt: true}, true
+		}
 		en.keyBuf = v.AppendText(en.keyBuf[:0])
 		if string(en.keyBuf) != ev.Key { // the usual case shares ev.Key
 			en.key = string(en.keyBuf)
 		}
 	}
 	return en.key
+}
+
+// coolKey returns the cooldown form of the firing key (call firingKey
+// first).
+func (en *Engine) coolKey() coolKey {
+	if !en.ckeyDone {
+		en.ckey, en.ckeyDone = textKey(en.key), true
+	}
+	return en.ckey
 }
 
 // emissionID is "<rule>:<key>:<event_id>", or the window end (else the

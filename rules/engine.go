@@ -72,6 +72,8 @@ type Engine struct {
 	keyBuf   []byte
 	key      string // firing key of the current event, once computed
 	keyDone  bool
+	ckey     coolKey // cooldown form of key
+	ckeyDone bool
 	evalCtx  context.Context
 	coolSize atomic.Int64
 }
@@ -226,7 +228,7 @@ func (en *Engine) evalRule(ls *liveSet, c *compiled, ctr *ruleCounters, act *act
 		}
 	}
 	key := en.firingKey(act.ev)
-	if c.Cooldown > 0 && !en.cool.allow(en.coolRefs[c.index], key, act.ev.Time, c.Cooldown) {
+	if c.Cooldown > 0 && !en.cool.allow(en.coolRefs[c.index], en.coolKey(), act.ev.Time, c.Cooldown) {
 		ctr.local.suppressed++
 		return
 	}

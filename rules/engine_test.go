@@ -195,8 +195,8 @@ func FuzzRestore(f *testing.F) {
 			t.Fatalf("re-encoded snapshot does not decode: %v", err)
 		}
 		for rule, m := range c.byRule {
-			for k, v := range m.ends {
-				if c2.byRule[rule].ends[k] != v {
+			for k, v := range m.all() {
+				if c2.byRule[rule].all()[k] != v {
 					t.Fatalf("entry %s/%s changed", rule, k)
 				}
 			}

@@ -25,8 +25,10 @@ const (
 // Snapshot serialises the cooldown state.
 func (en *Engine) Snapshot() ([]byte, error) {
 	keys := make([]cdKey, 0, en.cool.len())
+	ends := make(map[string]map[string]int64, len(en.cool.byRule))
 	for rule, r := range en.cool.byRule {
-		for k := range r.ends {
+		ends[rule] = r.all()
+		for k := range ends[rule] {
 			keys = append(keys, cdKey{rule, k})
 		}
 	}
@@ -40,7 +42,7 @@ func (en *Engine) Snapshot() ([]byte, error) {
 		b = append(b, k.rule...)
 		b = binary.AppendUvarint(b, uint64(len(k.key)))
 		b = append(b, k.key...)
-		b = binary.AppendVarint(b, en.cool.byRule[k.rule].ends[k.key])
+		b = binary.AppendVarint(b, ends[k.rule][k.key])
 	}
 	return b, nil
 }
@@ -85,11 +87,11 @@ func decodeCooldowns(data []byte) (cooldowns, error) {
 		if r.err != nil {
 			break
 		}
-		rc := c.rule(rule)
-		if _, dup := rc.ends[key]; dup {
+		rc, k := c.rule(rule), textKey(key)
+		if _, dup := rc.get(k); dup {
 			return cooldowns{}, fmt.Errorf("entry %d (%q, %q) repeated", i, rule, key)
 		}
-		rc.ends[key] = end
+		rc.set(k, end)
 		c.n++
 	}
 	if r.err != nil {
