@@ -2,28 +2,78 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rulestream/rulestream/examples/musicstream/dashboard"
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/kafka"
+	"github.com/rulestream/rulestream/stream/metrics"
+	"github.com/rulestream/rulestream/targets"
 )
 
-// serveHTTP serves /healthz (and, with the metrics package, /metrics and
-// the dashboard) until the returned function is called.
-func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error) {
+// serveHTTP serves the dashboard at /, /metrics and /healthz until the
+// returned function is called.
+func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets.Router) (func(), error) {
+	firings := func() map[string]int64 { return a.sc.Counters().Firings }
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.kafka != nil {
+		reg.MustRegister(kafkaCollector{a.kafka})
+	}
+	if _, err := metrics.New(reg, p, metrics.Config{
+		Firings:    firings,
+		RuleErrors: func() map[string]int64 { return a.sc.Counters().RuleErrors },
+		RedisUp:    func() map[string]bool { return map[string]bool{"lookups": a.sc.Counters().Degraded == ""} },
+		RedisErrors: func() map[string]int64 {
+			var failures int64
+			for _, s := range router.Sinks() {
+				if st, ok := s.(interface{ Stats() targets.Stats }); ok {
+					failures += st.Stats().Failures
+				}
+			}
+			return map[string]int64{"targets": failures}
+		},
+		Counters: func() map[string]int64 {
+			c := a.sc.Counters()
+			return map[string]int64{"duplicates": c.Duplicates, "matches": c.Matches, "evictions": c.Evictions}
+		},
+	}); err != nil {
+		return nil, err
+	}
+	silence, err := metrics.NewSilence(metrics.PipelineInput(p), metrics.SilenceConfig{})
+	if err != nil {
+		return nil, err
+	}
+	health := &metrics.HealthConfig{
+		Checks: map[string]metrics.Check{
+			"silence": silence.Check,
+			"redis": func(time.Time) error {
+				if d := a.sc.Counters().Degraded; d != "" {
+					return errors.New(d)
+				}
+				return nil
+			},
+		},
+		Info: func() any { return p.Stats() },
+	}
+	dash, err := dashboard.New(dashboard.Config{Redis: a.rdb, Prefix: a.o.prefix, Pipeline: p, Firings: firings, Health: health, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	go func() { _ = silence.Run(ctx) }()
+	go func() { _ = dash.Run(ctx) }()
+
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		status, code := "ok", http.StatusOK
-		if d := a.sc.Counters().Degraded; d != "" {
-			status, code = "degraded: "+d, http.StatusServiceUnavailable
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "stats": p.Stats()})
-	})
+	mux.Handle("/healthz", metrics.HealthHandler(*health))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", dash)
 	ln, err := net.Listen("tcp", a.o.http)
 	if err != nil {
 		return nil, err
@@ -40,4 +90,27 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// kafkaCollector exports the consumer's per-partition lag and its
+// rebalance count.
+type kafkaCollector struct{ src *kafka.Source }
+
+var (
+	kafkaLagDesc = prometheus.NewDesc("rulestream_kafka_lag", "Messages behind the high-water mark, per partition.",
+		[]string{"topic", "partition"}, nil)
+	kafkaRebalanceDesc = prometheus.NewDesc("rulestream_kafka_rebalances_total", "Consumer-group rebalances seen.", nil, nil)
+)
+
+func (c kafkaCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- kafkaLagDesc
+	ch <- kafkaRebalanceDesc
+}
+
+func (c kafkaCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.src.Stats()
+	for _, ps := range st.Partitions {
+		ch <- prometheus.MustNewConstMetric(kafkaLagDesc, prometheus.GaugeValue, float64(ps.Lag), c.src.Name(), strconv.Itoa(int(ps.Partition)))
+	}
+	ch <- prometheus.MustNewConstMetric(kafkaRebalanceDesc, prometheus.CounterValue, float64(st.Rebalances))
 }

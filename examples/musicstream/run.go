@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
+	"github.com/rulestream/rulestream/examples/musicstream/analytics"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
@@ -31,6 +32,7 @@ type app struct {
 	log    *slog.Logger
 	rdb    *redis.Client
 	sc     *music.Scenario
+	kafka  *kafka.Source // the Kafka source, when reading Kafka
 }
 
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
@@ -85,7 +87,15 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if a.sc, err = music.New(rdb, music.Config{Prefix: o.prefix, Rules: set, Logger: a.log}); err != nil {
+	mc := music.Config{Prefix: o.prefix, Rules: set, Logger: a.log}
+	if !o.backtest && o.http != "" { // the dashboard's analytics; a backtest writes nothing
+		af, err := analytics.NewFactory(rdb, analytics.Config{Prefix: o.prefix, Logger: a.log})
+		if err != nil {
+			return err
+		}
+		mc.Analytics = af.Operator
+	}
+	if a.sc, err = music.New(rdb, mc); err != nil {
 		return err
 	}
 	if o.backtest {
@@ -213,7 +223,7 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 		if err != nil {
 			return err
 		}
-		src = ks
+		src, a.kafka = ks, ks
 	} else {
 		var err error
 		if src, err = a.fileSource(plays, a.o.once); err != nil {
@@ -234,7 +244,7 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 		}
 	}
 	if a.o.http != "" {
-		stopHTTP, err := a.serveHTTP(runCtx, p)
+		stopHTTP, err := a.serveHTTP(runCtx, p, router)
 		if err != nil {
 			return err
 		}

@@ -45,6 +45,11 @@ type Config struct {
 	CacheEntries int
 	// Logger receives the scenario's logs. Default: discard.
 	Logger *slog.Logger
+	// Analytics, if set, builds a partition's analytics operator (e.g.
+	// analytics.Factory.Operator), run as a branch beside the window and
+	// the order; it consumes the enriched plays and emits nothing. Leave it
+	// nil for a backtest, which must write nothing.
+	Analytics func(stream.PartitionID) (stream.Operator, error)
 }
 
 // Scenario builds the operators of each partition and keeps them, to
@@ -127,7 +132,7 @@ func (s *Scenario) Upstream() ([]stream.Operator, error) {
 
 // Operators builds the chain of one partition's task; use it with
 // stream.Pipeline.ViaPartitioned.
-func (s *Scenario) Operators(stream.PartitionID) ([]stream.Operator, error) {
+func (s *Scenario) Operators(pid stream.PartitionID) ([]stream.Operator, error) {
 	dedup, err := window.NewDedup(window.DedupConfig{Field: "event_id"})
 	if err != nil {
 		return nil, err
@@ -166,10 +171,20 @@ func (s *Scenario) Operators(stream.PartitionID) ([]stream.Operator, error) {
 		branches = append(branches, order)
 	}
 	ops := []stream.Operator{dedup, customer, track}
-	switch len(branches) {
-	case 1:
+	if s.cfg.Analytics != nil {
+		an, err := s.cfg.Analytics(pid)
+		if err != nil {
+			return nil, err
+		}
+		if len(branches) == 0 { // the analytics emit nothing: keep the plays flowing to the rules
+			branches = append(branches, stream.Map(func(*stream.Event) bool { return true }))
+		}
+		branches = append(branches, an)
+	}
+	switch {
+	case len(branches) == 1:
 		ops = append(ops, branches[0])
-	case 2:
+	case len(branches) > 1:
 		ops = append(ops, stream.Parallel(branches...))
 	}
 	ops = append(ops, engine)
@@ -197,6 +212,7 @@ type Counters struct {
 	Matches    int64            // "repeats" matches
 	Evictions  int64            // window state dropped by its bounds
 	Firings    map[string]int64 // emissions per rule
+	RuleErrors map[string]int64 // runtime errors per rule
 	Degraded   string           // non-empty while Redis lookups fail
 }
 
@@ -204,13 +220,15 @@ type Counters struct {
 func (s *Scenario) Counters() Counters {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := Counters{Firings: map[string]int64{}}
+	c := Counters{Firings: map[string]int64{}, RuleErrors: map[string]int64{}}
 	for _, r := range s.master.Live().Rules() {
 		c.Firings[r.Name] = 0
+		c.RuleErrors[r.Name] = 0
 	}
 	for _, en := range s.engines {
 		for _, rs := range en.Stats().Rules {
 			c.Firings[rs.Rule] += rs.Firings
+			c.RuleErrors[rs.Rule] += rs.Errors
 		}
 	}
 	for _, d := range s.dedups {
