@@ -3,7 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
-	"os"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -24,24 +24,7 @@ var prefixSeq atomic.Int64
 // prefix unique to the test; the prefix's keys are deleted at the end.
 func testRedis(tb testing.TB) (*redis.Client, string) {
 	tb.Helper()
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("RULESTREAM_TEST_REDIS is not set (CI=true): the analytics tests need a real redis-server")
-		}
-		tb.Skip("RULESTREAM_TEST_REDIS not set: start redis-server and export RULESTREAM_TEST_REDIS=host:port")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		tb.Fatalf("redis %s: %v", addr, err)
-	}
-	prefix := fmt.Sprintf("test:analytics:%d:%d:%s:", os.Getpid(), prefixSeq.Add(1), tb.Name())
-	tb.Cleanup(func() {
-		deletePrefix(rdb, prefix)
-		rdb.Close()
-	})
-	return rdb, prefix
+	return testredis.Client(tb, testDB)
 }
 
 func deletePrefix(rdb *redis.Client, prefix string) {

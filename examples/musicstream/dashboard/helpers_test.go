@@ -3,8 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,31 +28,7 @@ var prefixSeq atomic.Int64
 // prefix unique to the test, whose keys are deleted at the end.
 func testRedis(tb testing.TB) (*redis.Client, string) {
 	tb.Helper()
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("RULESTREAM_TEST_REDIS is not set (CI=true): the dashboard tests need a real redis-server")
-		}
-		tb.Skip("RULESTREAM_TEST_REDIS not set: start redis-server and export RULESTREAM_TEST_REDIS=host:port")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		tb.Fatalf("redis %s: %v", addr, err)
-	}
-	prefix := fmt.Sprintf("test:dashboard:%d:%d:", os.Getpid(), prefixSeq.Add(1))
-	tb.Cleanup(func() {
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-		rdb.Close()
-	})
-	return rdb, prefix
+	return testredis.Client(tb, testDB)
 }
 
 // sampledSource calls onRead before each Read of the source it wraps.

@@ -3,8 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,27 +17,7 @@ var seq atomic.Int64
 // prefix unique to the test, whose keys are deleted afterwards.
 func testRedis(t *testing.T) (*redis.Client, string) {
 	t.Helper()
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("RULESTREAM_TEST_REDIS is not set (run scripts/test)")
-		}
-		t.Skip("RULESTREAM_TEST_REDIS not set: skipping a test that needs redis-server (run scripts/test)")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: 2})
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	px := fmt.Sprintf("smsw:%s:%d:%d:", strings.ReplaceAll(t.Name(), "/", "_"), os.Getpid(), seq.Add(1))
-	t.Cleanup(func() {
-		ctx := context.Background()
-		keys, _ := rdb.Keys(ctx, px+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-		_ = rdb.Close()
-	})
-	return rdb, px
+	return testredis.Client(t, 2)
 }
 
 // addEntries appends n SMS entries to key and returns their IDs.
