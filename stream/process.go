@@ -164,7 +164,6 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 			maxTime = evs[i].Time
 		}
 	}
-	st.maxTime.Store(maxTime)
 
 	var last *task
 	for i := 0; i < len(evs); {
@@ -185,6 +184,9 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 	if err := r.settle(ctx, m, last, msg, now); err != nil {
 		return err
 	}
+	// Published together, so that a reader's lag (newest time minus
+	// watermark) is never inflated by a batch half done.
+	st.maxTime.Store(maxTime)
 	r.publishWatermark()
 	return r.send(ctx, msg, out)
 }
