@@ -238,6 +238,13 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Reference data changed in Redis reaches the caches at once.
+	iv := a.sc.Invalidator(enrich.InvalidatorConfig{EnableNotifications: true, Logger: a.log})
+	go func() {
+		if err := iv.Run(runCtx); err != nil && runCtx.Err() == nil {
+			a.log.Warn("no cache invalidation: changed customers are seen after the cache TTL (5m)", "error", err)
+		}
+	}()
 	if a.o.rules != "" {
 		if err := a.watchRules(runCtx); err != nil {
 			return err

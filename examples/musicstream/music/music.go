@@ -260,3 +260,15 @@ func FormatFirings(f map[string]int64) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Invalidator returns an invalidator that drops cached customers and
+// tracks as soon as their hashes change in Redis (keyspace notifications,
+// or cfg.Channel), so that, say, a customer upgraded to Gold stops getting
+// upgrade ads within a second instead of after the cache's TTL. Run it in a
+// goroutine of its own.
+func (s *Scenario) Invalidator(cfg enrich.InvalidatorConfig) *enrich.Invalidator {
+	iv := enrich.NewInvalidator(s.rdb, cfg)
+	iv.Watch(s.cfg.Prefix+"customer:", s.cust)
+	iv.Watch(s.cfg.Prefix+"track:", s.track)
+	return iv
+}
