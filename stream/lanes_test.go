@@ -137,3 +137,40 @@ func TestLanesCheckpointRestore(t *testing.T) {
 	src3.C <- Batch{Events: append([]Event(nil), evs[:10]...)}
 	require.ErrorContains(t, <-done, "snapshot of 3 lanes, the pipeline has 2 (Parallelism changed?)")
 }
+
+// TestRestoredPartitionWithoutNewEventsFiresAtEnd: a partition restored
+// from its checkpoint that gets no new event still fires what its state
+// holds when the input ends.
+func TestRestoredPartitionWithoutNewEventsFiresAtEnd(t *testing.T) {
+	store := NewMemoryCheckpoints()
+	evs := keyedEvents(500)
+	factory := func(PartitionID) ([]Operator, error) { return []Operator{&keyCounter{n: map[string]int64{}}}, nil }
+	src := NewChanSource("s")
+	p := New("restore", Config{Checkpoints: store, OutOfOrderness: time.Hour})
+	p.From(src).ViaPartitioned(factory).To(Discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	acked := make(chan error, 1)
+	src.C <- Batch{Events: append([]Event(nil), evs...), Ack: func(_ context.Context, err error) error { acked <- err; return nil }}
+	require.NoError(t, <-acked) // settled at the shutdown checkpoint
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+
+	src2 := &connSource{ChanSource: NewChanSource("s"), connected: make(chan struct{})}
+	out := NewCollectSink()
+	p2 := New("restore", Config{Checkpoints: store, OutOfOrderness: time.Hour})
+	p2.From(src2).ViaPartitioned(factory).To(out)
+	go func() { done <- p2.Run(context.Background()) }()
+	<-src2.connected
+	_, ok, err := p2.AssignPartition(context.Background(), src2, 0)
+	require.NoError(t, err)
+	require.True(t, ok)
+	close(src2.C) // no new event: the input ends
+	require.NoError(t, <-done)
+	want := map[string]int64{}
+	for _, ev := range evs {
+		want[ev.Key]++
+	}
+	require.Equal(t, want, countsOf(out.Events()))
+}

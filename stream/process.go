@@ -322,6 +322,21 @@ func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) e
 		return err
 	}
 	now := r.cfg.Clock.Now()
+	if allDone && r.single == nil {
+		// A partition restored from a checkpoint but sent no new event has
+		// no task yet: make it, so that what its state holds fires too.
+		r.restoreMu.Lock()
+		pending := make([]PartitionID, 0, len(r.restores))
+		for pid := range r.restores {
+			pending = append(pending, pid)
+		}
+		r.restoreMu.Unlock()
+		for _, pid := range pending {
+			if _, err := r.taskFor(ctx, pid, now); err != nil {
+				return err
+			}
+		}
+	}
 	err = r.eachTask(func(t *task) error {
 		if allDone {
 			t.tracker.AllDone()
