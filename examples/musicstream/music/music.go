@@ -7,6 +7,7 @@
 package music
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -149,7 +150,9 @@ func (s *Scenario) Operators(pid stream.PartitionID) ([]stream.Operator, error) 
 	if err != nil {
 		return nil, err
 	}
-	engine, err := rules.NewEngine(s.master.Live(), rules.EngineConfig{Logger: s.cfg.Logger, Explain: s.cfg.Explain})
+	// The master engine logs rule-set changes once; the partitions' engines
+	// log only warnings (runtime errors of rules).
+	engine, err := rules.NewEngine(s.master.Live(), rules.EngineConfig{Logger: warnOnly(s.cfg.Logger), Explain: s.cfg.Explain})
 	if err != nil {
 		return nil, err
 	}
@@ -272,3 +275,22 @@ func (s *Scenario) Invalidator(cfg enrich.InvalidatorConfig) *enrich.Invalidator
 	iv.Watch(s.cfg.Prefix+"track:", s.track)
 	return iv
 }
+
+// warnOnly returns a logger writing l's warnings and errors only.
+func warnOnly(l *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{l.Handler(), slog.LevelWarn})
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+func (h minLevel) WithGroup(g string) slog.Handler { return minLevel{h.Handler.WithGroup(g), h.min} }
