@@ -36,6 +36,7 @@ func runInvalidator(t *testing.T, iv *Invalidator) {
 	select {
 	case <-iv.Ready():
 	case err := <-done:
+		done <- err // for the cleanup, which waits for Run's result
 		t.Fatalf("invalidator stopped: %v", err)
 	case <-time.After(5 * time.Second):
 		t.Fatal("invalidator not subscribed within 5s")
