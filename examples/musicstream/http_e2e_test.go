@@ -36,8 +36,8 @@ func TestHTTPEndpoints(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", testredis.FreePort(t))
 
 	cmd := exec.Command(bin, "-tracks", plays, "-customers", cust, "-redis", url, "-prefix", prefix, "-http", addr, "-progress", "off")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	defer cmd.Process.Kill()
 
@@ -59,7 +59,9 @@ func TestHTTPEndpoints(t *testing.T) {
 			require.Contains(t, body, "rulestream_watermark_lag_seconds")
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "metrics never showed every play: %d %s\n%s", code, body, out.String())
+		if !time.Now().Before(deadline) {
+			t.Fatalf("metrics never showed every play: %d %s\n%s", code, body, out.String())
+		}
 		time.Sleep(50 * time.Millisecond) // polling a process outside the test
 	}
 	code, body := get("/healthz")
