@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -36,4 +37,25 @@ func TestFlags(t *testing.T) {
 	require.EqualError(t, err, "-lateness must not be negative")
 	_, err = parseFlags([]string{"extra"}, &bytes.Buffer{})
 	require.EqualError(t, err, "unexpected arguments: [extra]")
+}
+
+// TestBacktestWritesNothing runs -backtest against a real Redis: it
+// reports each rule's firings and leaves no target key behind.
+func TestBacktestWritesNothing(t *testing.T) {
+	url, rdb := testRedis(t)
+	prefix := fmt.Sprintf("bt-%d:", time.Now().UnixNano())
+	t.Cleanup(func() { deletePrefix(rdb, prefix) })
+	o, err := parseFlags([]string{"-backtest", "-events", "20000", "-redis", url, "-prefix", prefix, "-progress", "off"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), o, &stdout, &stderr), stderr.String())
+	out := stdout.String()
+	require.Regexp(t, `backtest of rule set demo-1 over \d+ events`, out)
+	require.Regexp(t, `(?m)^upgrade_ad\s+ads\s+[1-9]\d*\s+[1-9]\d*`, out)
+	require.Regexp(t, `(?m)^interest\s+interest\s+[1-9]\d*`, out)
+	for _, pattern := range []string{"queue:*", "interest:*", "checkpoint:*", "rulestream:*"} {
+		keys, err := rdb.Keys(context.Background(), prefix+pattern).Result()
+		require.NoError(t, err)
+		require.Empty(t, keys, pattern)
+	}
 }
