@@ -1,14 +1,12 @@
 package targets_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"net"
 	"os"
-	"os/exec"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,70 +15,6 @@ import (
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
 )
-
-// ownRedis is a redis-server subprocess with an fsynced append-only file,
-// so that what it acknowledged survives a kill.
-type ownRedis struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startOwnRedis(t *testing.T, port int, dir string) *ownRedis {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server not installed")
-		}
-		t.Skip("redis-server not installed")
-	}
-	r := &ownRedis{t: t, port: port, dir: dir}
-	r.cmd = exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", "")
-	out, err := r.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				close(ready)
-				break
-			}
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(20 * time.Second):
-		t.Fatal("redis-server did not start")
-	}
-	t.Cleanup(r.kill)
-	return r
-}
-
-func (r *ownRedis) kill() {
-	if r.cmd.ProcessState == nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-	}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // crashHook lets pipeline number at reach Redis, then kills Redis before
 // the reply is read (the sink sees a lost connection) and signals crashed.
@@ -116,11 +50,10 @@ func TestRedisRestartMidBatch(t *testing.T) {
 	if os.Getenv("RULESTREAM_TEST_REDIS") == "" && os.Getenv("CI") != "true" {
 		t.Skip("RULESTREAM_TEST_REDIS not set: skipping the Redis tests (run scripts/test)")
 	}
-	port, dir := freePort(t), t.TempDir()
-	srv := startOwnRedis(t, port, dir)
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1})
+	srv := testredis.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
 	defer rdb.Close()
-	hook := &crashHook{at: 20, crashed: make(chan struct{}), crash: srv.kill}
+	hook := &crashHook{at: 20, crashed: make(chan struct{}), crash: srv.Stop}
 	rdb.AddHook(hook)
 
 	const total = 10000
@@ -153,7 +86,7 @@ func TestRedisRestartMidBatch(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("writer ended before the crash: %v", err)
 	}
-	startOwnRedis(t, port, dir) // the sink is retrying meanwhile
+	srv.Restart(t) // the sink is retrying meanwhile
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@
 package testredis
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -97,7 +97,7 @@ func Start(t testing.TB, extra ...string) *Server {
 	dir := t.TempDir()
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, dir: dir,
 		args: append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-			"--appendonly", "yes", "--appendfsync", "always", "--logfile", filepath.Join(dir, "redis.log")}, extra...)}
+			"--appendonly", "yes", "--appendfsync", "always", "--logfile", ""}, extra...)}
 	s.start(t)
 	t.Cleanup(s.Stop)
 	return s
@@ -106,17 +106,30 @@ func Start(t testing.TB, extra ...string) *Server {
 func (s *Server) start(t testing.TB) {
 	t.Helper()
 	s.cmd = exec.Command("redis-server", s.args...)
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not answer", s.Addr)
+	// The server logs to stdout; it is up once it says so.
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Ready to accept connections") {
+				close(ready)
+				break
+			}
 		}
-		time.Sleep(10 * time.Millisecond) // polling a process we started
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("redis-server on %s did not start", s.Addr)
 	}
 }
 

@@ -1,15 +1,11 @@
 package worker_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,48 +13,6 @@ import (
 	"github.com/rulestream/rulestream/examples/smsworker/worker"
 	"github.com/rulestream/rulestream/targets"
 )
-
-// startRedis runs a redis-server subprocess on port with an fsynced
-// append-only file in dir and returns a function that SIGKILLs it.
-func startRedis(t *testing.T, port int, dir string) (kill func()) {
-	t.Helper()
-	cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", "")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				close(ready)
-				break
-			}
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(20 * time.Second):
-		t.Fatal("redis-server did not start")
-	}
-	done := false
-	kill = func() {
-		if !done {
-			done = true
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}
-	t.Cleanup(kill)
-	return kill
-}
 
 // signalHandler is a slog handler that signals every warning.
 type signalHandler struct{ c chan struct{} }
@@ -80,18 +34,8 @@ func TestWorkerSurvivesRedisRestart(t *testing.T) {
 	if os.Getenv("RULESTREAM_TEST_REDIS") == "" && os.Getenv("CI") != "true" {
 		t.Skip("RULESTREAM_TEST_REDIS not set: skipping the Redis tests (run scripts/test)")
 	}
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatal("redis-server not installed")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir := t.TempDir()
-	kill := startRedis(t, port, dir)
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1, DialerRetries: 1})
+	srv := testredis.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1})
 	defer rdb.Close()
 	ctx := testCtx(t)
 	const total = 200
@@ -119,14 +63,14 @@ func TestWorkerSurvivesRedisRestart(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal(ctx.Err())
 	}
-	kill()
+	srv.Stop()
 	close(resume)
 	select { // the XACK of the 50th SMS fails: wait for the worker to retry it
 	case <-retried.c:
 	case <-ctx.Done():
 		t.Fatal("the worker never retried")
 	}
-	startRedis(t, port, dir)
+	srv.Restart(t)
 	seen := 0
 	for {
 		missing := 0
