@@ -64,6 +64,8 @@ func TestPlayDecoder(t *testing.T) {
 	require.Equal(t, int64(453), ev.Get("track_id").Int())
 	require.False(t, ev.Get("ismobile").Bool())
 	require.Equal(t, "72132", ev.Get("listening_zip_code").Str())
+	require.NoError(t, PlayDecoder{}.Decode(`1,0048,453,"2014-10-23 03:26:20",0,"72132"`, &ev))
+	require.Equal(t, "48", ev.Key, "the key is the canonical customer id")
 
 	bad := map[string]string{
 		`0,48,453,"2014-10-23 03:26:20",0`:          "5 columns: want 6 columns: event_id,customer_id,track_id,datetime,ismobile,listening_zip_code",

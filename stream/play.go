@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // PlaySchema is the demo's play event:
@@ -68,7 +69,13 @@ func (PlayDecoder) Decode(line string, ev *Event) error {
 		return fmt.Errorf("ismobile %s is not 0 or 1", quoteRaw([]byte(cols[4])))
 	}
 	f[PlayZip] = String(cols[5])
-	ev.Key = cols[1]
+	// The key is the canonical decimal of the customer id, so that "007"
+	// and "7" are one customer (no allocation when the text is canonical).
+	if c := cols[1]; c == "0" || (c[0] >= '1' && c[0] <= '9') {
+		ev.Key = c
+	} else {
+		ev.Key = strconv.FormatInt(f[PlayCustomerID].Int(), 10)
+	}
 	ev.Time = ts
 	ev.Schema = PlaySchema
 	return nil
