@@ -84,6 +84,11 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 		if s.cfg.OnAssign != nil {
 			off, ok, err := s.cfg.OnAssign(sess.Context(), s.cfg.Topic, id)
 			if err != nil {
+				if sess.Context().Err() != nil {
+					// The session ended meanwhile (another rebalance, or
+					// Close): not the hook's failure; the group rejoins.
+					return err
+				}
 				return &AssignError{Topic: s.cfg.Topic, Partition: id, Err: err}
 			}
 			if ok {
