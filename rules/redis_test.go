@@ -2,8 +2,7 @@ package rules
 
 import (
 	"context"
-	"fmt"
-	"os"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"testing"
 	"time"
 
@@ -14,30 +13,7 @@ import (
 // reserved for this package) and a key prefix unique to the test.
 func testRedis(t *testing.T) (*redis.Client, string) {
 	t.Helper()
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("RULESTREAM_TEST_REDIS is not set (run scripts/test)")
-		}
-		t.Skip("RULESTREAM_TEST_REDIS not set: skipping a test that needs redis-server (run scripts/test)")
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr, DB: 3})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis %s: %v", addr, err)
-	}
-	prefix := fmt.Sprintf("rulestest:%s:%d:", t.Name(), time.Now().UnixNano())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		keys, _ := c.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-		c.Close()
-	})
-	return c, prefix
+	return testredis.Client(t, 3)
 }
 
 func TestRedisWatcher(t *testing.T) {

@@ -1,11 +1,8 @@
 package targets_test
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"strings"
-	"sync/atomic"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"testing"
 	"time"
 
@@ -16,46 +13,11 @@ import (
 // testDB is the Redis DB reserved for this package's tests.
 const testDB = 2
 
-var prefixSeq atomic.Int64
-
 // testRedis returns a client of the test Redis (RULESTREAM_TEST_REDIS) and a
 // key prefix unique to the test; keys under it are deleted afterwards.
 func testRedis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("RULESTREAM_TEST_REDIS is not set (run scripts/test)")
-		}
-		t.Skip("RULESTREAM_TEST_REDIS not set: skipping a test that needs redis-server (run scripts/test)")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", addr, err)
-	}
-	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
-	prefix := fmt.Sprintf("tt:%s:%d:%d:", name, os.Getpid(), prefixSeq.Add(1))
-	t.Cleanup(func() {
-		deletePrefix(context.Background(), rdb, prefix)
-		_ = rdb.Close()
-	})
-	return rdb, prefix
-}
-
-func deletePrefix(ctx context.Context, rdb *redis.Client, prefix string) {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-		if len(keys) == 1000 {
-			rdb.Unlink(ctx, keys...)
-			keys = keys[:0]
-		}
-	}
-	if len(keys) > 0 {
-		rdb.Unlink(ctx, keys...)
-	}
+	return testredis.Client(t, testDB)
 }
 
 // emissionSchema is the default payload of a rule emission.
