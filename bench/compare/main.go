@@ -54,7 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	case o.redis == "":
-		return nil, errors.New("-redis is required (a real redis-server: the targets' script needs cmsgpack)")
+		return nil, errors.New("-redis is required: the comparisons measure a real redis-server")
 	case o.events <= 0:
 		return nil, errors.New("-events must be positive")
 	case o.peer != "" && o.peer != "benthos" && o.peer != "handwritten":
