@@ -358,6 +358,13 @@ func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) e
 
 // revoke checkpoints a partition's task and drops it.
 func (r *runner) revoke(ctx context.Context, req *revokeReq, out chan<- *outMsg) error {
+	if r.single != nil {
+		// One shared chain: the partition only stops holding the watermark,
+		// which may move at once.
+		r.single.tracker.Remove(req.pid)
+		req.done <- nil
+		return r.tick(ctx, out)
+	}
 	t := r.tasks[req.pid]
 	if t == nil {
 		req.done <- nil

@@ -167,6 +167,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		readers.Wait()
 		close(r.in)
 	}()
+	// Partitions a source announces as revoked leave the watermark minimum.
+	// A partitioned pipeline learns of them through RevokePartition instead,
+	// in order with assignments (an announcement may come after the same
+	// partition was assigned here again).
+	for i, src := range p.sources {
+		if ps, ok := src.(PartitionSource); ok && p.factory == nil {
+			go r.forwardRevoked(readCtx, i, ps)
+		}
+	}
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
@@ -281,6 +290,30 @@ func (r *runner) read(ctx context.Context, i int, src Source) error {
 				_ = b.Ack(context.WithoutCancel(ctx), context.Canceled)
 			}
 			return nil
+		}
+	}
+}
+
+// forwardRevoked turns a source's revoked partitions into revoke requests.
+func (r *runner) forwardRevoked(ctx context.Context, src int, ps PartitionSource) {
+	for {
+		select {
+		case part, ok := <-ps.Revoked():
+			if !ok {
+				return
+			}
+			req := &revokeReq{pid: PartitionID{Source: src, Partition: part}, done: make(chan error, 1)}
+			select {
+			case r.ctrl <- req:
+			case <-r.done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		case <-r.done:
+			return
+		case <-ctx.Done():
+			return
 		}
 	}
 }

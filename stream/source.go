@@ -44,7 +44,8 @@ type Connecter interface {
 
 // PartitionSource is implemented by sources whose partitions come and go
 // (such as a Kafka consumer group). The runner drops a revoked partition from
-// the watermark minimum.
+// the watermark minimum of an ordinary pipeline; a partitioned pipeline
+// (ViaPartitioned) relies on the source calling RevokePartition instead.
 type PartitionSource interface {
 	Source
 	// Revoked returns a channel that receives partitions no longer read.

@@ -254,3 +254,42 @@ func mink(a, b int64) int64 {
 	}
 	return b
 }
+
+// revokingSource is a ChanSource whose partitions can be revoked.
+type revokingSource struct {
+	*ChanSource
+	revoked chan int32
+}
+
+func (s *revokingSource) Revoked() <-chan int32 { return s.revoked }
+
+func TestRevokedPartitionStopsHoldingWatermark(t *testing.T) {
+	s := int64(time.Second)
+	src := &revokingSource{ChanSource: NewChanSource("rv"), revoked: make(chan int32, 1)}
+	rec := &recorder{wmCh: make(chan int64, 16), procCh: make(chan int, 16)}
+	p := New("revoke", Config{IdleTimeout: -1, Clock: NewManualClock(time.Unix(0, 0))})
+	p.From(src).Via(rec).To(Discard)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	ev := func(part int32, ts int64) Batch {
+		return Batch{Events: []Event{{Time: ts, Pos: Position{Source: "rv", Partition: part}}}}
+	}
+	src.C <- ev(1, 50*s)
+	<-rec.procCh
+	require.Equal(t, 50*s, <-rec.wmCh)
+	src.C <- ev(0, 100*s)
+	<-rec.procCh
+	src.revoked <- 1 // partition 1 moves to another consumer
+	src.C <- ev(0, 200*s)
+	<-rec.procCh
+	// The revocation may land before or after that batch: the watermark
+	// passes 100s (partition 0 alone) or goes straight to 200s.
+	for wm := <-rec.wmCh; wm != 200*s; wm = <-rec.wmCh {
+		require.Equal(t, 100*s, wm, "the revoked partition no longer holds the watermark")
+	}
+	close(src.C)
+	require.Equal(t, MaxWatermark, <-rec.wmCh)
+	require.NoError(t, <-done)
+}
