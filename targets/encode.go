@@ -48,38 +48,78 @@ func (c *writer) one(p *fieldPicker, ev *stream.Event) (stream.Value, error) {
 	return ev.Fields[i], nil
 }
 
-// encode appends the command for ev to p as [nargs, cmd, key, args...].
-func (c *writer) encode(p *packer, ev *stream.Event) error {
-	nat := p.placeholder()
-	start := p.n
-	p.str(c.w.Op.String())
-	var err error
-	c.scratch, err = c.key.AppendTo(c.scratch[:0], ev)
-	if err != nil {
-		return fmt.Errorf("%s: %w", c.w, err)
+// layout returns the arguments of the write's command for events of
+// schema s: literals where they do not depend on the event (the key when
+// it has no placeholders, field names), values where they do. An error
+// (the schema lacks a payload field) is reported for each event of s.
+func (c *writer) layout(s *stream.Schema) ([]arg, error) {
+	args := []arg{{lit: c.w.Op.String()}}
+	if c.key.Static() {
+		key, _ := c.key.Render(&stream.Event{}) // "{{" becomes "{"
+		args = append(args, arg{lit: key})
+	} else {
+		args = append(args, arg{value: true})
 	}
-	p.bytes(c.scratch)
 	switch c.w.Op {
 	case OpStream, OpHash:
 		if c.maxLen != "" {
-			p.str("MAXLEN")
-			p.str("~")
-			p.str(c.maxLen)
+			args = append(args, arg{lit: "MAXLEN"}, arg{lit: "~"}, arg{lit: c.maxLen})
 		}
 		if c.w.Op == OpStream {
-			p.str("*")
+			args = append(args, arg{lit: "*"})
 		}
 		if c.w.IDField != "" {
-			p.str(c.w.IDField)
-			p.str(ev.ID)
+			args = append(args, arg{lit: c.w.IDField}, arg{id: true})
 		}
-		if err := c.pairs(p, ev); err != nil {
-			return err
+		idx := c.payload.pick(s)
+		for j, i := range idx {
+			if i < 0 {
+				return nil, fmt.Errorf("%s: schema %s has no field %q", c.w, schemaName(s), c.payload.names[j])
+			}
+			args = append(args, arg{lit: s.Field(i).Name}, arg{value: true})
+		}
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("%s: schema %s has no fields to write", c.w, schemaName(s))
 		}
 	case OpSortedSet:
 		if c.w.NX {
-			p.str("NX")
+			args = append(args, arg{lit: "NX"})
 		}
+		args = append(args, arg{value: true}, arg{value: true})
+	case OpList, OpSet:
+		args = append(args, arg{value: true})
+	}
+	return args, nil
+}
+
+func schemaName(s *stream.Schema) string {
+	if s == nil {
+		return "(none)"
+	}
+	return strconv.Quote(s.Name())
+}
+
+// encode appends the values of ev's command to p, in the order of layout.
+func (c *writer) encode(p *packer, ev *stream.Event) error {
+	if !c.key.Static() {
+		var err error
+		c.scratch, err = c.key.AppendTo(c.scratch[:0], ev)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.w, err)
+		}
+		p.bytes(c.scratch)
+	}
+	switch c.w.Op {
+	case OpStream, OpHash:
+		for _, i := range c.payload.pick(ev.Schema) {
+			var v stream.Value
+			if i < len(ev.Fields) {
+				v = ev.Fields[i]
+			}
+			c.scratch = v.AppendText(c.scratch[:0])
+			p.bytes(c.scratch)
+		}
+	case OpSortedSet:
 		if err := c.scoreText(ev); err != nil {
 			return err
 		}
@@ -90,28 +130,6 @@ func (c *writer) encode(p *packer, ev *stream.Event) error {
 			return err
 		}
 		p.bytes(c.scratch)
-	}
-	p.patch(nat, p.n-start)
-	return nil
-}
-
-// pairs writes the payload as field/value pairs.
-func (c *writer) pairs(p *packer, ev *stream.Event) error {
-	idx := c.payload.pick(ev.Schema)
-	for j, i := range idx {
-		if i < 0 {
-			return fmt.Errorf("%s: event %s has no field %q", c.w, describe(ev), c.payload.names[j])
-		}
-		p.str(ev.Schema.Field(i).Name)
-		var v stream.Value
-		if i < len(ev.Fields) {
-			v = ev.Fields[i]
-		}
-		c.scratch = v.AppendText(c.scratch[:0])
-		p.bytes(c.scratch)
-	}
-	if len(idx) == 0 {
-		return fmt.Errorf("%s: event %s has no fields to write", c.w, describe(ev))
 	}
 	return nil
 }

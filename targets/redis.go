@@ -114,9 +114,24 @@ func (s *stats) snapshot() Stats {
 // chunk is the encoded input of one script call.
 type chunk struct {
 	p      packer
+	shape  *shape
 	events int
 	ids    []string // event IDs, to name an event in errors
 	done   bool
+}
+
+// shape is the sink's writes compiled for one event schema: the layout of
+// their arguments and the write script generated from it (see genScript).
+type shape struct {
+	schema *stream.Schema
+	err    error // the schema cannot be written (a payload field missing)
+	script *script
+}
+
+// script is a generated write script; schemas with the same layout share it.
+type script struct {
+	src, sha string
+	loaded   bool // SCRIPT LOAD done since the last NOSCRIPT
 }
 
 // RedisSink writes events to Redis with idempotent, batched, pipelined
@@ -130,6 +145,9 @@ type RedisSink struct {
 	batch   *Batcher
 	chunks  []*chunk // pending, the last one filling
 	spare   []*chunk
+	shapes  map[*stream.Schema]*shape
+	scripts map[string]*script // by SHA1
+	last    *shape
 	marker  string
 	ttl     string
 	stats   stats
@@ -144,7 +162,8 @@ func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 	}
 	cfg.setDefaults()
 	s := &RedisSink{rdb: rdb, cfg: cfg, batch: NewBatcher(cfg.Batch, cfg.Clock),
-		ttl: strconv.FormatInt(cfg.MarkerTTL.Milliseconds(), 10)}
+		ttl: strconv.FormatInt(cfg.MarkerTTL.Milliseconds(), 10), shapes: map[*stream.Schema]*shape{},
+		scripts: map[string]*script{}}
 	for _, w := range cfg.Writes {
 		c, err := compile(w)
 		if err != nil {
@@ -165,10 +184,47 @@ func (s *RedisSink) Stats() Stats { return s.stats.snapshot() }
 // Pending returns the number of events not yet sent.
 func (s *RedisSink) Pending() int { return s.batch.Count() }
 
-// Connect loads the write script, which also checks that Redis answers.
+// Connect checks that Redis answers and can run scripts. The write scripts
+// themselves are loaded when a schema is first written.
 func (s *RedisSink) Connect(ctx context.Context) error {
-	if err := s.rdb.ScriptLoad(ctx, writeScript).Err(); err != nil {
-		return fmt.Errorf("targets: redis sink %s: load script: %w", s.cfg.Name, err)
+	if err := s.rdb.Eval(ctx, "return 1", nil).Err(); err != nil {
+		return fmt.Errorf("targets: redis sink %s: %w", s.cfg.Name, err)
 	}
 	return nil
+}
+
+// maxShapes bounds the schemas a sink remembers.
+const maxShapes = 1024
+
+// shapeOf returns the compiled shape for events of schema sc.
+func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
+	if s.last != nil && s.last.schema == sc {
+		return s.last
+	}
+	sh, ok := s.shapes[sc]
+	if !ok {
+		sh = &shape{schema: sc}
+		var commands [][]arg
+		for _, w := range s.writers {
+			args, err := w.layout(sc)
+			if err != nil {
+				sh.err = err
+				break
+			}
+			commands = append(commands, args)
+		}
+		if sh.err == nil {
+			src, sha := genScript(commands)
+			if sh.script = s.scripts[sha]; sh.script == nil {
+				sh.script = &script{src: src, sha: sha}
+				s.scripts[sha] = sh.script
+			}
+		}
+		if len(s.shapes) >= maxShapes { // schemas made per event: keep the cache bounded
+			clear(s.shapes)
+		}
+		s.shapes[sc] = sh
+	}
+	s.last = sh
+	return sh
 }

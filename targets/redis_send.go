@@ -44,10 +44,13 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	if ev.ID == "" && !s.cfg.AllowNoID {
 		return 0, fmt.Errorf("event %s has no ID (idempotent writes need one; see Config.AllowNoID)", describe(ev))
 	}
-	c := s.filling()
+	sh := s.shapeOf(ev.Schema)
+	if sh.err != nil {
+		return 0, fmt.Errorf("event %s: %w", describe(ev), sh.err)
+	}
+	c := s.filling(sh)
 	at, n := c.p.mark()
 	c.p.str(ev.ID)
-	c.p.uint(uint32(len(s.writers)))
 	for _, w := range s.writers {
 		if err := w.encode(&c.p, ev); err != nil {
 			c.p.rewind(at, n)
@@ -59,10 +62,11 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	return len(c.p.buf) - at, nil
 }
 
-func (s *RedisSink) filling() *chunk {
+// filling returns the chunk to encode an event of shape sh into.
+func (s *RedisSink) filling(sh *shape) *chunk {
 	// A chunk already applied (in a flush that failed on another chunk) is
 	// never reused: it will not be sent again.
-	if k := len(s.chunks); k > 0 && s.chunks[k-1].events < s.cfg.ChunkSize && !s.chunks[k-1].done {
+	if k := len(s.chunks); k > 0 && s.chunks[k-1].events < s.cfg.ChunkSize && !s.chunks[k-1].done && s.chunks[k-1].shape == sh {
 		return s.chunks[k-1]
 	}
 	var c *chunk
@@ -72,6 +76,7 @@ func (s *RedisSink) filling() *chunk {
 		c = &chunk{}
 	}
 	c.p.reset()
+	c.shape = sh
 	c.events, c.done = 0, false
 	clear(c.ids)
 	c.ids = c.ids[:0]
@@ -104,17 +109,26 @@ func (s *RedisSink) Flush(ctx context.Context) error {
 	return nil
 }
 
-// send pipelines one script call per chunk not yet done. A chunk that
-// failed with NOSCRIPT (Redis restarted or flushed its scripts) is sent
-// again once the script is loaded.
+// send pipelines one script call per chunk not yet done. The script of a
+// shape is loaded before its first use and again after NOSCRIPT (Redis
+// restarted or flushed its scripts); the chunks that met NOSCRIPT are then
+// sent again.
 func (s *RedisSink) send(ctx context.Context) error {
 	for range 2 {
+		for _, c := range s.chunks {
+			if sc := c.shape.script; !c.done && c.events > 0 && !sc.loaded {
+				if err := s.rdb.ScriptLoad(ctx, sc.src).Err(); err != nil {
+					return fmt.Errorf("load script: %w", err)
+				}
+				sc.loaded = true
+			}
+		}
 		pipe := s.rdb.Pipeline()
 		var cmds []*redis.Cmd
 		var sent []*chunk
 		for _, c := range s.chunks {
 			if !c.done && c.events > 0 { // a chunk can be empty after an encoding error
-				cmds = append(cmds, pipe.EvalSha(ctx, writeScriptSHA, nil, c.p.finish(), s.marker, s.ttl))
+				cmds = append(cmds, pipe.EvalSha(ctx, c.shape.script.sha, nil, c.p.finish(), s.marker, s.ttl))
 				sent = append(sent, c)
 			}
 		}
@@ -133,6 +147,10 @@ func (s *RedisSink) send(ctx context.Context) error {
 				s.stats.duplicates.Add(int64(sent[i].events) - n)
 			case redis.HasErrorPrefix(err, "NOSCRIPT"):
 				noScript = true
+				if sc := sent[i].shape.script; sc.loaded {
+					sc.loaded = false
+					s.stats.loads.Add(1)
+				}
 			default:
 				errs = append(errs, classify(sent[i].explain(err)))
 			}
@@ -142,10 +160,6 @@ func (s *RedisSink) send(ctx context.Context) error {
 		}
 		if !noScript {
 			return nil
-		}
-		s.stats.loads.Add(1)
-		if err := s.rdb.ScriptLoad(ctx, writeScript).Err(); err != nil {
-			return fmt.Errorf("load script: %w", err)
 		}
 	}
 	return errors.New("script missing right after loading it")

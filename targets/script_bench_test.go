@@ -37,7 +37,8 @@ func BenchmarkScriptOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if err := rdb.ScriptLoad(ctx, writeScript).Err(); err != nil {
+	sc := s.chunks[0].shape.script
+	if err := rdb.ScriptLoad(ctx, sc.src).Err(); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -46,7 +47,7 @@ func BenchmarkScriptOnly(b *testing.B) {
 		pipe := rdb.Pipeline()
 		base := px + "m" + strconv.Itoa(round) + ":" // fresh markers each round
 		for _, c := range s.chunks {
-			pipe.EvalSha(ctx, writeScriptSHA, nil, c.p.finish(), base, "60000")
+			pipe.EvalSha(ctx, sc.sha, nil, c.p.finish(), base, "60000")
 			n += c.events
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
