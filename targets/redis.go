@@ -139,19 +139,20 @@ type script struct {
 // stream.Connecter. Write and Flush are called from one goroutine; Stats
 // may be read from any.
 type RedisSink struct {
-	rdb     redis.Cmdable
-	cfg     Config
-	writers []*writer
-	batch   *Batcher
-	chunks  []*chunk // pending, the last one filling
-	spare   []*chunk
-	shapes  map[*stream.Schema]*shape
-	scripts map[string]*script // by SHA1
-	last    *shape
-	marker  string
-	ttl     string
-	stats   stats
-	closed  bool
+	rdb      redis.Cmdable
+	cfg      Config
+	writers  []*writer
+	batch    *Batcher
+	chunks   []*chunk // pending, the last one filling
+	spare    []*chunk
+	shapes   map[*stream.Schema]*shape
+	scripts  map[string]*script // by SHA1
+	last     *shape
+	marker   string
+	ttl      string
+	stats    stats
+	inflight *flight // the batch being sent, if any
+	closed   bool
 }
 
 // NewRedis returns a sink writing to rdb (a *redis.Client or anything
@@ -181,8 +182,28 @@ func (s *RedisSink) Name() string { return s.cfg.Name }
 // Stats returns the sink's counters.
 func (s *RedisSink) Stats() Stats { return s.stats.snapshot() }
 
-// Pending returns the number of events not yet sent.
-func (s *RedisSink) Pending() int { return s.batch.Count() }
+// Pending returns the number of events not yet written: pending and in
+// flight. Call it from the goroutine that calls Write.
+func (s *RedisSink) Pending() int {
+	n := s.pending()
+	if f := s.inflight; f != nil {
+		select {
+		case <-f.done: // landed: what it did not apply is pending
+			if f.err != nil {
+				for _, c := range f.chunks {
+					if !c.done {
+						n += c.events
+					}
+				}
+			}
+		default: // c.done is being written: count every event
+			for _, c := range f.chunks {
+				n += c.events
+			}
+		}
+	}
+	return n
+}
 
 // Connect checks that Redis answers and can run scripts. The write scripts
 // themselves are loaded when a schema is first written.

@@ -14,9 +14,13 @@ import (
 // ErrClosed is returned by a sink's Write after Close.
 var ErrClosed = errors.New("targets: sink closed")
 
-// Write encodes events into the pending batch and sends it when the batch
-// policy says so. An event that cannot be encoded (a template field
-// missing) is a PermanentError naming it; the events before it stay pending.
+// Write encodes events into the pending batch and starts sending it when
+// the batch policy says so. One batch is in flight at a time: Redis applies
+// it while Write encodes the next, and the next is started only once it is
+// done, so batches reach Redis in order. A batch that failed after its
+// retries is reported by the next Write or Flush, and its events are pending
+// again. An event that cannot be encoded (a template field missing) is a
+// PermanentError naming it; the events before it stay pending.
 func (s *RedisSink) Write(ctx context.Context, events []stream.Event) error {
 	if s.closed {
 		return ErrClosed
@@ -28,15 +32,70 @@ func (s *RedisSink) Write(ctx context.Context, events []stream.Event) error {
 			return Permanent(fmt.Errorf("targets: redis sink %s: %w", s.cfg.Name, err))
 		}
 		if s.batch.Add(n) {
-			if err := s.Flush(ctx); err != nil {
+			if err := s.launch(ctx); err != nil {
 				return err
 			}
 		}
 	}
 	if s.batch.Due() {
-		return s.Flush(ctx)
+		return s.launch(ctx)
 	}
 	return nil
+}
+
+// flight is a batch being sent in the background.
+type flight struct {
+	chunks []*chunk
+	done   chan struct{}
+	err    error
+}
+
+// launch waits for the batch in flight, then starts sending the pending one.
+func (s *RedisSink) launch(ctx context.Context) error {
+	if err := s.land(); err != nil {
+		return fmt.Errorf("targets: %w", err)
+	}
+	if s.pending() == 0 {
+		return nil
+	}
+	f := &flight{chunks: s.chunks, done: make(chan struct{})}
+	s.chunks = make([]*chunk, 0, cap(f.chunks))
+	s.batch.Reset()
+	s.inflight = f
+	go func() {
+		defer close(f.done)
+		f.err = s.sendRetrying(ctx, f.chunks)
+	}()
+	return nil
+}
+
+// land waits for the batch in flight. If it failed, its chunks not applied
+// are pending again, before those filled since, and its error is returned.
+func (s *RedisSink) land() error {
+	f := s.inflight
+	if f == nil {
+		return nil
+	}
+	<-f.done
+	s.inflight = nil
+	if f.err != nil {
+		s.chunks = append(f.chunks, s.chunks...)
+		return f.err
+	}
+	s.stats.batches.Add(1)
+	s.spare = append(s.spare, f.chunks...)
+	return nil
+}
+
+// pending counts the events of the pending chunks not yet applied.
+func (s *RedisSink) pending() int {
+	n := 0
+	for _, c := range s.chunks {
+		if !c.done {
+			n += c.events
+		}
+	}
+	return n
 }
 
 // encode appends ev to the filling chunk and returns its encoded size.
@@ -84,21 +143,20 @@ func (s *RedisSink) filling(sh *shape) *chunk {
 	return c
 }
 
-// Flush sends every pending event, retrying with backoff until it succeeds,
-// fails permanently, the attempts run out or ctx ends. On failure the
-// events stay pending.
+// Flush waits for the batch in flight and sends every pending event,
+// retrying with backoff until it succeeds, fails permanently, the attempts
+// run out or ctx ends. On failure the events stay pending. A batch in
+// flight that failed is sent again here, under ctx.
 func (s *RedisSink) Flush(ctx context.Context) error {
-	if s.batch.Count() == 0 {
+	_ = s.land() // its chunks are pending again and sent below
+	if s.pending() == 0 {
+		s.spare = append(s.spare, s.chunks...)
+		clear(s.chunks)
+		s.chunks = s.chunks[:0]
+		s.batch.Reset()
 		return nil
 	}
-	err := s.cfg.Retry.do(ctx, s.cfg.Logger, "redis sink "+s.cfg.Name, func(ctx context.Context) error {
-		err := s.send(ctx)
-		if err != nil {
-			s.stats.failures.Add(1)
-		}
-		return err
-	})
-	if err != nil {
+	if err := s.sendRetrying(ctx, s.chunks); err != nil {
 		return fmt.Errorf("targets: %w", err)
 	}
 	s.stats.batches.Add(1)
@@ -109,13 +167,23 @@ func (s *RedisSink) Flush(ctx context.Context) error {
 	return nil
 }
 
+func (s *RedisSink) sendRetrying(ctx context.Context, chunks []*chunk) error {
+	return s.cfg.Retry.do(ctx, s.cfg.Logger, "redis sink "+s.cfg.Name, func(ctx context.Context) error {
+		err := s.send(ctx, chunks)
+		if err != nil {
+			s.stats.failures.Add(1)
+		}
+		return err
+	})
+}
+
 // send pipelines one script call per chunk not yet done. The script of a
 // shape is loaded before its first use and again after NOSCRIPT (Redis
 // restarted or flushed its scripts); the chunks that met NOSCRIPT are then
 // sent again.
-func (s *RedisSink) send(ctx context.Context) error {
+func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 	for range 2 {
-		for _, c := range s.chunks {
+		for _, c := range chunks {
 			if sc := c.shape.script; !c.done && c.events > 0 && !sc.loaded {
 				if err := s.rdb.ScriptLoad(ctx, sc.src).Err(); err != nil {
 					return fmt.Errorf("load script: %w", err)
@@ -126,7 +194,7 @@ func (s *RedisSink) send(ctx context.Context) error {
 		pipe := s.rdb.Pipeline()
 		var cmds []*redis.Cmd
 		var sent []*chunk
-		for _, c := range s.chunks {
+		for _, c := range chunks {
 			if !c.done && c.events > 0 { // a chunk can be empty after an encoding error
 				cmds = append(cmds, pipe.EvalSha(ctx, c.shape.script.sha, nil, c.p.finish(), s.marker, s.ttl))
 				sent = append(sent, c)

@@ -2,6 +2,7 @@ package targets_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/rulestream/rulestream/stream"
@@ -76,8 +77,8 @@ func TestRedisSinkKeepsFailedBatch(t *testing.T) {
 	if err := s.Flush(ctx); err == nil {
 		t.Fatal("flush into a string key succeeded")
 	}
-	if s.Pending() != 3 {
-		t.Fatalf("pending %d after a failed flush, want 3", s.Pending())
+	if s.Pending() != 2 { // [bad3 ok1]; [ok2] was written
+		t.Fatalf("pending %d after a failed flush, want 2", s.Pending())
 	}
 	rdb.Del(ctx, px+"bad")
 	if err := s.Write(ctx, []stream.Event{emission("ads", "ok", 4)}); err != nil {
@@ -88,5 +89,48 @@ func TestRedisSinkKeepsFailedBatch(t *testing.T) {
 	}
 	if a, b := rdb.XLen(ctx, px+"ok").Val(), rdb.XLen(ctx, px+"bad").Val(); a != 3 || b != 1 {
 		t.Fatalf("ok stream %d entries (want 3), bad stream %d (want 1)", a, b)
+	}
+}
+
+// TestRedisSinkFailedFlightIsReported: a batch started by Write fails in the
+// background; the next Write reports it, its events are pending again, and
+// a later Flush writes each of them once, in order.
+func TestRedisSinkFailedFlightIsReported(t *testing.T) {
+	rdb, px := testRedis(t)
+	ctx := context.Background()
+	rdb.Set(ctx, px+"ok", "x", 0) // a string: XADD fails with WRONGTYPE
+	s, err := targets.NewRedis(rdb, targets.Config{Writes: []targets.Write{targets.XAdd(px + "{rule}")},
+		MarkerPrefix: px + "m:", Batch: targets.BatchPolicy{Count: 2, Period: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []stream.Event{emission("ads", "ok", 1), emission("ads", "ok", 2)}); err != nil {
+		t.Fatal(err) // the batch is full and now in flight
+	}
+	// The next full batch waits for the one in flight, and reports it.
+	err = s.Write(ctx, []stream.Event{emission("ads", "ok", 3), emission("ads", "ok", 4)})
+	if err == nil || !strings.Contains(err.Error(), "WRONGTYPE") || !targets.IsPermanent(err) {
+		t.Fatalf("second Write: %v, want the first batch's permanent WRONGTYPE", err)
+	}
+	if s.Pending() != 4 {
+		t.Fatalf("pending %d, want 4", s.Pending())
+	}
+	rdb.Del(ctx, px+"ok")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Pending() != 0 {
+		t.Fatalf("pending %d after flush", s.Pending())
+	}
+	msgs := rdb.XRange(ctx, px+"ok", "-", "+").Val()
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.Values["event_id"].(string))
+	}
+	if strings.Join(got, ",") != "1,2,3,4" {
+		t.Fatalf("stream holds event ids %v, want 1,2,3,4", got)
+	}
+	if st := s.Stats(); st.Written != 4 || st.Failures != 1 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -10,8 +10,9 @@ import (
 
 // Backoff is the retry policy of a sink: a failed batch is retried after
 // Initial, then each delay is multiplied by Multiplier up to Max. The caller
-// of Write or Flush is blocked meanwhile, which back-pressures the pipeline;
-// nothing is dropped. Zero values mean the defaults.
+// of Flush, or of the Write that fills the next batch while one is being
+// retried, is blocked meanwhile, which back-pressures the pipeline; nothing
+// is dropped. Zero values mean the defaults.
 type Backoff struct {
 	// Initial is the first delay (default 10ms).
 	Initial time.Duration
