@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -23,8 +24,13 @@ func BenchmarkEncodeStream(b *testing.B) {
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	ev := stream.Event{Schema: schema, ID: "upgrade_ad:1234:99", Target: "ads", Fields: []stream.Value{
 		stream.Int(1234), stream.Int(12), stream.Int(99), stream.String("upgrade_ad"), stream.String("v1"), stream.Int(at.UnixMilli())}}
+	ids := make([]string, 4096) // distinct: a repeated ID starts a new chunk
+	for i := range ids {
+		ids[i] = "upgrade_ad:1234:" + strconv.Itoa(i)
+	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
+		ev.ID = ids[i%len(ids)]
 		if _, err := s.encode(&ev); err != nil {
 			b.Fatal(err)
 		}

@@ -116,7 +116,8 @@ type chunk struct {
 	p      packer
 	shape  *shape
 	events int
-	ids    []string // event IDs, to name an event in errors
+	ids    []string            // event IDs, to name an event in errors
+	seen   map[string]struct{} // the IDs in ids, but ""
 	done   bool
 }
 

@@ -107,7 +107,7 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	if sh.err != nil {
 		return 0, fmt.Errorf("event %s: %w", describe(ev), sh.err)
 	}
-	c := s.filling(sh)
+	c := s.filling(sh, ev.ID)
 	at, n := c.p.mark()
 	c.p.str(ev.ID)
 	for _, w := range s.writers {
@@ -118,27 +118,36 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	}
 	c.events++
 	c.ids = append(c.ids, ev.ID)
+	if ev.ID != "" {
+		c.seen[ev.ID] = struct{}{}
+	}
 	return len(c.p.buf) - at, nil
 }
 
-// filling returns the chunk to encode an event of shape sh into.
-func (s *RedisSink) filling(sh *shape) *chunk {
+// filling returns the chunk to encode an event of shape sh and ID id into.
+func (s *RedisSink) filling(sh *shape, id string) *chunk {
 	// A chunk already applied (in a flush that failed on another chunk) is
-	// never reused: it will not be sent again.
-	if k := len(s.chunks); k > 0 && s.chunks[k-1].events < s.cfg.ChunkSize && !s.chunks[k-1].done && s.chunks[k-1].shape == sh {
-		return s.chunks[k-1]
+	// never reused: it will not be sent again. An ID the chunk holds
+	// already starts a new one, whose script finds the first one's marker.
+	if k := len(s.chunks); k > 0 {
+		c := s.chunks[k-1]
+		_, dup := c.seen[id]
+		if c.events < s.cfg.ChunkSize && !c.done && c.shape == sh && !dup {
+			return c
+		}
 	}
 	var c *chunk
 	if k := len(s.spare); k > 0 {
 		c, s.spare = s.spare[k-1], s.spare[:k-1]
 	} else {
-		c = &chunk{}
+		c = &chunk{seen: map[string]struct{}{}}
 	}
 	c.p.reset()
 	c.shape = sh
 	c.events, c.done = 0, false
 	clear(c.ids)
 	c.ids = c.ids[:0]
+	clear(c.seen)
 	s.chunks = append(s.chunks, c)
 	return c
 }

@@ -26,7 +26,9 @@ import (
 // SMISMEMBER per bucket per chunk, and marked with one SADD per chunk: far
 // cheaper than a key with its own expiry per event. A marker lives between
 // TTL and 2*TTL. An event whose ID is marked (a replay, or a retried batch
-// that had reached Redis) is skipped, as is an ID repeated within the chunk.
+// that had reached Redis) is skipped. A chunk never holds an ID twice (the
+// sink starts a new chunk instead), so the script needs no table of the IDs
+// it has seen: the later chunk finds the marker.
 //
 // If a command fails (WRONGTYPE), the events before it are marked, the failed
 // event is not, and the error names its index in the chunk: sending the
@@ -80,9 +82,9 @@ local ids = {}
 for e = 1, n do ids[e] = a[(e - 1) * S + 1] end
 local m0 = redis.call('SMISMEMBER', k0, unpack(ids))
 local m1 = redis.call('SMISMEMBER', base .. (b - 1), unpack(ids))
-local marks, seen, written = {}, {}, 0
+local marks, nm, written = {}, 0, 0
 local function mark()
-  if #marks > 0 then
+  if nm > 0 then
     redis.call('SADD', k0, unpack(marks))
     redis.call('PEXPIREAT', k0, (b + 2) * ttl)
   end
@@ -91,12 +93,12 @@ local r
 for e = 1, n do
   local i = (e - 1) * S + 1
   local id = a[i]
-  if id == '' or (m0[e] == 0 and m1[e] == 0 and not seen[id]) then
+  if id == '' or (m0[e] == 0 and m1[e] == 0) then
 `
 
 const scriptTail = `    if id ~= '' then
-      seen[id] = true
-      marks[#marks + 1] = id
+      nm = nm + 1
+      marks[nm] = id
     end
     written = written + 1
   end
