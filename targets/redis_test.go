@@ -134,3 +134,34 @@ func TestRedisSinkFailedFlightIsReported(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestRedisSinkOddLiterals: keys and field names become literals of the
+// generated script; quotes, backslashes, control and non-UTF-8 bytes must
+// reach Redis unchanged.
+func TestRedisSinkOddLiterals(t *testing.T) {
+	rdb, px := testRedis(t)
+	ctx := context.Background()
+	odd := "q\"\\\n\x00\xff]]--[[é"
+	schema := stream.MustSchema("odd", stream.Field{Name: odd, Kind: stream.KindString})
+	key := px + odd + "{{x}}"
+	s, err := targets.NewRedis(rdb, targets.Config{Writes: []targets.Write{targets.XAdd(key), targets.HSet(key + ":h")},
+		MarkerPrefix: px + "m:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := stream.Event{Schema: schema, ID: "id\"1", Fields: []stream.Value{stream.String(odd)}}
+	if err := s.Write(ctx, []stream.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantKey := px + odd + "{x}"
+	msgs := rdb.XRange(ctx, wantKey, "-", "+").Val()
+	if len(msgs) != 1 || msgs[0].Values[odd] != odd {
+		t.Fatalf("stream %q: %v", wantKey, msgs)
+	}
+	if h := rdb.HGetAll(ctx, wantKey+":h").Val(); h[odd] != odd {
+		t.Fatalf("hash: %q", h)
+	}
+}
