@@ -19,11 +19,20 @@
 //	})
 //
 // Writes are batched (BatchPolicy: by count, bytes, and age checked on Write
-// and Flush; there is no timer) and sent as one pipeline of script calls.
-// A failed batch is retried with backoff while the caller waits, which
-// back-pressures the pipeline; nothing is dropped. Errors that retrying
-// cannot fix (a key of the wrong type, an event lacking a template field) are
-// PermanentErrors, returned at once.
+// and Flush; there is no timer) and sent as one pipeline of script calls,
+// one per chunk of up to Config.ChunkSize events. One batch is in flight at a
+// time: Redis applies it while Write encodes the next, which is sent only
+// once the first is done, so batches arrive in order. A failed batch is
+// retried with backoff; the Write that fills the next batch, or Flush, waits
+// for it, which back-pressures the pipeline; nothing is dropped. A batch that
+// still fails is reported by that Write or Flush and its events stay
+// pending. Errors that retrying cannot fix (a key of the wrong type, an
+// event lacking a template field) are PermanentErrors.
+//
+// The script is generated per shape (the sink's writes for one event
+// schema): commands, constant keys and field names are literals of the
+// script, and a chunk carries only each event's ID and values as one
+// MessagePack string. Redis thus decodes only what varies.
 //
 // # Idempotency
 //
