@@ -2,6 +2,7 @@ package targets
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	"github.com/rulestream/rulestream/stream"
@@ -57,5 +58,25 @@ func TestPackerHeaders(t *testing.T) {
 	want := 5 + (1 + 0) + (1 + 31) + (2 + 32) + (2 + 255) + (3 + 256) + (3 + 65535) + (5 + 65536) + 1 + 5
 	if len(b) != want {
 		t.Fatalf("len %d, want %d", len(b), want)
+	}
+}
+
+// TestSameLayoutSharesChunk: schemas with the same layout share a script,
+// so events alternating between them fill one chunk, not one each.
+func TestSameLayoutSharesChunk(t *testing.T) {
+	s, err := NewRedis(nil, Config{Writes: []Write{XAdd("q")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func() *stream.Schema { return stream.MustSchema("e", stream.Field{Name: "n", Kind: stream.KindInt}) }
+	schemas := []*stream.Schema{mk(), mk()}
+	for i := range 100 {
+		ev := stream.Event{Schema: schemas[i%2], ID: strconv.Itoa(i), Fields: []stream.Value{stream.Int(int64(i))}}
+		if _, err := s.encode(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.chunks) != 1 || s.chunks[0].events != 100 {
+		t.Fatalf("%d chunks, want 1 of 100 events", len(s.chunks))
 	}
 }

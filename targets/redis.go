@@ -20,7 +20,11 @@ type Config struct {
 	// e.g. "XADD queue:ads"). Two sinks given the same events must have
 	// different names, or the second would take them for replays.
 	Name string
-	// Writes are applied to every event, atomically per event. Required.
+	// Writes are applied to every event, in order, by one script call with
+	// the event's marker: a replay applies none of them again. Redis does
+	// not roll a script back: if a write fails (WRONGTYPE), those before it
+	// stay applied and the event stays unmarked (see the package doc).
+	// Required.
 	Writes []Write
 	// Batch says when pending events are sent.
 	Batch BatchPolicy
@@ -197,10 +201,8 @@ func (s *RedisSink) Pending() int {
 					}
 				}
 			}
-		default: // c.done is being written: count every event
-			for _, c := range f.chunks {
-				n += c.events
-			}
+		default: // c.done is being written
+			n += f.events
 		}
 	}
 	return n
@@ -242,8 +244,9 @@ func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
 				s.scripts[sha] = sh.script
 			}
 		}
-		if len(s.shapes) >= maxShapes { // schemas made per event: keep the cache bounded
+		if len(s.shapes) >= maxShapes { // schemas made per event: keep the caches bounded
 			clear(s.shapes)
+			clear(s.scripts) // scripts in use stay referenced by their chunks
 		}
 		s.shapes[sc] = sh
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,37 +47,55 @@ func (s *RedisSink) Write(ctx context.Context, events []stream.Event) error {
 // flight is a batch being sent in the background.
 type flight struct {
 	chunks []*chunk
+	events int // not yet applied when it started
+	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
 }
 
 // launch waits for the batch in flight, then starts sending the pending one.
+// The send outlives the Write that started it: it runs under ctx's values
+// but not its cancellation (a caller may cancel a per-call context as soon
+// as Write returns); Flush and Close cancel it when their own context ends.
 func (s *RedisSink) launch(ctx context.Context) error {
-	if err := s.land(); err != nil {
+	if err := s.land(ctx); err != nil {
 		return fmt.Errorf("targets: %w", err)
 	}
-	if s.pending() == 0 {
+	n := s.pending()
+	if n == 0 {
 		return nil
 	}
-	f := &flight{chunks: s.chunks, done: make(chan struct{})}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f := &flight{chunks: s.chunks, events: n, cancel: cancel, done: make(chan struct{})}
 	s.chunks = make([]*chunk, 0, cap(f.chunks))
 	s.batch.Reset()
 	s.inflight = f
 	go func() {
 		defer close(f.done)
-		f.err = s.sendRetrying(ctx, f.chunks)
+		defer cancel()
+		f.err = s.sendRetrying(fctx, f.chunks)
 	}()
 	return nil
 }
 
-// land waits for the batch in flight. If it failed, its chunks not applied
-// are pending again, before those filled since, and its error is returned.
-func (s *RedisSink) land() error {
+// land waits for the batch in flight, or until ctx ends, which cancels it.
+// If it failed, its chunks not applied are pending again, before those
+// filled since, and its error is returned.
+func (s *RedisSink) land(ctx context.Context) error {
 	f := s.inflight
 	if f == nil {
 		return nil
 	}
-	<-f.done
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		f.cancel()
+		<-f.done // the send stops at its next retry wait or network call
+		if f.err == nil {
+			break // it had just succeeded
+		}
+		f.err = fmt.Errorf("%w (waiting for the batch in flight: %v)", ctx.Err(), f.err)
+	}
 	s.inflight = nil
 	if f.err != nil {
 		s.chunks = append(f.chunks, s.chunks...)
@@ -129,10 +148,11 @@ func (s *RedisSink) filling(sh *shape, id string) *chunk {
 	// A chunk already applied (in a flush that failed on another chunk) is
 	// never reused: it will not be sent again. An ID the chunk holds
 	// already starts a new one, whose script finds the first one's marker.
+	// Schemas of the same layout share a script, and so a chunk.
 	if k := len(s.chunks); k > 0 {
 		c := s.chunks[k-1]
 		_, dup := c.seen[id]
-		if c.events < s.cfg.ChunkSize && !c.done && c.shape == sh && !dup {
+		if c.events < s.cfg.ChunkSize && !c.done && c.shape.script == sh.script && !dup {
 			return c
 		}
 	}
@@ -157,7 +177,9 @@ func (s *RedisSink) filling(sh *shape, id string) *chunk {
 // run out or ctx ends. On failure the events stay pending. A batch in
 // flight that failed is sent again here, under ctx.
 func (s *RedisSink) Flush(ctx context.Context) error {
-	_ = s.land() // its chunks are pending again and sent below
+	if err := s.land(ctx); err != nil && ctx.Err() != nil {
+		return fmt.Errorf("targets: %w", err)
+	} // else its chunks, if it failed, are pending again and sent below
 	if s.pending() == 0 {
 		s.spare = append(s.spare, s.chunks...)
 		clear(s.chunks)
@@ -186,21 +208,34 @@ func (s *RedisSink) sendRetrying(ctx context.Context, chunks []*chunk) error {
 	})
 }
 
-// send pipelines one script call per chunk not yet done. The script of a
-// shape is loaded before its first use and again after NOSCRIPT (Redis
-// restarted or flushed its scripts); the chunks that met NOSCRIPT are then
-// sent again.
+// send pipelines one script call per chunk not yet done. A script is
+// loaded before its first use and again after NOSCRIPT (Redis restarted or
+// flushed its scripts); the chunks that met NOSCRIPT are then sent again.
+// A batch of several scripts loads them all at the head of its pipeline:
+// otherwise, after a restart, the chunks of a script loaded meanwhile would
+// be applied before earlier chunks of a script found missing.
 func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 	for range 2 {
+		var scripts []*script
 		for _, c := range chunks {
-			if sc := c.shape.script; !c.done && c.events > 0 && !sc.loaded {
+			if sc := c.shape.script; !c.done && c.events > 0 && !slices.Contains(scripts, sc) {
+				scripts = append(scripts, sc)
+			}
+		}
+		for _, sc := range scripts {
+			if !sc.loaded {
 				if err := s.rdb.ScriptLoad(ctx, sc.src).Err(); err != nil {
-					return fmt.Errorf("load script: %w", err)
+					return classify(fmt.Errorf("load script: %w", err)) // a script that does not compile is permanent
 				}
 				sc.loaded = true
 			}
 		}
 		pipe := s.rdb.Pipeline()
+		if len(scripts) > 1 {
+			for _, sc := range scripts {
+				pipe.ScriptLoad(ctx, sc.src)
+			}
+		}
 		var cmds []*redis.Cmd
 		var sent []*chunk
 		for _, c := range chunks {

@@ -2,6 +2,7 @@ package targets_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -163,5 +164,41 @@ func TestRedisSinkOddLiterals(t *testing.T) {
 	}
 	if h := rdb.HGetAll(ctx, wantKey+":h").Val(); h[odd] != odd {
 		t.Fatalf("hash: %q", h)
+	}
+}
+
+// TestRedisSinkWideSchema: a command of hundreds of arguments (a stream of
+// 150 fields, with MAXLEN and the ID field) exceeds what a Lua call can pass
+// inline; the generated script must still write it.
+func TestRedisSinkWideSchema(t *testing.T) {
+	rdb, px := testRedis(t)
+	ctx := context.Background()
+	fields := make([]stream.Field, 150)
+	vals := make([]stream.Value, len(fields))
+	for i := range fields {
+		fields[i] = stream.Field{Name: fmt.Sprintf("f%03d", i), Kind: stream.KindInt}
+		vals[i] = stream.Int(int64(i))
+	}
+	schema := stream.MustSchema("wide", fields...)
+	s, err := targets.NewRedis(rdb, targets.Config{MarkerPrefix: px + "m:", Writes: []targets.Write{
+		{Op: targets.OpStream, Key: px + "wide", MaxLen: 1000, IDField: "id"}, targets.HSet(px + "wide:{$id}")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := []stream.Event{{Schema: schema, ID: "w1", Fields: vals}, {Schema: schema, ID: "w2", Fields: vals}}
+	for range 2 { // the second time changes nothing
+		if err := s.Write(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := rdb.XRange(ctx, px+"wide", "-", "+").Val()
+	if len(msgs) != 2 || len(msgs[1].Values) != 151 || msgs[1].Values["f149"] != "149" || msgs[1].Values["id"] != "w2" {
+		t.Fatalf("stream: %d entries, last %v", len(msgs), msgs[len(msgs)-1].Values)
+	}
+	if h := rdb.HGetAll(ctx, px+"wide:w1").Val(); len(h) != 150 || h["f000"] != "0" {
+		t.Fatalf("hash: %d fields", len(h))
 	}
 }

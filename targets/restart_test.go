@@ -7,6 +7,8 @@ import (
 	"github.com/rulestream/rulestream/internal/testredis"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,4 +112,96 @@ func TestRedisRestartMidBatch(t *testing.T) {
 		t.Errorf("stats %+v: want failures, a script reload and the applied-but-unacknowledged batch skipped", st)
 	}
 	t.Logf("stats after the restart: %+v", st)
+}
+
+// TestScriptsFlushedKeepOrder: after Redis lost its scripts (a restart, a
+// failover, SCRIPT FLUSH), a batch mixing a script the sink believes loaded
+// (A) and a new one (B, loaded just before the batch) must still be applied
+// in order, not B before the A chunks that met NOSCRIPT.
+func TestScriptsFlushedKeepOrder(t *testing.T) {
+	if os.Getenv("RULESTREAM_TEST_REDIS") == "" && os.Getenv("CI") != "true" {
+		t.Skip("RULESTREAM_TEST_REDIS not set: skipping the Redis tests (run scripts/test)")
+	}
+	srv := testredis.Start(t) // its own server: SCRIPT FLUSH would disturb other packages
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	a := stream.MustSchema("a", stream.Field{Name: "n", Kind: stream.KindInt}, stream.Field{Name: "x", Kind: stream.KindString})
+	b := stream.MustSchema("b", stream.Field{Name: "n", Kind: stream.KindInt}, stream.Field{Name: "y", Kind: stream.KindString})
+	ev := func(s *stream.Schema, n int) stream.Event {
+		return stream.Event{Schema: s, ID: strconv.Itoa(n), Fields: []stream.Value{stream.Int(int64(n)), stream.String("v")}}
+	}
+	s, err := targets.NewRedis(rdb, targets.Config{Writes: []targets.Write{targets.XAdd("q")},
+		Batch: targets.BatchPolicy{Count: 100, Period: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []stream.Event{ev(a, 1), ev(a, 2)}); err != nil { // A loaded
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []stream.Event{ev(a, 3), ev(b, 4), ev(a, 5)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range rdb.XRange(ctx, "q", "-", "+").Val() {
+		got = append(got, m.Values["n"].(string))
+	}
+	if strings.Join(got, ",") != "1,2,3,4,5" {
+		t.Fatalf("stream order %v, want 1..5", got)
+	}
+}
+
+// TestFlightOutlivesWriteContext: a caller may cancel the context of a Write
+// as soon as it returns; the batch that Write started must still be written.
+// Close under an expired context returns instead of waiting for a batch that
+// cannot be written (Redis gone).
+func TestFlightOutlivesWriteContext(t *testing.T) {
+	if os.Getenv("RULESTREAM_TEST_REDIS") == "" && os.Getenv("CI") != "true" {
+		t.Skip("RULESTREAM_TEST_REDIS not set: skipping the Redis tests (run scripts/test)")
+	}
+	srv := testredis.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	defer rdb.Close()
+	s, err := targets.NewRedis(rdb, targets.Config{Writes: []targets.Write{targets.XAdd("q")},
+		Batch: targets.BatchPolicy{Count: 2, Period: -1},
+		Retry: targets.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i += 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		err := s.Write(ctx, []stream.Event{emission("ads", "r", i), emission("ads", "r", i+1)})
+		cancel()
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.XLen(context.Background(), "q").Val(); n != 6 || s.Pending() != 0 {
+		t.Fatalf("stream holds %d entries (want 6), %d pending", n, s.Pending())
+	}
+
+	srv.Stop() // Redis gone: the next batch retries without end (MaxAttempts 0)
+	if err := s.Write(context.Background(), []stream.Event{emission("ads", "r", 6), emission("ads", "r", 7)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := s.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close with Redis gone: %v, want the deadline", err)
+	}
+	if s.Pending() != 2 {
+		t.Fatalf("pending %d after the failed close, want 2", s.Pending())
+	}
 }

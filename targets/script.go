@@ -107,6 +107,9 @@ mark()
 return written
 `
 
+// maxInlineArgs is the most arguments a generated call passes inline.
+const maxInlineArgs = 60
+
 // arg is one argument of a command in a shape's layout: a literal, the
 // next value of the event's record, or the event's ID.
 type arg struct {
@@ -132,7 +135,15 @@ func genScript(commands [][]arg) (src, sha string) {
 	b.WriteString(scriptHead)
 	v := 0
 	for k, c := range commands {
-		b.WriteString("    r = redis.pcall(")
+		// A call's arguments take a register each: past Lua's limit (about
+		// 200 less what the loop holds) they go through a table, whose
+		// constructor flushes every 50 items.
+		wide := len(c) > maxInlineArgs
+		if wide {
+			b.WriteString("    r = redis.pcall(unpack({")
+		} else {
+			b.WriteString("    r = redis.pcall(")
+		}
 		for j, a := range c {
 			if j > 0 {
 				b.WriteString(", ")
@@ -148,6 +159,9 @@ func genScript(commands [][]arg) (src, sha string) {
 			default:
 				b.WriteString(luaQuote(a.lit))
 			}
+		}
+		if wide {
+			b.WriteString("})")
 		}
 		b.WriteString(")\n    if type(r) == 'table' and r.err then\n      mark()\n")
 		b.WriteString("      return redis.error_reply('RSWRITE event ' .. (e - 1) .. ' command ")
