@@ -29,7 +29,7 @@ func benchScenario(b *testing.B, library bool) {
 		}
 		b.StartTimer()
 		if library {
-			res, err := runLibrary(ctx, rdb, prefix, readerOf(in.plays), 0)
+			res, err := runLibrary(ctx, rdb, prefix, readerOf(in.plays), 0, 0)
 			if err != nil {
 				b.Fatal(err)
 			}

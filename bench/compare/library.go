@@ -21,7 +21,8 @@ type libResult struct {
 
 // runLibrary runs the scenario's pipeline (package music) on the plays,
 // reading and writing under prefix.
-func runLibrary(ctx context.Context, rdb *redis.Client, prefix string, plays io.Reader, batch int) (libResult, error) {
+// lanes is Config.Parallelism (0: one lane).
+func runLibrary(ctx context.Context, rdb *redis.Client, prefix string, plays io.Reader, batch, lanes int) (libResult, error) {
 	sc, err := music.New(rdb, music.Config{Prefix: prefix})
 	if err != nil {
 		return libResult{}, err
@@ -30,7 +31,7 @@ func runLibrary(ctx context.Context, rdb *redis.Client, prefix string, plays io.
 	if err != nil {
 		return libResult{}, err
 	}
-	p := stream.New("compare", stream.Config{OutOfOrderness: 5 * time.Minute})
+	p := stream.New("compare", stream.Config{OutOfOrderness: 5 * time.Minute, Parallelism: lanes})
 	src := stream.NewReaderSource("plays", plays, stream.PlayDecoder{}, stream.FileConfig{BatchSize: batch})
 	p.From(src).ViaPartitioned(sc.Operators).To(router).DeadLetter(stream.SinkFunc(router.Write))
 	start := time.Now()

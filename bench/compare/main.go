@@ -15,19 +15,20 @@ import (
 )
 
 type options struct {
-	events     int
-	redis      string
-	seed       uint64
-	prefix     string
-	peer       string
-	peersDir   string
-	untuned    bool
-	peerArgs   string
-	keep       bool
-	diagnose   bool
-	libOnly    bool
-	batch      int
-	cpuprofile string
+	events      int
+	redis       string
+	seed        uint64
+	prefix      string
+	peer        string
+	peersDir    string
+	untuned     bool
+	peerArgs    string
+	keep        bool
+	diagnose    bool
+	libOnly     bool
+	batch       int
+	cpuprofile  string
+	parallelism int
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -47,6 +48,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.batch, "batch", 0, "events per batch of the library's file source (default: the library's, 1024)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the keys written (default: delete them at the end)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the library run to this file")
+	fs.IntVar(&o.parallelism, "parallelism", 1, "lanes of the library's scenario pipeline (stream.Config.Parallelism)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func compareBaseline(ctx context.Context, o *options, rdb *redis.Client, in *inp
 	cpu := startCPU(ctx, rdb)
 	err := profile(o.cpuprofile, func() error {
 		var err error
-		lib, err = runLibrary(ctx, rdb, libPrefix, readerOf(in.plays), o.batch)
+		lib, err = runLibrary(ctx, rdb, libPrefix, readerOf(in.plays), o.batch, o.parallelism)
 		return err
 	})
 	if err != nil {
