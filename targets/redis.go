@@ -35,8 +35,9 @@ type Config struct {
 	// MarkerPrefix + Name + ":" + a time bucket (see the write script).
 	MarkerPrefix string
 	// MarkerTTL is how long a marker at least remembers a written event
-	// (default 24h; it may remember up to twice as long): a replay within
-	// it changes nothing.
+	// (default 24h; it may remember up to twice as long while the sink
+	// writes, three times after it stops): a replay within it changes
+	// nothing.
 	MarkerTTL time.Duration
 	// ChunkSize is the number of events per script call; a batch is sent
 	// as one pipeline of chunks (default 256, at most 4096: Lua's unpack

@@ -3,8 +3,10 @@ package targets_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
@@ -200,5 +202,59 @@ func TestRedisSinkWideSchema(t *testing.T) {
 	}
 	if h := rdb.HGetAll(ctx, px+"wide:w1").Val(); len(h) != 150 || h["f000"] != "0" {
 		t.Fatalf("hash: %d fields", len(h))
+	}
+}
+
+// TestMarkerBuckets: an ID marked in the previous time bucket is still a
+// replay; a write unlinks the bucket before last (so Redis frees it in the
+// background instead of expiring millions of members in its main thread);
+// the current bucket expires three TTLs after it began.
+func TestMarkerBuckets(t *testing.T) {
+	rdb, px := testRedis(t)
+	ctx := context.Background()
+	const ttl = time.Hour
+	bucket := func() int64 {
+		now, err := rdb.Time(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return now.UnixMilli() / ttl.Milliseconds()
+	}
+	key := func(b int64) string { return px + "m:ads:" + strconv.FormatInt(b, 10) }
+	for attempt := 0; ; attempt++ { // again if the hour turns meanwhile
+		b := bucket()
+		rdb.Del(ctx, px+"q", key(b), key(b-1), key(b-2))
+		rdb.SAdd(ctx, key(b-1), "e1")      // written an hour ago
+		rdb.SAdd(ctx, key(b-2), "old", "") // two hours ago: no longer needed
+		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "m:", MarkerTTL: ttl,
+			Writes: []targets.Write{targets.XAdd(px + "q")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e1, e2 := emission("ads", "r", 1), emission("ads", "r", 2)
+		e1.ID, e2.ID = "e1", "e2"
+		if err := s.Write(ctx, []stream.Event{e1, e2}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if bucket() != b && attempt < 3 {
+			continue
+		}
+		if n := rdb.XLen(ctx, px+"q").Val(); n != 1 || s.Stats().Duplicates != 1 {
+			t.Fatalf("stream has %d entries, stats %+v: e1 (marked in the previous bucket) must be skipped", n, s.Stats())
+		}
+		if rdb.Exists(ctx, key(b-2)).Val() != 0 {
+			t.Fatal("the bucket before last is still there")
+		}
+		if !rdb.SIsMember(ctx, key(b), "e2").Val() {
+			t.Fatal("e2 is not marked in the current bucket")
+		}
+		want := time.Duration(b+3) * ttl
+		if got := rdb.PExpireTime(ctx, key(b)).Val(); got != want {
+			t.Fatalf("current bucket expires at %v, want %v", got, want)
+		}
+		return
 	}
 }
