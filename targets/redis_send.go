@@ -19,8 +19,8 @@ var ErrClosed = errors.New("targets: sink closed")
 // the batch policy says so. One batch is in flight at a time: Redis applies
 // it while Write encodes the next, and the next is started only once it is
 // done, so batches reach Redis in order. A batch that failed after its
-// retries is reported by the next Write or Flush, and its events are pending
-// again. An event that cannot be encoded (a template field missing) is a
+// retries is reported by the next Write that fills a batch, or by Flush,
+// and its events are pending again. An event that cannot be encoded (a template field missing) is a
 // PermanentError naming it; the events before it stay pending.
 func (s *RedisSink) Write(ctx context.Context, events []stream.Event) error {
 	if s.closed {
