@@ -3,6 +3,7 @@ package targets
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rulestream/rulestream/stream"
@@ -78,5 +79,23 @@ func TestSameLayoutSharesChunk(t *testing.T) {
 	}
 	if len(s.chunks) != 1 || s.chunks[0].events != 100 {
 		t.Fatalf("%d chunks, want 1 of 100 events", len(s.chunks))
+	}
+}
+
+// TestTooWideSchema: a command the script could not pass is refused with an
+// error naming the write, not sent to fail in Redis.
+func TestTooWideSchema(t *testing.T) {
+	fields := make([]stream.Field, 4000)
+	for i := range fields {
+		fields[i] = stream.Field{Name: "f" + strconv.Itoa(i), Kind: stream.KindInt}
+	}
+	schema := stream.MustSchema("huge", fields...)
+	s, err := NewRedis(nil, Config{Writes: []Write{XAdd("q")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := stream.Event{Schema: schema, ID: "1", Fields: make([]stream.Value, len(fields))}
+	if _, err := s.encode(&ev); err == nil || !strings.Contains(err.Error(), "8003 arguments") {
+		t.Fatalf("encode: %v", err)
 	}
 }

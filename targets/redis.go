@@ -218,6 +218,10 @@ func (s *RedisSink) Connect(ctx context.Context) error {
 	return nil
 }
 
+// maxArgs is the most arguments of one command: Lua's unpack stops at
+// about 8000 values.
+const maxArgs = 7900
+
 // maxShapes bounds the schemas a sink remembers.
 const maxShapes = 1024
 
@@ -232,6 +236,9 @@ func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
 		var commands [][]arg
 		for _, w := range s.writers {
 			args, err := w.layout(sc)
+			if err == nil && len(args) > maxArgs {
+				err = fmt.Errorf("%s: schema %s makes a command of %d arguments, more than the %d a script can pass", w.w, schemaName(sc), len(args), maxArgs)
+			}
 			if err != nil {
 				sh.err = err
 				break
