@@ -2,10 +2,9 @@ package targets
 
 import "encoding/binary"
 
-// packer writes the flat MessagePack array the Lua script reads: strings and
-// small non-negative integers only. The array header is reserved up front
-// and patched by finish, so a chunk is encoded in one pass with no
-// intermediate values.
+// packer writes the flat MessagePack array the Lua script reads: strings
+// only. The array header is reserved up front and patched by finish, so a
+// chunk is encoded in one pass with no intermediate values.
 type packer struct {
 	buf []byte
 	n   uint32 // elements so far
@@ -45,26 +44,6 @@ func (p *packer) bytes(b []byte) {
 	p.strHeader(len(b))
 	p.buf = append(p.buf, b...)
 }
-
-// uint writes a non-negative integer.
-func (p *packer) uint(v uint32) {
-	if v < 128 {
-		p.buf = append(p.buf, byte(v))
-	} else {
-		p.buf = append(p.buf, 0xce, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	}
-	p.n++
-}
-
-// placeholder reserves a uint32 integer and returns its offset for patch.
-func (p *packer) placeholder() int {
-	at := len(p.buf)
-	p.buf = append(p.buf, 0xce, 0, 0, 0, 0)
-	p.n++
-	return at
-}
-
-func (p *packer) patch(at int, v uint32) { binary.BigEndian.PutUint32(p.buf[at+1:at+5], v) }
 
 // mark and rewind undo a partly encoded event after an error.
 func (p *packer) mark() (int, uint32) { return len(p.buf), p.n }

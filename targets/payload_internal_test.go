@@ -50,13 +50,11 @@ func TestPackerHeaders(t *testing.T) {
 	for _, n := range []int{0, 31, 32, 255, 256, 65535, 65536} {
 		p.bytes(make([]byte, n))
 	}
-	p.uint(5)
-	p.uint(1000)
 	b := p.finish()
-	if b[0] != 0xdd || b[4] != 9 {
+	if b[0] != 0xdd || b[4] != 7 {
 		t.Fatalf("header % x", b[:5])
 	}
-	want := 5 + (1 + 0) + (1 + 31) + (2 + 32) + (2 + 255) + (3 + 256) + (3 + 65535) + (5 + 65536) + 1 + 5
+	want := 5 + (1 + 0) + (1 + 31) + (2 + 32) + (2 + 255) + (3 + 256) + (3 + 65535) + (5 + 65536)
 	if len(b) != want {
 		t.Fatalf("len %d, want %d", len(b), want)
 	}

@@ -40,7 +40,7 @@ import (
 
 // scriptHead decodes the chunk and looks its IDs up. The decoder stands in
 // for cmsgpack on servers without it (an embedded Redis such as miniredis);
-// it reads the subset the packer writes (array32, fixint, uint32, strings).
+// it reads the subset the packer writes (an array32 of strings).
 const scriptHead = `
 local mp = rawget(_G, 'cmsgpack')
 if mp == nil then
@@ -63,12 +63,10 @@ if mp == nil then
     for k = 1, u(4) do
       local b = string.byte(s, pos)
       pos = pos + 1
-      if b < 0x80 then out[k] = b
-      elseif b >= 0xa0 and b <= 0xbf then out[k] = str(b - 0xa0)
+      if b >= 0xa0 and b <= 0xbf then out[k] = str(b - 0xa0)
       elseif b == 0xd9 then out[k] = str(u(1))
       elseif b == 0xda then out[k] = str(u(2))
       elseif b == 0xdb then out[k] = str(u(4))
-      elseif b == 0xce then out[k] = u(4)
       else error('targets: bad chunk encoding') end
     end
     return out
