@@ -196,11 +196,7 @@ func (s *RedisSink) Pending() int {
 		select {
 		case <-f.done: // landed: what it did not apply is pending
 			if f.err != nil {
-				for _, c := range f.chunks {
-					if !c.done {
-						n += c.events
-					}
-				}
+				n += unapplied(f.chunks)
 			}
 		default: // c.done is being written
 			n += f.events

@@ -20,8 +20,9 @@ var ErrClosed = errors.New("targets: sink closed")
 // it while Write encodes the next, and the next is started only once it is
 // done, so batches reach Redis in order. A batch that failed after its
 // retries is reported by the next Write that fills a batch, or by Flush,
-// and its events are pending again. An event that cannot be encoded (a template field missing) is a
-// PermanentError naming it; the events before it stay pending.
+// and its events are pending again. An event that cannot be encoded (a
+// template field missing) is a PermanentError naming it; the events before
+// it stay pending.
 func (s *RedisSink) Write(ctx context.Context, events []stream.Event) error {
 	if s.closed {
 		return ErrClosed
@@ -107,9 +108,12 @@ func (s *RedisSink) land(ctx context.Context) error {
 }
 
 // pending counts the events of the pending chunks not yet applied.
-func (s *RedisSink) pending() int {
+func (s *RedisSink) pending() int { return unapplied(s.chunks) }
+
+// unapplied counts the events of chunks not yet applied.
+func unapplied(chunks []*chunk) int {
 	n := 0
-	for _, c := range s.chunks {
+	for _, c := range chunks {
 		if !c.done {
 			n += c.events
 		}
@@ -180,17 +184,12 @@ func (s *RedisSink) Flush(ctx context.Context) error {
 	if err := s.land(ctx); err != nil && ctx.Err() != nil {
 		return fmt.Errorf("targets: %w", err)
 	} // else its chunks, if it failed, are pending again and sent below
-	if s.pending() == 0 {
-		s.spare = append(s.spare, s.chunks...)
-		clear(s.chunks)
-		s.chunks = s.chunks[:0]
-		s.batch.Reset()
-		return nil
+	if s.pending() > 0 {
+		if err := s.sendRetrying(ctx, s.chunks); err != nil {
+			return fmt.Errorf("targets: %w", err)
+		}
+		s.stats.batches.Add(1)
 	}
-	if err := s.sendRetrying(ctx, s.chunks); err != nil {
-		return fmt.Errorf("targets: %w", err)
-	}
-	s.stats.batches.Add(1)
 	s.spare = append(s.spare, s.chunks...)
 	clear(s.chunks)
 	s.chunks = s.chunks[:0]

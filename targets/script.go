@@ -29,8 +29,9 @@ import (
 // expire would free millions of members in Redis's main thread (a DEL of a
 // set of 2M IDs blocked Redis 470 ms). Its expiry, (b+3)*TTL, is only the
 // fallback for a sink that stops writing. A marker lives between TTL and
-// 2*TTL while the sink writes, up to 3*TTL when it stops. An event whose ID is marked (a replay, or a retried batch
-// that had reached Redis) is skipped. A chunk never holds an ID twice (the
+// 2*TTL while the sink writes, up to 3*TTL when it stops. An event whose ID
+// is marked (a replay, or a retried batch that had reached Redis) is
+// skipped. A chunk never holds an ID twice (the
 // sink starts a new chunk instead), so the script needs no table of the IDs
 // it has seen: the later chunk finds the marker.
 //
