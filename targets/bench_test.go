@@ -8,6 +8,9 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
@@ -17,33 +20,59 @@ import (
 // into one stream (XADD with a marker per event), against RULESTREAM_TEST_REDIS:
 // the demo's ads target as Demo configures it (an unbounded stream).
 func BenchmarkRedisStream(b *testing.B) {
-	benchRedis(b, "ads", targets.XAdd("queue:ads", targets.EmissionFields...))
+	benchRedis(b, "ads", 0, targets.XAdd("queue:ads", targets.EmissionFields...))
+}
+
+// BenchmarkRedisStreamSteady is BenchmarkRedisStream in the steady state of
+// a sink that has run longer than its MarkerTTL: both marker buckets it
+// looks IDs up in (the current one and the one before) already hold a
+// million IDs each when the timer starts.
+func BenchmarkRedisStreamSteady(b *testing.B) {
+	benchRedis(b, "ads", 1_000_000, targets.XAdd("queue:ads", targets.EmissionFields...))
 }
 
 // BenchmarkRedisStreamMaxLen is the same with the stream capped (XADD
 // MAXLEN ~ 100000), which trims as it goes.
 func BenchmarkRedisStreamMaxLen(b *testing.B) {
-	benchRedis(b, "ads", targets.Write{Op: targets.OpStream, Key: "queue:ads", Fields: targets.EmissionFields, MaxLen: 100000})
+	benchRedis(b, "ads", 0, targets.Write{Op: targets.OpStream, Key: "queue:ads", Fields: targets.EmissionFields, MaxLen: 100000})
 }
 
 // BenchmarkRedisSortedSetAndStream is the interest target: ZADD NX plus XADD
 // per event.
 func BenchmarkRedisSortedSetAndStream(b *testing.B) {
-	benchRedis(b, "interest",
+	benchRedis(b, "interest", 0,
 		targets.Write{Op: targets.OpSortedSet, Key: "interest:{customer_id}", Member: "track_id", Score: "at", NX: true},
 		targets.Write{Op: targets.OpStream, Key: "queue:interest", MaxLen: 100000})
 }
 
-func benchRedis(b *testing.B, target string, writes ...targets.Write) {
+// benchRedis writes b.N emissions of target through a sink of writes, after
+// putting prefill other IDs into each of the two marker buckets in use.
+func benchRedis(b *testing.B, target string, prefill int, writes ...targets.Write) {
 	rdb, px := testRedis(b)
 	for i := range writes {
 		writes[i].Key = px + writes[i].Key
 	}
 	ctx := context.Background()
+	const ttl = 24 * time.Hour // the default MarkerTTL, as Demo leaves it
 	s, err := targets.NewRedis(rdb, targets.Config{Name: target, Writes: writes, MarkerPrefix: px + "m:",
 		Batch: targets.BatchPolicy{Count: 4096, Period: -1}})
 	if err != nil {
 		b.Fatal(err)
+	}
+	if prefill > 0 {
+		now, err := rdb.Time(ctx).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Marker keys are MarkerPrefix + Name + ":" + bucket, bucket being
+		// Redis time over the TTL (see the package doc).
+		bucket := now.UnixMilli() / ttl.Milliseconds()
+		for _, k := range []int64{bucket - 1, bucket} {
+			key := px + "m:" + target + ":" + strconv.FormatInt(k, 10)
+			if err := fillSet.Run(ctx, rdb, []string{key}, prefill, k).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	const batch = 1024
 	evs := make([]stream.Event, batch)
@@ -70,6 +99,20 @@ func benchRedis(b *testing.B, target string, writes ...targets.Write) {
 		b.Fatalf("wrote %d of %d", st.Written, b.N)
 	}
 }
+
+// fillSet adds ARGV[1] members "fill:ARGV[2]:i" to KEYS[1], 4096 per SADD.
+var fillSet = redis.NewScript(`
+local key, n, tag = KEYS[1], tonumber(ARGV[1]), ARGV[2]
+local m = {}
+for i = 1, n do
+  m[#m + 1] = 'fill:' .. tag .. ':' .. i
+  if #m == 4096 or i == n then
+    redis.call('SADD', key, unpack(m))
+    m = {}
+  end
+end
+return n
+`)
 
 func itoa(n int) string {
 	var buf [20]byte
