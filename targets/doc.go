@@ -41,7 +41,9 @@
 // atomically, so writing an event again (a replay after a crash, a batch
 // retried after a lost reply) changes nothing in Redis while the marker
 // lives (Config.MarkerTTL, 24h by default). Markers are set members bucketed
-// by time, which costs far less than one expiring key per event. One caveat:
+// by time, which costs far less than one expiring key per event; they take
+// about 64 bytes of Redis memory each, up to two TTLs of them (see
+// Config.MarkerTTL for sizing). One caveat:
 // Redis does not roll back a script, so when the second write of an event
 // fails (WRONGTYPE), its first write stays applied (unmarked) and the error
 // names the event. The script reads keys it was not given, so a Redis Cluster
