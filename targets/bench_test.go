@@ -95,8 +95,21 @@ func benchRedis(b *testing.B, target string, prefill int, writes ...targets.Writ
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
-	if st := s.Stats(); st.Written != int64(b.N) {
+	st := s.Stats()
+	if st.Written != int64(b.N) {
 		b.Fatalf("wrote %d of %d", st.Written, b.N)
+	}
+	// The markers are real: writing the last batch again writes nothing.
+	last := (b.N - 1) % batch
+	if err := s.Write(ctx, evs[:last+1]); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if again := s.Stats(); again.Written != st.Written || again.Duplicates != st.Duplicates+int64(last+1) {
+		b.Fatalf("writing the last %d events again: written %d -> %d, duplicates %d -> %d",
+			last+1, st.Written, again.Written, st.Duplicates, again.Duplicates)
 	}
 }
 
