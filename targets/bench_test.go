@@ -60,16 +60,9 @@ func benchRedis(b *testing.B, target string, prefill int, writes ...targets.Writ
 		b.Fatal(err)
 	}
 	if prefill > 0 {
-		now, err := rdb.Time(ctx).Result()
-		if err != nil {
-			b.Fatal(err)
-		}
-		// Marker keys are MarkerPrefix + Name + ":" + bucket, bucket being
-		// Redis time over the TTL (see the package doc).
-		bucket := now.UnixMilli() / ttl.Milliseconds()
+		bucket := markerBucket(b, rdb, ttl)
 		for _, k := range []int64{bucket - 1, bucket} {
-			key := px + "m:" + target + ":" + strconv.FormatInt(k, 10)
-			if err := fillSet.Run(ctx, rdb, []string{key}, prefill, k).Err(); err != nil {
+			if err := fillSet.Run(ctx, rdb, []string{markerKey(px, target, k)}, prefill, k).Err(); err != nil {
 				b.Fatal(err)
 			}
 		}

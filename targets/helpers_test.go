@@ -1,12 +1,15 @@
 package targets_test
 
 import (
+	"context"
 	"fmt"
-	"github.com/rulestream/rulestream/internal/testredis"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -69,4 +72,21 @@ func deadLetter(i int) stream.Event {
 		Reason: "bad datetime",
 		Raw:    []byte(fmt.Sprintf("%d,x,y,not-a-date", i)),
 	})
+}
+
+// markerBucket returns the marker bucket Redis's clock is in for a MarkerTTL
+// of ttl, and markerKey the key of bucket b of the sink named name whose
+// MarkerPrefix is px+"m:": MarkerPrefix + Name + ":" + bucket, bucket being
+// Redis time over the TTL (see the write script).
+func markerBucket(t testing.TB, rdb *redis.Client, ttl time.Duration) int64 {
+	t.Helper()
+	now, err := rdb.Time(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return now.UnixMilli() / ttl.Milliseconds()
+}
+
+func markerKey(px, name string, b int64) string {
+	return px + "m:" + name + ":" + strconv.FormatInt(b, 10)
 }

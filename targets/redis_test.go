@@ -3,7 +3,6 @@ package targets_test
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,14 +212,8 @@ func TestMarkerBuckets(t *testing.T) {
 	rdb, px := testRedis(t)
 	ctx := context.Background()
 	const ttl = time.Hour
-	bucket := func() int64 {
-		now, err := rdb.Time(ctx).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return now.UnixMilli() / ttl.Milliseconds()
-	}
-	key := func(b int64) string { return px + "m:ads:" + strconv.FormatInt(b, 10) }
+	bucket := func() int64 { return markerBucket(t, rdb, ttl) }
+	key := func(b int64) string { return markerKey(px, "ads", b) }
 	for attempt := 0; ; attempt++ { // again if the hour turns meanwhile
 		b := bucket()
 		rdb.Del(ctx, px+"q", key(b), key(b-1), key(b-2))
