@@ -8,13 +8,17 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
+// benchSchema is the payload of a rule emission, for the benchmarks inside
+// the package.
+var benchSchema = stream.MustSchema("e",
+	stream.Field{Name: "customer_id", Kind: stream.KindInt}, stream.Field{Name: "track_id", Kind: stream.KindInt},
+	stream.Field{Name: "event_id", Kind: stream.KindInt}, stream.Field{Name: "rule", Kind: stream.KindString},
+	stream.Field{Name: "rule_version", Kind: stream.KindString}, stream.Field{Name: "at", Kind: stream.KindInt})
+
 // BenchmarkEncodeStream measures the Go side of a stream write: encoding an
 // emission into the script's MessagePack chunk (no Redis).
 func BenchmarkEncodeStream(b *testing.B) {
-	schema := stream.MustSchema("e",
-		stream.Field{Name: "customer_id", Kind: stream.KindInt}, stream.Field{Name: "track_id", Kind: stream.KindInt},
-		stream.Field{Name: "event_id", Kind: stream.KindInt}, stream.Field{Name: "rule", Kind: stream.KindString},
-		stream.Field{Name: "rule_version", Kind: stream.KindString}, stream.Field{Name: "at", Kind: stream.KindInt})
+	schema := benchSchema
 	s, err := NewRedis(nil, Config{Name: "ads", Writes: []Write{
 		{Op: OpSortedSet, Key: "interest:{customer_id}", Member: "track_id", Score: "at", NX: true},
 		{Op: OpStream, Key: "queue:ads", MaxLen: 100000}}})
