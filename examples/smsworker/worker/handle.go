@@ -18,26 +18,26 @@ func toSMS(m redis.XMessage) SMS {
 }
 
 // handle sends one entry, retrying, then acks it or moves it to the dead
-// stream. Redis operations that follow a send use a context that shutdown
-// does not cancel, so a sent SMS is always acknowledged.
+// stream. The send runs under a context shutdown does not cancel; the Redis
+// operations that follow it are kept from being abandoned by redo.
 func (w *Worker) handle(ctx context.Context, m redis.XMessage) error {
 	keep := context.WithoutCancel(ctx)
 	if len(m.Values) == 0 {
 		// The entry was trimmed away while pending: nothing to send.
 		w.cfg.Logger.Warn("pending entry no longer in the stream", "entry", m.ID)
-		return w.ack(keep, m.ID)
+		return w.ack(ctx, m.ID)
 	}
 	sms := toSMS(m)
 	for attempt := 1; ; attempt++ {
 		err := w.sender.Send(keep, sms)
 		if err == nil {
 			w.st.sent.Add(1)
-			return w.ack(keep, m.ID)
+			return w.ack(ctx, m.ID)
 		}
 		w.st.failures.Add(1)
 		w.cfg.Logger.Warn("send failed", "entry", m.ID, "attempt", attempt, "err", err)
 		if targets.IsPermanent(err) || attempt >= w.cfg.MaxAttempts {
-			return w.dead(keep, m, err, attempt)
+			return w.dead(ctx, m, err, attempt)
 		}
 		if err := w.cfg.Retry.Sleep(ctx, w.cfg.Retry.Delay(attempt)); err != nil {
 			return nil // shutting down: the entry stays pending

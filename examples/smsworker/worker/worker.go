@@ -135,7 +135,7 @@ func (w *Worker) dropPoison(ctx context.Context, msgs []redis.XMessage) ([]redis
 	for _, m := range msgs {
 		if n := deliveries[m.ID]; n > w.cfg.MaxDeliveries {
 			cause := fmt.Errorf("delivered %d times without being acknowledged", n)
-			if err := w.dead(context.WithoutCancel(ctx), m, cause, 0); err != nil {
+			if err := w.dead(ctx, m, cause, 0); err != nil {
 				return nil, err
 			}
 			continue
