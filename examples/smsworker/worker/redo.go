@@ -37,15 +37,22 @@ func (w *Worker) redo(ctx context.Context, what string, fn func(ctx context.Cont
 		if err == nil || !transient(err) || (ctx.Err() != nil && attempt >= 3) {
 			return err
 		}
-		w.st.redisRetries.Add(1)
-		w.cfg.Logger.Warn("redis failed, retrying", "op", what, "attempt", attempt, "err", err)
-		if redis.HasErrorPrefix(err, "NOGROUP") {
-			_ = w.ensureGroup(keep)
-		}
-		if serr := w.cfg.Retry.Sleep(keep, w.cfg.Retry.Delay(attempt)); serr != nil {
+		if w.pause(keep, what, attempt, err) != nil {
 			return err
 		}
 	}
+}
+
+// pause follows a transient failure of a Redis operation: it counts and
+// logs it, creates the group again after NOGROUP and waits the backoff of
+// attempt, returning early with an error when ctx ends.
+func (w *Worker) pause(ctx context.Context, what string, attempt int, err error) error {
+	w.st.redisRetries.Add(1)
+	w.cfg.Logger.Warn("redis failed, retrying", "op", what, "attempt", attempt, "err", err)
+	if redis.HasErrorPrefix(err, "NOGROUP") {
+		_ = w.ensureGroup(ctx)
+	}
+	return w.cfg.Retry.Sleep(ctx, w.cfg.Retry.Delay(attempt))
 }
 
 func (w *Worker) ensureGroup(ctx context.Context) error {

@@ -70,12 +70,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			// Redis is restarting or unreachable: wait and read again.
 			failures++
-			w.st.redisRetries.Add(1)
-			w.cfg.Logger.Warn("read failed, retrying", "attempt", failures, "err", err)
-			if redis.HasErrorPrefix(err, "NOGROUP") {
-				_ = w.ensureGroup(ctx)
-			}
-			if w.cfg.Retry.Sleep(ctx, w.cfg.Retry.Delay(failures)) != nil {
+			if w.pause(ctx, "read", failures, err) != nil {
 				break
 			}
 			continue
