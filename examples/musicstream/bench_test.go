@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -38,23 +37,14 @@ func runForRate(b *testing.B, args ...string) float64 {
 	return rate
 }
 
-func benchRedis(b *testing.B) string {
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		b.Skip("RULESTREAM_TEST_REDIS not set")
-	}
-	return addr
-}
-
 // BenchmarkOnceGenerated is the whole binary's -once run over generated
 // plays (1M with -benchtime 1000000x) against a real redis-server.
 //
 //	RULESTREAM_TEST_REDIS=127.0.0.1:6379 go test -run '^$' -bench OnceGenerated -benchtime 1000000x ./examples/musicstream
 func BenchmarkOnceGenerated(b *testing.B) {
-	addr := benchRedis(b)
-	prefix := fmt.Sprintf("bench-%d:", time.Now().UnixNano())
+	url, _, prefix := testRedis(b)
 	b.ResetTimer()
-	rate := runForRate(b, "-once", "-quiet", "-progress", "off", "-events", strconv.Itoa(b.N), "-redis", addr, "-prefix", prefix)
+	rate := runForRate(b, "-once", "-quiet", "-progress", "off", "-events", strconv.Itoa(b.N), "-redis", url, "-prefix", prefix)
 	b.ReportMetric(rate, "events/s")
 }
 
@@ -63,7 +53,7 @@ func BenchmarkOnceGenerated(b *testing.B) {
 //
 //	RULESTREAM_TEST_REDIS=127.0.0.1:6379 go test -run '^$' -bench KafkaEndToEnd -benchtime 500000x ./examples/musicstream
 func BenchmarkKafkaEndToEnd(b *testing.B) {
-	addr := benchRedis(b)
+	url, _, prefix := testRedis(b)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, "plays"), kfake.GroupMinSessionTimeout(200*time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
@@ -85,9 +75,8 @@ func BenchmarkKafkaEndToEnd(b *testing.B) {
 	if err := os.WriteFile(custPath, cust.Bytes(), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	prefix := fmt.Sprintf("bench-kafka-%d:", time.Now().UnixNano())
 	b.ResetTimer()
 	rate := runForRate(b, "-once", "-quiet", "-progress", "off", "-kafka", strings.Join(c.ListenAddrs(), ","), "-group", "bench",
-		"-customers", custPath, "-redis", addr, "-prefix", prefix, "-checkpoint-interval", "1s", "-kafka-session-timeout", "1s")
+		"-customers", custPath, "-redis", url, "-prefix", prefix, "-checkpoint-interval", "1s", "-kafka-session-timeout", "1s")
 	b.ReportMetric(rate, "events/s")
 }

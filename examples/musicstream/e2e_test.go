@@ -22,12 +22,13 @@ import (
 
 const testDB = 8
 
-func testRedis(t *testing.T) (string, *redis.Client) {
+// testRedis returns the URL of the test's database on the shared test Redis
+// (for -redis), a client of it and a key prefix unique to the test (for
+// -prefix), whose keys are deleted when the test ends.
+func testRedis(t testing.TB) (string, *redis.Client, string) {
 	t.Helper()
-	addr := testredis.Addr(t)
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
-	t.Cleanup(func() { rdb.Close() })
-	return fmt.Sprintf("redis://%s/%d", addr, testDB), rdb
+	rdb, prefix := testredis.Client(t, testDB)
+	return fmt.Sprintf("redis://%s/%d", rdb.Options().Addr, testDB), rdb, prefix
 }
 
 var (
@@ -195,7 +196,7 @@ func writeFile(t *testing.T, dir, name string, write func(*bytes.Buffer) error) 
 }
 
 func TestEndToEndGeneratedData(t *testing.T) {
-	url, rdb := testRedis(t)
+	url, rdb, prefix := testRedis(t)
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	d := gen.Generate(gen.Config{Seed: 42, Plays: 30000, Customers: 800, Tracks: 300, MeanGap: 2 * time.Second,
@@ -224,8 +225,6 @@ func TestEndToEndGeneratedData(t *testing.T) {
 	custPath := writeFile(t, dir, "cust.csv", func(b *bytes.Buffer) error { return gen.WriteCustomers(b, d.Customers) })
 	musicPath := writeFile(t, dir, "music.csv", func(b *bytes.Buffer) error { return gen.WriteMusic(b, d.Tracks) })
 
-	prefix := fmt.Sprintf("e2e-%d:", time.Now().UnixNano())
-	t.Cleanup(func() { deletePrefix(rdb, prefix) })
 	args := []string{"-once", "-tracks", playsPath, "-customers", custPath, "-music", musicPath, "-redis", url, "-prefix", prefix, "-progress", "off"}
 	stdout := runBinary(t, bin, args...)
 	t.Log(stdout)
@@ -246,10 +245,8 @@ func TestEndToEndSharedData(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "tracks_live.csv")); err != nil {
 		t.Skip("../shared/data not present")
 	}
-	url, rdb := testRedis(t)
+	url, rdb, prefix := testRedis(t)
 	bin := buildBinary(t)
-	prefix := fmt.Sprintf("e2e-shared-%d:", time.Now().UnixNano())
-	t.Cleanup(func() { deletePrefix(rdb, prefix) })
 	// The file is unordered over three months: a lateness covering that
 	// makes every play count.
 	stdout := runBinary(t, bin, "-once", "-lateness", "2400h", "-tracks", filepath.Join(data, "tracks_live.csv"),
@@ -261,10 +258,6 @@ func TestEndToEndSharedData(t *testing.T) {
 	exp := compute(plays, customers)
 	require.Empty(t, exp.interest, "the demo's data has no 3 plays of a track within 30 minutes")
 	checkRedis(t, rdb, prefix, exp)
-}
-
-func deletePrefix(rdb *redis.Client, prefix string) {
-	testredis.DeletePrefix(context.Background(), rdb, prefix)
 }
 
 // digest summarises every key under prefix, stream ids aside.

@@ -22,7 +22,7 @@ import (
 // TestHTTPEndpoints runs the binary on a followed plays file with -http and
 // checks /healthz, /metrics and the dashboard, then stops it with SIGTERM.
 func TestHTTPEndpoints(t *testing.T) {
-	url, rdb := testRedis(t)
+	url, rdb, prefix := testRedis(t)
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	d := gen.Generate(gen.Config{Seed: 11, Plays: 20000, Customers: 500, MeanGap: 10 * time.Second})
@@ -31,8 +31,6 @@ func TestHTTPEndpoints(t *testing.T) {
 	plays := filepath.Join(dir, "plays.csv")
 	require.NoError(t, os.WriteFile(plays, buf.Bytes(), 0o644))
 	cust := writeFile(t, dir, "cust.csv", func(b *bytes.Buffer) error { return gen.WriteCustomers(b, d.Customers) })
-	prefix := fmt.Sprintf("http-%d:", time.Now().UnixNano())
-	t.Cleanup(func() { deletePrefix(rdb, prefix) })
 	addr := fmt.Sprintf("127.0.0.1:%d", testredis.FreePort(t))
 
 	cmd := exec.Command(bin, "-tracks", plays, "-customers", cust, "-redis", url, "-prefix", prefix, "-http", addr, "-progress", "off")

@@ -28,11 +28,12 @@ type kafkaFixture struct {
 	cust, music string
 	url         string
 	rdb         *redis.Client
+	prefix      string // unique to the test; each run takes a prefix under it
 	bin         string
 }
 
 func newKafkaFixture(t *testing.T, plays int, partitions int32) *kafkaFixture {
-	url, rdb := testRedis(t)
+	url, rdb, prefix := testRedis(t)
 	bin := buildBinary(t)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "plays"),
 		kfake.GroupMinSessionTimeout(200*time.Millisecond))
@@ -49,7 +50,7 @@ func newKafkaFixture(t *testing.T, plays int, partitions int32) *kafkaFixture {
 	require.Equal(t, int64(len(d.Plays)), n)
 	dir := t.TempDir()
 	return &kafkaFixture{
-		brokers: strings.Join(c.ListenAddrs(), ","), topic: "plays", url: url, rdb: rdb, bin: bin,
+		brokers: strings.Join(c.ListenAddrs(), ","), topic: "plays", url: url, rdb: rdb, prefix: prefix, bin: bin,
 		cust:  writeFile(t, dir, "cust.csv", func(b *bytes.Buffer) error { return gen.WriteCustomers(b, d.Customers) }),
 		music: writeFile(t, dir, "music.csv", func(b *bytes.Buffer) error { return gen.WriteMusic(b, d.Tracks) }),
 	}
@@ -141,9 +142,7 @@ func TestKafkaCrashRecoveryEqualsCleanRun(t *testing.T) {
 		t.Skip("long: SIGKILLs the pipeline several times")
 	}
 	f := newKafkaFixture(t, 200_000, 6)
-	stamp := time.Now().UnixNano()
-	ref, crash := fmt.Sprintf("ref-%d:", stamp), fmt.Sprintf("crash-%d:", stamp)
-	t.Cleanup(func() { deletePrefix(f.rdb, ref); deletePrefix(f.rdb, crash) })
+	ref, crash := f.prefix+"ref:", f.prefix+"crash:"
 
 	t.Log(runBinary(t, f.bin, f.args("ref", ref, "-once")...))
 	want := targetDigest(t, f.rdb, ref)
@@ -154,7 +153,7 @@ func TestKafkaCrashRecoveryEqualsCleanRun(t *testing.T) {
 	// ads stream has grown past a random point of the i-th sixth of what
 	// the clean run wrote.
 	total := f.rdb.XLen(context.Background(), ref+"queue:ads").Val()
-	r := rand.New(rand.NewPCG(uint64(stamp), 1))
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	for kill := 0; kill < 5; kill++ {
 		at := total*int64(kill)/6 + r.Int64N(total/6)
 		cmd, out := f.start(t, f.args("crash", crash, "-once")...)
@@ -183,9 +182,7 @@ func TestKafkaRebalanceEqualsSingleProcess(t *testing.T) {
 		t.Skip("long: runs several processes")
 	}
 	f := newKafkaFixture(t, 200_000, 6)
-	stamp := time.Now().UnixNano()
-	single, multi := fmt.Sprintf("single-%d:", stamp), fmt.Sprintf("multi-%d:", stamp)
-	t.Cleanup(func() { deletePrefix(f.rdb, single); deletePrefix(f.rdb, multi) })
+	single, multi := f.prefix+"single:", f.prefix+"multi:"
 
 	runBinary(t, f.bin, f.args("single", single, "-once")...)
 	want := targetDigest(t, f.rdb, single)
@@ -245,7 +242,7 @@ func (f *kafkaFixture) waitAds(prefix string, n int64, done <-chan error) bool {
 // creates the topic and publishes a plays file keyed by customer, and a
 // -once consumer processes all of it.
 func TestKafkaProduceThenConsume(t *testing.T) {
-	url, rdb := testRedis(t)
+	url, rdb, prefix := testRedis(t)
 	bin := buildBinary(t)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(200*time.Millisecond))
 	require.NoError(t, err)
@@ -257,8 +254,6 @@ func TestKafkaProduceThenConsume(t *testing.T) {
 	cust := writeFile(t, dir, "cust.csv", func(b *bytes.Buffer) error { return gen.WriteCustomers(b, d.Customers) })
 	out := runBinary(t, bin, "-kafka", brokers, "-topic", "walk", "-partitions", "4", "-produce", "-tracks", plays)
 	require.Contains(t, out, fmt.Sprintf("produced %d plays to walk", len(d.Plays)))
-	prefix := fmt.Sprintf("walk-%d:", time.Now().UnixNano())
-	t.Cleanup(func() { deletePrefix(rdb, prefix) })
 	cmd := exec.Command(bin, "-kafka", brokers, "-topic", "walk", "-group", "walkers", "-once", "-customers", cust,
 		"-redis", url, "-prefix", prefix, "-progress", "off", "-kafka-session-timeout", "1s")
 	both, err := cmd.CombinedOutput()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,11 +21,9 @@ import (
 // the example with a rule reading ad_score(customer) from the live model,
 // and checks queue:sms against the model's own scores.
 func TestEndToEndAdScore(t *testing.T) {
-	url, rdb := testRedis(t)
+	url, rdb, prefix := testRedis(t)
 	bin := buildBinary(t)
 	ctx := context.Background()
-	prefix := fmt.Sprintf("e2e-model-%d:", time.Now().UnixNano())
-	t.Cleanup(func() { deletePrefix(rdb, prefix) })
 
 	d := gen.Generate(gen.Config{Seed: 9, Plays: 20000, Customers: 500, Tracks: 200, MeanGap: 30 * time.Second, Duplicates: 0.01, MaxDelay: time.Minute})
 	var cust bytes.Buffer

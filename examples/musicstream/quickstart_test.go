@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -42,9 +41,7 @@ func TestFlags(t *testing.T) {
 // TestBacktestWritesNothing runs -backtest against a real Redis: it
 // reports each rule's firings and leaves no target key behind.
 func TestBacktestWritesNothing(t *testing.T) {
-	url, rdb := testRedis(t)
-	prefix := fmt.Sprintf("bt-%d:", time.Now().UnixNano())
-	t.Cleanup(func() { deletePrefix(rdb, prefix) })
+	url, rdb, prefix := testRedis(t)
 	o, err := parseFlags([]string{"-backtest", "-events", "20000", "-redis", url, "-prefix", prefix, "-progress", "off"}, &bytes.Buffer{})
 	require.NoError(t, err)
 	var stdout, stderr bytes.Buffer
