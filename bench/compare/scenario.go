@@ -25,10 +25,7 @@ func compareBaseline(ctx context.Context, o *options, rdb *redis.Client, in *inp
 	basePrefix, libPrefix := o.prefix+"base:", o.prefix+"lib:"
 	var c outcome
 	for _, p := range []string{basePrefix, libPrefix} {
-		if err := clean(ctx, rdb, p); err != nil {
-			return c, err
-		}
-		if err := in.load(ctx, rdb, p); err != nil {
+		if err := prepare(ctx, rdb, in, p); err != nil {
 			return c, err
 		}
 	}
