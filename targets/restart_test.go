@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/rulestream/rulestream/internal/testredis"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,9 +48,6 @@ func (h *crashHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // reply the sink never gets, restarts it on the same port, and checks that
 // every event is in the stream exactly once.
 func TestRedisRestartMidBatch(t *testing.T) {
-	if os.Getenv("RULESTREAM_TEST_REDIS") == "" && os.Getenv("CI") != "true" {
-		t.Skip("RULESTREAM_TEST_REDIS not set: skipping the Redis tests (run scripts/test)")
-	}
 	srv := testredis.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
 	defer rdb.Close()
@@ -119,9 +115,6 @@ func TestRedisRestartMidBatch(t *testing.T) {
 // (A) and a new one (B, loaded just before the batch) must still be applied
 // in order, not B before the A chunks that met NOSCRIPT.
 func TestScriptsFlushedKeepOrder(t *testing.T) {
-	if os.Getenv("RULESTREAM_TEST_REDIS") == "" && os.Getenv("CI") != "true" {
-		t.Skip("RULESTREAM_TEST_REDIS not set: skipping the Redis tests (run scripts/test)")
-	}
 	srv := testredis.Start(t) // its own server: SCRIPT FLUSH would disturb other packages
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer rdb.Close()
@@ -165,9 +158,6 @@ func TestScriptsFlushedKeepOrder(t *testing.T) {
 // Close under an expired context returns instead of waiting for a batch that
 // cannot be written (Redis gone).
 func TestFlightOutlivesWriteContext(t *testing.T) {
-	if os.Getenv("RULESTREAM_TEST_REDIS") == "" && os.Getenv("CI") != "true" {
-		t.Skip("RULESTREAM_TEST_REDIS not set: skipping the Redis tests (run scripts/test)")
-	}
 	srv := testredis.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	defer rdb.Close()

@@ -83,10 +83,14 @@ type Server struct {
 
 // Start runs a private redis-server on a free port (its data in a temporary
 // directory, append-only with fsync always, so a restart keeps what was
-// acknowledged) and stops it when the test ends. Without a redis-server
-// binary the test is skipped, except under CI=true.
+// acknowledged) and stops it when the test ends. Like every Redis test, it
+// is skipped outside scripts/test (EnvVar unset) and without a redis-server
+// binary, except under CI=true.
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
+	if os.Getenv(EnvVar) == "" && os.Getenv("CI") != "true" {
+		t.Skip(EnvVar + " not set: skipping the Redis tests (run scripts/test)")
+	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("redis-server is not installed under CI=true: run scripts/test")

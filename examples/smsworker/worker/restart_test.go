@@ -5,7 +5,6 @@ import (
 	"errors"
 	"github.com/rulestream/rulestream/internal/testredis"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -31,9 +30,6 @@ func (h *signalHandler) WithGroup(string) slog.Handler      { return h }
 // TestWorkerSurvivesRedisRestart kills Redis while the worker sends and
 // restarts it: the worker retries, and every entry is sent and acked.
 func TestWorkerSurvivesRedisRestart(t *testing.T) {
-	if os.Getenv("RULESTREAM_TEST_REDIS") == "" && os.Getenv("CI") != "true" {
-		t.Skip("RULESTREAM_TEST_REDIS not set: skipping the Redis tests (run scripts/test)")
-	}
 	srv := testredis.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1})
 	defer rdb.Close()
