@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"github.com/rulestream/rulestream/internal/testredis"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +20,6 @@ var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 // testDB is the Redis database reserved for the analytics and dashboard tests.
 const testDB = 9
-
-var prefixSeq atomic.Int64
 
 // testRedis returns a client of RULESTREAM_TEST_REDIS (DB 9) and a key
 // prefix unique to the test, whose keys are deleted at the end.
@@ -64,7 +61,11 @@ func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int,
 	if _, err := enrich.LoadTracks(ctx, rdb, &tracks, enrich.LoadConfig{Prefix: prefix}); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := music.New(rdb, music.Config{Prefix: prefix})
+	af, err := analytics.NewFactory(rdb, analytics.Config{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := music.New(rdb, music.Config{Prefix: prefix, Analytics: af.Operator})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,24 +78,7 @@ func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int,
 		src = sampledSource{Source: src, onRead: onRead}
 	}
 	p := stream.New("musicstream", stream.Config{OutOfOrderness: 2 * time.Minute})
-	af, err := analytics.NewFactory(rdb, analytics.Config{Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.From(src).ViaPartitioned(func(pid stream.PartitionID) ([]stream.Operator, error) {
-		ops, err := sc.Operators(pid)
-		if err != nil {
-			return nil, err
-		}
-		an, err := af.New(pid)
-		if err != nil {
-			return nil, err
-		}
-		// ops: dedup, customer, track, Parallel(repeats, order), rules.
-		n := len(ops)
-		ops[n-2] = stream.Parallel(ops[n-2], an)
-		return ops, nil
-	}).To(router)
+	p.From(src).ViaPartitioned(sc.Operators).To(router)
 	return p, sc
 }
 
