@@ -2,7 +2,6 @@ package model
 
 import (
 	"github.com/rulestream/rulestream/internal/testredis"
-	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -10,8 +9,6 @@ import (
 
 // testRedisDB is the Redis database this package's tests use.
 const testRedisDB = 7
-
-var prefixSeq atomic.Int64
 
 // testRedis connects to the real redis-server of RULESTREAM_TEST_REDIS
 // (database 7) and returns a key prefix unique to the test; the test's keys

@@ -3,14 +3,14 @@ package analytics
 import (
 	"context"
 	"fmt"
-	"github.com/rulestream/rulestream/internal/testredis"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/gen"
 )
@@ -18,25 +18,11 @@ import (
 // testDB is the Redis database reserved for this package's tests.
 const testDB = 9
 
-var prefixSeq atomic.Int64
-
 // testRedis returns a client of RULESTREAM_TEST_REDIS (DB 9) and a key
 // prefix unique to the test; the prefix's keys are deleted at the end.
 func testRedis(tb testing.TB) (*redis.Client, string) {
 	tb.Helper()
 	return testredis.Client(tb, testDB)
-}
-
-func deletePrefix(rdb *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if len(keys) > 0 {
-		rdb.Del(ctx, keys...)
-	}
 }
 
 // dump returns every key under prefix with its content, for comparisons.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -113,7 +115,7 @@ func TestWriteFailureIsRetried(t *testing.T) {
 	}
 
 	// The snapshot taken while the write was pending carries it.
-	deletePrefix(rdb, prefix)
+	testredis.DeletePrefix(ctx, rdb, prefix)
 	b := started(t, rdb, Config{Prefix: prefix}, clock)
 	if err := b.Restore(snap); err != nil {
 		t.Fatal(err)
