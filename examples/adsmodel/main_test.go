@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream/gen"
 )
 
@@ -77,13 +76,8 @@ func TestRunRefused(t *testing.T) {
 // Files in, a real redis-server out: plays and clicks written by the
 // generator, read back by the binary's flags.
 func TestRunFilesRealRedis(t *testing.T) {
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("RULESTREAM_TEST_REDIS is not set (CI=true): run scripts/test")
-		}
-		t.Skip("RULESTREAM_TEST_REDIS is not set: run scripts/test")
-	}
+	rdb, prefix := testredis.Client(t, 7)
+	addr := rdb.Options().Addr
 	dir := t.TempDir()
 	d := gen.Generate(gen.Config{Seed: 6, Customers: 500, Tracks: 60, Plays: 20000, MeanGap: 2 * time.Minute})
 	clicks, _ := gen.Clicks(d, gen.ClickConfig{})
@@ -100,16 +94,7 @@ func TestRunFilesRealRedis(t *testing.T) {
 	}
 	tracks := write("tracks.csv", func(w io.Writer) error { return gen.WritePlays(w, d.Plays) })
 	clicksPath := write("clicks.csv", func(w io.Writer) error { return gen.WriteClicks(w, clicks) })
-	prefix := fmt.Sprintf("adsmodel-main-test:%d:", os.Getpid())
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: 7})
 	ctx := context.Background()
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-		rdb.Close()
-	})
 	rdb.HSet(ctx, prefix+"customer:3", "id", 3)
 	var out bytes.Buffer
 	o, _ := parseFlags([]string{"-tracks", tracks, "-clicks", clicksPath, "-redis", "redis://" + addr + "/7", "-prefix", prefix}, io.Discard)

@@ -2,27 +2,19 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream/gen"
 )
 
 func TestRunLoadsGeneratedFiles(t *testing.T) {
-	addr := os.Getenv("RULESTREAM_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("RULESTREAM_TEST_REDIS is not set")
-		}
-		t.Skip("RULESTREAM_TEST_REDIS is not set")
-	}
+	client, prefix := testredis.Client(t, 1)
+	addr := client.Options().Addr
 	dir := t.TempDir()
 	d := gen.Generate(gen.Config{Seed: 1, Customers: 300, Tracks: 40, Plays: -1})
 	write := func(name string, fn func(f *os.File) error) string {
@@ -39,19 +31,15 @@ func TestRunLoadsGeneratedFiles(t *testing.T) {
 	}
 	cust := write("cust.csv", func(f *os.File) error { return gen.WriteCustomers(f, d.Customers) })
 	music := write("music.csv", func(f *os.File) error { return gen.WriteMusic(f, d.Tracks) })
-	prefix := fmt.Sprintf("loadreftest:%x:", rand.Uint64())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := run(ctx, "redis://"+addr+"/1", cust, music, enrich.LoadConfig{Prefix: prefix}, nil); err != nil {
 		t.Fatal(err)
 	}
-	client := redis.NewClient(&redis.Options{Addr: addr, DB: 1})
-	defer client.Close()
 	keys, err := client.Keys(ctx, prefix+"*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Del(ctx, keys...)
 	if len(keys) != 340 {
 		t.Errorf("%d keys, want 340", len(keys))
 	}
