@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -152,6 +153,12 @@ func (w *writer) write(ctx context.Context) (int, error) {
 	stats := w.prefix + "stats:"
 	parts := stats + "partitions"
 	ttl := int64(w.ttl / time.Second)
+	// An hour's keys share one index entry: each distinct one is written once.
+	type indexEntry struct {
+		index, bucket string
+		score         int64
+	}
+	var indexed []indexEntry
 	_, err := w.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SAdd(ctx, parts, w.part)
 		for _, s := range suffixes {
@@ -170,12 +177,19 @@ func (w *writer) write(ctx context.Context) (int, error) {
 				}
 				p.ZAdd(ctx, partial, zs...)
 			}
-			p.ZAdd(ctx, stats+e.index, redis.Z{Member: e.bucket, Score: float64(e.score)})
+			if ie := (indexEntry{e.index, e.bucket, e.score}); !slices.Contains(indexed, ie) {
+				indexed = append(indexed, ie)
+			}
 			if ttl > 0 {
 				p.Expire(ctx, partial, w.ttl)
-				p.Expire(ctx, stats+e.index, w.ttl)
 			}
 			mergeScript.EvalSha(ctx, p, []string{stats + s, parts}, string(e.kind), stats+"part:", ":"+s, e.top, ttl)
+		}
+		for i, ie := range indexed {
+			p.ZAdd(ctx, stats+ie.index, redis.Z{Member: ie.bucket, Score: float64(ie.score)})
+			if ttl > 0 && !slices.ContainsFunc(indexed[:i], func(o indexEntry) bool { return o.index == ie.index }) {
+				p.Expire(ctx, stats+ie.index, w.ttl)
+			}
 		}
 		if ttl > 0 {
 			p.Expire(ctx, parts, w.ttl)
