@@ -61,15 +61,9 @@ func (r *Reader) Hours(ctx context.Context, n int) ([]HourStats, error) {
 	if err != nil || len(hours) == 0 {
 		return nil, err
 	}
-	cmds := make([]*redis.MapStringStringCmd, len(hours))
-	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, h := range hours {
-			cmds[i] = p.HGetAll(ctx, r.prefix+"plays:hour:"+h)
-		}
-		return nil
-	})
+	cmds, err := r.hourly(ctx, "plays", hours)
 	if err != nil {
-		return nil, fmt.Errorf("analytics: read hours: %w", err)
+		return nil, err
 	}
 	out := make([]HourStats, 0, len(hours))
 	for i, h := range hours {
@@ -104,15 +98,9 @@ func (r *Reader) Top(ctx context.Context, key string, n int) ([]Entry, error) {
 
 // Breakdown sums a per-hour hash ("level", "gender" or "age") over hours.
 func (r *Reader) Breakdown(ctx context.Context, dim string, hours []string) (map[string]int64, error) {
-	cmds := make([]*redis.MapStringStringCmd, len(hours))
-	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, h := range hours {
-			cmds[i] = p.HGetAll(ctx, r.prefix+dim+":hour:"+h)
-		}
-		return nil
-	})
+	cmds, err := r.hourly(ctx, dim, hours)
 	if err != nil {
-		return nil, fmt.Errorf("analytics: read %s: %w", dim, err)
+		return nil, err
 	}
 	sum := map[string]int64{}
 	for i, c := range cmds {
@@ -125,4 +113,19 @@ func (r *Reader) Breakdown(ctx context.Context, dim string, hours []string) (map
 		}
 	}
 	return sum, nil
+}
+
+// hourly reads the hashes kind:hour:<h> of hours in one pipeline.
+func (r *Reader) hourly(ctx context.Context, kind string, hours []string) ([]*redis.MapStringStringCmd, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(hours))
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, h := range hours {
+			cmds[i] = p.HGetAll(ctx, r.prefix+kind+":hour:"+h)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("analytics: read %s: %w", kind, err)
+	}
+	return cmds, nil
 }
