@@ -19,8 +19,7 @@ type Analytics struct {
 	cfg     Config
 	pid     stream.PartitionID
 	factory *Factory // numbers the lanes; nil from New
-	part    string
-	w       *writer
+	w       *writer  // its part names the partials written
 	proj    projector
 	windows []*window.TimeWindows
 	ems     []stream.Emitter
@@ -71,8 +70,8 @@ func New(rdb redis.UniversalClient, part stream.PartitionID, cfg Config) (*Analy
 		return nil, err
 	}
 	cfg.setDefaults()
-	a := &Analytics{cfg: cfg, pid: part, part: PartitionName(part)}
-	a.w = newWriter(rdb, cfg, a.part)
+	a := &Analytics{cfg: cfg, pid: part}
+	a.w = newWriter(rdb, cfg, PartitionName(part))
 	count := func(field string) window.Aggregate { return window.Custom[countAcc](field, field, countsAgg{}) }
 	few := func(field string) window.Aggregate { return window.Custom[fewCounts](field, field, fewAgg{}) }
 	specs := []struct {
@@ -105,8 +104,7 @@ func (a *Analytics) Start(ctx context.Context, env stream.Env) error {
 		if a.factory == nil {
 			return fmt.Errorf("analytics: the pipeline runs %d lanes per partition: build the operators with a Factory (NewFactory), so that each lane writes partials of its own", lanes)
 		}
-		a.part = LaneName(a.pid, a.factory.lane(a.pid, lanes))
-		a.w.part = a.part
+		a.w.part = LaneName(a.pid, a.factory.lane(a.pid, lanes))
 	}
 	if a.cfg.Clock == nil {
 		a.cfg.Clock = env.Clock
@@ -190,7 +188,7 @@ func (a *Analytics) flush(ctx context.Context) error {
 		a.stats.writeErrors.Add(1)
 		msg := err.Error()
 		a.stats.lastErr.Store(&msg)
-		a.logger().Warn("analytics: write failed; will retry", "partition", a.part, "pending", a.w.len(), "error", err)
+		a.logger().Warn("analytics: write failed; will retry", "partition", a.w.part, "pending", a.w.len(), "error", err)
 		return err
 	}
 	a.stats.keys.Add(int64(keys))
