@@ -68,7 +68,7 @@ type Published struct {
 // setCustomer sets the prediction on a customer hash that exists; it never
 // creates a partial customer record.
 var setCustomer = redis.NewScript(`if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'pred_event', ARGV[1], 'ad_features', ARGV[2])
+  redis.call('HSET', KEYS[1], 'pred_event', ARGV[1], '` + FeaturesField + `', ARGV[2])
   return 1
 end
 return 0`)
