@@ -76,19 +76,7 @@ type expected struct {
 }
 
 func compute(plays []gen.Play, customers []gen.Customer) expected {
-	// Deduplicate by event id, then take decisions in event-time order
-	// (ties by event id), as the specification says.
-	seen := map[int64]bool{}
-	var uniq []gen.Play
-	for _, p := range plays {
-		if !seen[p.EventID] {
-			seen[p.EventID] = true
-			uniq = append(uniq, p)
-		}
-	}
-	slices.SortFunc(uniq, func(a, b gen.Play) int {
-		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.EventID, b.EventID))
-	})
+	uniq := uniqueInOrder(plays)
 	exp := expected{interest: map[string]map[string]float64{}, ads: map[int64]bool{}, dead: map[string]bool{}}
 	// interest: 3 plays of a (customer, track) within 30 minutes, inclusive;
 	// a match consumes its plays; the zset keeps the first match's time.
@@ -118,19 +106,48 @@ func compute(plays []gen.Play, customers []gen.Customer) expected {
 	for _, c := range customers {
 		byID[c.ID] = c
 	}
+	for _, p := range firstPerDay(uniq, func(p gen.Play) bool {
+		c, ok := byID[p.CustomerID]
+		return ok && c.Level < 2 && c.Status == 1
+	}) {
+		exp.ads[p.EventID] = true
+	}
+	return exp
+}
+
+// uniqueInOrder deduplicates plays by event id and sorts them in event-time
+// order (ties by event id): the order the specification takes decisions in.
+func uniqueInOrder(plays []gen.Play) []gen.Play {
+	seen := map[int64]bool{}
+	var uniq []gen.Play
+	for _, p := range plays {
+		if !seen[p.EventID] {
+			seen[p.EventID] = true
+			uniq = append(uniq, p)
+		}
+	}
+	slices.SortFunc(uniq, func(a, b gen.Play) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.EventID, b.EventID))
+	})
+	return uniq
+}
+
+// firstPerDay returns the plays of uniq (in order) a rule with eligible as
+// its condition fires on under a cooldown of 24h of event time per customer.
+func firstPerDay(uniq []gen.Play, eligible func(gen.Play) bool) []gen.Play {
+	var fired []gen.Play
 	next := map[int64]time.Time{}
 	for _, p := range uniq {
-		c, ok := byID[p.CustomerID]
-		if !ok || c.Level >= 2 || c.Status != 1 {
+		if !eligible(p) {
 			continue
 		}
 		if n, ok := next[p.CustomerID]; ok && p.Time.Before(n) {
 			continue
 		}
 		next[p.CustomerID] = p.Time.Add(24 * time.Hour)
-		exp.ads[p.EventID] = true
+		fired = append(fired, p)
 	}
-	return exp
+	return fired
 }
 
 func readStream(t *testing.T, rdb *redis.Client, key string) []map[string]any {

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -71,27 +69,12 @@ rules:
 	for _, c := range d.Customers {
 		byID[c.ID] = c
 	}
-	seen := map[int64]bool{}
-	var uniq []gen.Play
-	for _, p := range d.Plays {
-		if !seen[p.EventID] {
-			seen[p.EventID] = true
-			uniq = append(uniq, p)
-		}
-	}
-	slices.SortFunc(uniq, func(a, b gen.Play) int { return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.EventID, b.EventID)) })
 	want := map[string]bool{}
-	next := map[int64]time.Time{}
-	for _, p := range uniq {
+	for _, p := range firstPerDay(uniqueInOrder(d.Plays), func(p gen.Play) bool {
 		c := byID[p.CustomerID]
 		f, ok := b.Features(p.CustomerID)
-		if c.Level >= 2 || c.Status != 1 || !ok || live.Score(f) <= 0.5 {
-			continue
-		}
-		if n, ok := next[p.CustomerID]; ok && p.Time.Before(n) {
-			continue
-		}
-		next[p.CustomerID] = p.Time.Add(24 * time.Hour)
+		return c.Level < 2 && c.Status == 1 && ok && live.Score(f) > 0.5
+	}) {
 		want[strconv.FormatInt(p.EventID, 10)] = true
 	}
 	require.NotEmpty(t, want, "the model selects some customers")
