@@ -49,12 +49,7 @@ func (f *flatTable) home(a, b int64) uint64 { return flatHash(a, b) & f.mask }
 
 // homeAt returns the home position of the entry at word offset i, from the
 // hash bits stored in its meta word while the table is small enough.
-func (f *flatTable) homeAt(i int) uint64 {
-	if f.mask < 1<<hashBits {
-		return uint64(f.w[i+fMeta]>>hashShift) & f.mask
-	}
-	return f.home(f.w[i], f.w[i+1])
-}
+func (f *flatTable) homeAt(i int) uint64 { return f.homeAt0(f.w, i) }
 
 func (f *flatTable) cap() uint64 { return f.mask + 1 }
 
