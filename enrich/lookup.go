@@ -231,10 +231,7 @@ func (l *Lookup) findID(ev *stream.Event) {
 // idOf writes the id of ev into l.buf; false if the field is null or absent.
 func (l *Lookup) idOf(ev *stream.Event) bool {
 	if ev.Schema != l.idSchema {
-		l.idSchema, l.idIndex = ev.Schema, -1
-		if ev.Schema != nil {
-			l.idIndex = ev.Schema.Index(l.cfg.IDField)
-		}
+		l.findID(ev)
 	}
 	if l.idIndex < 0 || l.idIndex >= len(ev.Fields) {
 		return false
