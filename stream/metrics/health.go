@@ -3,7 +3,6 @@ package metrics
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
@@ -33,12 +32,7 @@ type HealthReport struct {
 // Health runs the checks at now.
 func (c HealthConfig) Health(now time.Time) HealthReport {
 	r := HealthReport{Status: "ok", Checks: map[string]string{}, Time: now.UTC()}
-	names := make([]string, 0, len(c.Checks))
-	for n := range c.Checks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(c.Checks) {
 		if err := c.Checks[n](now); err != nil {
 			r.Status, r.Checks[n] = "degraded", err.Error()
 		} else {

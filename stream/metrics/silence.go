@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,17 +170,9 @@ func (s *Silence) Check(now time.Time) error {
 	}
 	sort.Strings(silent)
 	if len(silent) > 0 {
-		return fmt.Errorf("silent source: %s", joinLines(silent))
+		return fmt.Errorf("silent source: %s", strings.Join(silent, "; "))
 	}
 	return nil
-}
-
-func joinLines(ss []string) string {
-	out := ss[0]
-	for _, s := range ss[1:] {
-		out += "; " + s
-	}
-	return out
 }
 
 // Run samples every Every until ctx ends, so that rates do not depend on how
