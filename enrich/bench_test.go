@@ -44,7 +44,7 @@ func BenchmarkCacheHit(b *testing.B) {
 			i := 0
 			cpu := cpuTime()
 			for b.Loop() {
-				if _, ok := c.getBytes(ids[i], now); !ok {
+				if _, ok := c.getHit(ids[i], now); !ok {
 					b.Fatal("miss")
 				}
 				if i++; i == n {
@@ -95,7 +95,7 @@ func BenchmarkCacheHitParallel(b *testing.B) {
 		i := int(seed.Add(1) * 7919) // goroutines read different ids
 		for pb.Next() {
 			buf = strconv.AppendInt(buf[:0], int64(i*97%100000), 10)
-			if _, ok := c.getBytes(buf, now); !ok {
+			if _, ok := c.getHit(buf, now); !ok {
 				b.Error("miss")
 				return
 			}

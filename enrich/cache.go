@@ -126,12 +126,6 @@ func (c *Cache) getHit(id []byte, now int64) (hit, bool) {
 	return c.shards[fnvBytes(id)&c.mask].getHit(id, now)
 }
 
-// getBytes is getHit's record.
-func (c *Cache) getBytes(id []byte, now int64) (*stream.Record, bool) {
-	h, ok := c.getHit(id, now)
-	return h.rec, ok
-}
-
 // Set stores rec for id; a nil rec marks id unknown (skipped when negative
 // caching is off).
 func (c *Cache) Set(id string, rec *stream.Record) {
