@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rulestream/rulestream/internal/testredis"
 )
 
 func TestParseAddr(t *testing.T) {
@@ -41,7 +43,7 @@ func TestParseAddr(t *testing.T) {
 // the test Redis, then with a wrong password: neither the logs nor the
 // errors hold a password.
 func TestConnectACLNeverLogsPassword(t *testing.T) {
-	addr := testAddr(t)
+	addr := testredis.Addr(t)
 	admin, _ := testClient(t)
 	ctx := testCtx(t)
 	user := fmt.Sprintf("enrichtest%x", rand.Uint32())

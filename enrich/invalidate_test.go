@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -93,8 +94,8 @@ func TestInvalidationFreshWithinASecond(t *testing.T) {
 }
 
 func TestInvalidatorEnablesNotifications(t *testing.T) {
-	srv := startRedis(t, "--notify-keyspace-events", "")
-	client := redis.NewClient(&redis.Options{Addr: srv.addr})
+	srv := testredis.Start(t, "--notify-keyspace-events", "")
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { _ = client.Close() })
 	l, err := NewLookup(client, LookupConfig{Name: "customer", IDField: "customer_id", Schema: stream.CustomerSchema})
 	if err != nil {

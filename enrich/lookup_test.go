@@ -3,7 +3,6 @@ package enrich
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,14 +279,4 @@ func TestLookupSharedCacheSingleFlight(t *testing.T) {
 	if len(hook.perKey) != 300 {
 		t.Errorf("%d keys fetched, want 300", len(hook.perKey))
 	}
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

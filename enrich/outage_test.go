@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/gen"
 )
@@ -17,8 +18,8 @@ import (
 // (the source blocks), reports degraded, resumes by itself, and every event
 // comes out joined to its record.
 func TestOutageBackpressureAndResume(t *testing.T) {
-	srv := startRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: srv.addr, DialTimeout: 200 * time.Millisecond})
+	srv := testredis.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = client.Close() })
 	ctx := testCtx(t)
 	_, cust, _ := genFiles(t, gen.Config{Seed: 11, Customers: 1000, Tracks: 1, Plays: -1})
@@ -57,7 +58,7 @@ func TestOutageBackpressureAndResume(t *testing.T) {
 	if err := sink.WaitFor(ctx, 8*size); err != nil {
 		t.Fatal(err)
 	}
-	srv.stop()
+	srv.Stop()
 	fed := make(chan struct{})
 	go func() {
 		defer close(fed)
@@ -77,7 +78,7 @@ func TestOutageBackpressureAndResume(t *testing.T) {
 	if n := sink.Len(); n != 8*size {
 		t.Fatalf("%d events passed while Redis was down, want %d (held back)", n, 8*size)
 	}
-	srv.start()
+	srv.Restart(t)
 	if h := <-health; h.Degraded {
 		t.Fatalf("health %+v after restart", h)
 	}

@@ -47,7 +47,8 @@ func Client(t testing.TB, db int) (*redis.Client, string) {
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("redis at %s: %v", addr, err)
 	}
-	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	// A prefix free of glob characters can be scanned as prefix+"*".
+	name := strings.NewReplacer("/", "_", " ", "_", "*", "_", "?", "_", "[", "_", "]", "_", `\`, "_").Replace(t.Name())
 	prefix := fmt.Sprintf("t:%s:%d:%d:", name, os.Getpid(), seq.Add(1))
 	t.Cleanup(func() {
 		DeletePrefix(context.Background(), rdb, prefix)
