@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/internal/cputime"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/gen"
 )
@@ -42,7 +43,7 @@ func BenchmarkCacheHit(b *testing.B) {
 			}
 			b.ReportAllocs()
 			i := 0
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				if _, ok := c.getHit(ids[i], now); !ok {
 					b.Fatal("miss")
@@ -58,7 +59,7 @@ func BenchmarkCacheHit(b *testing.B) {
 
 // reportCPU reports the process CPU time per unit since start.
 func reportCPU(b *testing.B, start time.Duration, units int, name string) {
-	if d := cpuTime() - start; d > 0 && units > 0 {
+	if d := cputime.Process() - start; d > 0 && units > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(units), name)
 	}
 }
@@ -72,7 +73,7 @@ func BenchmarkCacheGet(b *testing.B) {
 	}
 	b.ReportAllocs()
 	i := 0
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		if _, ok := c.Get(ids[i&1023]); !ok {
 			b.Fatal("miss")
@@ -89,7 +90,7 @@ func BenchmarkCacheHitParallel(b *testing.B) {
 	b.ReportAllocs()
 	var seed atomic.Int64
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	b.RunParallel(func(pb *testing.PB) {
 		var buf []byte
 		i := int(seed.Add(1) * 7919) // goroutines read different ids
@@ -130,7 +131,7 @@ func BenchmarkLookupProcessHits(b *testing.B) {
 	var out stream.Emitter
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		out.Reset()
 		if err := l.Process(ctx, evs, &out); err != nil {
@@ -184,7 +185,7 @@ func BenchmarkLookupMisses(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			var wg sync.WaitGroup
 			per := (b.N + workers - 1) / workers
 			for w := range lookups {
@@ -224,7 +225,7 @@ func BenchmarkLoadCustomers(b *testing.B) {
 	b.SetBytes(int64(len(cust)))
 	b.ReportAllocs()
 	var rows int64
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		sum, err := LoadCustomers(context.Background(), client, bytes.NewReader(cust), LoadConfig{Prefix: prefix})
 		if err != nil || sum.Loaded != int64(n) {

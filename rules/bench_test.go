@@ -10,6 +10,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 
+	"github.com/rulestream/rulestream/internal/cputime"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -134,7 +135,7 @@ func BenchmarkTwentyRulesBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(processCPU()-cpu.start)/float64(b.N*len(in)), "cpu-ns/event")
+	b.ReportMetric(float64(cputime.Process()-cpu.start)/float64(b.N*len(in)), "cpu-ns/event")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(in)), "ns/event")
 }
 

@@ -1,9 +1,10 @@
 package rules
 
 import (
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rulestream/rulestream/internal/cputime"
 )
 
 // cpuTimer measures the process's CPU time (user+system) over a benchmark,
@@ -11,17 +12,9 @@ import (
 // machine's cores (time spent descheduled is not counted).
 type cpuTimer struct{ start time.Duration }
 
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func startCPU() cpuTimer { return cpuTimer{start: processCPU()} }
+func startCPU() cpuTimer { return cpuTimer{start: cputime.Process()} }
 
 // report adds the cpu-ns/op metric.
 func (c cpuTimer) report(b *testing.B) {
-	b.ReportMetric(float64(processCPU()-c.start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-c.start)/float64(b.N), "cpu-ns/op")
 }

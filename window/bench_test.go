@@ -5,10 +5,10 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/internal/cputime"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/gen"
 	"github.com/rulestream/rulestream/window"
@@ -151,14 +151,8 @@ type cpuClock struct {
 	total, began time.Duration
 }
 
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func (c *cpuClock) start() { c.began = cpuNow() }
-func (c *cpuClock) stop()  { c.total += cpuNow() - c.began }
+func (c *cpuClock) start() { c.began = cputime.Process() }
+func (c *cpuClock) stop()  { c.total += cputime.Process() - c.began }
 
 func heapAlloc() uint64 {
 	runtime.GC()

@@ -1,15 +1,14 @@
 //go:build unix
 
-package enrich
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time (user+system) this process has used. On a shared,
-// noisy machine it measures a benchmark's own cost better than wall time.
-func cpuTime() time.Duration {
+// Process returns the CPU time (user+system) this process has used.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
