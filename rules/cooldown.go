@@ -105,18 +105,6 @@ func (r *ruleCool) del(k coolKey) {
 	}
 }
 
-// all returns every entry by its key's text.
-func (r *ruleCool) all() map[string]int64 {
-	m := make(map[string]int64, len(r.ends)+len(r.ints))
-	for k, end := range r.ends {
-		m[k] = end
-	}
-	for n, end := range r.ints {
-		m[strconv.FormatInt(n, 10)] = end
-	}
-	return m
-}
-
 func newCooldowns() cooldowns { return cooldowns{byRule: map[string]*ruleCool{}} }
 
 func (c *cooldowns) len() int { return c.n }

@@ -55,3 +55,15 @@ func TestCooldownKeyForms(t *testing.T) {
 		t.Fatalf("after expiry at the int key's end: %d entries, %d int", c.len(), len(r.ints))
 	}
 }
+
+// all returns every entry by its key's text.
+func (r *ruleCool) all() map[string]int64 {
+	m := make(map[string]int64, len(r.ends)+len(r.ints))
+	for k, end := range r.ends {
+		m[k] = end
+	}
+	for n, end := range r.ints {
+		m[strconv.FormatInt(n, 10)] = end
+	}
+	return m
+}

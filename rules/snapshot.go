@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -14,8 +15,11 @@ import (
 //	"RSCD" 0x01 uvarint(n) n × { uvarint(len) rule, uvarint(len) key, varint(end) }
 //
 // Entries are sorted by rule then key, so equal states give equal bytes.
-// cdKey names one cooldown entry.
-type cdKey struct{ rule, key string }
+// cdEntry is one cooldown entry: its rule, key and end.
+type cdEntry struct {
+	rule, key string
+	end       int64
+}
 
 const (
 	snapMagic   = "RSCD"
@@ -24,25 +28,26 @@ const (
 
 // Snapshot serialises the cooldown state.
 func (en *Engine) Snapshot() ([]byte, error) {
-	keys := make([]cdKey, 0, en.cool.len())
-	ends := make(map[string]map[string]int64, len(en.cool.byRule))
+	entries := make([]cdEntry, 0, en.cool.len())
 	for rule, r := range en.cool.byRule {
-		ends[rule] = r.all()
-		for k := range ends[rule] {
-			keys = append(keys, cdKey{rule, k})
+		for k, end := range r.ends {
+			entries = append(entries, cdEntry{rule, k, end})
+		}
+		for n, end := range r.ints {
+			entries = append(entries, cdEntry{rule, strconv.FormatInt(n, 10), end})
 		}
 	}
-	slices.SortFunc(keys, func(a, b cdKey) int {
+	slices.SortFunc(entries, func(a, b cdEntry) int {
 		return cmpOr(strings.Compare(a.rule, b.rule), strings.Compare(a.key, b.key))
 	})
 	b := append([]byte(snapMagic), snapVersion)
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	for _, k := range keys {
-		b = binary.AppendUvarint(b, uint64(len(k.rule)))
-		b = append(b, k.rule...)
-		b = binary.AppendUvarint(b, uint64(len(k.key)))
-		b = append(b, k.key...)
-		b = binary.AppendVarint(b, ends[k.rule][k.key])
+	b = binary.AppendUvarint(b, uint64(len(entries)))
+	for _, e := range entries {
+		b = binary.AppendUvarint(b, uint64(len(e.rule)))
+		b = append(b, e.rule...)
+		b = binary.AppendUvarint(b, uint64(len(e.key)))
+		b = append(b, e.key...)
+		b = binary.AppendVarint(b, e.end)
 	}
 	return b, nil
 }
