@@ -14,7 +14,7 @@ import (
 
 	"github.com/rulestream/rulestream/internal/cputime"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 func benchCache(b *testing.B, n int) *Cache {

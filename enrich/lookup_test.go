@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // countHook counts pipelines and HMGET commands sent to Redis.

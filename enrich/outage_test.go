@@ -10,7 +10,7 @@ import (
 
 	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // TestOutageBackpressureAndResume stops the Redis server in the middle of a

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // joinCustomers is a test enrichment: it joins generated customers (with

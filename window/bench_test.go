@@ -10,7 +10,7 @@ import (
 
 	"github.com/rulestream/rulestream/internal/cputime"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/window"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
 	"github.com/rulestream/rulestream/internal/testredis"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 func TestParseFlags(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 func run(ctx context.Context, o *options, out io.Writer) error {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/internal/testredis"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 func TestRunLoadsGeneratedFiles(t *testing.T) {

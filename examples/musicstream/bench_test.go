@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream/kafka"
 	"github.com/twmb/franz-go/pkg/kfake"
 )

@@ -16,7 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/internal/testredis"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/stretchr/testify/require"
 )
 

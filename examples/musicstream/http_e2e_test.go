@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/internal/testredis"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/stretchr/testify/require"
 )
 

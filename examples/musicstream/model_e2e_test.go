@@ -11,7 +11,7 @@ import (
 
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/stretchr/testify/require"
 )
 

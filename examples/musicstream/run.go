@@ -20,7 +20,7 @@ import (
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/checkpoint"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream/kafka"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/stretchr/testify/require"
 )
 

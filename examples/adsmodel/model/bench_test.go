@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // BenchmarkTrain fits the model on 5000 customers (3500 training rows).

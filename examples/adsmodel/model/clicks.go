@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // clickColumns are clicks.csv's required columns.

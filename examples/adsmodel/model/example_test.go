@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // Train on generated plays and clicks whose relation is known, and compare

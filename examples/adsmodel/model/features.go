@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // NumFeatures is the number of features.

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // maxLine bounds an input line.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 func TestReadPlaysMatchesGenerated(t *testing.T) {

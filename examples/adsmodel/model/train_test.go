@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // truthData is a data set with about 40 plays per customer over 60 tracks,

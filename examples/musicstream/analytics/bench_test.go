@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // BenchmarkAnalytics pushes 100,000 enriched plays (one a second on

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // testDB is the Redis database reserved for this package's tests.

@@ -12,7 +12,7 @@ import (
 	"github.com/rulestream/rulestream/examples/musicstream/analytics"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream/metrics"
 )
 
