@@ -11,7 +11,7 @@ import (
 // cached per schema.
 type writer struct {
 	w       Write
-	key     *Template
+	key     *stream.Template
 	payload fieldPicker
 	member  fieldPicker
 	score   fieldPicker
@@ -23,7 +23,7 @@ func compile(w Write) (*writer, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
-	c := &writer{w: w, key: MustTemplate(w.Key), payload: fieldPicker{names: w.Fields}}
+	c := &writer{w: w, key: stream.MustTemplate(w.Key), payload: fieldPicker{names: w.Fields}}
 	if w.Fields == nil {
 		c.payload.names = nil
 	}
@@ -43,7 +43,7 @@ func compile(w Write) (*writer, error) {
 func (c *writer) one(p *fieldPicker, ev *stream.Event) (stream.Value, error) {
 	i := p.pick(ev.Schema)[0]
 	if i < 0 || i >= len(ev.Fields) || ev.Fields[i].IsNull() {
-		return stream.Value{}, fmt.Errorf("%s: event %s has no value for field %q", c.w, describe(ev), p.names[0])
+		return stream.Value{}, fmt.Errorf("%s: event %s has no value for field %q", c.w, ev.Describe(), p.names[0])
 	}
 	return ev.Fields[i], nil
 }
@@ -152,7 +152,7 @@ func (c *writer) scoreText(ev *stream.Event) error {
 	case stream.KindFloat:
 		c.scratch = strconv.AppendFloat(c.scratch[:0], v.Float(), 'g', -1, 64)
 	default:
-		return fmt.Errorf("%s: event %s: score field %q is a %v, not a number or time", c.w, describe(ev), c.w.Score, v.Kind())
+		return fmt.Errorf("%s: event %s: score field %q is a %v, not a number or time", c.w, ev.Describe(), c.w.Score, v.Kind())
 	}
 	return nil
 }
@@ -161,7 +161,7 @@ func (c *writer) scoreText(ev *stream.Event) error {
 func (c *writer) element(ev *stream.Event) error {
 	if c.w.Member == "" {
 		if ev.Schema == nil {
-			return fmt.Errorf("%s: event %s has no schema", c.w, describe(ev))
+			return fmt.Errorf("%s: event %s has no schema", c.w, ev.Describe())
 		}
 		c.scratch = appendJSON(c.scratch[:0], ev, c.payload.pick(ev.Schema), c.payload.names)
 		return nil

@@ -10,9 +10,9 @@ import (
 
 func ExampleTemplate() {
 	ev := emission("interest", "interest_list", 5)
-	key, err := targets.MustTemplate("interest:{customer_id}").Render(&ev)
+	key, err := stream.MustTemplate("interest:{customer_id}").Render(&ev)
 	fmt.Println(key, err)
-	_, err = targets.MustTemplate("offer:{offer_id}").Render(&ev)
+	_, err = stream.MustTemplate("offer:{offer_id}").Render(&ev)
 	fmt.Println(err)
 	// Output:
 	// interest:1005 <nil>

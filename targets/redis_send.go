@@ -124,11 +124,11 @@ func unapplied(chunks []*chunk) int {
 // encode appends ev to the filling chunk and returns its encoded size.
 func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	if ev.ID == "" && !s.cfg.AllowNoID {
-		return 0, fmt.Errorf("event %s has no ID (idempotent writes need one; see Config.AllowNoID)", describe(ev))
+		return 0, fmt.Errorf("event %s has no ID (idempotent writes need one; see Config.AllowNoID)", ev.Describe())
 	}
 	sh := s.shapeOf(ev.Schema)
 	if sh.err != nil {
-		return 0, fmt.Errorf("event %s: %w", describe(ev), sh.err)
+		return 0, fmt.Errorf("event %s: %w", ev.Describe(), sh.err)
 	}
 	c := s.filling(sh, ev.ID)
 	at, n := c.p.mark()

@@ -39,7 +39,7 @@ type WatermillConfig struct {
 type WatermillSink struct {
 	pub     message.Publisher
 	cfg     WatermillConfig
-	topic   *Template
+	topic   *stream.Template
 	fields  fieldPicker
 	batch   *Batcher
 	pending []topicMsg
@@ -59,7 +59,7 @@ func NewWatermill(pub message.Publisher, cfg WatermillConfig) (*WatermillSink, e
 	if cfg.Topic == "" {
 		cfg.Topic = "{$target}"
 	}
-	t, err := ParseTemplate(cfg.Topic)
+	t, err := stream.ParseTemplate(cfg.Topic)
 	if err != nil {
 		return nil, fmt.Errorf("targets: watermill sink: %w", err)
 	}
@@ -81,7 +81,7 @@ func NewWatermill(pub message.Publisher, cfg WatermillConfig) (*WatermillSink, e
 
 func (s *WatermillSink) marshalJSON(ev *stream.Event) (*message.Message, error) {
 	if ev.Schema == nil {
-		return nil, fmt.Errorf("event %s has no schema", describe(ev))
+		return nil, fmt.Errorf("event %s has no schema", ev.Describe())
 	}
 	uuid := ev.ID
 	if uuid == "" {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/rulestream/rulestream/stream"
 )
 
 // Op is the kind of Redis write a Write performs.
@@ -83,7 +85,7 @@ func (w Write) Validate() error {
 	if w.Key == "" {
 		return fmt.Errorf("write %s: no key", w)
 	}
-	if _, err := ParseTemplate(w.Key); err != nil {
+	if _, err := stream.ParseTemplate(w.Key); err != nil {
 		return fmt.Errorf("write %s: %w", w, err)
 	}
 	for i, f := range w.Fields {

@@ -1,11 +1,11 @@
-package targets_test
+package stream_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/targets"
 )
 
 func TestTemplate(t *testing.T) {
@@ -21,7 +21,7 @@ func TestTemplate(t *testing.T) {
 		{src: "a:{}", err: "offset 2: bad placeholder {}"},
 		{src: "a}", err: "offset 1: unmatched '}'"},
 	} {
-		tpl, err := targets.ParseTemplate(tc.src)
+		tpl, err := stream.ParseTemplate(tc.src)
 		if err == nil {
 			var got string
 			got, err = tpl.Render(&ev)
@@ -33,7 +33,7 @@ func TestTemplate(t *testing.T) {
 			t.Errorf("%q: err = %v, want %q", tc.src, err, tc.err)
 		}
 	}
-	if f := targets.MustTemplate("x:{a}:{b}").Fields(); len(f) != 2 || f[1] != "b" {
+	if f := stream.MustTemplate("x:{a}:{b}").Fields(); len(f) != 2 || f[1] != "b" {
 		t.Errorf("Fields = %v", f)
 	}
 }
@@ -44,7 +44,7 @@ func FuzzParseTemplate(f *testing.F) {
 	}
 	ev := emission("ads", "r", 1)
 	f.Fuzz(func(t *testing.T, s string) {
-		tpl, err := targets.ParseTemplate(s)
+		tpl, err := stream.ParseTemplate(s)
 		if err != nil {
 			if !strings.Contains(err.Error(), "offset") {
 				t.Fatalf("error without offset: %v", err)
@@ -60,4 +60,15 @@ func FuzzParseTemplate(f *testing.F) {
 		}
 		_ = stream.Null()
 	})
+}
+
+// emission is an event of the kind templates are filled from: customer
+// 1000+i, track i+1, event i.
+func emission(target, rule string, i int) stream.Event {
+	schema := stream.MustSchema("emission",
+		stream.Field{Name: "customer_id", Kind: stream.KindInt}, stream.Field{Name: "track_id", Kind: stream.KindInt},
+		stream.Field{Name: "event_id", Kind: stream.KindInt}, stream.Field{Name: "rule", Kind: stream.KindString})
+	cust := int64(1000 + i)
+	return stream.Event{Key: fmt.Sprint(cust), Schema: schema, Target: target, ID: fmt.Sprintf("%s:%d:%d", rule, cust, i),
+		Fields: []stream.Value{stream.Int(cust), stream.Int(int64(i + 1)), stream.Int(int64(i)), stream.String(rule)}}
 }

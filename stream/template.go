@@ -1,10 +1,8 @@
-package targets
+package stream
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/rulestream/rulestream/stream"
 )
 
 // Template is a key or topic template such as "interest:{customer_id}": text
@@ -97,7 +95,7 @@ func (t *Template) Static() bool {
 
 // AppendTo appends the template filled from ev to b. A placeholder whose
 // field is missing or null is an error: a key is never written with a hole.
-func (t *Template) AppendTo(b []byte, ev *stream.Event) ([]byte, error) {
+func (t *Template) AppendTo(b []byte, ev *Event) ([]byte, error) {
 	for _, p := range t.parts {
 		if p.field == "" {
 			b = append(b, p.lit...)
@@ -116,7 +114,7 @@ func (t *Template) AppendTo(b []byte, ev *stream.Event) ([]byte, error) {
 		}
 		v := ev.Get(p.field)
 		if v.IsNull() {
-			return b, fmt.Errorf("template %q: event %s has no value for {%s}", t.src, describe(ev), p.field)
+			return b, fmt.Errorf("template %q: event %s has no value for {%s}", t.src, ev.Describe(), p.field)
 		}
 		b = v.AppendText(b)
 	}
@@ -124,13 +122,14 @@ func (t *Template) AppendTo(b []byte, ev *stream.Event) ([]byte, error) {
 }
 
 // Render returns the template filled from ev.
-func (t *Template) Render(ev *stream.Event) (string, error) {
+func (t *Template) Render(ev *Event) (string, error) {
 	b, err := t.AppendTo(nil, ev)
 	return string(b), err
 }
 
-// describe names an event in error messages.
-func describe(ev *stream.Event) string {
+// Describe names an event in error messages: its ID and target, else its
+// position and target.
+func (ev *Event) Describe() string {
 	if ev.ID != "" {
 		return fmt.Sprintf("%q (target %q)", ev.ID, ev.Target)
 	}
