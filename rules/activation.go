@@ -27,8 +27,8 @@ type activation struct {
 
 func newActivation(env *Env) *activation {
 	a := &activation{env: env, joins: make([]object, len(env.joins)), have: make([]bool, len(env.joins))}
-	a.event.typ = env.prov.objects[typePrefix+"event"]
-	a.win.typ = env.prov.objects[typePrefix+"window"]
+	a.event.typ = env.prov.objects[env.event]
+	a.win.typ = env.prov.objects[env.win]
 	for i, n := range env.joins {
 		a.joins[i].typ = env.prov.objects[typePrefix+n]
 	}

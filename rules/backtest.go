@@ -20,6 +20,9 @@ type BacktestConfig struct {
 	Samples int
 	// Explain makes samples carry the explain field.
 	Explain bool
+	// Engine configures the engine (its key and id fields, as in the live
+	// pipeline); Explain above is added to it.
+	Engine EngineConfig
 	// Pipeline configures the backtest's pipeline (watermark bounds...).
 	Pipeline stream.Config
 }
@@ -50,7 +53,9 @@ func Backtest(ctx context.Context, set *RuleSet, src stream.Source, cfg Backtest
 	if cfg.Samples <= 0 {
 		cfg.Samples = 3
 	}
-	en, err := NewEngine(set, EngineConfig{Explain: cfg.Explain})
+	ec := cfg.Engine
+	ec.Explain = ec.Explain || cfg.Explain
+	en, err := NewEngine(set, ec)
 	if err != nil {
 		return nil, err
 	}

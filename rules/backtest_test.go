@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 )
 
 // joinCustomers is a test enrichment: it joins generated customers (with
@@ -66,7 +66,7 @@ func TestBacktest(t *testing.T) {
 	if err := os.WriteFile(path, csv.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	set, err := LoadDemo()
+	set, err := loadDemo()
 	if err != nil {
 		t.Fatal(err)
 	}

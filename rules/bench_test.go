@@ -17,7 +17,7 @@ import (
 // BenchmarkUpgradeAd evaluates upgrade_ad's condition on an enriched event
 // with the typed activation (the engine's inner step).
 func BenchmarkUpgradeAd(b *testing.B) {
-	set, err := DefaultEnv().NewRuleSet("", Rule{Name: "upgrade_ad", When: "customer.level < 2 && customer.status == 1", Target: "ads", Cooldown: 24 * time.Hour})
+	set, err := testEnv().NewRuleSet("", Rule{Name: "upgrade_ad", When: "customer.level < 2 && customer.status == 1", Target: "ads", Cooldown: 24 * time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func BenchmarkUpgradeAd(b *testing.B) {
 	}
 	ev := enriched(1, 7, 9, 0, customer(7, 1, 1, stream.Int(1)))
 	act := newActivation(set.env)
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := startCPU()
@@ -76,7 +76,7 @@ func BenchmarkUpgradeAdMapActivation(b *testing.B) {
 // BenchmarkEngineUpgradeAd runs the engine (counters, cooldown check, no
 // firing after the first: the cooldown holds) over one enriched event.
 func BenchmarkEngineUpgradeAd(b *testing.B) {
-	set, err := DefaultEnv().NewRuleSet("", Rule{Name: "upgrade_ad", When: "customer.level < 2 && customer.status == 1", Target: "ads", Cooldown: 24 * time.Hour})
+	set, err := testEnv().NewRuleSet("", Rule{Name: "upgrade_ad", When: "customer.level < 2 && customer.status == 1", Target: "ads", Cooldown: 24 * time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func twentyRules() []Rule {
 
 // BenchmarkTwentyRules evaluates a 20-rule set over one event per op.
 func BenchmarkTwentyRules(b *testing.B) {
-	set, err := DefaultEnv().NewRuleSet("", twentyRules()...)
+	set, err := testEnv().NewRuleSet("", twentyRules()...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,11 +115,11 @@ func BenchmarkTwentyRules(b *testing.B) {
 // BenchmarkTwentyRulesBatch is BenchmarkTwentyRules with the event in a
 // batch of 256 (as the runner delivers events); ns/event is the figure.
 func BenchmarkTwentyRulesBatch(b *testing.B) {
-	set, err := DefaultEnv().NewRuleSet("", twentyRules()...)
+	set, err := testEnv().NewRuleSet("", twentyRules()...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	in := make([]stream.Event, 256)
 	for i := range in {
 		in[i] = enriched(int64(i), 7, 9, 0, customer(7, 1, 1, stream.Int(1)))
@@ -140,7 +140,7 @@ func BenchmarkTwentyRulesBatch(b *testing.B) {
 }
 
 func benchEngine(b *testing.B, set *RuleSet) {
-	en, err := NewEngine(set, EngineConfig{})
+	en, err := NewEngine(set, EngineConfig{IDField: "event_id"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -177,11 +177,11 @@ func hundredRulesYAML(salt int) []byte {
 // BenchmarkReload100 compiles a 100-rule file whose every rule changed and
 // swaps it in (a cold reload: nothing reused).
 func BenchmarkReload100(b *testing.B) {
-	set, err := DefaultEnv().Load("r.yaml", hundredRulesYAML(-1))
+	set, err := testEnv().Load("r.yaml", hundredRulesYAML(-1))
 	if err != nil {
 		b.Fatal(err)
 	}
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	files := make([][]byte, 64)
 	for i := range files {
 		files[i] = hundredRulesYAML(i)
@@ -202,11 +202,11 @@ func BenchmarkReload100(b *testing.B) {
 // changed: the 99 others reuse their compiled programs.
 func BenchmarkReload100OneChanged(b *testing.B) {
 	base := hundredRulesYAML(-1)
-	set, err := DefaultEnv().Load("r.yaml", base)
+	set, err := testEnv().Load("r.yaml", base)
 	if err != nil {
 		b.Fatal(err)
 	}
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := startCPU()
@@ -225,11 +225,11 @@ func BenchmarkReload100OneChanged(b *testing.B) {
 // delivers them (16 batches, cycled: after the first round the cooldowns
 // hold); the metric is events per second.
 func BenchmarkDemoBatch(b *testing.B) {
-	set, err := LoadDemo()
+	set, err := loadDemo()
 	if err != nil {
 		b.Fatal(err)
 	}
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	custs := make([]*stream.Record, 1000)
 	for i := range custs {
 		custs[i] = customer(int64(i), int64(i%3), int64(min(i%10, 1)), stream.Int(int64(i%2)))

@@ -16,6 +16,7 @@ import (
 // compiled is a rule ready to run.
 type compiled struct {
 	Rule
+	env            *Env // the environment it runs in (its window's, or the base)
 	index          int
 	cond           cel.Program
 	condTracked    bool
@@ -23,6 +24,7 @@ type compiled struct {
 	payloadTracked bool
 	payloadKeys    []string
 	payloadSlots   []int // schema position of each payload key
+	from           []int // per emission field: its position in the event schema, or -1
 	schema         *stream.Schema
 	explainSchema  *stream.Schema
 	needJoins      []int // joins the rule reads: it does not fire without them
@@ -48,14 +50,56 @@ func (nilEstimator) EstimateCallCost(string, string, *cost.AstNode, []cost.AstNo
 	return nil
 }
 
-// The default payload of an emission.
-var defaultPayload = []stream.Field{
-	{Name: "customer_id", Kind: stream.KindInt},
-	{Name: "track_id", Kind: stream.KindInt},
-	{Name: "event_id", Kind: stream.KindInt},
+// The fields every emission carries after the event's: the rule's name, the
+// rule set's version and the event time in unix milliseconds.
+var metaFields = []stream.Field{
 	{Name: "rule", Kind: stream.KindString},
 	{Name: "rule_version", Kind: stream.KindString},
 	{Name: "at", Kind: stream.KindInt},
+}
+
+// MetaFields returns the names of the fields every emission carries after
+// the event's fields: rule, rule_version and at.
+func MetaFields() []string { return []string{"rule", "rule_version", "at"} }
+
+// emissionFields is the layout of an emission before its payload: the
+// event's fields (but those named like a meta field), then the meta fields.
+func emissionFields(event *stream.Schema) ([]stream.Field, []int) {
+	var fields []stream.Field
+	var from []int // per field: its position in the event schema, or -1
+	for i := 0; i < event.Len(); i++ {
+		f := event.Field(i)
+		if slices.ContainsFunc(metaFields, func(m stream.Field) bool { return m.Name == f.Name }) {
+			continue
+		}
+		fields = append(fields, f)
+		from = append(from, i)
+	}
+	for range metaFields {
+		from = append(from, -1)
+	}
+	return append(fields, metaFields...), from
+}
+
+// celErrors turns cel's issues into field errors placed in the expression
+// (1-based line and column), each with cel's message and a caret excerpt.
+func celErrors(field, expr string, iss *cel.Issues) []fieldErr {
+	var out []fieldErr
+	lines := strings.Split(expr, "\n")
+	for _, e := range iss.Errors() {
+		line, col := e.Location.Line(), e.Location.Column()
+		msg := e.Message
+		if line >= 1 && line <= len(lines) && col >= 0 {
+			text := lines[line-1]
+			caret := strings.Repeat(".", min(col, len(text))) + "^"
+			msg += "\n | " + text + "\n | " + caret
+		}
+		out = append(out, fieldErr{field: field, msg: msg, line: max(line, 1), col: max(col, 0) + 1})
+	}
+	if len(out) == 0 {
+		out = append(out, fieldErr{field: field, msg: iss.String()})
+	}
+	return out
 }
 
 func (e *Env) compileRule(r Rule) (*compiled, []fieldErr) {
@@ -64,45 +108,57 @@ func (e *Env) compileRule(r Rule) (*compiled, []fieldErr) {
 	fail := func(field, format string, args ...any) {
 		errs = append(errs, fieldErr{field: field, msg: fmt.Sprintf(format, args...)})
 	}
-	ast, iss := e.cel.Compile(r.When)
+	if r.Target != "" {
+		if err := e.checkTarget(r.Target); err != nil {
+			fail("target", "%v", err)
+		}
+	}
+	re, err := e.envFor(r.Window)
+	if err != nil {
+		fail("window", "%v", err)
+		return nil, errs
+	}
+	c.env = re
+	ast, iss := re.cel.Compile(r.When)
 	if iss != nil && iss.Err() != nil {
-		fail("when", "%s", iss.String())
+		errs = append(errs, celErrors("when", r.When, iss)...)
 	} else if !ast.OutputType().IsExactType(types.BoolType) {
 		fail("when", "must return bool, got %s", ast.OutputType())
 	} else {
-		vars, reads := e.references(ast)
+		vars, reads := re.references(ast)
 		c.reads = reads
 		if vars["window"] && r.Window == "" {
 			fail("when", "reads window but the rule has no window: name")
 		}
-		c.needJoins = e.neededJoins(vars)
-		prg, tracked, err := e.program(ast)
+		c.needJoins = re.neededJoins(vars)
+		prg, tracked, err := re.program(ast)
 		if err != nil {
 			fail("when", "%v", err)
 		}
 		c.cond, c.condTracked = prg, tracked
 		if !tracked {
-			c.native = e.nativeCond(ast)
+			c.native = re.nativeCond(ast)
 		}
 	}
-	fields := slices.Clone(defaultPayload)
+	fields, from := emissionFields(re.schema)
+	c.from = from
 	if r.Payload != "" {
-		if err := e.compilePayload(c, &fields); err != "" {
-			fail("payload", "%s", err)
-		}
+		errs = append(errs, re.compilePayload(c, &fields)...)
 	}
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	for len(c.from) < len(fields) {
+		c.from = append(c.from, -1)
 	}
 	c.payloadSlots = make([]int, len(c.payloadKeys))
 	for i, k := range c.payloadKeys {
 		c.payloadSlots[i] = slices.IndexFunc(fields, func(f stream.Field) bool { return f.Name == k })
 	}
-	var err error
 	if c.schema, err = stream.NewSchema("emission:"+r.Name, fields...); err != nil {
 		return nil, []fieldErr{{field: "payload", msg: err.Error()}}
 	}
-	if !slices.Contains(c.payloadKeys, "explain") {
+	if !slices.ContainsFunc(fields, func(f stream.Field) bool { return f.Name == "explain" }) {
 		fields = append(fields, stream.Field{Name: "explain", Kind: stream.KindString})
 	}
 	if c.explainSchema, err = stream.NewSchema("emission:"+r.Name, fields...); err != nil {
@@ -112,12 +168,21 @@ func (e *Env) compileRule(r Rule) (*compiled, []fieldErr) {
 }
 
 // compilePayload checks the payload map literal and records its keys and
-// kinds in fields. It returns an error message or "".
-func (e *Env) compilePayload(c *compiled, fields *[]stream.Field) string {
+// kinds in fields. A payload key naming an event field replaces it.
+func (e *Env) compilePayload(c *compiled, fields *[]stream.Field) []fieldErr {
 	ast, iss := e.cel.Compile(c.Payload)
 	if iss != nil && iss.Err() != nil {
-		return iss.String()
+		return celErrors("payload", c.Payload, iss)
 	}
+	if msg := e.payloadLayout(c, ast, fields); msg != "" {
+		return []fieldErr{{field: "payload", msg: msg}}
+	}
+	return nil
+}
+
+// payloadLayout checks the payload's shape and types, and compiles it. It
+// returns an error message or "".
+func (e *Env) payloadLayout(c *compiled, ast *cel.Ast, fields *[]stream.Field) string {
 	root := ast.NativeRep().Expr()
 	if root.Kind() != celast.MapKind {
 		return `must be a map literal with string keys, e.g. {"offer_id": "gold"}`
@@ -152,6 +217,9 @@ func (e *Env) compilePayload(c *compiled, fields *[]stream.Field) string {
 		c.payloadKeys = append(c.payloadKeys, string(key))
 		if i := slices.IndexFunc(*fields, func(f stream.Field) bool { return f.Name == string(key) }); i >= 0 {
 			(*fields)[i].Kind = k
+			if i < len(c.from) {
+				c.from[i] = -1 // the payload's value, not the event's
+			}
 		} else {
 			*fields = append(*fields, stream.Field{Name: string(key), Kind: k})
 		}
@@ -229,5 +297,3 @@ func (e *Env) neededJoins(vars map[string]bool) []int {
 	}
 	return out
 }
-
-var _ = strings.TrimSpace

@@ -36,7 +36,7 @@ type coolEntry struct {
 }
 
 // coolKey is a firing key: its integer when its text is a canonical
-// decimal int64 (the usual customer id), else its text. A key has one
+// decimal int64 (a numeric user or account id), else its text. A key has one
 // form whatever produced its text.
 type coolKey struct {
 	s     string // when !isInt

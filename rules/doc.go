@@ -8,36 +8,45 @@
 // target it emits to, an optional payload (a CEL map literal with string
 // keys), an optional per-key cooldown and enabled. A rule with window:
 // <name> reads the window results of that name only; a rule without it
-// reads plain events only. Env.Load and Env.LoadFile compile YAML; every
-// error (unknown field, CEL syntax or type error, non-bool result, duplicate
-// name, bad duration, missing target...) is a *LoadError naming the file,
-// rule, line and column, with cel's caret excerpt verbatim. LoadDemo loads
-// the example's rules (DemoYAML): interest, upgrade_ad and sms_offer.
+// reads plain events only. Env.Load and Env.LoadFile compile YAML (and
+// Env.LoadYAML the rules: list of a larger document, such as a job file);
+// every error (unknown field, CEL syntax or type error, non-bool result,
+// duplicate name, bad duration, unknown window or target...) is a
+// *LoadError naming the file, rule, line and column; a CEL error is placed
+// at its own line and column inside the expression, with cel's message and
+// a caret excerpt.
 //
 // # The CEL environment
 //
-// One shared Env (NewEnv, or DefaultEnv for the demo) declares:
+// One shared Env (NewEnv) declares, from its EnvConfig:
 //
-//   - event: the input event, typed by EnvConfig.EventSchema (default
-//     stream.PlaySchema): event.customer_id, event.datetime (a timestamp)...
-//   - customer, track: the records enrichment joined under those names
-//     (ev.Joined), typed by stream.CustomerSchema and stream.TrackSchema.
-//   - window: the window result (count, first, last, span, key, start, end,
-//     name, kind, update, aggregates).
+//   - event: the input event, typed by EnvConfig.EventSchema (required):
+//     event.user, event.time (a timestamp)...
+//   - the joined records (EnvConfig.Joins), one variable each, typed by
+//     their schemas: the records enrichment joined under those names.
+//   - window: for a rule with window: <name>, the result of that declared
+//     window (EnvConfig.Windows): count, first, last, span, key, start,
+//     end, name, kind, update, and aggregates, an object with one typed
+//     field per declared aggregate (window.aggregates.plays is an int).
+//     For a time window, event holds the window's key fields.
 //   - now: the triggering event's time, so evaluation is deterministic in
 //     event time (a replay decides as the live run did).
 //
-// Absent records: a rule that reads customer (or any joined record) is
-// evaluated only on events where that record is joined and known. On an
-// event whose customer is unknown (the lookup found nothing) or was not
-// joined at all, the rule does not fire, and that is not an error: it is
-// counted as Skipped in Stats. So upgrade_ad simply does not fire for an
-// unknown customer.
+// A rule naming an undeclared window, or (when EnvConfig.Targets is set)
+// an undeclared target, is refused at load and at reload. Env.NewFilter
+// compiles a condition over event and the joins into a Filter operator (a
+// window's where:).
 //
-// Unset fields: a field whose value is null (customer.pred_event before the
-// model wrote it) reads as null. `==` then compares false without error
-// (sms_offer does not fire), has(customer.pred_event) tests presence, and
-// ordering a null (`customer.pred_event < 1`) is a runtime error.
+// Absent records: a rule that reads a joined record (say account) is
+// evaluated only on events where that record is joined and known. On an
+// event whose account is unknown (the lookup found nothing) or was not
+// joined at all, the rule does not fire, and that is not an error: it is
+// counted as Skipped in Stats.
+//
+// Unset fields: a field whose value is null (a hash field not written yet)
+// reads as null. `==` then compares false without error, has(account.plan)
+// tests presence, and ordering a null (`account.score < 1`) is a runtime
+// error.
 //
 // Rules are evaluated with a typed activation that reads the event and its
 // records in place, without building a map per event. EnvConfig.Options
@@ -45,8 +54,8 @@
 // environment, for instance a function over a live model:
 //
 //	rules.NewEnv(rules.EnvConfig{Options: []cel.EnvOption{
-//		cel.Function("ad_score", cel.Overload("ad_score_customer",
-//			[]*cel.Type{rules.RecordType("customer")}, cel.DoubleType,
+//		cel.Function("risk", cel.Overload("risk_account",
+//			[]*cel.Type{rules.RecordType("account")}, cel.DoubleType,
 //			cel.UnaryBinding(func(v ref.Val) ref.Val {
 //				rec, _ := rules.RecordOf(v)
 //				return types.Double(model.Score(rec))
@@ -65,13 +74,14 @@
 //
 // Engine is a stream.Operator: for each input event it evaluates the live
 // set and emits one stream.Event per firing, with Target = the rule's
-// target, ID = "<rule>:<key>:<event_id>" (the window end, else the event
-// time, in unix nanoseconds when the event has no event_id), Key = the
-// firing key (customer_id), Time = the event's time, the joins of the input
-// event, and the payload fields customer_id, track_id, event_id, rule,
-// rule_version, at (unix milliseconds) plus the rule's payload entries, plus
-// explain with EngineConfig.Explain. Cooldowns are kept per (rule, key) in
-// event time and expire when the watermark passes their end; they assume
+// target, ID = "<rule>:<key>:<id>" (id: the event's EngineConfig.IDField;
+// without one, a time window's start and end, else the event's position),
+// Key = the firing key (the event's Key, or EngineConfig.KeyField), Time =
+// the event's time, the joins of the input event, and as fields: the
+// event's fields, then rule, rule_version and at (unix milliseconds), then
+// the rule's payload entries (a payload key naming a field replaces it),
+// plus explain with EngineConfig.Explain. Cooldowns are kept per (rule, key)
+// in event time and expire when the watermark passes their end; they assume
 // events arrive in event-time order (put an ordering operator in front).
 // The cooldown state is snapshotted in a versioned binary format.
 //

@@ -12,13 +12,16 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// firingKey returns the text of the event's key field, or its Key; it is
-// computed once per event.
+// firingKey returns the text of the event's key field (EngineConfig.KeyField),
+// or its Key; it is computed once per event.
 func (en *Engine) firingKey(ev *stream.Event) string {
 	if en.keyDone {
 		return en.key
 	}
 	en.key, en.keyDone, en.ckeyDone = ev.Key, true, false
+	if en.cfg.KeyField == "" {
+		return en.key
+	}
 	if v := ev.Get(en.cfg.KeyField); !v.IsNull() {
 		if v.Kind() == stream.KindInt { // its text is canonical
 			en.ckey, en.ckeyDone = coolKey{n: v.Int(), isInt: true}, true
@@ -40,21 +43,33 @@ func (en *Engine) coolKey() coolKey {
 	return en.ckey
 }
 
-// emissionID is "<rule>:<key>:<event_id>", or the window end (else the
-// event time) in unix nanoseconds when the event has no event_id.
-func emissionID(rule, key string, ev *stream.Event) string {
+// timeWindow are the kinds of window results that are not an input event.
+var timeWindow = map[string]bool{"tumbling": true, "sliding": true, "session": true}
+
+// emissionID is "<rule>:<key>:<id>": id is the event's id field
+// (EngineConfig.IDField) when it has one; else, for the result of a time
+// window (no event fields of its own), its start and end in unix
+// nanoseconds ("<start>-<end>"); else the event's position (file:line or
+// topic/partition/offset), which a replay of the same input reproduces.
+func (en *Engine) emissionID(rule, key string, ev *stream.Event) string {
 	b := make([]byte, 0, len(rule)+len(key)+24)
 	b = append(b, rule...)
 	b = append(b, ':')
 	b = append(b, key...)
 	b = append(b, ':')
-	switch id := ev.Get("event_id"); {
+	id := stream.Value{}
+	if en.cfg.IDField != "" {
+		id = ev.Get(en.cfg.IDField)
+	}
+	switch {
 	case !id.IsNull():
 		b = id.AppendText(b)
-	case ev.Window != nil:
+	case ev.Window != nil && timeWindow[ev.Window.Kind]:
+		b = strconv.AppendInt(b, ev.Window.Start, 10)
+		b = append(b, '-')
 		b = strconv.AppendInt(b, ev.Window.End, 10)
 	default:
-		b = strconv.AppendInt(b, ev.Time, 10)
+		b = append(b, ev.Pos.String()...)
 	}
 	return string(b)
 }
@@ -67,12 +82,26 @@ func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key strin
 		schema = c.explainSchema
 	}
 	f := make([]stream.Value, schema.Len())
-	f[0] = asInt(ev.Get("customer_id"))
-	f[1] = asInt(ev.Get("track_id"))
-	f[2] = asInt(ev.Get("event_id"))
-	f[3] = stream.String(c.Name)
-	f[4] = stream.String(set.version)
-	f[5] = stream.Int(ev.Time / int64(time.Millisecond))
+	meta := 0
+	same := ev.Schema == c.env.schema
+	for i, j := range c.from {
+		switch {
+		case j >= 0 && same && j < len(ev.Fields):
+			f[i] = ev.Fields[j]
+		case j >= 0:
+			f[i] = ev.Get(c.env.schema.Field(j).Name)
+		case meta < len(metaFields) && schema.Field(i).Name == metaFields[meta].Name:
+			switch meta {
+			case 0:
+				f[i] = stream.String(c.Name)
+			case 1:
+				f[i] = stream.String(set.version)
+			case 2:
+				f[i] = stream.Int(ev.Time / int64(time.Millisecond))
+			}
+			meta++
+		}
+	}
 	if c.payload != nil {
 		v, err := en.eval(c.payload, c.payloadTracked, act)
 		if err != nil {
@@ -103,15 +132,8 @@ func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key strin
 		Joins:  append([]stream.Join(nil), ev.Joins...),
 		Window: ev.Window,
 		Target: c.Target,
-		ID:     emissionID(c.Name, key, ev),
+		ID:     en.emissionID(c.Name, key, ev),
 	}, nil
-}
-
-func asInt(v stream.Value) stream.Value {
-	if v.Kind() == stream.KindInt {
-		return v
-	}
-	return stream.Value{}
 }
 
 // fromCEL converts a payload value to the field's kind; null stays null.

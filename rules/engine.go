@@ -25,9 +25,17 @@ type EngineConfig struct {
 	// PassThrough forwards the input events too, after their emissions.
 	PassThrough bool
 	// KeyField names the event field whose text is the firing key (cooldown
-	// key and the key of emissions). Default "customer_id"; when the event
-	// lacks it, the event's Key is used.
+	// key and the key of emissions). Default none: the event's Key (set by
+	// the decoder from the input's key fields; for a time window's result,
+	// the window's key). When the event lacks the field, its Key is used.
 	KeyField string
+	// IDField names the event field holding the input's id (the field
+	// duplicates are recognised by). An emission's ID, which makes its write
+	// idempotent, is "<rule>:<key>:<id>"; without an id field it uses the
+	// event's position instead (see emissionID), which a replay of the same
+	// source reproduces but another copy of the data under another name
+	// does not.
+	IDField string
 	// LogInterval is how often runtime errors of a rule are logged at most
 	// (processing time, on Clock). Default 1m.
 	LogInterval time.Duration
@@ -39,9 +47,6 @@ type EngineConfig struct {
 }
 
 func (c *EngineConfig) setDefaults() {
-	if c.KeyField == "" {
-		c.KeyField = "customer_id"
-	}
 	if c.LogInterval <= 0 {
 		c.LogInterval = time.Minute
 	}
@@ -164,7 +169,7 @@ func (en *Engine) Reload(name string, data []byte) error {
 // Process evaluates the live set on each event of the batch.
 func (en *Engine) Process(ctx context.Context, in []stream.Event, out *stream.Emitter) error {
 	ls := en.live.Load()
-	act := en.activation(ls.set.env)
+	base := en.activation(ls.set.env)
 	en.evalCtx = ctx
 	if en.coolOf != ls || en.coolGen != en.cool.gen {
 		en.coolRefs = en.coolRefs[:0]
@@ -173,8 +178,23 @@ func (en *Engine) Process(ctx context.Context, in []stream.Event, out *stream.Em
 		}
 		en.coolOf, en.coolGen = ls, en.cool.gen
 	}
+	var winAct *activation // the activation of the last window seen
 	for i := range in {
 		ev := &in[i]
+		act := base
+		if ev.Window != nil {
+			if winAct == nil || winAct.env.decl.Name != ev.Window.Name {
+				we, ok := ls.set.env.Window(ev.Window.Name)
+				if !ok { // no rule reads this window
+					if en.cfg.PassThrough {
+						out.Emit(*ev)
+					}
+					continue
+				}
+				winAct = en.activation(we)
+			}
+			act = winAct
+		}
 		act.set(ev, ls.set.joins)
 		en.keyDone = false
 		for j, c := range ls.set.rules {
@@ -187,7 +207,10 @@ func (en *Engine) Process(ctx context.Context, in []stream.Event, out *stream.Em
 			out.Emit(*ev)
 		}
 	}
-	act.clear()
+	base.clear()
+	if winAct != nil {
+		winAct.clear()
+	}
 	en.evalCtx = nil
 	for _, ctr := range ls.ctrs {
 		ctr.publish()

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
 func demoEngine(t *testing.T, cfg EngineConfig) *Engine {
 	t.Helper()
-	set, err := LoadDemo()
+	set, err := loadDemo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func targets(evs []stream.Event) string {
 }
 
 func TestDemoRules(t *testing.T) {
-	en := demoEngine(t, EngineConfig{})
+	en := demoEngine(t, EngineConfig{IDField: "event_id"})
 	silver := customer(7, 1, 1, stream.Int(1))
 	gold := customer(8, 2, 1, stream.Int(1))
 	closed := customer(9, 0, 0, stream.Int(1))
@@ -61,7 +62,7 @@ func TestDemoRules(t *testing.T) {
 		{"no prediction: upgrade_ad only", enriched(4, 10, 3, 0, noPred), "ads/upgrade_ad:10:4"},
 		{"unknown customer", unknown, ""},
 		{"not enriched", play(6, 12, 3, 0), ""},
-		{"window result", windowResult("repeats", 7, 3, 3, 0, 20*time.Minute), "interest/interest:7:" + stream.Int(t0.Add(20*time.Minute).UnixNano()).Text()},
+		{"window result", windowResult("repeats", 7, 3, 3, 0, 20*time.Minute), "interest/interest:7:103"},
 		{"window result below 3", windowResult("repeats", 7, 3, 2, 0, 20*time.Minute), ""},
 		{"other window", windowResult("other", 7, 3, 5, 0, 20*time.Minute), ""},
 	} {
@@ -84,7 +85,7 @@ func TestDemoRules(t *testing.T) {
 }
 
 func TestEmissionPayload(t *testing.T) {
-	en := demoEngine(t, EngineConfig{})
+	en := demoEngine(t, EngineConfig{IDField: "event_id"})
 	ev := enriched(42, 7, 3, 90*time.Second, customer(7, 1, 1, stream.Int(1)))
 	ev.Pos = stream.Position{Source: "plays.csv", Offset: 9, Line: true}
 	out := process(t, en, ev)
@@ -102,7 +103,7 @@ func TestEmissionPayload(t *testing.T) {
 			t.Errorf("ad %s = %q, want %q", k, got, v)
 		}
 	}
-	if ad.Schema.Len() != 6 || ad.Schema.Field(0).Kind != stream.KindInt || ad.Schema.Field(5).Kind != stream.KindInt {
+	if ad.Schema.Len() != 9 || ad.Schema.Field(1).Kind != stream.KindInt || ad.Schema.Field(8).Name != "at" || ad.Schema.Field(8).Kind != stream.KindInt {
 		t.Errorf("ad schema %v", ad.Schema.Fields())
 	}
 	if rec, ok := ad.Joined("customer"); !ok || rec.Get("name").Str() != "Cust 7" {
@@ -116,7 +117,7 @@ func TestEmissionPayload(t *testing.T) {
 func fieldText(ev stream.Event, name string) string { return ev.Get(name).Text() }
 
 func TestCooldownEventTime(t *testing.T) {
-	en := demoEngine(t, EngineConfig{})
+	en := demoEngine(t, EngineConfig{IDField: "event_id"})
 	c := customer(7, 1, 1, stream.Null())
 	var got []string
 	for i, at := range []time.Duration{0, time.Hour, 23*time.Hour + 59*time.Minute, 24 * time.Hour, 30 * time.Hour, 48 * time.Hour} {
@@ -145,7 +146,7 @@ func TestCooldownEventTime(t *testing.T) {
 }
 
 func TestSnapshotRestore(t *testing.T) {
-	en := demoEngine(t, EngineConfig{})
+	en := demoEngine(t, EngineConfig{IDField: "event_id"})
 	process(t, en, enriched(1, 7, 3, 0, customer(7, 1, 1, stream.Int(1))), enriched(2, 8, 3, 0, customer(8, 1, 1, stream.Null())))
 	snap, err := en.Snapshot()
 	if err != nil {
@@ -155,7 +156,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if string(snap) != string(again) {
 		t.Fatal("snapshot not deterministic")
 	}
-	fresh := demoEngine(t, EngineConfig{})
+	fresh := demoEngine(t, EngineConfig{IDField: "event_id"})
 	if err := fresh.Restore(snap); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestSnapshotRestore(t *testing.T) {
 }
 
 func FuzzRestore(f *testing.F) {
-	en := demoEngine(&testing.T{}, EngineConfig{})
+	en := demoEngine(&testing.T{}, EngineConfig{IDField: "event_id"})
 	var out stream.Emitter
 	_ = en.Process(context.Background(), []stream.Event{enriched(1, 7, 3, 0, customer(7, 1, 1, stream.Int(1)))}, &out)
 	snap, _ := en.Snapshot()
@@ -234,7 +235,7 @@ func (h *logRecorder) count(prefix string) int {
 }
 
 func TestRuntimeErrorsCountedAndRateLimited(t *testing.T) {
-	set, err := DefaultEnv().NewRuleSet("v1",
+	set, err := testEnv().NewRuleSet("v1",
 		Rule{Name: "div", When: "customer.level / customer.campaign > 0", Target: "t"},
 		Rule{Name: "ok", When: "customer.status == 1", Target: "t"},
 		Rule{Name: "unset", When: "customer.pred_event < 1", Target: "t"},
@@ -244,7 +245,7 @@ func TestRuntimeErrorsCountedAndRateLimited(t *testing.T) {
 	}
 	clock := stream.NewManualClock(t0)
 	logs := &logRecorder{}
-	en, _ := NewEngine(set, EngineConfig{Clock: clock, Logger: slog.New(logs), LogInterval: time.Minute})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id", Clock: clock, Logger: slog.New(logs), LogInterval: time.Minute})
 	c := customer(7, 1, 1, stream.Null()) // campaign 0: division by zero; pred_event unset
 	for i := 0; i < 5; i++ {
 		out := process(t, en, enriched(int64(i), 7, 3, time.Duration(i)*time.Second, c))
@@ -267,7 +268,7 @@ func TestRuntimeErrorsCountedAndRateLimited(t *testing.T) {
 }
 
 func TestCostLimit(t *testing.T) {
-	env, err := NewEnv(EnvConfig{CostLimit: 100})
+	env, err := NewEnv(EnvConfig{EventSchema: gen.PlaySchema, Joins: demoJoins(), Windows: demoWindows(), CostLimit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +282,7 @@ func TestCostLimit(t *testing.T) {
 	if !set.rules[0].condTracked || set.rules[1].condTracked {
 		t.Fatalf("tracked: heavy %v light %v", set.rules[0].condTracked, set.rules[1].condTracked)
 	}
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	out := process(t, en, enriched(1, 7, 3, 0, customer(7, 1, 1, stream.Null())))
 	if targets(out) != "t/light:7:1" {
 		t.Fatalf("got %s", targets(out))
@@ -289,22 +290,21 @@ func TestCostLimit(t *testing.T) {
 	if en.Stats().Rule("heavy").Errors != 1 {
 		t.Fatal("cost limit not enforced")
 	}
-	// A cancelled context interrupts tracked rules (a comprehension over
-	// the window's aggregates has no static bound).
+	// A cancelled context interrupts tracked rules (a regular expression
+	// over a string of unknown size has no static bound).
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var em stream.Emitter
-	env2, _ := NewEnv(EnvConfig{CostLimit: 1 << 40, InterruptCheckFrequency: 1})
-	set2, err := env2.NewRuleSet("", Rule{Name: "loop", Window: "w", When: "window.aggregates.exists(k, k == 'zz')", Target: "t"})
+	env2, _ := NewEnv(EnvConfig{EventSchema: gen.PlaySchema, Joins: demoJoins(), Windows: demoWindows(), CostLimit: 1 << 40, InterruptCheckFrequency: 1})
+	set2, err := env2.NewRuleSet("", Rule{Name: "loop", When: "[1, 2, 3].exists(x, !event.listening_zip_code.matches('^z+$'))", Target: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !set2.rules[0].condTracked {
 		t.Fatal("unbounded rule on the fast path")
 	}
-	en2, _ := NewEngine(set2, EngineConfig{})
-	w := windowResult("w", 7, 3, 3, 0, time.Minute)
-	w.Window.Aggs = map[string]stream.Value{"a": stream.Int(1), "b": stream.Int(2), "zz": stream.Int(3)}
+	en2, _ := NewEngine(set2, EngineConfig{IDField: "event_id"})
+	w := play(1, 7, 3, 0)
 	_ = en2.Process(ctx, []stream.Event{w}, &em)
 	if en2.Stats().Rule("loop").Errors != 1 || len(em.Events()) != 0 {
 		t.Fatalf("cancelled evaluation: %+v", en2.Stats().Rules)
@@ -317,15 +317,15 @@ func TestCostLimit(t *testing.T) {
 }
 
 func TestExplainAndVariables(t *testing.T) {
-	set, err := DefaultEnv().NewRuleSet("v9",
+	set, err := testEnv().NewRuleSet("v9",
 		Rule{Name: "why", When: "customer.level < 2 && event.track_id == 3 && now == event.datetime && track.length > 100", Target: "t"},
-		Rule{Name: "win", Window: "repeats", When: "window.count >= 3 && window.span <= duration('30m') && window.key == '7|3' && window.aggregates['plays'] == 3", Target: "w",
+		Rule{Name: "win", Window: "w", When: "window.count >= 3 && window.span <= duration('30m') && window.key == '7|3' && window.aggregates.plays == 3", Target: "w",
 			Payload: `{"span_s": window.span.getSeconds(), "first": window.first}`},
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, _ := NewEngine(set, EngineConfig{Explain: true})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id", Explain: true})
 	out := process(t, en, enriched(1, 7, 3, 0, customer(7, 1, 1, stream.Null())))
 	if len(out) != 1 {
 		t.Fatalf("%d emissions", len(out))
@@ -341,7 +341,7 @@ func TestExplainAndVariables(t *testing.T) {
 		ex.Values["track.length"] != 180.0 || ex.Values["now"] != "2014-10-01T12:00:00Z" {
 		t.Fatalf("explain %s", out[0].Get("explain").Str())
 	}
-	w := windowResult("repeats", 7, 3, 3, 0, 20*time.Minute)
+	w := windowResult("w", 7, 3, 3, 0, 20*time.Minute)
 	w.Window.Aggs = map[string]stream.Value{"plays": stream.Int(3)}
 	out = process(t, en, w)
 	if len(out) != 1 || out[0].Get("span_s").Int() != 1200 || out[0].Get("first").Nanos() != t0.UnixNano() {
@@ -350,8 +350,8 @@ func TestExplainAndVariables(t *testing.T) {
 }
 
 func TestPassThroughAndKeyFallback(t *testing.T) {
-	set, _ := DefaultEnv().NewRuleSet("", Rule{Name: "all", When: "true", Target: "t"})
-	en, _ := NewEngine(set, EngineConfig{PassThrough: true, KeyField: "nope"})
+	set, _ := testEnv().NewRuleSet("", Rule{Name: "all", When: "true", Target: "t"})
+	en, _ := NewEngine(set, EngineConfig{PassThrough: true, KeyField: "nope", IDField: "event_id"})
 	ev := play(1, 7, 3, 0)
 	ev.Key = "k"
 	out := process(t, en, ev)

@@ -17,6 +17,10 @@ type LoadError struct {
 	Rule      string // rule name, or "" for a set-level error
 	Field     string // "when", "payload", "cooldown", ... or ""
 	Msg       string
+	// ExprLine and ExprCol place a CEL error inside its expression (1-based;
+	// 0 when the error is about the field as a whole). Line and Col already
+	// include them when the rule came from a file.
+	ExprLine, ExprCol int
 }
 
 func (e *LoadError) Error() string {
@@ -33,6 +37,9 @@ func (e *LoadError) Error() string {
 	}
 	if e.Field != "" {
 		b.WriteString(e.Field + ": ")
+	}
+	if e.Line == 0 && e.ExprLine > 0 {
+		b.WriteString(strconv.Itoa(e.ExprLine) + ":" + strconv.Itoa(e.ExprCol) + ": ")
 	}
 	b.WriteString(e.Msg)
 	return b.String()

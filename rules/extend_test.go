@@ -7,6 +7,7 @@ import (
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -14,7 +15,7 @@ import (
 // CEL function over the customer record, bound to Go code.
 func TestEnvOptionFunction(t *testing.T) {
 	scores := map[int64]float64{7: 0.9, 8: 0.1}
-	env, err := NewEnv(EnvConfig{Options: []cel.EnvOption{
+	env, err := NewEnv(EnvConfig{EventSchema: gen.PlaySchema, Joins: demoJoins(), Windows: demoWindows(), Options: []cel.EnvOption{
 		cel.Function("ad_score", cel.Overload("ad_score_customer", []*cel.Type{RecordType("customer")}, cel.DoubleType,
 			cel.UnaryBinding(func(v ref.Val) ref.Val {
 				rec, ok := RecordOf(v)
@@ -32,7 +33,7 @@ func TestEnvOptionFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	out := process(t, en, enriched(1, 7, 3, 0, customer(7, 1, 1, stream.Null())), enriched(2, 8, 3, 0, customer(8, 1, 1, stream.Null())))
 	if len(out) != 1 || out[0].Key != "7" || out[0].Get("score").Float() != 0.9 {
 		t.Fatalf("got %v", targets(out))
@@ -43,7 +44,7 @@ func TestEnvOptionFunction(t *testing.T) {
 }
 
 func TestEnvExtend(t *testing.T) {
-	base := DefaultEnv()
+	base := testEnv()
 	env, err := base.Extend(cel.Function("vip", cel.Overload("vip_customer", []*cel.Type{RecordType("customer")}, cel.BoolType,
 		cel.UnaryBinding(func(v ref.Val) ref.Val {
 			rec, _ := RecordOf(v)
@@ -60,8 +61,8 @@ func TestEnvExtend(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := customer(7, 1, 1, stream.Null())
-	c.Values[stream.CustomerSchema.Index("campaign")] = stream.Int(5)
-	en, _ := NewEngine(set, EngineConfig{})
+	c.Values[gen.CustomerSchema.Index("campaign")] = stream.Int(5)
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	if out := process(t, en, enriched(1, 7, 3, 0, c), enriched(2, 8, 3, 0, customer(8, 1, 1, stream.Null()))); targets(out) != "t/v:7:1" {
 		t.Fatalf("got %s", targets(out))
 	}

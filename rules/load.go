@@ -28,7 +28,7 @@ func (e *Env) LoadFile(path string) (*RuleSet, error) {
 //	version: "2026-11-01"   # optional; default: a hash of the content
 //	rules:
 //	  - name: upgrade_ad
-//	    when: customer.level < 2 && customer.status == 1
+//	    when: account.plan == "free" && event.ok
 //	    target: ads
 //	    cooldown: 24h
 //
@@ -41,19 +41,52 @@ func (e *Env) Load(name string, data []byte) (*RuleSet, error) {
 // load compiles a YAML rule set, reusing the compiled rules of prev whose
 // declarations are unchanged (cel programs are stateless and shareable).
 func (e *Env) load(name string, data []byte, prev *RuleSet) (*RuleSet, error) {
-	l := &loader{file: name}
+	l := &loader{file: name, src: data}
 	rules, version := l.parse(data)
 	if len(l.errs) > 0 {
 		return nil, joinLoadErrors(l.errs)
 	}
-	set, ferrs := e.compile(name, version, rules, data, prev)
+	return l.compile(e, version, rules, data, prev)
+}
+
+// LoadYAML compiles the rules of a sequence node taken from a larger YAML
+// document, such as the rules: list of a job file; src is the whole
+// document, name its file name. Errors are *LoadError values placed in the
+// file (CEL errors at their line and column inside the expression). The
+// version is the set's version ("": a hash of the rules). prev, when not
+// nil, lends the compiled programs of its unchanged rules.
+func (e *Env) LoadYAML(name string, src []byte, rules *yaml.Node, version string, prev *RuleSet) (*RuleSet, error) {
+	l := &loader{file: name, src: src}
+	if rules == nil || rules.Kind != yaml.SequenceNode {
+		n := rules
+		if n == nil {
+			n = &yaml.Node{}
+		}
+		l.fail(n, "", "", "want a list of rules")
+		return nil, joinLoadErrors(l.errs)
+	}
+	var list []Rule
+	for _, rn := range rules.Content {
+		list = append(list, l.rule(rn))
+	}
+	if len(l.errs) > 0 {
+		return nil, joinLoadErrors(l.errs)
+	}
+	return l.compile(e, version, list, nil, prev)
+}
+
+// compile compiles parsed rules, placing errors at their nodes.
+func (l *loader) compile(e *Env, version string, rules []Rule, content []byte, prev *RuleSet) (*RuleSet, error) {
+	set, ferrs := e.compile(l.file, version, rules, content, prev)
 	for _, fe := range ferrs {
 		n := l.pos[fe.rule].field(fe.field)
 		msg := fe.msg
 		if strings.HasPrefix(msg, "duplicate rule name") {
 			msg = "duplicate rule name (first declared at line " + strconv.Itoa(l.pos[fe.first].node.Line) + ")"
 		}
-		l.errs = append(l.errs, &LoadError{File: name, Line: n.Line, Col: n.Column, Rule: rules[fe.rule].Name, Field: fe.field, Msg: msg})
+		line, col := exprPos(n, l.src, fe.line, fe.col)
+		l.errs = append(l.errs, &LoadError{File: l.file, Line: line, Col: col, Rule: rules[fe.rule].Name, Field: fe.field, Msg: msg,
+			ExprLine: fe.line, ExprCol: fe.col})
 	}
 	if len(l.errs) > 0 {
 		return nil, joinLoadErrors(l.errs)
@@ -63,6 +96,7 @@ func (e *Env) load(name string, data []byte, prev *RuleSet) (*RuleSet, error) {
 
 type loader struct {
 	file string
+	src  []byte // the document, to place errors inside block scalars
 	errs []error
 	pos  []rulePos
 }

@@ -19,11 +19,11 @@ func TestLoadErrors(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown CEL field", "rules:\n  - name: a\n    when: customer.levl < 2\n    target: ads\n",
-			"r.yaml:3:11: rule \"a\": when: ERROR: <input>:1:9: undefined field 'levl'\n | customer.levl < 2\n | ........^"},
+			"r.yaml:3:19: rule \"a\": when: undefined field 'levl'\n | customer.levl < 2\n | ........^"},
 		{"CEL syntax error", "rules:\n  - name: a\n    when: customer.level <\n    target: ads\n",
-			"r.yaml:3:11: rule \"a\": when: ERROR: <input>:1:17: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n | customer.level <\n | ................^"},
+			"r.yaml:3:27: rule \"a\": when: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n | customer.level <\n | ................^"},
 		{"CEL type error", "rules:\n  - name: a\n    when: 'event.listening_zip_code == 1'\n    target: ads\n",
-			"r.yaml:3:11: rule \"a\": when: ERROR: <input>:1:26: found no matching overload for '_==_' applied to '(string, int)'\n | event.listening_zip_code == 1\n | .........................^"},
+			"r.yaml:3:37: rule \"a\": when: found no matching overload for '_==_' applied to '(string, int)'\n | event.listening_zip_code == 1\n | .........................^"},
 		{"non-bool result", "rules:\n  - name: a\n    when: customer.level + 1\n    target: ads\n",
 			"r.yaml:3:11: rule \"a\": when: must return bool, got int"},
 		{"duplicate name", rule1("  - name: a\n    when: 'true'\n    target: ads\n"),
@@ -51,7 +51,7 @@ func TestLoadErrors(t *testing.T) {
 		{"payload field type", rule1("    payload: '{\"x\": [1]}'\n"),
 			"r.yaml:5:14: rule \"a\": payload: field \"x\" has type list(int); want int, double, string, bool or timestamp"},
 		{"payload CEL error", rule1("    payload: '{\"x\": customer.nam}'\n"),
-			"r.yaml:5:14: rule \"a\": payload: ERROR: <input>:1:15: undefined field 'nam'\n | {\"x\": customer.nam}\n | ..............^"},
+			"r.yaml:5:29: rule \"a\": payload: undefined field 'nam'\n | {\"x\": customer.nam}\n | ..............^"},
 		{"window without window name", "rules:\n  - name: a\n    when: window.count > 2\n    target: ads\n",
 			"r.yaml:3:11: rule \"a\": when: reads window but the rule has no window: name"},
 		{"bad enabled", rule1("    enabled: maybe\n"),
@@ -67,7 +67,7 @@ func TestLoadErrors(t *testing.T) {
 			"r.yaml:2:5: rule \"a\": target: missing target\nr.yaml:5:11: rule \"b\": when: must return bool, got int"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			set, err := DefaultEnv().Load("r.yaml", []byte(tc.yaml))
+			set, err := testEnv().Load("r.yaml", []byte(tc.yaml))
 			if err == nil {
 				t.Fatalf("loaded %v, want error", set.Rules())
 			}
@@ -83,7 +83,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestNewRuleSetErrors(t *testing.T) {
-	_, err := DefaultEnv().NewRuleSet("", Rule{Name: "x", When: "customer.level", Target: "ads"}, Rule{Name: "x", When: "true"})
+	_, err := testEnv().NewRuleSet("", Rule{Name: "x", When: "customer.level", Target: "ads"}, Rule{Name: "x", When: "true"})
 	want := "rule \"x\": when: must return bool, got int\nrule \"x\": name: duplicate rule name (first declared as rule 1)\nrule \"x\": target: missing target"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %q\nwant %q", err, want)
@@ -91,7 +91,7 @@ func TestNewRuleSetErrors(t *testing.T) {
 }
 
 func TestLoadDemo(t *testing.T) {
-	set, err := LoadDemo()
+	set, err := loadDemo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestLoadFileVersionAndDisabled(t *testing.T) {
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	set, err := DefaultEnv().LoadFile(p)
+	set, err := testEnv().LoadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,24 +124,28 @@ func TestLoadFileVersionAndDisabled(t *testing.T) {
 	if len(set.Version()) != 12 || set.Source() != p {
 		t.Fatalf("version %q source %q: want a 12-hex content hash", set.Version(), set.Source())
 	}
-	other, _ := DefaultEnv().Load(p, []byte(body+"\n"))
+	other, _ := testEnv().Load(p, []byte(body+"\n"))
 	if other.Version() == set.Version() {
 		t.Fatal("different content, same version")
 	}
-	if _, err := DefaultEnv().LoadFile(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+	if _, err := testEnv().LoadFile(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Fatalf("missing file: %v", err)
 	}
 }
 
 func FuzzLoad(f *testing.F) {
-	f.Add(DemoYAML)
+	demo, err := os.ReadFile("testdata/demo.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(demo)
 	f.Add([]byte(rule1("    payload: '{\"x\": customer.name}'\n    cooldown: 1h\n")))
 	f.Add([]byte("rules:\n  - name: w\n    window: repeats\n    when: window.count >= 3\n    target: interest\n"))
 	f.Add([]byte("rules: [{name: a, when: 'true', target: x}, {name: a}]\n"))
 	f.Add([]byte("version: 1\nrules:\n  - &a {name: a, when: 'true', target: x}\n  - *a\n"))
 	f.Add([]byte("rules:\n  - name: a\n    when: '[1,2].all(x, x > 0)'\n    target: t\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		set, err := DefaultEnv().Load("f.yaml", data)
+		set, err := testEnv().Load("f.yaml", data)
 		if err != nil {
 			if set != nil {
 				t.Fatal("set and error")
@@ -154,7 +158,7 @@ func FuzzLoad(f *testing.F) {
 		if set.Version() == "" {
 			t.Fatal("no version")
 		}
-		again, err := DefaultEnv().Load("f.yaml", data)
+		again, err := testEnv().Load("f.yaml", data)
 		if err != nil || again.Version() != set.Version() || len(again.rules) != len(set.rules) {
 			t.Fatalf("not deterministic: %v", err)
 		}

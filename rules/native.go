@@ -11,7 +11,7 @@ import (
 )
 
 // native is a condition of the common shape "a conjunction of int field
-// comparisons with int literals" (customer.level < 2 && customer.status ==
+// comparisons with int literals" (account.level < 2 && account.status ==
 // 1), evaluated without the CEL interpreter. It is exact: when every field
 // read is an int, the CEL result is the conjunction of the comparisons; a
 // false term makes the conjunction false whatever the others are (CEL's &&

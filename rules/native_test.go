@@ -6,13 +6,14 @@ import (
 
 	"cel.dev/cel-go/common/types"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
 // The native conditions agree with CEL on every record, and the other
 // shapes are left to CEL.
 func TestNativeConditionsAgreeWithCEL(t *testing.T) {
-	env := DefaultEnv()
+	env := testEnv()
 	shapes := map[string]bool{
 		"customer.level < 2 && customer.status == 1":                             true,
 		"customer.level < 2 && customer.status == 1 && customer.pred_event == 1": true,
@@ -67,11 +68,11 @@ func TestNativeConditionsAgreeWithCEL(t *testing.T) {
 				rec = &stream.Record{Schema: stringy, Values: []stream.Value{val(), val()}}
 			default:
 				rec = customer(1, 0, 0, val())
-				rec.Values[stream.CustomerSchema.Index("level")] = val()
-				rec.Values[stream.CustomerSchema.Index("status")] = val()
+				rec.Values[gen.CustomerSchema.Index("level")] = val()
+				rec.Values[gen.CustomerSchema.Index("status")] = val()
 			}
 			trk := track(1)
-			trk.Values[stream.TrackSchema.Index("length")] = stream.Int(r.Int64N(300))
+			trk.Values[gen.TrackSchema.Index("length")] = stream.Int(r.Int64N(300))
 			ev := play(1, 1, 1, 0)
 			ev.SetJoin("customer", rec)
 			ev.SetJoin("track", trk)

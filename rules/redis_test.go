@@ -24,8 +24,8 @@ func TestRedisWatcher(t *testing.T) {
 	if err := client.Set(ctx, key, versionedYAML("r1"), 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	set, _ := DefaultEnv().Load("a.yaml", versionedYAML("r0"))
-	en, _ := NewEngine(set, EngineConfig{})
+	set, _ := testEnv().Load("a.yaml", versionedYAML("r0"))
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	res := make(reloads, 16)
 	rw := NewRedisWatcher(en, client, key, channel, res.cfg())
 	done := make(chan error, 1)

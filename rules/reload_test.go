@@ -22,11 +22,11 @@ func versionedYAML(v string) []byte {
 // every event is evaluated exactly once, by exactly one set.
 func TestReloadUnderLoad(t *testing.T) {
 	const batches, per = 200, 50
-	set, err := DefaultEnv().Load("a.yaml", versionedYAML("v0"))
+	set, err := testEnv().Load("a.yaml", versionedYAML("v0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	src := stream.NewChanSource("plays")
 	sink := stream.NewCollectSink()
 	p := stream.New("reload", stream.Config{}).From(src).Via(en).To(sink)
@@ -98,8 +98,8 @@ func TestReloadUnderLoad(t *testing.T) {
 
 func TestReloadRejectsInvalidSet(t *testing.T) {
 	logs := &logRecorder{}
-	set, _ := DefaultEnv().Load("a.yaml", versionedYAML("v1"))
-	en, _ := NewEngine(set, EngineConfig{Logger: slogNew(logs)})
+	set, _ := testEnv().Load("a.yaml", versionedYAML("v1"))
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id", Logger: slogNew(logs)})
 	err := en.Reload("b.yaml", []byte("rules:\n  - name: x\n    when: customer.nope\n    target: t\n"))
 	if err == nil {
 		t.Fatal("invalid set accepted")
@@ -152,11 +152,11 @@ func TestFileWatcher(t *testing.T) {
 	if err := os.WriteFile(path, versionedYAML("f1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	set, err := DefaultEnv().LoadFile(path)
+	set, err := testEnv().LoadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, _ := NewEngine(set, EngineConfig{})
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	res := make(reloads, 64)
 	fw, err := NewFileWatcher(en, path, res.cfg())
 	if err != nil {
@@ -201,8 +201,8 @@ func TestFileWatcher(t *testing.T) {
 func init() { _ = fmt.Sprint }
 
 func TestReloadReusesUnchangedRules(t *testing.T) {
-	set, _ := DefaultEnv().Load("a.yaml", versionedYAML("v1"))
-	en, _ := NewEngine(set, EngineConfig{})
+	set, _ := testEnv().Load("a.yaml", versionedYAML("v1"))
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
 	changed := []byte("version: v2\nrules:\n  - name: all\n    when: 'true'\n    target: t\n  - name: also\n    when: event.track_id >= 1\n    target: u\n")
 	if err := en.Reload("a.yaml", changed); err != nil {
 		t.Fatal(err)

@@ -68,6 +68,9 @@ type fieldErr struct {
 	field string // "when", "payload", "target", ...
 	msg   string
 	first int // for a duplicate name: index of the first declaration
+	// line and col place a CEL error in the expression (1-based), 0 when
+	// the error is about the field as a whole.
+	line, col int
 }
 
 // NewRuleSet compiles rules declared in Go. version may be empty (then it
@@ -77,7 +80,7 @@ func (e *Env) NewRuleSet(version string, rules ...Rule) (*RuleSet, error) {
 	if len(ferrs) > 0 {
 		errs := make([]error, 0, len(ferrs))
 		for _, fe := range ferrs {
-			errs = append(errs, &LoadError{Rule: rules[fe.rule].Name, Field: fe.field, Msg: fe.msg})
+			errs = append(errs, &LoadError{Rule: rules[fe.rule].Name, Field: fe.field, Msg: fe.msg, ExprLine: fe.line, ExprCol: fe.col})
 		}
 		return nil, joinLoadErrors(errs)
 	}

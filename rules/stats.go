@@ -37,7 +37,7 @@ type RuleStats struct {
 	Evaluations int64 // conditions evaluated
 	Firings     int64 // emissions
 	Suppressed  int64 // true conditions held back by the cooldown
-	Skipped     int64 // events lacking a record the rule reads (unknown customer...)
+	Skipped     int64 // events lacking a record the rule reads (an unknown id...)
 	Errors      int64 // runtime errors (condition or payload)
 }
 

@@ -13,12 +13,12 @@ import (
 )
 
 // typePrefix namespaces the object types the environment declares: the
-// event is "rulestream.event", a join named customer "rulestream.customer",
+// event is "rulestream.event", a join named account "rulestream.account",
 // the window result "rulestream.window".
 const typePrefix = "rulestream."
 
 // RecordType returns the CEL type of the record joined under name (for
-// declaring functions over it, such as ad_score(customer)).
+// declaring functions over it, such as risk(account)).
 func RecordType(name string) *types.Type { return types.NewObjectType(typePrefix + name) }
 
 // provider declares the schemas of the event, the joined records and the
@@ -131,10 +131,12 @@ func eventField(s *stream.Schema, i int, field string) func(obj any) (stream.Val
 	}
 }
 
-// windowObject declares the window result: count, first, last, span, key,
-// start, end, name, kind, update and aggregates.
-func windowObject() *objectType {
-	o := &objectType{name: typePrefix + "window", fields: map[string]*types.FieldType{}}
+// windowObject declares a window result under typePrefix+name: count,
+// first, last, span, key, start, end, name, kind, update and aggregates.
+// aggregates is the object aggs (see aggregatesObject), one typed field
+// per aggregate.
+func windowObject(name string, aggs *objectType) *objectType {
+	o := &objectType{name: typePrefix + name, fields: map[string]*types.FieldType{}}
 	o.typ = types.NewObjectType(o.name)
 	add := func(name string, t *types.Type, get func(w *stream.WindowInfo) ref.Val) {
 		o.names = append(o.names, name)
@@ -161,13 +163,34 @@ func windowObject() *objectType {
 	add("name", types.StringType, func(w *stream.WindowInfo) ref.Val { return types.String(w.Name) })
 	add("kind", types.StringType, func(w *stream.WindowInfo) ref.Val { return types.String(w.Kind) })
 	add("update", types.BoolType, func(w *stream.WindowInfo) ref.Val { return types.Bool(w.Update) })
-	add("aggregates", types.NewMapType(types.StringType, types.DynType), func(w *stream.WindowInfo) ref.Val {
-		m := make(map[string]any, len(w.Aggs))
-		for k, v := range w.Aggs {
-			m[k] = v.Any()
+	add("aggregates", aggs.typ, func(w *stream.WindowInfo) ref.Val { return &object{typ: aggs, v: w} })
+	return o
+}
+
+// aggregatesObject declares a window's typed aggregates: one field per
+// aggregate, read from WindowInfo.Aggs; a missing or null result reads as
+// null.
+func aggregatesObject(name string, aggs []stream.Field) *objectType {
+	o := &objectType{name: typePrefix + name, fields: map[string]*types.FieldType{}}
+	o.typ = types.NewObjectType(o.name)
+	for _, a := range aggs {
+		agg := a.Name
+		o.names = append(o.names, agg)
+		o.fields[agg] = &types.FieldType{
+			Type: celType(a.Kind),
+			IsSet: func(obj any) bool {
+				w, ok := obj.(*stream.WindowInfo)
+				return ok && w != nil && !w.Aggs[agg].IsNull()
+			},
+			GetFrom: func(obj any) (any, error) {
+				w, ok := obj.(*stream.WindowInfo)
+				if !ok || w == nil {
+					return nil, fmt.Errorf("no window to read aggregate %s from", agg)
+				}
+				return valueToCEL(w.Aggs[agg]), nil
+			},
 		}
-		return types.DefaultTypeAdapter.NativeToValue(m)
-	})
+	}
 	return o
 }
 
@@ -268,7 +291,7 @@ func (o *object) Get(index ref.Val) ref.Val {
 }
 
 // RecordOf returns the record behind a CEL value of a record type, for
-// functions declared over RecordType (such as ad_score(customer)).
+// functions declared over RecordType (such as risk(account)).
 func RecordOf(v ref.Val) (*stream.Record, bool) {
 	r, ok := v.Value().(*stream.Record)
 	return r, ok && r != nil
