@@ -27,16 +27,28 @@ func playCSV(b *testing.B, n int) []byte {
 // BenchmarkDecodePlays measures the file source with the play decoder: one
 // op is one CSV row read, split, parsed and turned into an event.
 func BenchmarkDecodePlays(b *testing.B) {
-	data := playCSV(b, 200_000)
-	b.SetBytes(int64(len(data) / 200_000))
+	benchmarkDecode(b, playCSV(b, 200_000), 200_000, stream.PlayDecoder{})
+}
+
+// BenchmarkDecodeColumns is BenchmarkDecodePlays with the demo's decoder
+// built from a declared schema (gen.PlayDecoder, a ColumnsDecoder).
+func BenchmarkDecodeColumns(b *testing.B) {
+	benchmarkDecode(b, playCSV(b, 200_000), 200_000, gen.PlayDecoder())
+}
+
+// benchmarkDecode reads data (rows lines) through a reader source with dec,
+// round and round: one op is one row read, split, parsed and turned into an
+// event.
+func benchmarkDecode(b *testing.B, data []byte, rows int, dec stream.Decoder) {
+	b.SetBytes(int64(len(data) / rows))
 	b.ReportAllocs()
 	b.ResetTimer()
 	ctx := context.Background()
-	src := stream.NewReaderSource("bench", bytes.NewReader(data), stream.PlayDecoder{}, stream.FileConfig{})
+	src := stream.NewReaderSource("bench", bytes.NewReader(data), dec, stream.FileConfig{})
 	for n := 0; n < b.N; {
 		batch, err := src.Read(ctx)
 		if err == stream.ErrEndOfInput {
-			src = stream.NewReaderSource("bench", bytes.NewReader(data), stream.PlayDecoder{}, stream.FileConfig{})
+			src = stream.NewReaderSource("bench", bytes.NewReader(data), dec, stream.FileConfig{})
 			continue
 		}
 		if err != nil || len(batch.Rejects) > 0 {

@@ -37,6 +37,14 @@ type DecodeError struct {
 
 func (e *DecodeError) Error() string { return e.Pos.String() + ": " + e.Reason }
 
+// quoteText quotes s for an error message, shortened to 80 bytes.
+func quoteText(s string) string {
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return strconv.Quote(s)
+}
+
 // quoteRaw shortens raw bytes for an error message.
 func quoteRaw(raw []byte) string {
 	const max = 80

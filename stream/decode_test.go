@@ -14,19 +14,19 @@ func TestParseDateTimeMatchesTimeParse(t *testing.T) {
 	for i := 0; i < 20000; i++ {
 		ts := time.Unix(r.Int64N(4102444800), 0).UTC() // 1970..2100
 		s := ts.Format(time.DateTime)
-		ns, ok := parseDateTime(s)
+		sec, ok := parseDateTimeSec(s)
 		require.True(t, ok, s)
-		require.Equal(t, ts.UnixNano(), ns, s)
+		require.Equal(t, ts.Unix(), sec, s)
 	}
 	for _, bad := range []string{"", "2014-02-30 00:00:00", "2013-02-29 00:00:00", "2014-13-01 00:00:00",
 		"2014-00-10 00:00:00", "2014-10-01 24:00:00", "2014-10-01 00:60:00", "2014-10-01 00:00:60",
 		"2014/10/01 00:00:00", "2014-10-01", "2014-10-01 00:00:0x", "20a4-10-01 00:00:00"} {
-		_, ok := parseDateTime(bad)
+		_, ok := parseDateTimeSec(bad)
 		require.False(t, ok, bad)
 	}
-	ns, ok := parseDateTime("2016-02-29T23:59:59Z")
+	sec, ok := parseDateTimeSec("2016-02-29T23:59:59Z")
 	require.True(t, ok)
-	require.Equal(t, time.Date(2016, 2, 29, 23, 59, 59, 0, time.UTC).UnixNano(), ns)
+	require.Equal(t, time.Date(2016, 2, 29, 23, 59, 59, 0, time.UTC).Unix(), sec)
 }
 
 func TestSplitCSV(t *testing.T) {
@@ -101,7 +101,7 @@ func TestCSVDecoderHeader(t *testing.T) {
 	require.Equal(t, "42", ev.Key)
 	require.Equal(t, "ADV_REDUCED_1DAY", ev.Get("AdClicked").Str())
 	require.Equal(t, time.Date(2014, 10, 2, 10, 0, 0, 0, time.UTC), ev.EventTime())
-	require.EqualError(t, d.Decode(`x,42,"A","2014-10-02 10:00:00"`, &ev), `column EventID: "x" is not an integer`)
+	require.EqualError(t, d.Decode(`x,42,"A","2014-10-02 10:00:00"`, &ev), `field EventID: "x" is not an integer`)
 	require.EqualError(t, d.Decode(`1,42,"A"`, &ev), `3 columns, header has 4`)
 
 	_, err = NewCSVDecoder(spec).Header("EventID,Customer,AdClicked,Localtime")

@@ -23,7 +23,8 @@ type FileConfig struct {
 	Clock Clock
 	// ChunkSize is how many bytes are read at once. Default 256 KiB.
 	ChunkSize int
-	// MaxLineSize bounds a line; longer lines are rejected. Default 1 MiB.
+	// MaxLineSize bounds a line; longer lines are rejected, their Raw
+	// holding the line's first bytes (at most 4 KiB). Default 1 MiB.
 	MaxLineSize int
 }
 
@@ -45,38 +46,49 @@ func (c *FileConfig) setDefaults() {
 	}
 }
 
-// FileSource reads line-oriented records (CSV) from a file or, for path
-// "-", from standard input. Each line is one record: a quoted field never
-// runs across lines, so one broken line cannot swallow the next ones.
-// Malformed lines become Rejects with their line number.
+// FileSource reads line-oriented records (CSV, JSON lines) from a file or,
+// for path "-", from standard input. Each line is one record: a quoted field
+// never runs across lines, so one broken line cannot swallow the next ones.
+// Malformed lines become Rejects with their line number and raw bytes. A
+// UTF-8 byte order mark at the start of a file is dropped. With a
+// HeaderDecoder, the first line of each file (also of a new file that
+// replaced a followed one) is its header.
 type FileSource struct {
 	path   string
 	name   string
 	dec    Decoder
+	hdr    HeaderDecoder // the decoder given, when it reads a header
+	schema *Schema       // the decoder's schema when the source was built
+	err    error         // why the decoder is refused
 	cfg    FileConfig
 	rd     io.Reader
 	file   *os.File
 	offset int64 // bytes consumed from the current file
+	start  bool  // nothing of the current file read yet (BOM check)
 
 	pending []byte // bytes read but not yet a whole line
 	chunk   string // whole lines being decoded
 	pos     int    // cursor in chunk
 	line    int64
 	eof     bool
-	skip    bool // dropping the rest of an over-long line
-	header  bool // header seen (or not needed)
+	skip    bool   // dropping the rest of an over-long line
+	skipRaw []byte // the start of the over-long line
+	header  bool   // header seen (or not needed)
 }
 
 // NewFileSource returns a source reading path ("-" for stdin) with dec.
-// If dec is a HeaderDecoder, the first line is its header.
+// If dec is a HeaderDecoder, the first line is its header. A decoder that
+// declares no schema (Schema returns nil) and reads no header is refused:
+// Connect and Read return the error.
 func NewFileSource(path string, dec Decoder, cfg FileConfig) *FileSource {
 	cfg.setDefaults()
 	name := path
 	if path == "-" {
 		name = "stdin"
 	}
-	_, hd := dec.(HeaderDecoder)
-	return &FileSource{path: path, name: name, dec: dec, cfg: cfg, header: !hd}
+	s := &FileSource{path: path, name: name, cfg: cfg}
+	s.setDecoder(dec)
+	return s
 }
 
 // NewReaderSource returns a source reading records from r (a bounded
@@ -84,15 +96,49 @@ func NewFileSource(path string, dec Decoder, cfg FileConfig) *FileSource {
 func NewReaderSource(name string, r io.Reader, dec Decoder, cfg FileConfig) *FileSource {
 	cfg.setDefaults()
 	cfg.Follow = false
-	_, hd := dec.(HeaderDecoder)
-	return &FileSource{name: name, dec: dec, cfg: cfg, rd: r, header: !hd}
+	s := &FileSource{name: name, cfg: cfg, rd: r, start: true}
+	s.setDecoder(dec)
+	return s
+}
+
+func (s *FileSource) setDecoder(dec Decoder) {
+	s.dec = dec
+	s.hdr, _ = dec.(HeaderDecoder)
+	s.header = s.hdr == nil
+	if s.err = checkDecoder(dec, true); s.err == nil {
+		s.schema = dec.Schema()
+	} else {
+		s.err = fmt.Errorf("%s: %w", s.name, s.err)
+	}
+}
+
+// checkDecoder refuses a decoder that cannot say its schema before reading
+// (a HeaderDecoder learns it from the header, if headerOK).
+func checkDecoder(dec Decoder, headerOK bool) error {
+	if dec == nil {
+		return errors.New("no decoder")
+	}
+	if _, ok := dec.(HeaderDecoder); ok && headerOK {
+		return nil
+	}
+	if dec.Schema() == nil {
+		return fmt.Errorf("decoder %T declares no schema (Schema returns nil): events would carry none and read every field as null", dec)
+	}
+	return nil
 }
 
 // Name returns the path ("stdin" for "-").
 func (s *FileSource) Name() string { return s.name }
 
+// Schema returns the schema the decoder declared when the source was built:
+// nil for a decoder that learns it from the header (NewCSVDecoder).
+func (s *FileSource) Schema() *Schema { return s.schema }
+
 // Connect opens the file.
 func (s *FileSource) Connect(context.Context) error {
+	if s.err != nil {
+		return s.err
+	}
 	if s.rd != nil {
 		return nil
 	}
@@ -101,7 +147,7 @@ func (s *FileSource) Connect(context.Context) error {
 
 func (s *FileSource) open() error {
 	if s.path == "-" {
-		s.rd = os.Stdin
+		s.rd, s.start = os.Stdin, true
 		return nil
 	}
 	f, err := os.Open(s.path)
@@ -111,7 +157,7 @@ func (s *FileSource) open() error {
 	if s.file != nil {
 		_ = s.file.Close()
 	}
-	s.file, s.rd, s.offset = f, f, 0
+	s.file, s.rd, s.offset, s.start = f, f, 0, true
 	return nil
 }
 
@@ -129,6 +175,9 @@ func (s *FileSource) Close(context.Context) error {
 // lines among them. At the end of a file that is not followed it returns
 // ErrEndOfInput.
 func (s *FileSource) Read(ctx context.Context) (Batch, error) {
+	if s.err != nil {
+		return Batch{}, s.err
+	}
 	if s.rd == nil {
 		if err := s.open(); err != nil {
 			return Batch{}, err
@@ -200,11 +249,27 @@ func (s *FileSource) fill() (int, error) {
 	s.offset += int64(n)
 	start := len(s.pending)
 	s.pending = s.pending[:start+n]
+	if s.start {
+		// The whole lines before were decoded: a new file begins here.
+		if len(s.pending) < len(bom) && bytes.HasPrefix(bom, s.pending) {
+			return n, nil // maybe a BOM: wait for more
+		}
+		s.start, start = false, 0
+		if bytes.HasPrefix(s.pending, bom) {
+			s.pending = s.pending[:copy(s.pending, s.pending[len(bom):])]
+		}
+		if s.hdr != nil && s.header {
+			s.dec, s.header = s.hdr, false // a new file has its own header
+		}
+	}
 	last := bytes.LastIndexByte(s.pending[start:], '\n')
 	if last < 0 {
 		if len(s.pending) > s.cfg.MaxLineSize {
 			// An over-long line: drop its bytes up to its end; the line is
-			// rejected when its end arrives.
+			// rejected when its end arrives, with its start as raw bytes.
+			if !s.skip {
+				s.skipRaw = bytes.Clone(s.pending[:min(len(s.pending), maxRejectRaw)])
+			}
 			s.skip = true
 			s.pending = s.pending[:0]
 		}
@@ -223,7 +288,9 @@ func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
 	pos := Position{Source: s.name, Partition: -1, Offset: s.line, Line: true}
 	if s.skip {
 		s.skip = false
-		b.Rejects = append(b.Rejects, Reject{Pos: pos, Reason: fmt.Sprintf("line longer than %d bytes", s.cfg.MaxLineSize)})
+		raw := s.skipRaw
+		s.skipRaw = nil
+		b.Rejects = append(b.Rejects, Reject{Pos: pos, Reason: fmt.Sprintf("line longer than %d bytes", s.cfg.MaxLineSize), Raw: raw})
 		return nil
 	}
 	if n := len(line); n > 0 && line[n-1] == '\r' {
@@ -237,14 +304,18 @@ func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
 		return nil
 	}
 	if !s.header {
-		d, err := s.dec.(HeaderDecoder).Header(line)
+		d, err := s.hdr.Header(line)
 		if err != nil {
 			return &DecodeError{Pos: pos, Reason: err.Error()}
+		}
+		if d == nil || d.Schema() == nil {
+			return &DecodeError{Pos: pos, Reason: fmt.Sprintf("header: decoder %T gave no schema", s.hdr)}
 		}
 		s.dec, s.header = d, true
 		return nil
 	}
-	nf := s.dec.Schema().Len()
+	schema := s.dec.Schema()
+	nf := schema.Len()
 	if len(*vals) < nf {
 		*vals = make([]Value, nf*s.cfg.BatchSize)
 		if b.Events == nil {
@@ -254,7 +325,7 @@ func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
 	if b.Events == nil {
 		b.Events = make([]Event, 0, s.cfg.BatchSize)
 	}
-	b.Events = append(b.Events, Event{Pos: pos})
+	b.Events = append(b.Events, Event{Pos: pos, Schema: schema})
 	ev := &b.Events[len(b.Events)-1]
 	ev.Fields = (*vals)[:nf:nf]
 	if err := s.dec.Decode(line, ev); err != nil {
@@ -266,6 +337,12 @@ func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
 	*vals = (*vals)[nf:]
 	return nil
 }
+
+// bom is the UTF-8 byte order mark.
+var bom = []byte("\ufeff")
+
+// maxRejectRaw bounds the raw bytes kept of an over-long line.
+const maxRejectRaw = 4096
 
 // wait blocks until the next poll, then reopens the path if the file was
 // replaced (rotated) or truncated.

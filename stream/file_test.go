@@ -110,6 +110,7 @@ func TestFileSourceLongLineRejected(t *testing.T) {
 	d := dead.Events()[0]
 	require.Equal(t, int64(2), d.Pos.Offset)
 	require.Equal(t, "line longer than 1024 bytes", d.Get("reason").Str())
+	require.Equal(t, long[:1024], d.Get("raw").Str()[:1024], "the line's start is kept")
 	require.Equal(t, int64(3), out.Events()[1].Pos.Offset)
 }
 

@@ -39,6 +39,13 @@ type Env struct {
 	Config   Config
 	Logger   *slog.Logger
 	Clock    Clock
+	// Schema is the schema of the input events when every source declares
+	// the same one (SchemaSource), else nil. An operator keyed by fields can
+	// refuse, at start, fields that this schema lacks.
+	Schema *Schema
+	// Schemas are the schemas known to the pipeline, each once: the
+	// sources' declared schemas, then Config.Schemas. Shared: do not modify.
+	Schemas []*Schema
 }
 
 // Emitter collects the output of an operator.

@@ -4,8 +4,9 @@ import "errors"
 
 var errUnbalancedQuote = errors.New("unbalanced double quote")
 
-// parseInt parses a decimal integer with an optional leading '-' without
-// allocating. It rejects empty input, other characters and overflow.
+// parseInt parses a decimal integer with an optional sign without
+// allocating. It rejects empty input, other characters and values outside
+// int64.
 func parseInt(s string) (int64, bool) {
 	if s == "" {
 		return 0, false
@@ -19,7 +20,7 @@ func parseInt(s string) (int64, bool) {
 		}
 	}
 	if len(s) > 18 {
-		return 0, false // keep clear of overflow; ids here are far shorter
+		return parseLongInt(s, neg)
 	}
 	var n int64
 	for i := 0; i < len(s); i++ {
@@ -35,6 +36,33 @@ func parseInt(s string) (int64, bool) {
 	return n, true
 }
 
+// parseLongInt is parseInt for more than 18 digits, checking overflow.
+func parseLongInt(s string, neg bool) (int64, bool) {
+	n, ok, overflow := parseDigits(s)
+	if !ok || overflow {
+		return 0, false
+	}
+	if neg {
+		if n > 1<<63 {
+			return 0, false
+		}
+		return int64(-n), true // -(1<<63) wraps to itself: math.MinInt64
+	}
+	if n > 1<<63-1 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+// canonicalInt reports whether s, which parseInt accepted, is the decimal
+// form strconv.FormatInt gives: no '+', no leading zero, no "-0".
+func canonicalInt(s string) bool {
+	if s[0] == '-' {
+		return len(s) > 1 && s[1] >= '1' && s[1] <= '9'
+	}
+	return s == "0" || (s[0] >= '1' && s[0] <= '9')
+}
+
 func digits2(s string, i int) (int, bool) {
 	a, b := s[i]-'0', s[i+1]-'0'
 	if a > 9 || b > 9 {
@@ -43,10 +71,10 @@ func digits2(s string, i int) (int, bool) {
 	return int(a)*10 + int(b), true
 }
 
-// parseDateTime parses "YYYY-MM-DD hh:mm:ss" (or with a 'T', and an optional
-// trailing 'Z') as UTC, returning unix nanoseconds. It checks every range,
-// including the days of the month.
-func parseDateTime(s string) (int64, bool) {
+// parseDateTimeSec parses "YYYY-MM-DD hh:mm:ss" (or with a 'T', and an
+// optional trailing 'Z') as UTC, returning unix seconds. It checks every
+// range, including the days of the month, but not the range of event times.
+func parseDateTimeSec(s string) (int64, bool) {
 	if len(s) == 20 && s[19] == 'Z' {
 		s = s[:19]
 	}
@@ -67,8 +95,7 @@ func parseDateTime(s string) (int64, bool) {
 	if mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || se > 59 {
 		return 0, false
 	}
-	days := daysFromCivil(y, mo, d)
-	return (days*86400 + int64(h*3600+mi*60+se)) * 1e9, true
+	return daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+se), true
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
@@ -104,59 +131,59 @@ func daysFromCivil(y, m, d int) int64 {
 // unescaped into a new string (the only allocation). It never lets a quoted
 // field run past the end of the line: an unbalanced quote is an error.
 func splitCSV(line string, dst []string) ([]string, error) {
-	i := 0
-	for {
-		if i < len(line) && line[i] == '"' {
-			j := i + 1
-			escaped := false
-			for {
-				k := indexByte(line, j, '"')
-				if k < 0 {
-					return dst, errUnbalancedQuote
-				}
-				if k+1 < len(line) && line[k+1] == '"' {
-					escaped = true
-					j = k + 2
-					continue
-				}
-				f := line[i+1 : k]
-				if escaped {
-					f = unescapeQuotes(f)
-				}
-				dst = append(dst, f)
-				i = k + 1
-				break
-			}
-			if i == len(line) {
-				return dst, nil
-			}
-			if line[i] != ',' {
-				return dst, errors.New("text after a closing quote")
-			}
-			i++
-			if i == len(line) {
-				return append(dst, ""), nil
-			}
-			continue
-		}
-		k := indexByte(line, i, ',')
-		if k < 0 {
-			f := line[i:]
-			if hasQuote(f) {
-				return dst, errUnbalancedQuote
-			}
-			return append(dst, f), nil
-		}
-		f := line[i:k]
-		if hasQuote(f) {
-			return dst, errUnbalancedQuote
+	for i := 0; i >= 0; {
+		var f string
+		var err error
+		f, i, err = csvCell(line, i)
+		if err != nil {
+			return dst, err
 		}
 		dst = append(dst, f)
-		i = k + 1
-		if i == len(line) {
-			return append(dst, ""), nil
+	}
+	return dst, nil
+}
+
+var errTextAfterQuote = errors.New("text after a closing quote")
+
+// csvCell returns the field of line starting at byte i, and where the next
+// field starts: -1 after the last one (a line ending in a comma ends with an
+// empty field).
+func csvCell(line string, i int) (string, int, error) {
+	if i < len(line) && line[i] == '"' {
+		j := i + 1
+		escaped := false
+		for {
+			k := indexByte(line, j, '"')
+			if k < 0 {
+				return "", -1, errUnbalancedQuote
+			}
+			if k+1 < len(line) && line[k+1] == '"' {
+				escaped = true
+				j = k + 2
+				continue
+			}
+			f := line[i+1 : k]
+			if escaped {
+				f = unescapeQuotes(f)
+			}
+			switch {
+			case k+1 == len(line):
+				return f, -1, nil
+			case line[k+1] != ',':
+				return "", -1, errTextAfterQuote
+			}
+			return f, k + 2, nil
 		}
 	}
+	for k := i; k < len(line); k++ {
+		switch line[k] {
+		case ',':
+			return line[i:k], k + 1, nil
+		case '"':
+			return "", -1, errUnbalancedQuote
+		}
+	}
+	return line[i:], -1, nil
 }
 
 func indexByte(s string, from int, c byte) int {

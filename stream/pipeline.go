@@ -51,6 +51,10 @@ type Config struct {
 	// CheckpointInterval is the processing time between checkpoints of a
 	// partition. Default 1s.
 	CheckpointInterval time.Duration
+	// Schemas are schemas the pipeline's events and joined records use,
+	// besides those the sources declare; snapshot restores reuse these
+	// pointers. Operators find them in Env.Schemas.
+	Schemas []*Schema
 	// Clock is the processing-time clock. Default: the system clock.
 	Clock Clock
 	// Logger receives the pipeline's logs. Default: discard.
@@ -95,6 +99,11 @@ func (c Config) Validate() error {
 	}
 	if c.Parallelism < 0 {
 		errs = append(errs, errors.New("Parallelism must not be negative"))
+	}
+	for i, s := range c.Schemas {
+		if s == nil {
+			errs = append(errs, fmt.Errorf("Schemas[%d] is nil", i))
+		}
 	}
 	return errors.Join(errs...)
 }

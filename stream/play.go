@@ -55,7 +55,8 @@ func (PlayDecoder) Decode(line string, ev *Event) error {
 		}
 		f[i] = Int(n)
 	}
-	ts, ok := parseDateTime(cols[3])
+	sec, ok := parseDateTimeSec(cols[3])
+	ts := sec * 1e9
 	if !ok {
 		return fmt.Errorf("datetime %s is not a valid YYYY-MM-DD hh:mm:ss", quoteRaw([]byte(cols[3])))
 	}

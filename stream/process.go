@@ -93,7 +93,7 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 	if t := r.tasks[pid]; t != nil {
 		return t, nil
 	}
-	env := Env{Pipeline: r.p.name, Config: r.cfg, Logger: r.cfg.Logger, Clock: r.cfg.Clock}
+	env := r.env
 	build := func() ([]Operator, error) {
 		ops, err := r.p.factory(pid)
 		if err != nil {

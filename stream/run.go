@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -87,6 +88,8 @@ type runner struct {
 	errOnce sync.Once
 	err     error
 	fail    context.CancelFunc
+
+	env Env // what operators are started with
 
 	restoreMu sync.Mutex
 	restores  map[PartitionID]*Checkpoint
@@ -202,7 +205,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 func (r *runner) start(ctx context.Context) error {
-	env := Env{Pipeline: r.p.name, Config: r.cfg, Logger: r.cfg.Logger, Clock: r.cfg.Clock}
 	for _, s := range r.p.sources {
 		if c, ok := s.(Connecter); ok {
 			if err := c.Connect(ctx); err != nil {
@@ -210,6 +212,8 @@ func (r *runner) start(ctx context.Context) error {
 			}
 		}
 	}
+	r.env = r.newEnv()
+	env := r.env
 	for _, s := range r.allSinks() {
 		if c, ok := s.(Connecter); ok {
 			if err := c.Connect(ctx); err != nil {
@@ -221,6 +225,36 @@ func (r *runner) start(ctx context.Context) error {
 		return startOps(ctx, r.single.ops, env)
 	}
 	return nil
+}
+
+// newEnv describes the pipeline to its operators, with the schemas the
+// sources declare.
+func (r *runner) newEnv() Env {
+	env := Env{Pipeline: r.p.name, Config: r.cfg, Logger: r.cfg.Logger, Clock: r.cfg.Clock}
+	same := true
+	for i, src := range r.p.sources {
+		var sc *Schema
+		if ss, ok := src.(SchemaSource); ok {
+			sc = ss.Schema()
+		}
+		if sc != nil && !slices.Contains(env.Schemas, sc) {
+			env.Schemas = append(env.Schemas, sc)
+		}
+		if i == 0 {
+			env.Schema = sc
+		} else if sc != env.Schema {
+			same = false
+		}
+	}
+	if !same {
+		env.Schema = nil
+	}
+	for _, sc := range r.cfg.Schemas {
+		if !slices.Contains(env.Schemas, sc) {
+			env.Schemas = append(env.Schemas, sc)
+		}
+	}
+	return env
 }
 
 func startOps(ctx context.Context, ops []Operator, env Env) error {

@@ -42,6 +42,13 @@ type Connecter interface {
 	Connect(ctx context.Context) error
 }
 
+// SchemaSource is implemented by sources that know the schema of the events
+// they read before reading any (the schema their decoder declares). The
+// runner passes it to the operators in Env.Schema.
+type SchemaSource interface {
+	Schema() *Schema
+}
+
 // PartitionSource is implemented by sources whose partitions come and go
 // (such as a Kafka consumer group). The runner drops a revoked partition from
 // the watermark minimum of an ordinary pipeline; a partitioned pipeline

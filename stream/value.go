@@ -189,7 +189,8 @@ func (v Value) String() string {
 func (v Value) Equal(o Value) bool { return v.k == o.k && v.n == o.n && v.s == o.s }
 
 // ParseValue parses text as a Value of kind k. Bools accept 1/0/true/false;
-// times accept RFC 3339 and "2006-01-02 15:04:05" (UTC).
+// times are read in the "datetime" TimeFormat: RFC 3339 or
+// "2006-01-02 15:04:05" (UTC), between MinTimeNanos and MaxTimeNanos.
 func ParseValue(k Kind, text string) (Value, error) {
 	switch k {
 	case KindNull:
@@ -217,14 +218,11 @@ func ParseValue(k Kind, text string) (Value, error) {
 		}
 		return Value{}, fmt.Errorf("%q is not a bool (1/0/true/false)", text)
 	case KindTime:
-		if ns, ok := parseDateTime(text); ok {
-			return TimeNanos(ns), nil
-		}
-		t, err := time.Parse(time.RFC3339Nano, text)
+		ns, err := TimeFormat{}.Parse(text)
 		if err != nil {
-			return Value{}, fmt.Errorf("%q is not a time (YYYY-MM-DD hh:mm:ss or RFC 3339)", text)
+			return Value{}, err
 		}
-		return Time(t), nil
+		return TimeNanos(ns), nil
 	}
 	return Value{}, fmt.Errorf("unknown kind %v", k)
 }

@@ -48,6 +48,14 @@ func NewSubscriberSource(sub message.Subscriber, topic string, dec Decoder, cfg 
 // Name returns the topic.
 func (s *SubscriberSource) Name() string { return s.topic }
 
+// Schema returns the decoder's schema.
+func (s *SubscriberSource) Schema() *Schema {
+	if s.dec == nil {
+		return nil
+	}
+	return s.dec.Schema()
+}
+
 // Connect subscribes to the topic.
 func (s *SubscriberSource) Connect(ctx context.Context) error {
 	if s.msgs != nil {
@@ -55,6 +63,9 @@ func (s *SubscriberSource) Connect(ctx context.Context) error {
 	}
 	if _, ok := s.dec.(HeaderDecoder); ok {
 		return errors.New("subscriber source: header-mapped decoders need a header; use a decoder with a fixed schema")
+	}
+	if err := checkDecoder(s.dec, false); err != nil {
+		return fmt.Errorf("subscriber source %s: %w", s.topic, err)
 	}
 	// The subscription lives until Close, not just for Connect's ctx.
 	subCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -96,7 +107,8 @@ more:
 			break more
 		}
 	}
-	n := s.dec.Schema().Len()
+	schema := s.dec.Schema()
+	n := schema.Len()
 	vals := make([]Value, n*len(taken))
 	b := Batch{Events: make([]Event, 0, len(taken))}
 	for _, m := range taken {
@@ -112,9 +124,10 @@ more:
 			b.Rejects = append(b.Rejects, Reject{Pos: pos, Reason: why, Raw: m.Payload})
 			continue
 		}
-		ev := Event{Pos: pos, Fields: vals[:n:n]}
+		ev := Event{Pos: pos, Schema: schema, Fields: vals[:n:n]}
 		if err := s.dec.Decode(line, &ev); err != nil {
 			b.Rejects = append(b.Rejects, Reject{Pos: pos, Reason: err.Error(), Raw: m.Payload})
+			clear(vals[:n])
 			continue
 		}
 		vals = vals[n:]

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -108,9 +109,10 @@ func BenchmarkDecodeMessages(b *testing.B) {
 	for i, l := range lines {
 		msgs[i] = &sarama.ConsumerMessage{Topic: "t", Offset: int64(i), Value: l}
 	}
+	dec := gen.PlayDecoder()
 	b.ReportAllocs()
 	for b.Loop() {
-		bt := decodeMessages(stream.PlayDecoder{}, msgs)
+		bt := decodeMessages(dec, msgs)
 		if len(bt.Events) != len(msgs) {
 			b.Fatal(bt.Rejects)
 		}

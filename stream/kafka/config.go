@@ -78,7 +78,9 @@ type SourceConfig struct {
 	// InitialOffset is where a partition without a committed offset starts.
 	// Default Oldest.
 	InitialOffset InitialOffset
-	// Decoder turns a message value into an event. Default stream.PlayDecoder.
+	// Decoder turns a message value into an event. Required; it must
+	// declare its schema (stream.NewColumnsDecoder, stream.NewJSONDecoder).
+	// Header-mapped decoders are refused: messages have no header.
 	Decoder stream.Decoder
 	// BatchSize is the most events in one batch. Default 1024.
 	BatchSize int
@@ -119,9 +121,6 @@ type SourceConfig struct {
 }
 
 func (c *SourceConfig) setDefaults() {
-	if c.Decoder == nil {
-		c.Decoder = stream.PlayDecoder{}
-	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 1024
 	}
@@ -154,8 +153,15 @@ func (c SourceConfig) Validate() error {
 	if c.InitialOffset != Oldest && c.InitialOffset != Newest {
 		errs = append(errs, fmt.Errorf("InitialOffset %d is neither Oldest nor Newest", c.InitialOffset))
 	}
-	if c.Decoder != nil && c.Decoder.Schema() == nil {
-		errs = append(errs, errors.New("Decoder has no schema (a HeaderDecoder must be given its header first)"))
+	switch c.Decoder.(type) {
+	case nil:
+		errs = append(errs, errors.New("no Decoder"))
+	case stream.HeaderDecoder:
+		errs = append(errs, fmt.Errorf("Decoder %T is a HeaderDecoder: Kafka messages have no header line; use a decoder with a declared schema", c.Decoder))
+	default:
+		if c.Decoder.Schema() == nil {
+			errs = append(errs, fmt.Errorf("Decoder %T declares no schema (Schema returns nil)", c.Decoder))
+		}
 	}
 	return errors.Join(errs...)
 }

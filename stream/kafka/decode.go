@@ -17,7 +17,8 @@ func decodeMessages(dec stream.Decoder, msgs []*sarama.ConsumerMessage) stream.B
 	if len(msgs) == 0 {
 		return b
 	}
-	nf := dec.Schema().Len()
+	schema := dec.Schema()
+	nf := schema.Len()
 	b.Events = make([]stream.Event, 0, len(msgs))
 	vals := make([]stream.Value, nf*len(msgs))
 	// The batch's values are copied into one buffer that decoded strings
@@ -37,7 +38,7 @@ func decodeMessages(dec stream.Decoder, msgs []*sarama.ConsumerMessage) stream.B
 			b.Rejects = append(b.Rejects, stream.Reject{Pos: pos, Reason: why, Raw: m.Value})
 			continue
 		}
-		b.Events = append(b.Events, stream.Event{Pos: pos, Fields: vals[:nf:nf]})
+		b.Events = append(b.Events, stream.Event{Pos: pos, Schema: schema, Fields: vals[:nf:nf]})
 		ev := &b.Events[len(b.Events)-1]
 		if err := decodeSafe(dec, line, ev); err != nil {
 			b.Events = b.Events[:len(b.Events)-1]

@@ -6,7 +6,8 @@
 //
 // NewSource returns a stream.Source (and stream.PartitionSource) that joins
 // the group named in SourceConfig and reads one topic. Each message value is
-// decoded with SourceConfig.Decoder (stream.PlayDecoder by default); a
+// decoded with SourceConfig.Decoder (required: a decoder declaring its
+// schema, such as stream.NewJSONDecoder or stream.NewColumnsDecoder); a
 // malformed value becomes a stream.Reject whose position is
 // topic/partition/offset and whose Raw holds the value's bytes. Every event's
 // Pos is {Source: topic, Partition: p, Offset: offset}.

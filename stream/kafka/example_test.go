@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/kafka"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -37,7 +38,8 @@ func Example() {
 	}
 	fmt.Println("produced", n)
 
-	src, err := kafka.NewSource(kafka.SourceConfig{Brokers: brokers, Topic: "plays", Group: "example", StopAtEnd: true})
+	src, err := kafka.NewSource(kafka.SourceConfig{Brokers: brokers, Topic: "plays", Group: "example", StopAtEnd: true,
+		Decoder: gen.PlayDecoder()})
 	if err != nil {
 		panic(err)
 	}

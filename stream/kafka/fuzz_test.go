@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/IBM/sarama"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -30,7 +31,7 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v []byte) {
 		raw := bytes.Clone(v)
 		m := &sarama.ConsumerMessage{Topic: "t", Partition: 3, Offset: 77, Value: v}
-		b := decodeMessages(stream.PlayDecoder{}, []*sarama.ConsumerMessage{m})
+		b := decodeMessages(gen.PlayDecoder(), []*sarama.ConsumerMessage{m})
 		if len(b.Events)+len(b.Rejects) != 1 {
 			t.Fatalf("%q: %d events, %d rejects", v, len(b.Events), len(b.Rejects))
 		}
@@ -43,7 +44,7 @@ func FuzzDecodeMessage(f *testing.F) {
 			return
 		}
 		ev := b.Events[0]
-		if ev.Pos != want || ev.Schema != stream.PlaySchema || len(ev.Fields) != stream.PlaySchema.Len() || ev.Key == "" {
+		if ev.Pos != want || ev.Schema != gen.PlaySchema || len(ev.Fields) != gen.PlaySchema.Len() || ev.Key == "" {
 			t.Fatalf("%q: event %+v", v, ev)
 		}
 	})

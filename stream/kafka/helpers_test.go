@@ -41,7 +41,7 @@ func fastGroup(sc *sarama.Config) error {
 
 func testConfig(brokers []string, topic, group string) SourceConfig {
 	return SourceConfig{
-		Brokers: brokers, Topic: topic, Group: group, BatchSize: 100,
+		Brokers: brokers, Topic: topic, Group: group, BatchSize: 100, Decoder: gen.PlayDecoder(),
 		CommitInterval: 100 * time.Millisecond, RetryBackoff: 50 * time.Millisecond,
 		Client: ClientConfig{Sarama: fastGroup},
 	}
@@ -84,7 +84,7 @@ func newSource(t testing.TB, cfg SourceConfig) *Source {
 }
 
 // eventID returns the event_id field of a play event.
-func eventID(ev stream.Event) int64 { return ev.Fields[stream.PlayEventID].Int() }
+func eventID(ev stream.Event) int64 { return ev.Get("event_id").Int() }
 
 // checkOrder fails if the events of one partition are out of offset order.
 func checkOrder(t testing.TB, evs []stream.Event) {

@@ -92,6 +92,9 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 // Name returns the topic.
 func (s *Source) Name() string { return s.cfg.Topic }
 
+// Schema returns the schema the decoder declares (stream.SchemaSource).
+func (s *Source) Schema() *stream.Schema { return s.cfg.Decoder.Schema() }
+
 // Revoked returns a channel that receives each partition this consumer
 // stops reading, after its OnRevoke call and offset commit. The channel is
 // buffered (1024); when nobody reads it and it is full, further partitions
@@ -278,3 +281,4 @@ func (s *Source) Close(ctx context.Context) error {
 
 var _ stream.PartitionSource = (*Source)(nil)
 var _ stream.Connecter = (*Source)(nil)
+var _ stream.SchemaSource = (*Source)(nil)

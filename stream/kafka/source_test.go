@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -190,14 +191,14 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("decoder without schema: %v", err)
 	}
 	_, brokers := newCluster(t, 1, "exists")
-	src := newSource(t, SourceConfig{Brokers: brokers, Topic: "missing", Group: "g"})
+	src := newSource(t, SourceConfig{Brokers: brokers, Topic: "missing", Group: "g", Decoder: gen.PlayDecoder()})
 	if err := src.Connect(context.Background()); err == nil || !contains(err.Error(), "topic missing") {
 		t.Fatalf("unknown topic: %v", err)
 	}
 	if _, err := src.Read(context.Background()); err == nil {
 		t.Fatal("Read after a failed Connect")
 	}
-	_, err = NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g", InitialOffset: 7})
+	_, err = NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g", InitialOffset: 7, Decoder: gen.PlayDecoder()})
 	if err == nil {
 		t.Fatal("bad InitialOffset accepted")
 	}
