@@ -12,9 +12,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/internal/cputime"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 func benchCache(b *testing.B, n int) *Cache {
@@ -111,14 +111,14 @@ func BenchmarkCacheHitParallel(b *testing.B) {
 func BenchmarkLookupProcessHits(b *testing.B) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer client.Close()
-	cfg := CustomerLookup("")
+	cfg := customerLookup("")
 	cfg.CacheConfig = CacheConfig{TTL: time.Hour}
 	l, err := NewLookup(client, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for i := range 1000 {
-		l.Cache().Set(strconv.Itoa(i), &stream.Record{Schema: stream.CustomerSchema, Values: make([]stream.Value, 12)})
+		l.Cache().Set(strconv.Itoa(i), &stream.Record{Schema: gen.CustomerSchema, Values: make([]stream.Value, 12)})
 	}
 	ids := make([]int64, 512)
 	for i := range ids {
@@ -159,14 +159,14 @@ func BenchmarkLookupMisses(b *testing.B) {
 	client, prefix := benchRedis(b)
 	const customers = 20000
 	_, cust, _ := genFiles(b, gen.Config{Seed: 5, Customers: customers, Tracks: 1, Plays: -1})
-	if _, err := LoadCustomers(context.Background(), client, bytes.NewReader(cust), LoadConfig{Prefix: prefix}); err != nil {
+	if _, err := LoadTable(context.Background(), client, bytes.NewReader(cust), custTable, LoadConfig{Prefix: prefix}); err != nil {
 		b.Fatal(err)
 	}
 	for _, workers := range []int{1, 4} {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			lookups := make([]*Lookup, workers)
 			for w := range lookups {
-				cfg := CustomerLookup(prefix)
+				cfg := customerLookup(prefix)
 				// A cache far smaller than the ids cycled through: every
 				// lookup misses, and pays for an eviction too.
 				cfg.CacheConfig = CacheConfig{MaxEntries: 1000, NegativeTTL: -1}
@@ -227,7 +227,7 @@ func BenchmarkLoadCustomers(b *testing.B) {
 	var rows int64
 	cpu := cputime.Process()
 	for b.Loop() {
-		sum, err := LoadCustomers(context.Background(), client, bytes.NewReader(cust), LoadConfig{Prefix: prefix})
+		sum, err := LoadTable(context.Background(), client, bytes.NewReader(cust), custTable, LoadConfig{Prefix: prefix})
 		if err != nil || sum.Loaded != int64(n) {
 			b.Fatalf("%+v %v", sum, err)
 		}

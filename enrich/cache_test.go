@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -21,7 +22,7 @@ func newTestCache(t *testing.T, cfg CacheConfig) (*Cache, *stream.ManualClock) {
 }
 
 func rec(id int64) *stream.Record {
-	return &stream.Record{Schema: stream.TrackSchema, Values: []stream.Value{stream.Int(id), {}, {}, {}}}
+	return &stream.Record{Schema: gen.TrackSchema, Values: []stream.Value{stream.Int(id), {}, {}, {}}}
 }
 
 func TestCacheBoundedWithClockEviction(t *testing.T) {

@@ -1,20 +1,24 @@
 // Package enrich joins reference data kept in Redis onto stream events, and
 // loads that reference data.
 //
-// Loaders (LoadCustomers, LoadTracks and their File variants) read the demo's
-// cust.csv and music.csv line by line, never letting a quoted field run past
-// the end of a line, and write one hash per row (customer:<id>,
-// track:<id>) in pipelined batches. A bad row is reported with its line
-// number and skipped; a row with an unbalanced quote whose columns are still
-// unambiguous is recovered and reported. Re-running a load is idempotent.
+// LoadTable loads a CSV file with a header into one hash per row, keyed by a
+// template over the row's fields (Table.Key, e.g. "customer:{id}"), with the
+// columns, hash fields, types and conversions a Table declares (or every
+// column as a string). The file is read line by line, never letting a
+// quoted field run past the end of a line, and written in pipelined
+// batches. A bad row is reported with its line number and skipped; a row
+// with an unbalanced quote whose columns are still unambiguous is recovered
+// and reported. Re-running a load is idempotent.
 //
-// Lookup is a stream.Operator that reads an id field of each event, looks the
-// record up in a local Cache (bounded in entries, with a TTL, negative
-// caching of unknown ids, one in-flight fetch per key) and fetches the misses
-// of a batch from Redis in one pipelined round trip. Unknown ids are passed
-// (default), dropped or dead-lettered. If Redis is unreachable the lookup
-// retries with backoff, blocking its batch (backpressure: nothing is
-// dropped), reports a degraded Health, and resumes by itself.
+// Lookup is a stream.Operator that renders a key template over each event's
+// fields (LookupConfig.Key, e.g. "customer:{customer_id}" or
+// "geo:{country}:{city}"), looks the record up in a local Cache (bounded in
+// entries, with a TTL, negative caching of unknown keys, one in-flight fetch
+// per key) and fetches the misses of a batch from Redis in one pipelined
+// round trip. Unknown keys, and events lacking a value for the template,
+// are passed (default), dropped or dead-lettered. If Redis is unreachable
+// the lookup retries with backoff, blocking its batch (backpressure:
+// nothing is dropped), reports a degraded Health, and resumes by itself.
 //
 // An Invalidator keeps caches fresh through Redis keyspace notifications or a
 // pub/sub channel, so that a changed record is seen within a second. Keyspace

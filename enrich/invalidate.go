@@ -45,6 +45,7 @@ type Invalidator struct {
 type watch struct {
 	prefix, suffix string
 	cache          *Cache
+	wholeKey       bool // the cache is keyed by the whole Redis key
 }
 
 // NewInvalidator returns an invalidator reading from client.
@@ -66,9 +67,10 @@ func (iv *Invalidator) Watch(keyPrefix string, cache *Cache) {
 	iv.watches = append(iv.watches, watch{prefix: keyPrefix, cache: cache})
 }
 
-// WatchLookup registers the cache and key prefix of l.
+// WatchLookup registers the cache and key template of l. Call it before
+// Run.
 func (iv *Invalidator) WatchLookup(l *Lookup) {
-	iv.watches = append(iv.watches, watch{prefix: l.keyPrefix, suffix: l.keySuffix, cache: l.cache})
+	iv.watches = append(iv.watches, watch{prefix: l.keyPrefix, suffix: l.keySuffix, cache: l.cache, wholeKey: !l.single})
 }
 
 // Ready is closed once the first subscription is confirmed: changes made
@@ -139,6 +141,9 @@ func (iv *Invalidator) invalidate(key string) {
 			id, ok = strings.CutSuffix(id, w.suffix)
 		}
 		if ok && id != "" {
+			if w.wholeKey {
+				id = key
+			}
 			w.cache.Invalidate(id)
 		}
 	}

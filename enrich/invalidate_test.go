@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 )
@@ -50,7 +51,7 @@ func TestInvalidationFreshWithinASecond(t *testing.T) {
 			client, prefix := testClient(t)
 			ctx := testCtx(t)
 			client.HSet(ctx, prefix+"customer:42", "id", "42", "level", "0")
-			cfg := CustomerLookup(prefix)
+			cfg := customerLookup(prefix)
 			cfg.CacheConfig.TTL = time.Hour // only invalidation can refresh it
 			l, err := NewLookup(client, cfg)
 			if err != nil {
@@ -97,7 +98,7 @@ func TestInvalidatorEnablesNotifications(t *testing.T) {
 	srv := testredis.Start(t, "--notify-keyspace-events", "")
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { _ = client.Close() })
-	l, err := NewLookup(client, LookupConfig{Name: "customer", IDField: "customer_id", Schema: stream.CustomerSchema})
+	l, err := NewLookup(client, LookupConfig{Name: "customer", Key: "customer:{customer_id}", Schema: gen.CustomerSchema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,42 +122,61 @@ func TestInvalidatorEnablesNotifications(t *testing.T) {
 	}
 }
 
+// TestKeyTemplateLookupAndInvalidation reads hashes through key templates
+// with text after the placeholder and with two placeholders (the cache then
+// holds whole keys), and sees their changes through keyspace notifications.
 func TestKeyTemplateLookupAndInvalidation(t *testing.T) {
-	client, prefix := testClient(t)
-	ctx := testCtx(t)
-	schema := stream.MustSchema("profile", stream.Field{Name: "id", Kind: stream.KindInt}, stream.Field{Name: "tier", Kind: stream.KindString})
-	client.HSet(ctx, prefix+"app:7:profile", "id", "7", "tier", "free")
-	client.HSet(ctx, prefix+"app:7:other", "id", "7")
-	l, err := NewLookup(client, LookupConfig{Name: "profile", IDField: "customer_id", KeyTemplate: prefix + "app:{id}:profile", Schema: schema})
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name, key   string
+		hash, other string // the hash read, and a key whose change must not invalidate it
+		wholeKey    bool   // the cache holds the whole key, not the id
+	}{
+		{"suffix", "app:{customer_id}:profile", "app:7:profile", "app:7:other", false},
+		{"two fields", "app:{customer_id}:{track_id}", "app:7:3", "apx:7:3", true},
 	}
-	tier := func() string {
-		out := process(t, l, playEvents([]int64{7}, []int64{0}))
-		rec, _ := out[0].Joined("profile")
-		return rec.Get("tier").Str()
-	}
-	seen := make(chan string, 8)
-	iv := NewInvalidator(client, InvalidatorConfig{OnInvalidate: func(k string) { seen <- k }})
-	iv.WatchLookup(l)
-	runInvalidator(t, iv)
-	if got := tier(); got != "free" {
-		t.Fatalf("tier %q", got)
-	}
-	client.HSet(ctx, prefix+"app:7:other", "x", "1") // another key: no invalidation
-	client.HSet(ctx, prefix+"app:7:profile", "tier", "gold")
-	select {
-	case k := <-seen:
-		if k != prefix+"app:7:profile" {
-			t.Fatalf("notified for %q", k)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("no invalidation within a second")
-	}
-	if got := tier(); got != "gold" {
-		t.Fatalf("tier %q after the change", got)
-	}
-	if _, err := NewLookup(client, LookupConfig{Name: "p", IDField: "x", KeyTemplate: "no-placeholder", Schema: schema}); err == nil {
-		t.Error("template without {id} accepted")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			client, prefix := testClient(t)
+			ctx := testCtx(t)
+			schema := stream.MustSchema("profile", stream.Field{Name: "id", Kind: stream.KindInt}, stream.Field{Name: "tier", Kind: stream.KindString})
+			client.HSet(ctx, prefix+c.hash, "id", "7", "tier", "free")
+			client.HSet(ctx, prefix+c.other, "id", "7")
+			l, err := NewLookup(client, LookupConfig{Name: "profile", Key: prefix + c.key, Schema: schema})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tier := func() string {
+				out := process(t, l, playEvents([]int64{7}, []int64{3}))
+				rec, _ := out[0].Joined("profile")
+				return rec.Get("tier").Str()
+			}
+			seen := make(chan string, 8)
+			iv := NewInvalidator(client, InvalidatorConfig{OnInvalidate: func(k string) { seen <- k }})
+			iv.WatchLookup(l)
+			runInvalidator(t, iv)
+			if got := tier(); got != "free" {
+				t.Fatalf("tier %q", got)
+			}
+			id := "7"
+			if c.wholeKey {
+				id = prefix + c.hash
+			}
+			if _, ok := l.Cache().Get(id); !ok {
+				t.Errorf("cache lacks %q", id)
+			}
+			client.HSet(ctx, prefix+c.other, "x", "1") // another key: no invalidation
+			client.HSet(ctx, prefix+c.hash, "tier", "gold")
+			select {
+			case k := <-seen:
+				if k != prefix+c.hash {
+					t.Fatalf("notified for %q", k)
+				}
+			case <-time.After(time.Second):
+				t.Fatal("no invalidation within a second")
+			}
+			if got := tier(); got != "gold" {
+				t.Fatalf("tier %q after the change", got)
+			}
+		})
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 // LoadConfig sets how a loader runs. Zero values mean the defaults.
 type LoadConfig struct {
-	// Prefix goes before every key: <Prefix>customer:<id>. Default "".
+	// Prefix goes before every key: <Prefix>customer:42. Default "".
 	Prefix string
 	// Input names the input in reports and errors. Default: the file path,
 	// or "input" for a reader.
@@ -106,30 +106,22 @@ func (s Summary) String() string {
 	return fmt.Sprintf("%s: loaded %d, skipped %d, recovered %d, %.2fs", s.Input, s.Loaded, s.Skipped, s.Recovered, s.Duration.Seconds())
 }
 
-// LoadCustomers loads cust.csv from r into hashes <Prefix>customer:<id>.
-func LoadCustomers(ctx context.Context, client redis.UniversalClient, r io.Reader, cfg LoadConfig) (Summary, error) {
-	return load(ctx, client, customerTable, r, cfg)
+// LoadTable loads the CSV rows read from r into one hash per row,
+// <Prefix><t.Key rendered over the row's fields>, with the fields of
+// t.Columns. The first line is the header. Bad rows are reported (with their
+// line numbers) and skipped; the error is for what stops the whole load: an
+// invalid table, a header lacking a column (ErrHeader), a read or Redis
+// failure, or the end of ctx.
+func LoadTable(ctx context.Context, client redis.UniversalClient, r io.Reader, t Table, cfg LoadConfig) (Summary, error) {
+	return load(ctx, client, t, r, cfg)
 }
 
-// LoadTracks loads music.csv from r into hashes <Prefix>track:<id>.
-func LoadTracks(ctx context.Context, client redis.UniversalClient, r io.Reader, cfg LoadConfig) (Summary, error) {
-	return load(ctx, client, trackTable, r, cfg)
-}
-
-// LoadCustomersFile is LoadCustomers reading the file at path.
-func LoadCustomersFile(ctx context.Context, client redis.UniversalClient, path string, cfg LoadConfig) (Summary, error) {
-	return loadFile(ctx, client, customerTable, path, cfg)
-}
-
-// LoadTracksFile is LoadTracks reading the file at path.
-func LoadTracksFile(ctx context.Context, client redis.UniversalClient, path string, cfg LoadConfig) (Summary, error) {
-	return loadFile(ctx, client, trackTable, path, cfg)
-}
-
-func loadFile(ctx context.Context, client redis.UniversalClient, t *table, path string, cfg LoadConfig) (Summary, error) {
+// LoadTableFile is LoadTable reading the file at path, named path in
+// reports unless LoadConfig.Input is set.
+func LoadTableFile(ctx context.Context, client redis.UniversalClient, path string, t Table, cfg LoadConfig) (Summary, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Summary{Table: t.name, Input: path}, fmt.Errorf("enrich: load %s: %w", t.name, err)
+		return Summary{Table: t.Name, Input: path}, fmt.Errorf("enrich: load %s: %w", t.Name, err)
 	}
 	defer f.Close()
 	if cfg.Input == "" {

@@ -53,7 +53,7 @@ func TestLoadGenerated(t *testing.T) {
 	var progress bytes.Buffer
 	cfg := LoadConfig{Prefix: prefix, BatchSize: 300, Progress: &progress, Clock: &stepClock{}, Input: "cust.csv"}
 	for run := 0; run < 2; run++ { // the second run must change nothing
-		sum, err := LoadCustomers(ctx, client, bytes.NewReader(cust), cfg)
+		sum, err := LoadTable(ctx, client, bytes.NewReader(cust), custTable, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestLoadGenerated(t *testing.T) {
 	if !strings.Contains(out, "rows written") || !strings.Contains(out, "cust.csv: loaded 2500, skipped 0, recovered 0,") {
 		t.Errorf("progress output:\n%s", out)
 	}
-	sum, err := LoadTracks(ctx, client, bytes.NewReader(music), LoadConfig{Prefix: prefix})
+	sum, err := LoadTable(ctx, client, bytes.NewReader(music), trackTable, LoadConfig{Prefix: prefix})
 	if err != nil || sum.Loaded != 400 || sum.Skipped != 0 {
 		t.Fatalf("tracks: %+v %v", sum, err)
 	}
@@ -108,7 +108,7 @@ func TestLoadSharedData(t *testing.T) {
 	client, prefix := testClient(t)
 	ctx := testCtx(t)
 	t.Run("cust.csv", func(t *testing.T) {
-		sum, err := LoadCustomersFile(ctx, client, sharedData(t, "cust.csv"), LoadConfig{Prefix: prefix})
+		sum, err := LoadTableFile(ctx, client, sharedData(t, "cust.csv"), custTable, LoadConfig{Prefix: prefix})
 		if err != nil || sum.Loaded != 5000 || sum.Skipped != 0 {
 			t.Fatalf("%+v %v", sum, err)
 		}
@@ -119,7 +119,7 @@ func TestLoadSharedData(t *testing.T) {
 	})
 	t.Run("music.csv", func(t *testing.T) {
 		path := sharedData(t, "music.csv")
-		sum, err := LoadTracksFile(ctx, client, path, LoadConfig{Prefix: prefix})
+		sum, err := LoadTableFile(ctx, client, path, trackTable, LoadConfig{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +150,7 @@ func TestLoadSharedData(t *testing.T) {
 				t.Errorf("track:%s = %v, want title %q artist %q", id, h, w[0], w[1])
 			}
 		}
-		strict, err := LoadTracksFile(ctx, client, path, LoadConfig{Prefix: prefix + "strict:", Strict: true})
+		strict, err := LoadTableFile(ctx, client, path, trackTable, LoadConfig{Prefix: prefix + "strict:", Strict: true})
 		if err != nil || strict.Loaded != 1730 || strict.Skipped != 20 {
 			t.Fatalf("strict: %+v %v", strict, err)
 		}
@@ -177,7 +177,7 @@ func TestLoadBadRows(t *testing.T) {
 		"8,\"Bob\",1,\"2 Road\",\"22222\",\"12/31/2012\",0,0,4,1\r",
 	}, "\n")
 	var reported []RowReport
-	sum, err := LoadCustomers(ctx, client, strings.NewReader(input), LoadConfig{
+	sum, err := LoadTable(ctx, client, strings.NewReader(input), custTable, LoadConfig{
 		Prefix: prefix, MaxLineSize: 200, Input: "bad.csv", OnReport: func(r RowReport) { reported = append(reported, r) },
 	})
 	if err != nil {
@@ -200,11 +200,11 @@ func TestLoadBadRows(t *testing.T) {
 	if h := client.HGetAll(ctx, prefix+"customer:8").Val(); h["name"] != "Bob" || h["sign_date"] != "2012-12-31" || h["linked_with_apps"] != "1" {
 		t.Errorf("customer:8 = %v", h)
 	}
-	_, err = LoadCustomers(ctx, client, strings.NewReader("Id,Name\n1,x\n"), LoadConfig{Prefix: prefix})
+	_, err = LoadTable(ctx, client, strings.NewReader("Id,Name\n1,x\n"), custTable, LoadConfig{Prefix: prefix})
 	if !errors.Is(err, ErrHeader) || !strings.Contains(err.Error(), "input:1") {
 		t.Errorf("bad header error: %v", err)
 	}
-	_, err = LoadTracks(ctx, client, strings.NewReader(""), LoadConfig{Prefix: prefix})
+	_, err = LoadTable(ctx, client, strings.NewReader(""), trackTable, LoadConfig{Prefix: prefix})
 	if !errors.Is(err, ErrHeader) {
 		t.Errorf("empty input error: %v", err)
 	}

@@ -17,21 +17,25 @@ import (
 // loader reads one reference file line by line and hands batches of rows to
 // a writer.
 type loader struct {
-	cfg   LoadConfig
-	t     *table
-	sum   *Summary
-	order []int // CSV column index of each table column
-	ncol  int   // columns in the header
-	cols  []string
-	vals  []string // scratch: batch.add copies the values
+	cfg  LoadConfig
+	t    Table
+	lay  *layout // set by the header
+	sum  *Summary
+	ncol int // columns in the header
+	cols []string
+	vals []string // scratch: batch.add copies the values
+	key  []byte   // scratch
 }
 
-func load(ctx context.Context, client redis.UniversalClient, t *table, r io.Reader, cfg LoadConfig) (Summary, error) {
+func load(ctx context.Context, client redis.UniversalClient, t Table, r io.Reader, cfg LoadConfig) (Summary, error) {
 	cfg.setDefaults()
-	sum := Summary{Table: t.name, Input: cfg.Input}
+	sum := Summary{Table: t.Name, Input: cfg.Input}
+	if err := t.Validate(); err != nil {
+		return sum, err
+	}
 	start := cfg.Clock.Now()
 	l := &loader{cfg: cfg, t: t, sum: &sum}
-	prog := newProgress(cfg, t.name, r)
+	prog := newProgress(cfg, t.Name, r)
 	w := newWriter(ctx, client, cfg.InFlight)
 	err := l.run(ctx, bufio.NewReaderSize(r, 1<<16), w, prog)
 	loaded, werr := w.close()
@@ -39,9 +43,9 @@ func load(ctx context.Context, client redis.UniversalClient, t *table, r io.Read
 	sum.Duration = cfg.Clock.Now().Sub(start)
 	prog.finish(sum)
 	if err = errors.Join(err, werr); err != nil {
-		return sum, fmt.Errorf("enrich: load %s from %s: %w", t.name, cfg.Input, err)
+		return sum, fmt.Errorf("enrich: load %s from %s: %w", t.Name, cfg.Input, err)
 	}
-	cfg.Logger.Info("enrich: loaded", "table", t.name, "input", cfg.Input, "loaded", sum.Loaded,
+	cfg.Logger.Info("enrich: loaded", "table", t.Name, "input", cfg.Input, "loaded", sum.Loaded,
 		"skipped", sum.Skipped, "recovered", sum.Recovered, "seconds", sum.Duration.Seconds())
 	return sum, nil
 }
@@ -89,27 +93,15 @@ func (l *loader) run(ctx context.Context, br *bufio.Reader, w *writer, prog *pro
 	return w.send(b)
 }
 
-// header maps the table's columns to positions in the file.
+// header matches the table to the file's header line.
 func (l *loader) header(line string) error {
 	cols, err := SplitRow(strings.TrimRight(line, "\r"), nil)
 	if err != nil {
 		return fmt.Errorf("header: %w", err)
 	}
 	l.ncol = len(cols)
-	l.order = make([]int, len(l.t.columns))
-	for i, want := range l.t.columns {
-		l.order[i] = -1
-		for j, c := range cols {
-			if strings.EqualFold(strings.TrimSpace(c), want) {
-				l.order[i] = j
-				break
-			}
-		}
-		if l.order[i] < 0 {
-			return fmt.Errorf("%w %q (have %s)", ErrHeader, want, strings.Join(cols, ","))
-		}
-	}
-	return nil
+	l.lay, err = newLayout(l.t, cols)
+	return err
 }
 
 // row parses one data line and adds it to b; false if it was skipped.
@@ -138,21 +130,26 @@ func (l *loader) row(lineNo int64, line string, b *batch) bool {
 		l.report(lineNo, fmt.Sprintf("%d columns, want %d", len(cols), l.ncol), line, false)
 		return false
 	}
-	if cap(l.vals) < len(l.order) {
-		l.vals = make([]string, len(l.order))
+	lay := l.lay
+	if cap(l.vals) < len(lay.order) {
+		l.vals = make([]string, len(lay.order))
 	}
-	vals := l.vals[:len(l.order)]
-	for i, j := range l.order {
+	vals := l.vals[:len(lay.order)]
+	for i, j := range lay.order {
 		vals[i] = cols[j]
 	}
-	if err := l.t.convert(vals); err != nil {
+	err = lay.convert(vals)
+	if err == nil {
+		l.key, err = lay.appendKey(append(l.key[:0], l.cfg.Prefix...), vals)
+	}
+	if err != nil {
 		l.report(lineNo, err.Error(), line, false)
 		return false
 	}
 	if recovered {
 		l.report(lineNo, "unbalanced double quote removed", line, true)
 	}
-	b.add(l.cfg.Prefix+l.t.name+":"+vals[0], l.t.fields, vals)
+	b.add(string(l.key), lay.fields, vals)
 	return true
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -42,18 +43,17 @@ func (b Backoff) delay(attempt int) time.Duration {
 	return min(d, b.Max)
 }
 
-// LookupConfig sets up a Lookup. Name, IDField and Schema are required.
+// LookupConfig sets up a Lookup. Name, Key and Schema are required.
 type LookupConfig struct {
 	// Name is the join name the record is attached under ("customer").
 	Name string
-	// IDField is the event field holding the id ("customer_id").
-	IDField string
-	// KeyPrefix is prepended to the id to form the Redis key of the hash.
-	// Default Name + ":".
-	KeyPrefix string
-	// KeyTemplate, if set, replaces KeyPrefix: the key is the template with
-	// its one "{id}" replaced by the id, e.g. "app:{id}:profile".
-	KeyTemplate string
+	// Key is the Redis key of the hash, a template over event fields in
+	// stream.Template syntax: "customer:{customer_id}",
+	// "geo:{country}:{city}" ("{{" and "}}" for literal braces). It needs
+	// at least one placeholder; the special names ({$key}, ...) are not
+	// allowed. An event lacking a value (null, absent or empty) for a
+	// placeholder has no id: the Unknown policy applies.
+	Key string
 	// Schema types the record; hash fields are parsed per its kinds.
 	// Fields missing from the hash (or empty, or unparsable: logged) stay
 	// null; a hash with none of the schema's fields is an unknown id.
@@ -61,7 +61,9 @@ type LookupConfig struct {
 	// Unknown is the policy for unknown ids. Default PassUnknown.
 	Unknown Unknown
 	// Cache is the cache to use, possibly shared with other lookups of the
-	// same keys. Default: a new cache built from CacheConfig.
+	// same keys. Default: a new cache built from CacheConfig. With one
+	// placeholder in Key the cache is keyed by its value ("42"), with
+	// several by the whole Redis key.
 	Cache *Cache
 	// CacheConfig configures the cache made when Cache is nil; its Clock
 	// defaults to Clock.
@@ -78,9 +80,6 @@ type LookupConfig struct {
 }
 
 func (c *LookupConfig) setDefaults() {
-	if c.KeyPrefix == "" {
-		c.KeyPrefix = c.Name + ":"
-	}
 	if c.Backoff.Initial <= 0 {
 		c.Backoff.Initial = 10 * time.Millisecond
 	}
@@ -105,14 +104,13 @@ func (c LookupConfig) Validate() error {
 	if c.Name == "" {
 		errs = append(errs, errors.New("enrich: LookupConfig.Name is required"))
 	}
-	if c.IDField == "" {
-		errs = append(errs, errors.New("enrich: LookupConfig.IDField is required"))
+	if c.Key == "" {
+		errs = append(errs, errors.New("enrich: LookupConfig.Key is required"))
+	} else if _, err := keyTemplate(c.Key); err != nil {
+		errs = append(errs, fmt.Errorf("enrich: LookupConfig.Key: %w", err))
 	}
 	if c.Schema == nil {
 		errs = append(errs, errors.New("enrich: LookupConfig.Schema is required"))
-	}
-	if c.KeyTemplate != "" && strings.Count(c.KeyTemplate, "{id}") != 1 {
-		errs = append(errs, fmt.Errorf("enrich: LookupConfig.KeyTemplate %q must hold {id} once", c.KeyTemplate))
 	}
 	if c.Unknown < PassUnknown || c.Unknown > DeadLetterUnknown {
 		errs = append(errs, fmt.Errorf("enrich: LookupConfig.Unknown %d is not a policy", c.Unknown))
@@ -120,16 +118,85 @@ func (c LookupConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// CustomerLookup is the configuration joining "customer" records from
-// <prefix>customer:<customer_id>, typed by stream.CustomerSchema.
-func CustomerLookup(prefix string) LookupConfig {
-	return LookupConfig{Name: "customer", IDField: "customer_id", KeyPrefix: prefix + "customer:", Schema: stream.CustomerSchema}
+// Fields returns the event fields Key reads, in order of appearance; nil
+// when Key is not a valid template (see Validate).
+func (c LookupConfig) Fields() []string {
+	t, err := keyTemplate(c.Key)
+	if err != nil {
+		return nil
+	}
+	return t.Fields()
 }
 
-// TrackLookup is the configuration joining "track" records from
-// <prefix>track:<track_id>, typed by stream.TrackSchema.
-func TrackLookup(prefix string) LookupConfig {
-	return LookupConfig{Name: "track", IDField: "track_id", KeyPrefix: prefix + "track:", Schema: stream.TrackSchema}
+// CheckSchema reports the fields of Key that events of schema in lack, so
+// that a lookup that could never find an id is refused before it runs.
+func (c LookupConfig) CheckSchema(in *stream.Schema) error {
+	var missing []string
+	for _, f := range c.Fields() {
+		if in.Index(f) < 0 && !slices.Contains(missing, f) {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	have := make([]string, in.Len())
+	for i := range have {
+		have[i] = in.Field(i).Name
+	}
+	return fmt.Errorf("enrich: lookup %s: key %q reads %s, which events of schema %s lack (have %s)",
+		c.Name, c.Key, strings.Join(missing, ", "), in.Name(), strings.Join(have, ","))
+}
+
+// keyTemplate parses a lookup or table key: a template with at least one
+// placeholder, none of them special.
+func keyTemplate(s string) (*stream.Template, error) {
+	t, err := stream.ParseTemplate(s)
+	if err != nil {
+		return nil, err
+	}
+	fields := t.Fields()
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("key %q has no placeholder: write the field holding the id in braces, e.g. \"customer:{customer_id}\"", s)
+	}
+	for _, f := range fields {
+		if strings.HasPrefix(f, "$") {
+			return nil, fmt.Errorf("key %q: {%s} is not allowed here: name a field", s, f)
+		}
+	}
+	return t, nil
+}
+
+// keyAround returns the literal text of t before its first placeholder and
+// after its last: the common prefix and suffix of two renderings whose
+// placeholder values differ in their only byte.
+func keyAround(t *stream.Template) (prefix, suffix string) {
+	fields := t.Fields()
+	fs := make([]stream.Field, 0, len(fields))
+	for _, f := range fields {
+		if !slices.ContainsFunc(fs, func(x stream.Field) bool { return x.Name == f }) {
+			fs = append(fs, stream.Field{Name: f, Kind: stream.KindString})
+		}
+	}
+	schema := stream.MustSchema("key", fs...)
+	render := func(v string) string {
+		ev := stream.Event{Schema: schema, Fields: make([]stream.Value, len(fs))}
+		for i := range ev.Fields {
+			ev.Fields[i] = stream.String(v)
+		}
+		s, _ := t.Render(&ev)
+		return s
+	}
+	a, b := render("0"), render("1")
+	n := 0
+	for n < len(a) && a[n] == b[n] {
+		n++
+	}
+	m := 0
+	for m < len(a)-n && a[len(a)-1-m] == b[len(b)-1-m] {
+		m++
+	}
+	return a[:n], a[len(a)-m:]
 }
 
 // Lookup is a stream.Operator joining a record from Redis onto each event.
@@ -139,13 +206,16 @@ type Lookup struct {
 	cfg       LookupConfig
 	client    redis.UniversalClient
 	ownLogger bool // the logger came from LookupConfig
-	keyPrefix string
-	keySuffix string
+	tmpl      *stream.Template
+	fields    []string // the placeholders' fields, in order
+	single    bool     // one placeholder: the cache is keyed by its value
+	keyPrefix string   // the key's text before its first placeholder
+	keySuffix string   // and after its last
 	cache     *Cache
 	fieldArgs []any // the schema's field names, boxed once for HMGET
 	health    atomic.Pointer[Health]
 
-	near near // memo of cache hits by int id
+	near near // memo of cache hits by int id (single only)
 
 	// per-batch scratch
 	idSchema *stream.Schema
@@ -181,10 +251,10 @@ func NewLookup(client redis.UniversalClient, cfg LookupConfig) (*Lookup, error) 
 		}
 		l.cache = c
 	}
-	l.keyPrefix = cfg.KeyPrefix
-	if cfg.KeyTemplate != "" {
-		l.keyPrefix, l.keySuffix, _ = strings.Cut(cfg.KeyTemplate, "{id}")
-	}
+	l.tmpl, _ = keyTemplate(cfg.Key) // checked by Validate
+	l.fields = l.tmpl.Fields()
+	l.single = len(l.fields) == 1
+	l.keyPrefix, l.keySuffix = keyAround(l.tmpl)
 	for i := range cfg.Schema.Len() {
 		l.fieldArgs = append(l.fieldArgs, cfg.Schema.Field(i).Name)
 	}
@@ -195,6 +265,9 @@ func NewLookup(client redis.UniversalClient, cfg LookupConfig) (*Lookup, error) 
 // Cache returns the lookup's cache.
 func (l *Lookup) Cache() *Cache { return l.cache }
 
+// Fields returns the event fields the lookup's key reads, in order.
+func (l *Lookup) Fields() []string { return slices.Clone(l.fields) }
+
 // Start adopts the pipeline's logger when LookupConfig.Logger was nil.
 func (l *Lookup) Start(_ context.Context, env stream.Env) error {
 	if !l.ownLogger && env.Logger != nil {
@@ -203,13 +276,20 @@ func (l *Lookup) Start(_ context.Context, env stream.Env) error {
 	return nil
 }
 
-// key is the Redis key of id.
-func (l *Lookup) key(id string) string { return l.keyPrefix + id + l.keySuffix }
+// key is the Redis key of a cache id: the id itself when the key has
+// several placeholders.
+func (l *Lookup) key(id string) string {
+	if !l.single {
+		return id
+	}
+	return l.keyPrefix + id + l.keySuffix
+}
 
 // Advance does nothing: a lookup fires nothing on watermarks.
 func (l *Lookup) Advance(context.Context, int64, *stream.Emitter) error { return nil }
 
-// intID returns the id of ev if it is an int.
+// intID returns the id of ev if the key has one placeholder and its value
+// is an int.
 func (l *Lookup) intID(ev *stream.Event) (int64, bool) {
 	if ev.Schema != l.idSchema {
 		l.findID(ev)
@@ -223,13 +303,23 @@ func (l *Lookup) intID(ev *stream.Event) (int64, bool) {
 
 func (l *Lookup) findID(ev *stream.Event) {
 	l.idSchema, l.idIndex = ev.Schema, -1
-	if ev.Schema != nil {
-		l.idIndex = ev.Schema.Index(l.cfg.IDField)
+	if ev.Schema != nil && l.single {
+		l.idIndex = ev.Schema.Index(l.fields[0])
 	}
 }
 
-// idOf writes the id of ev into l.buf; false if the field is null or absent.
+// idOf writes the cache id of ev into l.buf: the value of the key's one
+// field, or the whole key when it has several. False if a field's value is
+// null, absent or empty.
 func (l *Lookup) idOf(ev *stream.Event) bool {
+	if !l.single {
+		if l.missing(ev) != "" {
+			return false
+		}
+		var err error
+		l.buf, err = l.tmpl.AppendTo(l.buf[:0], ev)
+		return err == nil
+	}
 	if ev.Schema != l.idSchema {
 		l.findID(ev)
 	}
@@ -248,4 +338,15 @@ func (l *Lookup) idOf(ev *stream.Event) bool {
 		l.buf = v.AppendText(l.buf[:0])
 	}
 	return len(l.buf) > 0
+}
+
+// missing returns the first field of the key that ev has no value for
+// (null, absent or empty), or "".
+func (l *Lookup) missing(ev *stream.Event) string {
+	for _, f := range l.fields {
+		if v := ev.Get(f); v.IsNull() || v.Kind() == stream.KindString && v.Str() == "" {
+			return f
+		}
+	}
+	return ""
 }

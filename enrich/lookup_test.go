@@ -11,8 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 )
 
 // countHook counts pipelines and HMGET commands sent to Redis.
@@ -59,10 +59,10 @@ func (h *countHook) count(cmds []redis.Cmder) {
 func loadGen(t *testing.T, client redis.UniversalClient, prefix string, customers, tracks int) *gen.Data {
 	t.Helper()
 	d, cust, music := genFiles(t, gen.Config{Seed: 3, Customers: customers, Tracks: tracks, Plays: -1})
-	if _, err := LoadCustomers(testCtx(t), client, bytes.NewReader(cust), LoadConfig{Prefix: prefix}); err != nil {
+	if _, err := LoadTable(testCtx(t), client, bytes.NewReader(cust), custTable, LoadConfig{Prefix: prefix}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadTracks(testCtx(t), client, bytes.NewReader(music), LoadConfig{Prefix: prefix}); err != nil {
+	if _, err := LoadTable(testCtx(t), client, bytes.NewReader(music), trackTable, LoadConfig{Prefix: prefix}); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -83,14 +83,14 @@ func TestLookupJoinsTypedRecords(t *testing.T) {
 	hook := &countHook{}
 	client.AddHook(hook)
 	clock := stream.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	ccfg := CustomerLookup(prefix)
+	ccfg := customerLookup(prefix)
 	ccfg.Clock = clock
 	ccfg.CacheConfig = CacheConfig{TTL: time.Minute, NegativeTTL: 10 * time.Second}
 	cust, err := NewLookup(client, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tcfg := TrackLookup(prefix)
+	tcfg := trackLookup(prefix)
 	tcfg.Clock = clock
 	track, err := NewLookup(client, tcfg)
 	if err != nil {
@@ -162,7 +162,7 @@ func TestLookupUnknownPolicies(t *testing.T) {
 	client, prefix := testClient(t)
 	loadGen(t, client, prefix, 20, 5)
 	ids := []int64{1, 500, 2, 501}
-	drop := CustomerLookup(prefix)
+	drop := customerLookup(prefix)
 	drop.Unknown = DropUnknown
 	l, err := NewLookup(client, drop)
 	if err != nil {
@@ -174,7 +174,7 @@ func TestLookupUnknownPolicies(t *testing.T) {
 	}
 
 	// Dead letters go through a real pipeline to its dead-letter sink.
-	dl := CustomerLookup(prefix)
+	dl := customerLookup(prefix)
 	dl.Unknown = DeadLetterUnknown
 	l, err = NewLookup(client, dl)
 	if err != nil {
@@ -195,7 +195,7 @@ func TestLookupUnknownPolicies(t *testing.T) {
 		reasons = append(reasons, ev.Get("reason").Str())
 	}
 	all := strings.Join(reasons, "|")
-	for _, want := range []string{"unknown customer_id 500 (no hash " + prefix + "customer:500)", "unknown customer_id 501", "no customer_id"} {
+	for _, want := range []string{"enrich customer: no hash " + prefix + "customer:500", "enrich customer: no hash " + prefix + "customer:501", "enrich customer: no customer_id"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("dead-letter reasons %q lack %q", all, want)
 		}
@@ -207,7 +207,7 @@ func TestLookupBadHashes(t *testing.T) {
 	ctx := testCtx(t)
 	client.HSet(ctx, prefix+"customer:1", "id", "1", "level", "gold", "name", "Zoë")
 	client.Set(ctx, prefix+"customer:2", "not a hash", 0)
-	l, err := NewLookup(client, CustomerLookup(prefix))
+	l, err := NewLookup(client, customerLookup(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestLookupSharedCacheSingleFlight(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for g := range 6 {
-		cfg := CustomerLookup(prefix)
+		cfg := customerLookup(prefix)
 		cfg.Cache = cache
 		l, err := NewLookup(client, cfg)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -18,7 +19,7 @@ func TestNearMemoFollowsCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := CustomerLookup(prefix)
+	cfg := customerLookup(prefix)
 	cfg.Cache = cache
 	l, err := NewLookup(client, cfg)
 	if err != nil {
@@ -28,7 +29,7 @@ func TestNearMemoFollowsCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := func(name string) *stream.Record {
-		return &stream.Record{Schema: stream.CustomerSchema, Values: []stream.Value{stream.Int(7), stream.String(name)}}
+		return &stream.Record{Schema: gen.CustomerSchema, Values: []stream.Value{stream.Int(7), stream.String(name)}}
 	}
 	name := func(step string) string {
 		t.Helper()

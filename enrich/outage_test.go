@@ -8,9 +8,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // TestOutageBackpressureAndResume stops the Redis server in the middle of a
@@ -23,11 +23,11 @@ func TestOutageBackpressureAndResume(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 	ctx := testCtx(t)
 	_, cust, _ := genFiles(t, gen.Config{Seed: 11, Customers: 1000, Tracks: 1, Plays: -1})
-	if _, err := LoadCustomers(ctx, client, bytes.NewReader(cust), LoadConfig{}); err != nil {
+	if _, err := LoadTable(ctx, client, bytes.NewReader(cust), custTable, LoadConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	health := make(chan Health, 16)
-	cfg := CustomerLookup("")
+	cfg := customerLookup("")
 	cfg.Backoff = Backoff{Initial: 5 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.OnHealth = func(h Health) { health <- h }
 	l, err := NewLookup(client, cfg)

@@ -96,9 +96,10 @@ func (l *Lookup) unknown(ev stream.Event, s *slot, reason string, out *stream.Em
 	case DeadLetterUnknown:
 		if reason == "" {
 			if s.noID {
-				reason = "no " + l.cfg.IDField
+				reason = "no " + l.missing(&ev)
 			} else {
-				reason = "unknown " + l.cfg.IDField + " " + l.ids[s.miss-1] + " (no hash " + l.key(l.ids[s.miss-1]) + ")"
+				l.idOf(&ev) // the id of a miss, or of a hit cached as unknown
+				reason = "no hash " + l.key(string(l.buf))
 			}
 		}
 		var raw []byte

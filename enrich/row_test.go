@@ -4,6 +4,9 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
 )
 
 func TestSplitRow(t *testing.T) {
@@ -72,41 +75,81 @@ func FuzzSplitRow(f *testing.F) {
 	})
 }
 
-// FuzzLoaderRow feeds arbitrary lines to the customer and track row checks
-// (no Redis: rows go to a batch). A row is either loaded with every field
-// valid, or reported; never a panic.
+// fuzzTables are the tables FuzzLoaderRow feeds rows to, with their
+// headers: typed and converted columns, a key of two fields, and a table
+// without Columns.
+var fuzzTables = []struct {
+	t      Table
+	header string
+}{
+	{custTable, "CustID,Name,Gender,Address,zip,SignDate,Status,Level,Campaign,LinkedWithApps"},
+	{trackTable, "TrackId,Title,Artist,Length"},
+	{Table{Name: "typed", Key: "t:{f}:{b}", Columns: []Column{
+		{Header: "F", Field: "f", Kind: stream.KindFloat}, {Header: "B", Field: "b", Kind: stream.KindBool},
+		{Header: "T", Field: "t", Kind: stream.KindTime}, {Header: "S", Field: "s", Kind: stream.KindString},
+	}}, "S,T,B,F"},
+	{Table{Name: "any", Key: "any:{{{a}}}:{c}"}, "a,b,c,d"},
+}
+
+// FuzzLoaderRow feeds arbitrary lines to the row checks of several tables
+// (no Redis: rows go to a batch). A row is either loaded with every value
+// of its kind and its key rendered from its fields, or reported; never a
+// panic.
 func FuzzLoaderRow(f *testing.F) {
 	for _, s := range []string{
 		`0,"Gregory Koval",0,"13004 Easy Cider Point","72132","06/04/2013",1,1,1,0`,
 		`2,"Bad Date",0,"1 Road","11111","02/30/2013",1,2,1,0`,
 		`326,Helplessly Hoping,"Crosby,195`, `172,Bucks Boogie,Blue Öyster Cult,295`, "1,\xff,2,3", `,,,`,
+		`x,2014-10-01 00:00:00,true,1.5`, `"a,b",2014-10-01T00:00:00Z,0,-3e9`, `x,,1,`,
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		for _, tb := range []*table{customerTable, trackTable} {
+		for _, ft := range fuzzTables {
 			var sum Summary
-			l := &loader{cfg: LoadConfig{Input: "fuzz"}, t: tb, sum: &sum}
+			l := &loader{cfg: LoadConfig{Input: "fuzz", Prefix: "p:"}, t: ft.t, sum: &sum}
 			l.cfg.setDefaults()
-			header := string(AppendRow(nil, tb.columns))
-			if err := l.header(header); err != nil {
+			if err := l.header(ft.header); err != nil {
 				t.Fatal(err)
 			}
 			b := &batch{}
 			ok := l.row(2, line, b)
 			if ok != (len(b.cmds) == 1) || ok == (sum.Skipped == 1) {
-				t.Fatalf("%s row %q: ok=%v cmds=%d %+v", tb.name, line, ok, len(b.cmds), sum)
+				t.Fatalf("%s row %q: ok=%v cmds=%d %+v", ft.t.Name, line, ok, len(b.cmds), sum)
 			}
 			if !ok {
-				if len(sum.Reports) != 1 || sum.Reports[0].Line != 2 {
+				if len(sum.Reports) != 1 || sum.Reports[0].Line != 2 || sum.Reports[0].Reason == "" {
 					t.Fatalf("report %+v", sum.Reports)
 				}
 				continue
 			}
 			args := b.cmds[0]
-			key, id := *args[1].(*string), *args[3].(*string)
-			if key != tb.name+":"+id || !isUint(id) {
-				t.Fatalf("key %v id %v", key, id)
+			if len(args) != 2+2*len(l.lay.cols) {
+				t.Fatalf("%s: %d HSET arguments for %d columns", ft.t.Name, len(args), len(l.lay.cols))
+			}
+			key := *args[1].(*string)
+			fields := map[string]string{}
+			schema := []stream.Field{}
+			for i, c := range l.lay.cols {
+				name, v := args[2+2*i].(string), *args[3+2*i].(*string)
+				if _, err := stream.ParseValue(c.Kind, v); v != "" && err != nil {
+					t.Fatalf("%s: field %s = %q loaded: %v", ft.t.Name, name, v, err)
+				}
+				fields[name] = v
+				schema = append(schema, stream.Field{Name: name, Kind: stream.KindString})
+			}
+			ev := stream.Event{Schema: stream.MustSchema("row", schema...)}
+			for _, fd := range schema {
+				ev.Fields = append(ev.Fields, stream.String(fields[fd.Name]))
+			}
+			want, err := stream.MustTemplate(ft.t.Key).Render(&ev)
+			if err != nil || key != "p:"+want {
+				t.Fatalf("%s: key %q, want p:%q (%v)", ft.t.Name, key, want, err)
+			}
+			if ft.t.Name == "customer" {
+				if _, err := time.Parse(time.DateOnly, fields["sign_date"]); err != nil {
+					t.Fatalf("sign_date %q loaded", fields["sign_date"])
+				}
 			}
 		}
 	})

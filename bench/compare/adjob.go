@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
@@ -36,7 +37,7 @@ func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string
 	if err != nil {
 		return libResult{}, err
 	}
-	customer, err := enrich.NewLookup(rdb, enrich.CustomerLookup(prefix))
+	customer, err := enrich.NewLookup(rdb, music.CustomerLookup(prefix))
 	if err != nil {
 		return libResult{}, err
 	}

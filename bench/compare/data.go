@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/music"
 )
 
 // input is one generated data set: the plays CSV (event-time order, with
@@ -59,10 +60,10 @@ func generate(n int, seed uint64) (*input, error) {
 // pred_event) and track:<id>.
 func (in *input) load(ctx context.Context, rdb *redis.Client, prefix string) error {
 	cfg := enrich.LoadConfig{Prefix: prefix}
-	if _, err := enrich.LoadCustomers(ctx, rdb, bytes.NewReader(in.customers), cfg); err != nil {
+	if _, err := music.LoadCustomers(ctx, rdb, bytes.NewReader(in.customers), cfg); err != nil {
 		return fmt.Errorf("load customers: %w", err)
 	}
-	if _, err := enrich.LoadTracks(ctx, rdb, bytes.NewReader(in.music), cfg); err != nil {
+	if _, err := music.LoadTracks(ctx, rdb, bytes.NewReader(in.music), cfg); err != nil {
 		return fmt.Errorf("load tracks: %w", err)
 	}
 	pipe := rdb.Pipeline()

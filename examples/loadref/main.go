@@ -13,18 +13,19 @@ import (
 	"os/signal"
 
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/examples/musicstream/music"
 )
 
 func main() {
 	addr := flag.String("redis", "localhost:6379", "Redis host:port or redis:// / rediss:// URL (user:password@ for ACL)")
 	customers := flag.String("customers", "", "path of cust.csv (CustID,Name,Gender,Address,zip,SignDate,Status,Level,Campaign,LinkedWithApps)")
-	music := flag.String("music", "", "path of music.csv (TrackId,Title,Artist,Length)")
+	tracks := flag.String("music", "", "path of music.csv (TrackId,Title,Artist,Length)")
 	prefix := flag.String("prefix", "", "key prefix before customer:<id> and track:<id>")
 	batch := flag.Int("batch", 1000, "rows per pipelined round trip")
 	strict := flag.Bool("strict", false, "skip rows with an unbalanced quote instead of recovering them")
 	quiet := flag.Bool("quiet", false, "no progress output")
 	flag.Parse()
-	if *customers == "" && *music == "" {
+	if *customers == "" && *tracks == "" {
 		fmt.Fprintln(os.Stderr, "loadref: nothing to load: give -customers and/or -music")
 		flag.Usage()
 		os.Exit(2)
@@ -36,25 +37,25 @@ func main() {
 	if !*quiet {
 		cfg.Progress = os.Stderr
 	}
-	if err := run(ctx, *addr, *customers, *music, cfg, logger); err != nil {
+	if err := run(ctx, *addr, *customers, *tracks, cfg, logger); err != nil {
 		fmt.Fprintln(os.Stderr, "loadref:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, addr, customers, music string, cfg enrich.LoadConfig, logger *slog.Logger) error {
+func run(ctx context.Context, addr, customers, tracks string, cfg enrich.LoadConfig, logger *slog.Logger) error {
 	client, err := enrich.Connect(ctx, addr, logger)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 	if customers != "" {
-		if _, err := enrich.LoadCustomersFile(ctx, client, customers, cfg); err != nil {
+		if _, err := music.LoadCustomersFile(ctx, client, customers, cfg); err != nil {
 			return err
 		}
 	}
-	if music != "" {
-		if _, err := enrich.LoadTracksFile(ctx, client, music, cfg); err != nil {
+	if tracks != "" {
+		if _, err := music.LoadTracksFile(ctx, client, tracks, cfg); err != nil {
 			return err
 		}
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rulestream/rulestream/enrich"
-	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/internal/testredis"
 )
 
 func TestRunLoadsGeneratedFiles(t *testing.T) {
@@ -43,10 +46,92 @@ func TestRunLoadsGeneratedFiles(t *testing.T) {
 	if len(keys) != 340 {
 		t.Errorf("%d keys, want 340", len(keys))
 	}
-	if got := client.HGet(ctx, prefix+"track:3", "title").Val(); got != d.Tracks[3].Title {
-		t.Errorf("track:3 title %q, want %q", got, d.Tracks[3].Title)
+	for _, c := range d.Customers {
+		h := client.HGetAll(ctx, prefix+"customer:"+strconv.FormatInt(c.ID, 10)).Val()
+		want := map[string]string{
+			"id": strconv.FormatInt(c.ID, 10), "name": c.Name, "gender": strconv.Itoa(c.Gender), "address": c.Address,
+			"zip": c.Zip, "sign_date": c.SignDate.Format("2006-01-02"), "status": strconv.Itoa(c.Status),
+			"level": strconv.Itoa(c.Level), "campaign": strconv.Itoa(c.Campaign), "linked_with_apps": strconv.Itoa(c.LinkedWithApps),
+		}
+		if !equal(h, want) {
+			t.Fatalf("customer %d: %v, want %v", c.ID, h, want)
+		}
+	}
+	for _, tr := range d.Tracks {
+		h := client.HGetAll(ctx, prefix+"track:"+strconv.FormatInt(tr.ID, 10)).Val()
+		want := map[string]string{"id": strconv.FormatInt(tr.ID, 10), "title": tr.Title, "artist": tr.Artist, "length": strconv.Itoa(tr.Length)}
+		if !equal(h, want) {
+			t.Fatalf("track %d: %v, want %v", tr.ID, h, want)
+		}
 	}
 	if err := run(ctx, "127.0.0.1:1", cust, "", enrich.LoadConfig{}, nil); err == nil {
 		t.Error("unreachable Redis gave no error")
+	}
+}
+
+func equal(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRunLoadsSharedData loads the original demo's files: every customer,
+// and every track of music.csv, the 20 lines with an unbalanced quote
+// recovered one by one (with -strict: skipped, 1,730 loaded).
+func TestRunLoadsSharedData(t *testing.T) {
+	cust, music := "../../../shared/data/cust.csv", "../../../shared/data/music.csv"
+	for _, p := range []string{cust, music} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("%s not present: %v", p, err)
+		}
+	}
+	client, prefix := testredis.Client(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wantLines := []int64{121, 165, 328, 329, 330, 332, 333, 334, 482, 483, 485, 486, 604, 626, 832, 929, 1094, 1204, 1454, 1580}
+	for _, strict := range []bool{false, true} {
+		var out strings.Builder
+		var reports []enrich.RowReport
+		cfg := enrich.LoadConfig{Prefix: prefix + strconv.FormatBool(strict) + ":", Strict: strict, Progress: &out,
+			OnReport: func(r enrich.RowReport) { reports = append(reports, r) }}
+		if err := run(ctx, "redis://"+client.Options().Addr+"/1", cust, music, cfg, nil); err != nil {
+			t.Fatal(err)
+		}
+		summary := music + ": loaded 1750, skipped 0, recovered 20, "
+		if strict {
+			summary = music + ": loaded 1730, skipped 20, recovered 0, "
+		}
+		if got := out.String(); !strings.Contains(got, cust+": loaded 5000, skipped 0, recovered 0, ") || !strings.Contains(got, summary) {
+			t.Errorf("strict %v: output\n%s", strict, got)
+		}
+		var lines []int64
+		for _, r := range reports {
+			if r.Input != music || r.Recovered == strict {
+				t.Errorf("strict %v: report %v", strict, r)
+			}
+			lines = append(lines, r.Line)
+		}
+		if !slices.Equal(lines, wantLines) {
+			t.Errorf("strict %v: reported lines %v, want %v", strict, lines, wantLines)
+		}
+	}
+	ctx2 := context.Background()
+	if h := client.HGetAll(ctx2, prefix+"false:customer:0").Val(); h["name"] != "Gregory Koval" || h["sign_date"] != "2013-06-04" || h["level"] != "1" || h["zip"] != "72132" {
+		t.Errorf("customer:0 = %v", h)
+	}
+	for id, w := range map[string][2]string{
+		"326": {"Helplessly Hoping", "Crosby"}, "327": {"Long Time Gone", "David Crosby"},
+		"172": {"Bucks Boogie", "Blue Öyster Cult"}, "1162": {"Silent Lucidity", "Queensrÿche"}, "170": {" The Reaper", "Blue Oyster Cult"},
+	} {
+		h := client.HGetAll(ctx2, prefix+"false:track:"+id).Val()
+		if h["title"] != w[0] || h["artist"] != w[1] {
+			t.Errorf("track:%s = %v, want title %q artist %q", id, h, w[0], w[1])
+		}
 	}
 }

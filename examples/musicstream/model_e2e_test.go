@@ -12,6 +12,7 @@ import (
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/stretchr/testify/require"
 )
 
@@ -26,7 +27,7 @@ func TestEndToEndAdScore(t *testing.T) {
 	d := gen.Generate(gen.Config{Seed: 9, Plays: 20000, Customers: 500, Tracks: 200, MeanGap: 30 * time.Second, Duplicates: 0.01, MaxDelay: time.Minute})
 	var cust bytes.Buffer
 	require.NoError(t, gen.WriteCustomers(&cust, d.Customers))
-	_, err := enrich.LoadCustomers(ctx, rdb, &cust, enrich.LoadConfig{Prefix: prefix})
+	_, err := music.LoadCustomers(ctx, rdb, &cust, enrich.LoadConfig{Prefix: prefix})
 	require.NoError(t, err)
 
 	clicks, _ := gen.Clicks(d, gen.ClickConfig{})

@@ -16,11 +16,11 @@ import (
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
 	"github.com/rulestream/rulestream/examples/musicstream/analytics"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/checkpoint"
-	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream/kafka"
 )
 
@@ -134,7 +134,7 @@ func (a *app) loadReference(ctx context.Context, data *gen.Data) error {
 	}
 	switch {
 	case a.o.customers != "":
-		s, err := enrich.LoadCustomersFile(ctx, a.rdb, a.o.customers, cfg)
+		s, err := music.LoadCustomersFile(ctx, a.rdb, a.o.customers, cfg)
 		if err := report(a.o.customers, s, err); err != nil {
 			return err
 		}
@@ -143,21 +143,21 @@ func (a *app) loadReference(ctx context.Context, data *gen.Data) error {
 		if err := gen.WriteCustomers(&buf, data.Customers); err != nil {
 			return err
 		}
-		s, err := enrich.LoadCustomers(ctx, a.rdb, &buf, cfg)
+		s, err := music.LoadCustomers(ctx, a.rdb, &buf, cfg)
 		if err := report("generated customers", s, err); err != nil {
 			return err
 		}
 	}
 	switch {
 	case a.o.music != "":
-		s, err := enrich.LoadTracksFile(ctx, a.rdb, a.o.music, cfg)
+		s, err := music.LoadTracksFile(ctx, a.rdb, a.o.music, cfg)
 		return report(a.o.music, s, err)
 	case data != nil:
 		var buf bytes.Buffer
 		if err := gen.WriteMusic(&buf, data.Tracks); err != nil {
 			return err
 		}
-		s, err := enrich.LoadTracks(ctx, a.rdb, &buf, cfg)
+		s, err := music.LoadTracks(ctx, a.rdb, &buf, cfg)
 		return report("generated music", s, err)
 	}
 	return nil

@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/musicstream/analytics"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream/metrics"
 )
 
@@ -55,10 +55,10 @@ func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int,
 	if err := gen.WriteMusic(&tracks, d.Tracks); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := enrich.LoadCustomers(ctx, rdb, &cust, enrich.LoadConfig{Prefix: prefix}); err != nil {
+	if _, err := music.LoadCustomers(ctx, rdb, &cust, enrich.LoadConfig{Prefix: prefix}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := enrich.LoadTracks(ctx, rdb, &tracks, enrich.LoadConfig{Prefix: prefix}); err != nil {
+	if _, err := music.LoadTracks(ctx, rdb, &tracks, enrich.LoadConfig{Prefix: prefix}); err != nil {
 		t.Fatal(err)
 	}
 	af, err := analytics.NewFactory(rdb, analytics.Config{Prefix: prefix})

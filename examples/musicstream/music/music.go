@@ -138,13 +138,13 @@ func (s *Scenario) Operators(pid stream.PartitionID) ([]stream.Operator, error) 
 	if err != nil {
 		return nil, err
 	}
-	cc := enrich.CustomerLookup(s.cfg.Prefix)
+	cc := CustomerLookup(s.cfg.Prefix)
 	cc.Cache, cc.Logger = s.cust, s.cfg.Logger
 	customer, err := enrich.NewLookup(s.rdb, cc)
 	if err != nil {
 		return nil, err
 	}
-	tc := enrich.TrackLookup(s.cfg.Prefix)
+	tc := TrackLookup(s.cfg.Prefix)
 	tc.Cache, tc.Logger = s.track, s.cfg.Logger
 	track, err := enrich.NewLookup(s.rdb, tc)
 	if err != nil {
