@@ -193,3 +193,12 @@ func (f *Filter) Stats() FilterStats {
 
 // String returns the filter's name and condition.
 func (f *Filter) String() string { return f.name + ": " + f.expr }
+
+// Joins returns the names of the joined records the condition reads.
+func (f *Filter) Joins() []string {
+	out := make([]string, 0, len(f.joins))
+	for _, j := range f.joins {
+		out = append(out, f.env.joins[j])
+	}
+	return out
+}

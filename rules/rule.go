@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
+
+	"github.com/rulestream/rulestream/stream"
 )
 
 // Rule declares one rule. In YAML the fields are name, when, target,
@@ -217,4 +219,24 @@ func (e *Env) program(ast *cel.Ast) (cel.Program, bool, error) {
 	prg, err := e.cel.Program(ast, cel.EvalOptions(cel.OptOptimize),
 		cel.CostLimit(e.cfg.CostLimit), cel.InterruptCheckFrequency(e.cfg.InterruptCheckFrequency))
 	return prg, true, err
+}
+
+// EmissionSchema returns the schema of the emissions of the named enabled
+// rule (its event's fields, rule, rule_version, at and its payload), or nil.
+func (s *RuleSet) EmissionSchema(rule string) *stream.Schema {
+	for _, c := range s.rules {
+		if c.Name == rule {
+			return c.schema
+		}
+	}
+	return nil
+}
+
+// Joins returns the names of the joined records the enabled rules read.
+func (s *RuleSet) Joins() []string {
+	out := make([]string, 0, len(s.joins))
+	for _, j := range s.joins {
+		out = append(out, s.env.joins[j])
+	}
+	return out
 }

@@ -1,0 +1,382 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/rules"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/targets"
+	"github.com/rulestream/rulestream/window"
+)
+
+// BuildConfig configures Build. Zero values mean the defaults.
+type BuildConfig struct {
+	// Redis serves the lookups and the targets. Required.
+	Redis redis.UniversalClient
+	// Prefix goes before every Redis key the job reads or writes (lookups,
+	// targets, idempotency markers), so that jobs can share a Redis.
+	Prefix string
+	// Explain adds an explain field to every emission (the values each
+	// rule's condition read).
+	Explain bool
+	// Tap, when set, builds an operator run on each partition beside the
+	// windows, on the enriched events (a dashboard's aggregates, say); what
+	// it emits is dropped.
+	Tap func(stream.PartitionID) (stream.Operator, error)
+	// Targets tunes the Redis sinks (batching, retries, marker TTL); its
+	// Name, Writes and MarkerPrefix are set per target.
+	Targets targets.Config
+	// Logger receives the job's logs. Default: discard.
+	Logger *slog.Logger
+	// Clock is the processing-time clock (caches, batching). Default: the
+	// system clock.
+	Clock stream.Clock
+}
+
+// Built is a job made into a pipeline's parts: the operators of each
+// partition, the targets, and the live rule set, which it hot-swaps into
+// every partition's engine.
+type Built struct {
+	job    *Job
+	plan   Plan
+	cfg    BuildConfig
+	master *rules.Engine
+	caches map[string]*enrich.Cache
+	router *targets.Router
+	late   *targets.Router // nil without a late target
+
+	mu      sync.Mutex
+	engines []*rules.Engine
+	windows map[string][]windowStats
+	dedups  []*window.Dedup
+	lookups []*enrich.Lookup
+	filters map[string][]*rules.Filter
+}
+
+type windowStats interface{ Stats() window.Stats }
+
+// Build makes the job's parts against a Redis.
+func (j *Job) Build(cfg BuildConfig) (*Built, error) {
+	if cfg.Redis == nil {
+		return nil, errors.New("job: Build needs a Redis client")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Built{job: j, plan: j.Plan(), cfg: cfg, caches: map[string]*enrich.Cache{},
+		windows: map[string][]windowStats{}, filters: map[string][]*rules.Filter{}}
+	var err error
+	if b.master, err = rules.NewEngine(j.Rules, b.engineConfig(cfg.Logger)); err != nil {
+		return nil, err
+	}
+	for _, name := range b.plan.Lookups {
+		l := j.lookup(name)
+		cc := enrich.CacheConfig{MaxEntries: l.CacheEntries, TTL: l.CacheTTL, Clock: cfg.Clock}
+		if cc.MaxEntries == 0 {
+			cc.MaxEntries = 1 << 20
+		}
+		if b.caches[name], err = enrich.NewCache(cc); err != nil {
+			return nil, fmt.Errorf("lookup %s: %w", name, err)
+		}
+	}
+	if b.router, b.late, err = j.targets(cfg); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Built) engineConfig(logger *slog.Logger) rules.EngineConfig {
+	return rules.EngineConfig{IDField: b.job.Input.ID, Explain: b.cfg.Explain, Logger: logger, Clock: b.cfg.Clock}
+}
+
+func (j *Job) lookup(name string) Lookup {
+	for _, l := range j.Lookups {
+		if l.Name == name {
+			return l
+		}
+	}
+	return Lookup{}
+}
+
+// escape makes a prefix literal inside a template.
+func escape(prefix string) string {
+	return strings.NewReplacer("{", "{{", "}", "}}").Replace(prefix)
+}
+
+var unknownPolicy = map[string]enrich.Unknown{"pass": enrich.PassUnknown, "drop": enrich.DropUnknown, "deadletter": enrich.DeadLetterUnknown}
+
+var writeOp = map[string]targets.Op{"stream": targets.OpStream, "list": targets.OpList, "sorted_set": targets.OpSortedSet,
+	"set": targets.OpSet, "hash": targets.OpHash}
+
+// targets builds one idempotent Redis sink per target, routed by name; the
+// late target gets a router of its own (late events reach it through
+// LateSink).
+func (j *Job) targets(cfg BuildConfig) (*targets.Router, *targets.Router, error) {
+	routes := map[string][]stream.Sink{}
+	var late *targets.Router
+	for _, t := range j.Targets {
+		tc := cfg.Targets
+		tc.Name, tc.Writes = t.Name, nil
+		tc.MarkerPrefix = cfg.Prefix + "rulestream:done:"
+		if tc.Logger == nil {
+			tc.Logger = cfg.Logger
+		}
+		if tc.Clock == nil {
+			tc.Clock = cfg.Clock
+		}
+		for _, w := range t.Writes {
+			tc.Writes = append(tc.Writes, targets.Write{Op: writeOp[w.Type], Key: escape(cfg.Prefix) + w.Key, Fields: w.Fields,
+				Member: w.Member, Score: w.Score, NX: w.NX, MaxLen: w.MaxLen, IDField: w.IDField})
+		}
+		s, err := targets.NewRedis(cfg.Redis, tc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		if t.Name == LateTarget {
+			if late, err = targets.NewRouter(targets.RouterConfig{Routes: map[string][]stream.Sink{LateTarget: {s}}}); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		routes[t.Name] = []stream.Sink{s}
+	}
+	r, err := targets.NewRouter(targets.RouterConfig{Routes: routes})
+	return r, late, err
+}
+
+// Plan returns what was built.
+func (b *Built) Plan() Plan { return b.plan }
+
+// Job returns the job the parts were built from (the first one: a reload
+// swaps rules only).
+func (b *Built) Job() *Job { return b.job }
+
+// Master is the engine holding the live rule set; Reload swaps new rules in
+// and Propagate copies them to every partition's engine.
+func (b *Built) Master() *rules.Engine { return b.master }
+
+// Router routes emissions (and dead letters, when the job has a deadletter
+// target) to the Redis targets.
+func (b *Built) Router() *targets.Router { return b.router }
+
+// HasDeadLetter reports whether the job declares a deadletter target.
+func (b *Built) HasDeadLetter() bool {
+	for _, t := range b.job.Targets {
+		if t.Name == DeadLetterTarget {
+			return true
+		}
+	}
+	return false
+}
+
+// Sinks returns every Redis sink of the targets (for their statistics).
+func (b *Built) Sinks() []stream.Sink {
+	s := b.router.Sinks()
+	if b.late != nil {
+		s = append(s, b.late.Sinks()...)
+	}
+	return s
+}
+
+// Operators builds the chain of one partition: dedup by the input's id,
+// the lookups, the windows (each behind its where:) beside the plain
+// events (through the event-time order when a rule needs it) and the Tap,
+// then the rules engine. Use it with stream.Pipeline.ViaPartitioned.
+func (b *Built) Operators(pid stream.PartitionID) ([]stream.Operator, error) {
+	up, err := b.upstream(pid)
+	if err != nil {
+		return nil, err
+	}
+	// The master logs rule-set changes once; the partitions' engines log
+	// only warnings (runtime errors of rules).
+	engine, err := rules.NewEngine(b.master.Live(), b.engineConfig(warnOnly(b.cfg.Logger)))
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.engines = append(b.engines, engine)
+	b.mu.Unlock()
+	return append(up, engine), nil
+}
+
+// Upstream returns the operators in front of the rules engine for one
+// partition, with no Tap (for a backtest, which writes nothing).
+func (b *Built) Upstream() ([]stream.Operator, error) {
+	tap := b.cfg.Tap
+	b.cfg.Tap = nil
+	defer func() { b.cfg.Tap = tap }()
+	return b.upstream(stream.PartitionID{})
+}
+
+func (b *Built) upstream(pid stream.PartitionID) ([]stream.Operator, error) {
+	j := b.job
+	var ops []stream.Operator
+	if b.plan.Dedup {
+		d, err := window.NewDedup(window.DedupConfig{Field: j.Input.ID})
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, d)
+		b.mu.Lock()
+		b.dedups = append(b.dedups, d)
+		b.mu.Unlock()
+	}
+	for _, name := range b.plan.Lookups {
+		l := j.lookup(name)
+		lk, err := enrich.NewLookup(b.cfg.Redis, enrich.LookupConfig{Name: l.Name, Key: escape(b.cfg.Prefix) + l.Key, Schema: l.Schema,
+			Unknown: unknownPolicy[l.Unknown], Cache: b.caches[name], Clock: b.cfg.Clock, Logger: b.cfg.Logger.With("lookup", l.Name)})
+		if err != nil {
+			return nil, fmt.Errorf("lookup %s: %w", name, err)
+		}
+		ops = append(ops, lk)
+		b.mu.Lock()
+		b.lookups = append(b.lookups, lk)
+		b.mu.Unlock()
+	}
+	var branches []stream.Operator
+	for _, name := range b.plan.Windows {
+		w, _ := j.Window(name)
+		op, stats, err := j.window(w)
+		if err != nil {
+			return nil, fmt.Errorf("window %s: %w", name, err)
+		}
+		stages := []stream.Operator{op}
+		if w.Where != "" {
+			f, err := j.Env.NewFilter(w.Name, w.Where, rules.FilterConfig{})
+			if err != nil {
+				return nil, fmt.Errorf("window %s: where: %w", name, err)
+			}
+			stages = []stream.Operator{f, op}
+			b.mu.Lock()
+			b.filters[name] = append(b.filters[name], f)
+			b.mu.Unlock()
+		}
+		branches = append(branches, newChain(stages...))
+		b.mu.Lock()
+		b.windows[name] = append(b.windows[name], stats)
+		b.mu.Unlock()
+	}
+	switch {
+	case b.plan.Order:
+		o, err := window.NewOrder(window.OrderConfig{Dedup: j.Input.ID})
+		if err != nil {
+			return nil, err
+		}
+		branches = append(branches, o)
+	case b.plan.PerEvent && (len(branches) > 0 || b.cfg.Tap != nil):
+		branches = append(branches, stream.Map(func(*stream.Event) bool { return true }))
+	}
+	if b.cfg.Tap != nil {
+		tap, err := b.cfg.Tap(pid)
+		if err != nil {
+			return nil, err
+		}
+		branches = append(branches, tap)
+	}
+	switch {
+	case len(branches) == 1:
+		ops = append(ops, branches[0])
+	case len(branches) > 1:
+		ops = append(ops, stream.Parallel(branches...))
+	}
+	return ops, nil
+}
+
+// window builds the operator of a window.
+func (j *Job) window(w Window) (stream.Operator, windowStats, error) {
+	wc := window.WindowConfig{Name: w.Name, KeyBy: w.Key, Dedup: j.Input.ID}
+	for _, a := range w.Aggregates {
+		wc.Aggs = append(wc.Aggs, aggregate(a))
+	}
+	switch w.Type {
+	case "count_within":
+		op, err := window.NewCountWithin(window.CountWithinConfig{Name: w.Name, KeyBy: w.Key, Count: w.Count, Within: w.Within, Dedup: j.Input.ID})
+		return op, op, err
+	case "tumbling":
+		op, err := window.NewTumbling(window.TumblingConfig{WindowConfig: wc, Size: w.Size, Offset: w.Offset})
+		return op, op, err
+	case "sliding":
+		op, err := window.NewSliding(window.SlidingConfig{WindowConfig: wc, Size: w.Size, Slide: w.Slide, Offset: w.Offset})
+		return op, op, err
+	case "session":
+		op, err := window.NewSessions(window.SessionConfig{WindowConfig: wc, Gap: w.Gap})
+		return op, op, err
+	}
+	return nil, nil, fmt.Errorf("unknown window type %q", w.Type)
+}
+
+func aggregate(a Aggregate) window.Aggregate {
+	switch a.Func {
+	case "sum":
+		return window.Sum(a.Name, a.Field)
+	case "min":
+		return window.Min(a.Name, a.Field)
+	case "max":
+		return window.Max(a.Name, a.Field)
+	case "first":
+		return window.First(a.Name, a.Field)
+	case "last":
+		return window.Last(a.Name, a.Field)
+	case "distinct":
+		return window.DistinctCount(a.Name, a.Field)
+	}
+	return window.Count(a.Name)
+}
+
+// Propagate swaps the master's live rule set into every partition's engine.
+func (b *Built) Propagate() {
+	live := b.master.Live()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, en := range b.engines {
+		en.Swap(live)
+	}
+}
+
+// ErrRestartNeeded is returned by Reload when the new job changes more than
+// its rules: its input, lookups, windows, targets or what is built.
+var ErrRestartNeeded = errors.New("job: the change needs a restart")
+
+// Reload makes the rules of next live, if next builds the same parts as the
+// running job: only its rules (conditions, payloads, cooldowns, targets of
+// existing targets...) differ. Otherwise it returns an error wrapping
+// ErrRestartNeeded that says what changed, and the running job stays as it
+// is.
+func (b *Built) Reload(next *Job) error {
+	if why := b.job.structureDiff(next); why != "" {
+		return fmt.Errorf("%w: %s", ErrRestartNeeded, why)
+	}
+	if !b.plan.equal(next.Plan()) {
+		return fmt.Errorf("%w: the rules need other operators (%s, running %s)", ErrRestartNeeded, next.Plan(), b.plan)
+	}
+	b.master.Swap(next.Rules)
+	b.Propagate()
+	return nil
+}
+
+// warnOnly returns a logger writing l's warnings and errors only.
+func warnOnly(l *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{l.Handler(), slog.LevelWarn})
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+func (h minLevel) WithGroup(g string) slog.Handler { return minLevel{h.Handler.WithGroup(g), h.min} }

@@ -1,0 +1,177 @@
+package job
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rulestream/rulestream/rules"
+	"github.com/rulestream/rulestream/stream"
+)
+
+// timeWindows are the window types whose results are not an input event:
+// their event is the window's key fields.
+var timeWindows = map[string]bool{"tumbling": true, "sliding": true, "session": true}
+
+// keySchema is the schema of a time window's results: its key fields.
+func (j *Job) keySchema(w Window) (*stream.Schema, error) {
+	fields := make([]stream.Field, 0, len(w.Key))
+	for _, k := range w.Key {
+		i := fieldIndex(j.Input.Fields, k)
+		if i < 0 {
+			return nil, fmt.Errorf("no input field %q", k)
+		}
+		fields = append(fields, stream.Field{Name: k, Kind: j.Input.Fields[i].Kind})
+	}
+	return stream.NewSchema(w.Name, fields...)
+}
+
+// compile builds the rules' environment, the windows' where: conditions and
+// the rules, and checks the targets against the emissions they receive.
+func (j *Job) compile(c *errs) {
+	var joins []rules.Join
+	for _, l := range j.Lookups {
+		joins = append(joins, rules.Join{Name: l.Name, Schema: l.Schema})
+	}
+	var decls []rules.WindowDecl
+	for _, w := range j.Windows {
+		d := rules.WindowDecl{Name: w.Name, Kind: w.Type}
+		if timeWindows[w.Type] {
+			ks, err := j.keySchema(w)
+			if err != nil {
+				c.add(nil, "windows", "window %s: %v", w.Name, err)
+				continue
+			}
+			d.Event = ks
+		}
+		for _, a := range w.Aggregates {
+			d.Aggregates = append(d.Aggregates, stream.Field{Name: a.Name, Kind: a.Kind})
+		}
+		decls = append(decls, d)
+	}
+	var names []string
+	for _, t := range j.Targets {
+		if t.Name != DeadLetterTarget && t.Name != LateTarget {
+			names = append(names, t.Name)
+		}
+	}
+	if names == nil {
+		names = []string{}
+	}
+	env, err := rules.NewEnv(rules.EnvConfig{EventSchema: j.Schema, Joins: joins, Windows: decls, Targets: names, Options: j.opts.CEL})
+	if err != nil {
+		c.add(nil, "", "%v", err)
+		return
+	}
+	j.Env = env
+	for i, w := range j.Windows {
+		if w.Where == "" {
+			continue
+		}
+		f, err := env.NewFilter(w.Name, w.Where, rules.FilterConfig{})
+		if err != nil {
+			c.addCEL(w.node.node("where"), fmt.Sprintf("windows[%d].where", i), err)
+			continue
+		}
+		j.filters[w.Name] = f
+	}
+	set, err := env.LoadYAML(j.File, j.src, j.rulesNode, j.version, nil)
+	if err != nil {
+		c.rulesErr(err)
+		return
+	}
+	j.Rules = set
+	j.checkTargets(c)
+}
+
+// emissions returns, per target name, the schemas of what it receives and
+// who sends each (a rule name, or the input).
+func (j *Job) emissions() map[string][]sender {
+	out := map[string][]sender{}
+	for _, r := range j.Rules.Rules() {
+		if r.Disabled {
+			continue
+		}
+		if s := j.Rules.EmissionSchema(r.Name); s != nil {
+			out[r.Target] = append(out[r.Target], sender{"rule " + r.Name, s})
+		}
+	}
+	out[DeadLetterTarget] = append(out[DeadLetterTarget], sender{"malformed input", stream.DeadLetterSchema})
+	out[LateTarget] = append(out[LateTarget], sender{"late events", j.lateSchema()})
+	return out
+}
+
+type sender struct {
+	who    string
+	schema *stream.Schema
+}
+
+// lateSchema is the schema of late events in the late target: the input's
+// fields and late_by_ms.
+func (j *Job) lateSchema() *stream.Schema {
+	fields := append(j.Schema.Fields(), stream.Field{Name: LateByField, Kind: stream.KindInt})
+	s, err := stream.NewSchema(j.Name+":late", fields...)
+	if err != nil { // an input field named late_by_ms: the late target carries the input's
+		return j.Schema
+	}
+	return s
+}
+
+// checkTargets checks every write of every target against the schemas of
+// the emissions it receives: templates, fields, members and scores must
+// name fields they have.
+func (j *Job) checkTargets(c *errs) {
+	em := j.emissions()
+	for _, t := range j.Targets {
+		for _, w := range t.Writes {
+			for _, s := range em[t.Name] {
+				j.checkWrite(c, w, s)
+			}
+		}
+	}
+}
+
+func (j *Job) checkWrite(c *errs, w Write, s sender) {
+	o := w.node
+	has := func(name string) bool { return s.schema.Index(name) >= 0 }
+	missing := func(key, name string) {
+		c.add(o.node(key), join(o.path, key), "%s has no field %q (it has %s)", s.who, name, schemaFields(s.schema))
+	}
+	if t, err := stream.ParseTemplate(w.Key); err != nil {
+		c.add(o.node("key"), join(o.path, "key"), "%v", err)
+	} else {
+		for _, f := range t.Fields() {
+			if !strings.HasPrefix(f, "$") && !has(f) {
+				missing("key", f)
+			} else if strings.HasPrefix(f, "$") && !slices.Contains([]string{"$target", "$key", "$id"}, f) {
+				c.add(o.node("key"), join(o.path, "key"), "{%s}: the special names are {$target}, {$key} and {$id}", f)
+			}
+		}
+	}
+	for _, f := range w.Fields {
+		if !has(f) {
+			missing("fields", f)
+		}
+	}
+	if w.Member != "" && !has(w.Member) {
+		missing("member", w.Member)
+	}
+	if w.Score != "" {
+		if i := s.schema.Index(w.Score); i < 0 {
+			missing("score", w.Score)
+		} else if k := s.schema.Field(i).Kind; k != stream.KindInt && k != stream.KindFloat && k != stream.KindTime {
+			c.add(o.node("score"), join(o.path, "score"), "%s's field %q is a %v; a score is an int, a float or a time", s.who, w.Score, k)
+		}
+	}
+	if w.MaxLen < 0 {
+		c.add(o.node("maxlen"), join(o.path, "maxlen"), "must not be negative")
+	}
+}
+
+func schemaFields(s *stream.Schema) string {
+	names := make([]string, s.Len())
+	for i := range names {
+		names[i] = s.Field(i).Name
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,150 @@
+package job
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rulestream/rulestream/enrich"
+)
+
+// Counters are a built job's totals over every partition.
+type Counters struct {
+	Duplicates int64                   // duplicate deliveries dropped
+	Windows    map[string]WindowCounts // by window name
+	Firings    map[string]int64        // emissions per rule
+	RuleErrors map[string]int64        // runtime errors per rule
+	// Degraded is non-empty while Redis lookups fail.
+	Degraded string
+}
+
+// WindowCounts are a window's totals.
+type WindowCounts struct {
+	Results   int64 // results emitted (matches of a count_within)
+	Evictions int64 // state dropped by a hard bound
+	Late      int64 // events too late for it
+	Filtered  int64 // events its where: kept out
+}
+
+// Counters sums the counters of every partition's operators.
+func (b *Built) Counters() Counters {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := Counters{Windows: map[string]WindowCounts{}, Firings: map[string]int64{}, RuleErrors: map[string]int64{}}
+	for _, r := range b.master.Live().Rules() {
+		if !r.Disabled {
+			c.Firings[r.Name] = 0
+			c.RuleErrors[r.Name] = 0
+		}
+	}
+	for _, en := range b.engines {
+		for _, rs := range en.Stats().Rules {
+			c.Firings[rs.Rule] += rs.Firings
+			c.RuleErrors[rs.Rule] += rs.Errors
+		}
+	}
+	for _, d := range b.dedups {
+		c.Duplicates += d.Stats().Duplicates
+	}
+	for name, ws := range b.windows {
+		var wc WindowCounts
+		for _, w := range ws {
+			st := w.Stats()
+			wc.Results += st.Emitted
+			wc.Evictions += st.Evictions
+			wc.Late += st.Late
+		}
+		for _, f := range b.filters[name] {
+			st := f.Stats()
+			wc.Filtered += st.Dropped + st.Skipped + st.Errors
+		}
+		c.Windows[name] = wc
+	}
+	for _, l := range b.lookups {
+		if h := l.Health(); h.Degraded {
+			c.Degraded = fmt.Sprintf("redis unreachable since %s: %s", h.Since.UTC().Format(time.RFC3339), h.Err)
+		}
+	}
+	return c
+}
+
+// FormatCounts formats counts as "name=N ..." sorted by name.
+func FormatCounts(m map[string]int64) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s=%d", n, m[n])
+	}
+	return strings.Join(parts, " ")
+}
+
+// Invalidator returns an invalidator that drops the lookups' cached
+// records as soon as their hashes change in Redis (keyspace notifications,
+// or cfg.Channel). Run it in a goroutine of its own.
+func (b *Built) Invalidator(cfg enrich.InvalidatorConfig) *enrich.Invalidator {
+	iv := enrich.NewInvalidator(b.cfg.Redis, cfg)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seen := map[*enrich.Cache]bool{}
+	for _, l := range b.lookups {
+		if !seen[l.Cache()] {
+			seen[l.Cache()] = true
+			iv.WatchLookup(l)
+		}
+	}
+	return iv
+}
+
+// structureDiff says what differs between two jobs besides their rules, or
+// "" when nothing does.
+func (j *Job) structureDiff(next *Job) string {
+	var diffs []string
+	if j.Name != next.Name {
+		diffs = append(diffs, "name")
+	}
+	if !reflect.DeepEqual(j.Input, next.Input) {
+		diffs = append(diffs, "input")
+	}
+	if j.Lateness != next.Lateness {
+		diffs = append(diffs, "lateness")
+	}
+	if !reflect.DeepEqual(j.Lookups, next.Lookups) {
+		diffs = append(diffs, "lookups")
+	}
+	strip := func(ws []Window) []Window {
+		out := make([]Window, len(ws))
+		for i, w := range ws {
+			w.node = nil
+			out[i] = w
+		}
+		return out
+	}
+	if !reflect.DeepEqual(strip(j.Windows), strip(next.Windows)) {
+		diffs = append(diffs, "windows")
+	}
+	stripT := func(ts []Target) []Target {
+		out := make([]Target, len(ts))
+		for i, t := range ts {
+			ws := make([]Write, len(t.Writes))
+			for k, w := range t.Writes {
+				w.node = nil
+				ws[k] = w
+			}
+			out[i] = Target{Name: t.Name, Writes: ws}
+		}
+		return out
+	}
+	if !reflect.DeepEqual(stripT(j.Targets), stripT(next.Targets)) {
+		diffs = append(diffs, "targets")
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	return strings.Join(diffs, ", ") + " changed"
+}

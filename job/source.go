@@ -1,0 +1,127 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// RecordSpec is the input's record declaration: its schema, time field and
+// formats, and key fields.
+func (j *Job) RecordSpec() stream.RecordSpec {
+	rs := stream.RecordSpec{Schema: j.Schema, TimeField: j.Input.Time, KeyFields: j.Input.Key}
+	for _, f := range j.Input.Fields {
+		if f.Kind == stream.KindTime && f.Format.String() != "" {
+			if rs.TimeFormats == nil {
+				rs.TimeFormats = map[string]stream.TimeFormat{}
+			}
+			rs.TimeFormats[f.Name] = f.Format
+		}
+	}
+	return rs
+}
+
+// Decoder returns a decoder of the input's records: positional or
+// header-mapped CSV, or JSON. Its Schema is the job's from the start.
+func (j *Job) Decoder() (stream.Decoder, error) {
+	spec := j.RecordSpec()
+	switch {
+	case j.Input.Format == "json":
+		return stream.NewJSONDecoder(spec, stream.JSONConfig{Strict: j.Input.Strict})
+	case j.Input.Header:
+		return stream.NewHeaderCSVDecoder(spec, stream.CSVConfig{Strict: j.Input.Strict})
+	}
+	return stream.NewColumnsDecoder(spec, j.Input.Columns)
+}
+
+// FileSources returns the sources of a file input: one per file matching
+// the path (a glob matches several), or stdin for "-". path, when not "",
+// replaces the job's (it is taken as given, not relative to the job file).
+// follow reads each file like tail -F instead of to its end. Kafka inputs
+// are built by the caller (they need the pipeline's partition hooks).
+func (j *Job) FileSources(path string, follow bool, cfg stream.FileConfig) ([]stream.Source, error) {
+	if path == "" {
+		path = j.Input.Path
+	}
+	if path == "" {
+		return nil, errors.New("job: the input is not a file (kafka); no -input given")
+	}
+	dec, err := j.Decoder()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Follow = follow
+	if path == "-" {
+		return []stream.Source{stream.NewFileSource("-", dec, cfg)}, nil
+	}
+	files := []string{path}
+	if strings.ContainsAny(path, "*?[") {
+		if files, err = filepath.Glob(path); err != nil {
+			return nil, fmt.Errorf("input %s: %w", path, err)
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("input %s: no file matches", path)
+		}
+	}
+	var out []stream.Source
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("input: %w", err)
+		}
+		d := dec
+		if len(out) > 0 { // a header decoder learns its header per file
+			if d, err = j.Decoder(); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, stream.NewFileSource(f, d, cfg))
+	}
+	return out, nil
+}
+
+// LateSink returns the sink of late events: each is written to the late
+// target with its fields and late_by_ms (the watermark, as wm reports it
+// when the event is written, minus the event's time), under the id
+// "late:<position>". It is nil when the job has no late target.
+func (b *Built) LateSink(wm func() int64) stream.Sink {
+	if b.late == nil {
+		return nil
+	}
+	return &lateSink{b: b, wm: wm, schema: b.job.lateSchema()}
+}
+
+type lateSink struct {
+	b      *Built
+	wm     func() int64
+	schema *stream.Schema
+}
+
+func (s *lateSink) Write(ctx context.Context, evs []stream.Event) error {
+	out := make([]stream.Event, len(evs))
+	w := s.wm()
+	for i, ev := range evs {
+		fields := make([]stream.Value, s.schema.Len())
+		for k := range fields {
+			fields[k] = ev.Get(s.schema.Field(k).Name)
+		}
+		if s.schema != s.b.job.Schema {
+			by := int64(0)
+			if w > ev.Time {
+				by = (w - ev.Time) / 1e6
+			}
+			fields[len(fields)-1] = stream.Int(by)
+		}
+		out[i] = stream.Event{Key: ev.Key, Time: ev.Time, Pos: ev.Pos, Schema: s.schema, Fields: fields,
+			Target: LateTarget, ID: "late:" + ev.Pos.String()}
+	}
+	return s.b.late.Write(ctx, out)
+}
+
+func (s *lateSink) Flush(ctx context.Context) error   { return s.b.late.Flush(ctx) }
+func (s *lateSink) Connect(ctx context.Context) error { return s.b.late.Connect(ctx) }
+func (s *lateSink) Close(ctx context.Context) error   { return s.b.late.Close(ctx) }
