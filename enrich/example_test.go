@@ -69,8 +69,14 @@ func ExampleLookup() {
 	iv.WatchLookup(customers)
 	go iv.Run(ctx) //nolint:errcheck // stops with ctx
 
-	plays := stream.NewCSVDecoder(stream.CSVSpec{Name: "play", Types: map[string]stream.Kind{"customer_id": stream.KindInt, "datetime": stream.KindTime},
-		TimeField: "datetime", KeyFields: []string{"customer_id"}})
+	// The plays' schema is declared: the pipeline refuses, at start, a
+	// lookup key over a field the plays lack.
+	play := stream.MustSchema("play", stream.Field{Name: "customer_id", Kind: stream.KindInt}, stream.Field{Name: "datetime", Kind: stream.KindTime})
+	plays, err := stream.NewHeaderCSVDecoder(stream.RecordSpec{Schema: play, TimeField: "datetime", KeyFields: []string{"customer_id"}}, stream.CSVConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	src := stream.NewFileSource("plays.csv", plays, stream.FileConfig{})
 	p := stream.New("enriched", stream.Config{}).From(src).Via(customers).To(stream.NewCollectSink())
 	fmt.Println(p.Run(ctx), customers.Health().Degraded)

@@ -193,6 +193,39 @@ func TestLookupFieldsAndCheckSchema(t *testing.T) {
 	}
 }
 
+// schemaSource is a SliceSource that declares its events' schema.
+type schemaSource struct {
+	*stream.SliceSource
+	schema *stream.Schema
+}
+
+func (s schemaSource) Schema() *stream.Schema { return s.schema }
+
+// TestLookupStartChecksInputSchema refuses, before any event, a lookup
+// whose key reads a field the pipeline's input schema lacks.
+func TestLookupStartChecksInputSchema(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never used
+	defer client.Close()
+	schema := stream.MustSchema("place", stream.Field{Name: "name", Kind: stream.KindString})
+	for key, want := range map[string]string{
+		"geo:{country}:{town}": "enrich: lookup place: key \"geo:{country}:{town}\" reads town, which events of schema visit lack (have user_id,country,city)",
+		"geo:{country}:{city}": "",
+	} {
+		l, err := NewLookup(client, LookupConfig{Name: "place", Key: key, Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Start(testCtx(t), stream.Env{}); err != nil {
+			t.Errorf("%s: Start with no schema: %v", key, err)
+		}
+		src := schemaSource{stream.NewSliceSource("visits", nil, 0), visitSchema}
+		err = stream.New("p", stream.Config{}).From(src).Via(l).To(stream.NewCollectSink()).Run(testCtx(t))
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s: run error %v, want %q", key, err, want)
+		}
+	}
+}
+
 func TestKeyAround(t *testing.T) {
 	for key, want := range map[string][2]string{
 		"customer:{customer_id}":   {"customer:", ""},

@@ -268,8 +268,15 @@ func (l *Lookup) Cache() *Cache { return l.cache }
 // Fields returns the event fields the lookup's key reads, in order.
 func (l *Lookup) Fields() []string { return slices.Clone(l.fields) }
 
-// Start adopts the pipeline's logger when LookupConfig.Logger was nil.
+// Start refuses a key reading fields that the pipeline's input events lack,
+// when their schema is known (stream.Env.Schema; see CheckSchema), and
+// adopts the pipeline's logger when LookupConfig.Logger was nil.
 func (l *Lookup) Start(_ context.Context, env stream.Env) error {
+	if env.Schema != nil {
+		if err := l.cfg.CheckSchema(env.Schema); err != nil {
+			return err
+		}
+	}
 	if !l.ownLogger && env.Logger != nil {
 		l.cfg.Logger = env.Logger.With("lookup", l.cfg.Name)
 	}
