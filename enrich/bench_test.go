@@ -143,6 +143,47 @@ func BenchmarkLookupProcessHits(b *testing.B) {
 	reportCPU(b, cpu, b.N*len(evs), "cpu-ns/event")
 }
 
+// BenchmarkLookupProcessHitsTwoFields is BenchmarkLookupProcessHits with a
+// key of two placeholders: each event's key is rendered and looked up whole.
+func BenchmarkLookupProcessHitsTwoFields(b *testing.B) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer client.Close()
+	l, err := NewLookup(client, LookupConfig{Name: "play", Key: "play:{customer_id}:{track_id}", Schema: gen.TrackSchema,
+		CacheConfig: CacheConfig{TTL: time.Hour}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]int64, 512)
+	for i := range ids {
+		ids[i] = int64(i * 7 % 1000)
+		l.Cache().Set("play:"+strconv.FormatInt(ids[i], 10)+":"+strconv.FormatInt(ids[i]%50, 10), rec(ids[i]))
+	}
+	tracks := make([]int64, len(ids))
+	for i := range tracks {
+		tracks[i] = ids[i] % 50
+	}
+	evs := playEvents(ids, tracks)
+	for i := range evs {
+		evs[i].Joins = make([]stream.Join, 0, 2)
+	}
+	var out stream.Emitter
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu := cputime.Process()
+	for b.Loop() {
+		out.Reset()
+		if err := l.Process(ctx, evs, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if rec, _ := out.Events()[0].Joined("play"); rec == nil {
+		b.Fatal("no join")
+	}
+	b.ReportMetric(float64(b.N)*float64(len(evs))/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+	reportCPU(b, cpu, b.N*len(evs), "cpu-ns/event")
+}
+
 // benchRedis returns a client for benchmarks needing Redis (skipping
 // without RULESTREAM_TEST_REDIS) and a key prefix removed afterwards.
 func benchRedis(b *testing.B) (*redis.Client, string) {
