@@ -218,13 +218,14 @@ type Lookup struct {
 	near near // memo of cache hits by int id (single only)
 
 	// per-batch scratch
-	idSchema *stream.Schema
-	idIndex  int
-	buf      []byte
-	slots    []slot
-	pending  map[string]int
-	ids      []string
-	results  []result
+	idSchema  *stream.Schema // the schema idIndex and idIndexes are for
+	idIndex   int            // single: the key field's index, or -1
+	idIndexes []int          // several: each key field's index, or -1
+	buf       []byte
+	slots     []slot
+	pending   map[string]int
+	ids       []string
+	results   []result
 }
 
 type slot struct {
@@ -308,10 +309,18 @@ func (l *Lookup) intID(ev *stream.Event) (int64, bool) {
 	return v.Int(), v.Kind() == stream.KindInt
 }
 
+// findID finds the key's fields in the schema of ev.
 func (l *Lookup) findID(ev *stream.Event) {
-	l.idSchema, l.idIndex = ev.Schema, -1
-	if ev.Schema != nil && l.single {
+	l.idSchema, l.idIndex, l.idIndexes = ev.Schema, -1, l.idIndexes[:0]
+	if ev.Schema == nil {
+		return
+	}
+	if l.single {
 		l.idIndex = ev.Schema.Index(l.fields[0])
+		return
+	}
+	for _, f := range l.fields {
+		l.idIndexes = append(l.idIndexes, ev.Schema.Index(f))
 	}
 }
 
@@ -350,8 +359,21 @@ func (l *Lookup) idOf(ev *stream.Event) bool {
 // missing returns the first field of the key that ev has no value for
 // (null, absent or empty), or "".
 func (l *Lookup) missing(ev *stream.Event) string {
-	for _, f := range l.fields {
-		if v := ev.Get(f); v.IsNull() || v.Kind() == stream.KindString && v.Str() == "" {
+	if ev.Schema != l.idSchema {
+		l.findID(ev)
+	}
+	for k, f := range l.fields {
+		i := l.idIndex
+		if !l.single {
+			i = -1
+			if k < len(l.idIndexes) {
+				i = l.idIndexes[k]
+			}
+		}
+		if i < 0 || i >= len(ev.Fields) {
+			return f
+		}
+		if v := ev.Fields[i]; v.IsNull() || v.Kind() == stream.KindString && v.Str() == "" {
 			return f
 		}
 	}

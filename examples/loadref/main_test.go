@@ -12,6 +12,7 @@ import (
 
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/internal/testredis"
 )
 
@@ -132,6 +133,59 @@ func TestRunLoadsSharedData(t *testing.T) {
 		h := client.HGetAll(ctx2, prefix+"false:track:"+id).Val()
 		if h["title"] != w[0] || h["artist"] != w[1] {
 			t.Errorf("track:%s = %v, want title %q artist %q", id, h, w[0], w[1])
+		}
+	}
+}
+
+// TestDemoTablesBadRows checks the demo's table on bad rows: each is
+// skipped with the reason the loader has always given.
+func TestDemoTablesBadRows(t *testing.T) {
+	client, prefix := testredis.Client(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	input := strings.Join([]string{
+		"CustID,Name,Gender,Address,zip,SignDate,Status,Level,Campaign,LinkedWithApps",
+		`0,"Ann",0,"1 Road","11111","06/04/2013",1,2,1,0`,
+		`x1,"Bad Id",0,"1 Road","11111","06/04/2013",1,2,1,0`,
+		`2,"Bad Date",0,"1 Road","11111","02/30/2013",1,2,1,0`,
+		`3,"Short",0`,
+		"",
+		"4,\"Bin\x01ary\",0,\"1 Road\",\"11111\",\"06/04/2013\",1,2,1,0",
+		"5,\"Bad \xff UTF\",0,\"1 Road\",\"11111\",\"06/04/2013\",1,2,1,0",
+		`6,"Open quote,0,"1 Road","11111","06/04/2013",1,2,1,0`,
+		`7,"Long ` + strings.Repeat("x", 300) + `",0,"1 Road","11111","06/04/2013",1,2,1,0`,
+		"8,\"Bob\",1,\"2 Road\",\"22222\",\"12/31/2012\",0,0,4,1\r",
+		`9,"Neg",-1,"1 Road","11111","06/04/2013",1,2,1,0`,
+		`10,"Iso",1,"1 Road","11111","2013-06-04",1,2,1,0`,
+		`11,"Bad fmt",1,"1 Road","11111","6/4/2013",1,2,1,0`,
+		`12,"Two bad",1,"1 Road","11111","6/4/2013",x,2,1,0`,
+	}, "\n")
+	sum, err := music.LoadCustomers(ctx, client, strings.NewReader(input), enrich.LoadConfig{Prefix: prefix, MaxLineSize: 200, Input: "bad.csv"})
+	if err != nil || sum.Loaded != 3 || sum.Skipped != 10 || sum.Recovered != 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	want := []string{
+		`bad.csv:3: skipped: CustID "x1" is not a non-negative integer`,
+		`bad.csv:4: skipped: SignDate "02/30/2013" is not a valid date`,
+		`bad.csv:5: skipped: 3 columns, want 10`,
+		`bad.csv:7: skipped: control byte in row`,
+		`bad.csv:8: skipped: invalid UTF-8`,
+		`bad.csv:9: skipped: text after a closing quote`,
+		`bad.csv:10: skipped: line longer than 200 bytes`,
+		`bad.csv:12: skipped: Gender "-1" is not a non-negative integer`,
+		`bad.csv:14: skipped: SignDate "6/4/2013" is not MM/DD/YYYY`,
+		`bad.csv:15: skipped: Status "x" is not a non-negative integer`,
+	}
+	var got []string
+	for _, r := range sum.Reports {
+		got = append(got, r.String())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("reports\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for id, date := range map[string]string{"0": "2013-06-04", "8": "2012-12-31", "10": "2013-06-04"} {
+		if h := client.HGetAll(ctx, prefix+"customer:"+id).Val(); len(h) != 10 || h["sign_date"] != date {
+			t.Errorf("customer:%s = %v", id, h)
 		}
 	}
 }

@@ -29,11 +29,13 @@ var (
 		{Header: "Gender", Field: "gender", Kind: stream.KindInt, Convert: nonNegative},
 		{Header: "Address", Field: "address"},
 		{Header: "zip", Field: "zip"},
-		{Header: "SignDate", Field: "sign_date", Convert: isoDate},
 		{Header: "Status", Field: "status", Kind: stream.KindInt, Convert: nonNegative},
 		{Header: "Level", Field: "level", Kind: stream.KindInt, Convert: nonNegative},
 		{Header: "Campaign", Field: "campaign", Kind: stream.KindInt, Convert: nonNegative},
 		{Header: "LinkedWithApps", Field: "linked_with_apps", Kind: stream.KindInt, Convert: nonNegative},
+		// Last, so that a row with a bad date and a bad integer is reported
+		// for the integer, as the loader always did.
+		{Header: "SignDate", Field: "sign_date", Convert: isoDate},
 	}}
 	// TrackTable is music.csv: TrackId,Title,Artist,Length, written as the
 	// fields id, title, artist, length of gen.TrackSchema.
@@ -110,7 +112,22 @@ func isoDate(s string) (string, error) {
 	if y < 0 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return "", fmt.Errorf("%s is not a valid date", strconv.Quote(s))
 	}
-	return fmt.Sprintf("%04d-%02d-%02d", y, m, d), nil
+	var b strings.Builder
+	b.Grow(10)
+	b.WriteString(pad(y, 4))
+	b.WriteByte('-')
+	b.WriteString(pad(m, 2))
+	b.WriteByte('-')
+	b.WriteString(pad(d, 2))
+	return b.String(), nil
+}
+
+func pad(n, width int) string {
+	s := strconv.Itoa(n)
+	for len(s) < width {
+		s = "0" + s
+	}
+	return s
 }
 
 // atoi parses all-digit s, or returns -1.
