@@ -1,10 +1,12 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -31,6 +33,9 @@ type BuildConfig struct {
 	// windows, on the enriched events (a dashboard's aggregates, say); what
 	// it emits is dropped.
 	Tap func(stream.PartitionID) (stream.Operator, error)
+	// Lookups names lookups built even when no rule reads them (for a Tap
+	// that reads their records).
+	Lookups []string
 	// Targets tunes the Redis sinks (batching, retries, marker TTL); its
 	// Name, Writes and MarkerPrefix are set per target.
 	Targets targets.Config
@@ -51,7 +56,8 @@ type Built struct {
 	master *rules.Engine
 	caches map[string]*enrich.Cache
 	router *targets.Router
-	late   *targets.Router // nil without a late target
+	late   *targets.Router  // nil without a late target
+	protos []*enrich.Lookup // one per built lookup, for the invalidator
 
 	mu      sync.Mutex
 	engines []*rules.Engine
@@ -71,7 +77,17 @@ func (j *Job) Build(cfg BuildConfig) (*Built, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &Built{job: j, plan: j.Plan(), cfg: cfg, caches: map[string]*enrich.Cache{},
+	plan := j.Plan()
+	for _, name := range cfg.Lookups {
+		if j.lookup(name).Name == "" {
+			return nil, fmt.Errorf("job: BuildConfig.Lookups: no lookup %q", name)
+		}
+		if !slices.Contains(plan.Lookups, name) {
+			plan.Lookups = append(plan.Lookups, name)
+		}
+	}
+	slices.SortStableFunc(plan.Lookups, func(a, b string) int { return cmp.Compare(j.lookupIndex(a), j.lookupIndex(b)) })
+	b := &Built{job: j, plan: plan, cfg: cfg, caches: map[string]*enrich.Cache{},
 		windows: map[string][]windowStats{}, filters: map[string][]*rules.Filter{}}
 	var err error
 	if b.master, err = rules.NewEngine(j.Rules, b.engineConfig(cfg.Logger)); err != nil {
@@ -86,6 +102,11 @@ func (j *Job) Build(cfg BuildConfig) (*Built, error) {
 		if b.caches[name], err = enrich.NewCache(cc); err != nil {
 			return nil, fmt.Errorf("lookup %s: %w", name, err)
 		}
+		proto, err := b.newLookup(l)
+		if err != nil {
+			return nil, err
+		}
+		b.protos = append(b.protos, proto)
 	}
 	if b.router, b.late, err = j.targets(cfg); err != nil {
 		return nil, err
@@ -95,6 +116,25 @@ func (j *Job) Build(cfg BuildConfig) (*Built, error) {
 
 func (b *Built) engineConfig(logger *slog.Logger) rules.EngineConfig {
 	return rules.EngineConfig{IDField: b.job.Input.ID, Explain: b.cfg.Explain, Logger: logger, Clock: b.cfg.Clock}
+}
+
+func (j *Job) lookupIndex(name string) int {
+	for i, l := range j.Lookups {
+		if l.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// newLookup builds a lookup operator sharing the built cache.
+func (b *Built) newLookup(l Lookup) (*enrich.Lookup, error) {
+	lk, err := enrich.NewLookup(b.cfg.Redis, enrich.LookupConfig{Name: l.Name, Key: escape(b.cfg.Prefix) + l.Key, Schema: l.Schema,
+		Unknown: unknownPolicy[l.Unknown], Cache: b.caches[l.Name], Clock: b.cfg.Clock, Logger: b.cfg.Logger.With("lookup", l.Name)})
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", l.Name, err)
+	}
+	return lk, nil
 }
 
 func (j *Job) lookup(name string) Lookup {
@@ -230,11 +270,9 @@ func (b *Built) upstream(pid stream.PartitionID) ([]stream.Operator, error) {
 		b.mu.Unlock()
 	}
 	for _, name := range b.plan.Lookups {
-		l := j.lookup(name)
-		lk, err := enrich.NewLookup(b.cfg.Redis, enrich.LookupConfig{Name: l.Name, Key: escape(b.cfg.Prefix) + l.Key, Schema: l.Schema,
-			Unknown: unknownPolicy[l.Unknown], Cache: b.caches[name], Clock: b.cfg.Clock, Logger: b.cfg.Logger.With("lookup", l.Name)})
+		lk, err := b.newLookup(j.lookup(name))
 		if err != nil {
-			return nil, fmt.Errorf("lookup %s: %w", name, err)
+			return nil, err
 		}
 		ops = append(ops, lk)
 		b.mu.Lock()
@@ -356,6 +394,9 @@ func (b *Built) Reload(next *Job) error {
 	}
 	if !b.plan.equal(next.Plan()) {
 		return fmt.Errorf("%w: the rules need other operators (%s, running %s)", ErrRestartNeeded, next.Plan(), b.plan)
+	}
+	if next.Rules.Version() == b.master.Live().Version() {
+		return nil
 	}
 	b.master.Swap(next.Rules)
 	b.Propagate()

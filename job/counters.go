@@ -89,14 +89,8 @@ func FormatCounts(m map[string]int64) string {
 // or cfg.Channel). Run it in a goroutine of its own.
 func (b *Built) Invalidator(cfg enrich.InvalidatorConfig) *enrich.Invalidator {
 	iv := enrich.NewInvalidator(b.cfg.Redis, cfg)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	seen := map[*enrich.Cache]bool{}
-	for _, l := range b.lookups {
-		if !seen[l.Cache()] {
-			seen[l.Cache()] = true
-			iv.WatchLookup(l)
-		}
+	for _, l := range b.protos {
+		iv.WatchLookup(l)
 	}
 	return iv
 }

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"errors"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -188,3 +189,21 @@ func (j *Job) Window(name string) (Window, bool) {
 // Dir returns the directory relative paths of the job are resolved
 // against.
 func (j *Job) Dir() string { return j.dir }
+
+// WithRules returns a copy of the job running set instead of its own rules
+// (a rule file given apart from the job). set must be compiled in the job's
+// environment (j.Env.Load or LoadFile), and its targets must accept its
+// emissions.
+func (j *Job) WithRules(set *rules.RuleSet) (*Job, error) {
+	if set.Env() != j.Env {
+		return nil, errors.New("job: WithRules: the rules were not compiled in the job's environment (Job.Env)")
+	}
+	cp := *j
+	cp.Rules = set
+	c := &errs{file: j.File, src: j.src}
+	cp.checkTargets(c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return &cp, nil
+}

@@ -17,6 +17,10 @@ type WatchConfig struct {
 	// version and the attempt's error (nil when the set was swapped in or
 	// unchanged).
 	OnReload func(version string, err error)
+	// Load, if set, takes the file's content instead of Engine.Reload: for a
+	// file that holds more than rules (a job file), whose loader compiles
+	// them and swaps them in itself.
+	Load func(path string, data []byte) error
 	// Logger receives watcher errors. Default: discard.
 	Logger *slog.Logger
 }
@@ -92,6 +96,10 @@ func (fw *FileWatcher) reload() {
 		fw.cfg.OnReload(fw.en.Live().Version(), err)
 		return
 	}
-	err = fw.en.Reload(fw.path, data)
+	if fw.cfg.Load != nil {
+		err = fw.cfg.Load(fw.path, data)
+	} else {
+		err = fw.en.Reload(fw.path, data)
+	}
 	fw.cfg.OnReload(fw.en.Live().Version(), err)
 }

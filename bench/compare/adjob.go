@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
@@ -29,7 +31,12 @@ rules:
 // With discard, the emissions go to stream.Discard instead (to measure the
 // pipeline without its Redis writes).
 func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string, batch int, discard bool) (libResult, error) {
-	set, err := rules.DefaultEnv().Load("adjob.yaml", []byte(adRules))
+	env, err := rules.NewEnv(rules.EnvConfig{EventSchema: gen.PlaySchema, Joins: []rules.Join{{Name: "customer", Schema: gen.CustomerSchema}},
+		Targets: []string{"ads"}})
+	if err != nil {
+		return libResult{}, err
+	}
+	set, err := env.Load("adjob.yaml", []byte(adRules))
 	if err != nil {
 		return libResult{}, err
 	}
@@ -41,7 +48,7 @@ func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string
 	if err != nil {
 		return libResult{}, err
 	}
-	engine, err := rules.NewEngine(set, rules.EngineConfig{})
+	engine, err := rules.NewEngine(set, rules.EngineConfig{IDField: "event_id"})
 	if err != nil {
 		return libResult{}, err
 	}

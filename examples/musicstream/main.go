@@ -9,6 +9,8 @@
 //	go run ./examples/musicstream -once
 //
 // It is the template to copy: see README.md beside it.
+//
+//go:generate go run ./data/generate.go data
 package main
 
 import (
@@ -34,6 +36,7 @@ type options struct {
 	produce                  bool
 	partitions               int
 	rules                    string
+	job                      string
 	lateness                 time.Duration
 	once, backtest           bool
 	http                     string
@@ -62,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.offset, "offset", "oldest", "where a group without committed offsets starts: oldest or newest")
 	fs.BoolVar(&o.produce, "produce", false, "publish -tracks (or the generated plays) to -topic, keyed by customer_id, then exit")
 	fs.IntVar(&o.partitions, "partitions", 6, "partitions of the topic -produce creates when it does not exist")
+	fs.StringVar(&o.job, "job", "", "the job file (default: the built-in job.yaml); the flags above override its input")
 	fs.StringVar(&o.rules, "rules", "", "rule YAML file (hot-reloaded). Default: the built-in rules interest, upgrade_ad, sms_offer")
 	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "allowed lateness: how far behind the newest event time an event may arrive and still count")
 	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit 0 (a file is otherwise followed like tail -F)")

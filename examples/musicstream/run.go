@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	_ "embed"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/rulestream/rulestream/examples/musicstream/analytics"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
+	"github.com/rulestream/rulestream/job"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/checkpoint"
@@ -79,15 +81,15 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch() // before Redis closes
 	go func() { _ = watcher.Run(watchCtx) }()
-	env, err := music.Env(watcher.ScoreRecord)
+	j, err := a.loadJob(watcher.ScoreRecord)
 	if err != nil {
 		return err
 	}
-	set, err := a.loadRules(env)
+	set, err := a.loadRules(j)
 	if err != nil {
 		return err
 	}
-	mc := music.Config{Prefix: o.prefix, Rules: set, Logger: a.log}
+	mc := music.Config{Prefix: o.prefix, Job: j, Rules: set, Logger: a.log}
 	if !o.backtest && o.http != "" { // the dashboard's analytics; a backtest writes nothing
 		af, err := analytics.NewFactory(rdb, analytics.Config{Prefix: o.prefix, Logger: a.log})
 		if err != nil {
@@ -99,7 +101,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.backtest {
-		return a.runBacktest(ctx, set, plays)
+		return a.runBacktest(ctx, a.sc.Rules(), plays)
 	}
 	return a.runPipeline(ctx, plays)
 }
@@ -170,11 +172,30 @@ func (a *app) progressWriter() io.Writer {
 	return os.Stderr
 }
 
-func (a *app) loadRules(env *rules.Env) (*rules.RuleSet, error) {
-	if a.o.rules == "" {
-		return env.Load("demo.yaml", rules.DemoYAML)
+// jobYAML is the music-stream job: input schema, lookups, the repeats
+// window, the rules and the targets.
+//
+//go:embed job.yaml
+var jobYAML []byte
+
+// loadJob loads -job (default: the embedded job.yaml) with ad_score.
+func (a *app) loadJob(score music.Scorer) (*job.Job, error) {
+	if a.o.job == "" {
+		return music.ParseJob("job.yaml", jobYAML, score)
 	}
-	return env.LoadFile(a.o.rules)
+	src, err := os.ReadFile(a.o.job)
+	if err != nil {
+		return nil, err
+	}
+	return music.ParseJob(a.o.job, src, score)
+}
+
+// loadRules loads -rules in the job's environment; nil keeps the job's.
+func (a *app) loadRules(j *job.Job) (*rules.RuleSet, error) {
+	if a.o.rules == "" {
+		return nil, nil
+	}
+	return j.Env.LoadFile(a.o.rules)
 }
 
 func (a *app) pipelineConfig() stream.Config {
@@ -190,7 +211,8 @@ func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte)
 	if err != nil {
 		return err
 	}
-	rep, err := rules.Backtest(ctx, set, src, rules.BacktestConfig{Upstream: up, Pipeline: a.pipelineConfig()})
+	rep, err := rules.Backtest(ctx, set, src, rules.BacktestConfig{Upstream: up, Pipeline: a.pipelineConfig(),
+		Engine: rules.EngineConfig{IDField: a.sc.Job().Input.ID}})
 	if err != nil {
 		return err
 	}
@@ -200,15 +222,19 @@ func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte)
 // fileSource reads -tracks (a file, followed unless -once; or stdin), or the
 // generated plays.
 func (a *app) fileSource(plays []byte, once bool) (stream.Source, error) {
+	dec, err := a.sc.Job().Decoder()
+	if err != nil {
+		return nil, err
+	}
 	if a.o.tracks == "" {
-		return stream.NewReaderSource("generated", bytes.NewReader(plays), stream.PlayDecoder{}, stream.FileConfig{}), nil
+		return stream.NewReaderSource("generated", bytes.NewReader(plays), dec, stream.FileConfig{}), nil
 	}
 	if a.o.tracks != "-" {
 		if _, err := os.Stat(a.o.tracks); err != nil {
 			return nil, err
 		}
 	}
-	return stream.NewFileSource(a.o.tracks, stream.PlayDecoder{}, stream.FileConfig{Follow: !once}), nil
+	return stream.NewFileSource(a.o.tracks, dec, stream.FileConfig{Follow: !once}), nil
 }
 
 func (a *app) runPipeline(ctx context.Context, plays []byte) error {
@@ -235,6 +261,9 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 		return err
 	}
 	p.From(src).ViaPartitioned(a.sc.Operators).To(router).DeadLetter(stream.SinkFunc(router.Write))
+	if late := a.sc.Late(func() int64 { return p.Stats().Watermark }); late != nil {
+		p.Late(late)
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -299,8 +328,12 @@ func (a *app) kafkaSource(p *stream.Pipeline) (*kafka.Source, error) {
 	if a.o.offset == "newest" {
 		off = kafka.Newest
 	}
+	dec, err := a.sc.Job().Decoder()
+	if err != nil {
+		return nil, err
+	}
 	var src *kafka.Source
-	src, err := kafka.NewSource(kafka.SourceConfig{
+	src, err = kafka.NewSource(kafka.SourceConfig{Decoder: dec,
 		Brokers: strings.Split(a.o.kafka, ","), Topic: a.o.topic, Group: a.o.group,
 		InitialOffset: off, StopAtEnd: a.o.once, Logger: a.log,
 		Client: kafka.ClientConfig{Sarama: func(c *sarama.Config) error {

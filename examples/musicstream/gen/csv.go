@@ -86,3 +86,30 @@ func WriteClicks(w io.Writer, cs []Click) error {
 	}
 	return bw.Flush()
 }
+
+// WriteCustomerHashes writes customers as the customer:<id> hashes hold
+// them, with a header of the hash fields (id, name, gender, address, zip,
+// sign_date as YYYY-MM-DD, status, level, campaign, linked_with_apps): the
+// form a job file's lookup loads.
+func WriteCustomerHashes(w io.Writer, cs []Customer) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("id,name,gender,address,zip,sign_date,status,level,campaign,linked_with_apps\n")
+	for _, c := range cs {
+		bw.WriteString(strconv.FormatInt(c.ID, 10) + "," + quote(c.Name) + "," + strconv.Itoa(c.Gender) + "," +
+			quote(c.Address) + "," + quote(c.Zip) + "," + c.SignDate.Format("2006-01-02") + "," +
+			strconv.Itoa(c.Status) + "," + strconv.Itoa(c.Level) + "," + strconv.Itoa(c.Campaign) + "," +
+			strconv.Itoa(c.LinkedWithApps) + "\n")
+	}
+	return bw.Flush()
+}
+
+// WriteTrackHashes writes tracks as the track:<id> hashes hold them, with
+// a header of the hash fields (id, title, artist, length).
+func WriteTrackHashes(w io.Writer, ts []Track) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("id,title,artist,length\n")
+	for _, t := range ts {
+		bw.WriteString(strconv.FormatInt(t.ID, 10) + "," + quote(t.Title) + "," + quote(t.Artist) + "," + strconv.Itoa(t.Length) + "\n")
+	}
+	return bw.Flush()
+}

@@ -239,3 +239,9 @@ func (d *Data) plays(r *rand.Rand, cfg Config) []Play {
 	}
 	return plays
 }
+
+// SampleConfig is the data set committed beside the music-stream job file
+// (examples/musicstream/data): 10,000 plays of 2,000 customers with planted
+// repeats, near misses, 1% duplicate deliveries and arrival shuffled by up
+// to two minutes.
+var SampleConfig = Config{Seed: 1, Plays: 10000, Customers: 2000, Repeats: 50, NearMisses: 10, Duplicates: 0.01, MaxDelay: 2 * time.Minute}

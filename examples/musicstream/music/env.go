@@ -4,6 +4,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 )
@@ -12,12 +13,12 @@ import (
 // model; ok is false when there is no model or no features.
 type Scorer func(rec *stream.Record) (score float64, ok bool, err error)
 
-// Env returns the scenario's rule environment: the rules package's default
-// (event, customer, track, window, now) plus ad_score(customer), the live
-// ad-response model's probability that the customer answers an ad (0 when
-// no model is published or the customer has no features yet).
-func Env(score Scorer) (*rules.Env, error) {
-	return rules.NewEnv(rules.EnvConfig{Options: []cel.EnvOption{
+// CEL returns what Go adds to the job's rule environment: ad_score(customer),
+// the live ad-response model's probability that the customer answers an ad
+// (0 when no model is published, the customer has no features yet, or
+// score is nil).
+func CEL(score Scorer) []cel.EnvOption {
+	return []cel.EnvOption{
 		cel.Function("ad_score", cel.Overload("ad_score_customer", []*cel.Type{rules.RecordType("customer")}, cel.DoubleType,
 			cel.UnaryBinding(func(v ref.Val) ref.Val {
 				rec, ok := rules.RecordOf(v)
@@ -36,5 +37,5 @@ func Env(score Scorer) (*rules.Env, error) {
 				}
 				return types.Double(s)
 			}))),
-	}})
+	}
 }

@@ -1,49 +1,65 @@
-// Package music wires the music-stream scenario from the library's parts:
-// the chain of operators of one partition (dedup by event_id, the customer
-// and track lookups, the count-within window "repeats" beside an event-time
-// order, the rules engine) and the demo's Redis targets. The musicstream
-// example and the benchmarks build their pipelines with it; copy it to start
-// a scenario of your own.
+// Package music is the music-stream scenario as Go sees it: the job file
+// examples/musicstream/job.yaml (input schema, the customer and track
+// lookups, the repeats window, the rules and the targets), loaded with what
+// only Go can add, the ad_score function over the live ad-response model;
+// and the demo's reference tables (cust.csv, music.csv). The musicstream
+// example and the benchmarks build their pipelines with it.
 package music
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
-	"sync"
-	"time"
+	"os"
+	"path/filepath"
+	"runtime"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/job"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
-	"github.com/rulestream/rulestream/window"
 )
+
+// RepeatsWindow is the job's count-within window of repeated plays.
+const RepeatsWindow = "repeats"
+
+// JobPath returns the path of examples/musicstream/job.yaml in the source
+// tree this package was built from (for tests and tools run from it; a
+// binary embeds the file instead).
+func JobPath() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "job.yaml")
+}
+
+// ParseJob loads a music-stream job file's content with ad_score (see
+// CEL); name is its path.
+func ParseJob(name string, src []byte, score Scorer) (*job.Job, error) {
+	return job.Parse(name, src, job.Options{CEL: CEL(score)})
+}
+
+// LoadJob reads and loads a music-stream job file (see ParseJob).
+func LoadJob(path string, score Scorer) (*job.Job, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("music: %w", err)
+	}
+	return ParseJob(path, src, score)
+}
 
 // Config configures a Scenario. Zero values mean the defaults.
 type Config struct {
 	// Prefix goes before every Redis key read or written.
 	Prefix string
-	// Rules is the rule set. Default: the built-in rules (interest,
-	// upgrade_ad, sms_offer).
+	// Job is the job. Default: job.yaml of the source tree (JobPath),
+	// without a model behind ad_score.
+	Job *job.Job
+	// Rules, if set, replaces the job's rules: a set compiled in Job.Env
+	// (Job.Env.LoadFile), such as the -rules file of the example.
 	Rules *rules.RuleSet
-	// RepeatCount and RepeatWithin define the "repeats" window: RepeatCount
-	// plays of one track by one customer within RepeatWithin (inclusive).
-	// Defaults 3 and 30m.
-	RepeatCount  int
-	RepeatWithin time.Duration
-	// NoWindow leaves the "repeats" window out (a job of per-play rules only).
-	NoWindow bool
-	// NoOrder leaves out the event-time order in front of the rules (only
-	// for rule sets without cooldowns, whose results do not depend on order).
-	NoOrder bool
 	// Explain adds the explain field to every emission.
 	Explain bool
-	// CacheEntries bounds the customer cache. Default 1<<20.
-	CacheEntries int
 	// Logger receives the scenario's logs. Default: discard.
 	Logger *slog.Logger
 	// Analytics, if set, builds a partition's analytics operator (e.g.
@@ -53,161 +69,79 @@ type Config struct {
 	Analytics func(stream.PartitionID) (stream.Operator, error)
 }
 
-// Scenario builds the operators of each partition and keeps them, to
-// report their counters and to hot-swap the rule set into every engine.
+// Scenario is the job built against a Redis: each partition's operators,
+// the targets, the live rules and the counters.
 type Scenario struct {
-	cfg    Config
-	rdb    redis.UniversalClient
-	master *rules.Engine
-	cust   *enrich.Cache
-	track  *enrich.Cache
-
-	mu      sync.Mutex
-	engines []*rules.Engine
-	windows []*window.CountWithin
-	dedups  []*window.Dedup
-	lookups []*enrich.Lookup
+	job   *job.Job
+	built *job.Built
 }
 
-// New returns a scenario reading and writing rdb.
+// New builds the scenario reading and writing rdb.
 func New(rdb redis.UniversalClient, cfg Config) (*Scenario, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.RepeatCount <= 0 {
-		cfg.RepeatCount = 3
-	}
-	if cfg.RepeatWithin <= 0 {
-		cfg.RepeatWithin = 30 * time.Minute
-	}
-	if cfg.CacheEntries <= 0 {
-		cfg.CacheEntries = 1 << 20
-	}
-	if cfg.Rules == nil {
-		set, err := rules.LoadDemo()
-		if err != nil {
+	j := cfg.Job
+	if j == nil {
+		var err error
+		if j, err = LoadJob(JobPath(), nil); err != nil {
 			return nil, err
 		}
-		cfg.Rules = set
 	}
-	s := &Scenario{cfg: cfg, rdb: rdb}
-	var err error
-	if s.master, err = rules.NewEngine(cfg.Rules, rules.EngineConfig{Logger: cfg.Logger}); err != nil {
-		return nil, err
+	if cfg.Rules != nil {
+		var err error
+		if j, err = j.WithRules(cfg.Rules); err != nil {
+			return nil, err
+		}
 	}
-	if s.cust, err = enrich.NewCache(enrich.CacheConfig{MaxEntries: cfg.CacheEntries}); err != nil {
-		return nil, err
+	// The dashboard's analytics read the track of each play: both lookups
+	// are built whatever the rules read.
+	var always []string
+	if cfg.Analytics != nil {
+		for _, l := range j.Lookups {
+			always = append(always, l.Name)
+		}
 	}
-	if s.track, err = enrich.NewCache(enrich.CacheConfig{MaxEntries: 1 << 16}); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// Rules returns the live rule set.
-func (s *Scenario) Rules() *rules.RuleSet { return s.master.Live() }
-
-// Master is the engine that holds the live rule set: reload rules into it
-// (rules.NewFileWatcher) and call Propagate after each reload.
-func (s *Scenario) Master() *rules.Engine { return s.master }
-
-// Propagate swaps the master's live rule set into every partition's engine.
-func (s *Scenario) Propagate() {
-	live := s.master.Live()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, en := range s.engines {
-		en.Swap(live)
-	}
-}
-
-// Upstream returns the operators in front of the rules engine for one
-// partition (dedup, lookups, window and order), for a backtest.
-func (s *Scenario) Upstream() ([]stream.Operator, error) {
-	ops, err := s.Operators(stream.PartitionID{})
+	b, err := j.Build(job.BuildConfig{Redis: rdb, Prefix: cfg.Prefix, Explain: cfg.Explain, Logger: cfg.Logger,
+		Tap: cfg.Analytics, Lookups: always})
 	if err != nil {
 		return nil, err
 	}
-	return ops[:len(ops)-1], nil
+	return &Scenario{job: j, built: b}, nil
 }
+
+// Job returns the scenario's job.
+func (s *Scenario) Job() *job.Job { return s.job }
+
+// Built returns the job's built parts.
+func (s *Scenario) Built() *job.Built { return s.built }
+
+// Rules returns the live rule set.
+func (s *Scenario) Rules() *rules.RuleSet { return s.built.Master().Live() }
+
+// Master is the engine that holds the live rule set: reload rules into it
+// (rules.NewFileWatcher) and call Propagate after each reload.
+func (s *Scenario) Master() *rules.Engine { return s.built.Master() }
+
+// Propagate swaps the master's live rule set into every partition's engine.
+func (s *Scenario) Propagate() { s.built.Propagate() }
+
+// Upstream returns the operators in front of the rules engine for one
+// partition (dedup, lookups, window and order), for a backtest.
+func (s *Scenario) Upstream() ([]stream.Operator, error) { return s.built.Upstream() }
 
 // Operators builds the chain of one partition's task; use it with
 // stream.Pipeline.ViaPartitioned.
 func (s *Scenario) Operators(pid stream.PartitionID) ([]stream.Operator, error) {
-	dedup, err := window.NewDedup(window.DedupConfig{Field: "event_id"})
-	if err != nil {
-		return nil, err
-	}
-	cc := CustomerLookup(s.cfg.Prefix)
-	cc.Cache, cc.Logger = s.cust, s.cfg.Logger
-	customer, err := enrich.NewLookup(s.rdb, cc)
-	if err != nil {
-		return nil, err
-	}
-	tc := TrackLookup(s.cfg.Prefix)
-	tc.Cache, tc.Logger = s.track, s.cfg.Logger
-	track, err := enrich.NewLookup(s.rdb, tc)
-	if err != nil {
-		return nil, err
-	}
-	// The master engine logs rule-set changes once; the partitions' engines
-	// log only warnings (runtime errors of rules).
-	engine, err := rules.NewEngine(s.master.Live(), rules.EngineConfig{Logger: warnOnly(s.cfg.Logger), Explain: s.cfg.Explain})
-	if err != nil {
-		return nil, err
-	}
-	var branches []stream.Operator
-	var repeats *window.CountWithin
-	if !s.cfg.NoWindow {
-		repeats, err = window.NewCountWithin(window.CountWithinConfig{Name: "repeats", KeyBy: []string{"customer_id", "track_id"},
-			Count: s.cfg.RepeatCount, Within: s.cfg.RepeatWithin})
-		if err != nil {
-			return nil, err
-		}
-		branches = append(branches, repeats)
-	}
-	if !s.cfg.NoOrder {
-		order, err := window.NewOrder(window.OrderConfig{Dedup: "event_id"})
-		if err != nil {
-			return nil, err
-		}
-		branches = append(branches, order)
-	}
-	ops := []stream.Operator{dedup, customer, track}
-	if s.cfg.Analytics != nil {
-		an, err := s.cfg.Analytics(pid)
-		if err != nil {
-			return nil, err
-		}
-		if len(branches) == 0 { // the analytics emit nothing: keep the plays flowing to the rules
-			branches = append(branches, stream.Map(func(*stream.Event) bool { return true }))
-		}
-		branches = append(branches, an)
-	}
-	switch {
-	case len(branches) == 1:
-		ops = append(ops, branches[0])
-	case len(branches) > 1:
-		ops = append(ops, stream.Parallel(branches...))
-	}
-	ops = append(ops, engine)
-	s.mu.Lock()
-	s.engines = append(s.engines, engine)
-	if repeats != nil {
-		s.windows = append(s.windows, repeats)
-	}
-	s.dedups = append(s.dedups, dedup)
-	s.lookups = append(s.lookups, customer, track)
-	s.mu.Unlock()
-	return ops, nil
+	return s.built.Operators(pid)
 }
 
-// Targets returns the demo's Redis targets (interest, ads, sms, deadletter).
-func (s *Scenario) Targets() (*targets.Router, error) {
-	// The idempotency markers live under the prefix too, so that separate
-	// prefixes are separate worlds.
-	return targets.Demo(s.rdb, targets.DemoConfig{Prefix: s.cfg.Prefix, MarkerPrefix: s.cfg.Prefix + "rulestream:done:", Logger: s.cfg.Logger})
-}
+// Targets returns the job's Redis targets (interest, ads, sms, deadletter).
+func (s *Scenario) Targets() (*targets.Router, error) { return s.built.Router(), nil }
+
+// Late returns the sink of late events (the job's late target), given the
+// pipeline's watermark.
+func (s *Scenario) Late(wm func() int64) stream.Sink { return s.built.LateSink(wm) }
 
 // Counters are the scenario's totals over every partition.
 type Counters struct {
@@ -221,48 +155,14 @@ type Counters struct {
 
 // Counters sums the counters of every partition's operators.
 func (s *Scenario) Counters() Counters {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := Counters{Firings: map[string]int64{}, RuleErrors: map[string]int64{}}
-	for _, r := range s.master.Live().Rules() {
-		c.Firings[r.Name] = 0
-		c.RuleErrors[r.Name] = 0
-	}
-	for _, en := range s.engines {
-		for _, rs := range en.Stats().Rules {
-			c.Firings[rs.Rule] += rs.Firings
-			c.RuleErrors[rs.Rule] += rs.Errors
-		}
-	}
-	for _, d := range s.dedups {
-		c.Duplicates += d.Stats().Duplicates
-	}
-	for _, w := range s.windows {
-		st := w.Stats()
-		c.Matches += st.Emitted
-		c.Evictions += st.Evictions
-	}
-	for _, l := range s.lookups {
-		if h := l.Health(); h.Degraded {
-			c.Degraded = fmt.Sprintf("redis unreachable since %s: %s", h.Since.UTC().Format(time.RFC3339), h.Err)
-		}
-	}
-	return c
+	c := s.built.Counters()
+	w := c.Windows[RepeatsWindow]
+	return Counters{Duplicates: c.Duplicates, Matches: w.Results, Evictions: w.Evictions, Firings: c.Firings,
+		RuleErrors: c.RuleErrors, Degraded: c.Degraded}
 }
 
 // FormatFirings formats firings as "rule=N ..." sorted by rule.
-func FormatFirings(f map[string]int64) string {
-	names := make([]string, 0, len(f))
-	for n := range f {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s=%d", n, f[n])
-	}
-	return strings.Join(parts, " ")
-}
+func FormatFirings(f map[string]int64) string { return job.FormatCounts(f) }
 
 // Invalidator returns an invalidator that drops cached customers and
 // tracks as soon as their hashes change in Redis (keyspace notifications,
@@ -270,27 +170,5 @@ func FormatFirings(f map[string]int64) string {
 // upgrade ads within a second instead of after the cache's TTL. Run it in a
 // goroutine of its own.
 func (s *Scenario) Invalidator(cfg enrich.InvalidatorConfig) *enrich.Invalidator {
-	iv := enrich.NewInvalidator(s.rdb, cfg)
-	iv.Watch(s.cfg.Prefix+"customer:", s.cust)
-	iv.Watch(s.cfg.Prefix+"track:", s.track)
-	return iv
+	return s.built.Invalidator(cfg)
 }
-
-// warnOnly returns a logger writing l's warnings and errors only.
-func warnOnly(l *slog.Logger) *slog.Logger {
-	return slog.New(minLevel{l.Handler(), slog.LevelWarn})
-}
-
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(as), h.min}
-}
-func (h minLevel) WithGroup(g string) slog.Handler { return minLevel{h.Handler.WithGroup(g), h.min} }

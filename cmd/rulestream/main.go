@@ -1,0 +1,104 @@
+// Command rulestream runs a job file: its input, lookups, windows, CEL rules
+// and Redis targets, declared in YAML (see docs/jobs.md).
+//
+//	go run ./cmd/rulestream -job examples/musicstream/job.yaml -once
+//
+// Without -redis an embedded Redis-protocol server is started, and its
+// address printed, so that a job runs with nothing installed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
+	"time"
+)
+
+// options are the command line.
+type options struct {
+	job             string
+	input           string
+	redis           string
+	once, backtest  bool
+	http            string
+	prefix          string
+	parallelism     int
+	checkpointEvery time.Duration
+	sessionTimeout  time.Duration
+	explain         bool
+	print           bool
+	quiet           bool
+	progress        string
+	cpuprofile      string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("rulestream", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.job, "job", "", "the job file (YAML; see docs/jobs.md). Required")
+	fs.StringVar(&o.input, "input", "", "read this file, glob or - (stdin) instead of the job's input path")
+	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// / rediss:// URL). Default: an embedded Redis-protocol server")
+	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit (a file is otherwise followed like tail -F, Kafka read until SIGINT/SIGTERM)")
+	fs.BoolVar(&o.backtest, "backtest", false, "report what each rule would fire over the input, and write nothing")
+	fs.StringVar(&o.http, "http", "", "serve /metrics and /healthz on this address (e.g. :8080)")
+	fs.StringVar(&o.prefix, "prefix", "", "prefix of every Redis key the job reads or writes (default none)")
+	fs.IntVar(&o.parallelism, "parallelism", runtime.GOMAXPROCS(0), "lanes per partition, split by the input's key (1 when the job's windows do not allow it)")
+	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka")
+	fs.DurationVar(&o.sessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout")
+	fs.BoolVar(&o.explain, "explain", false, "add an explain field (the values each condition read) to every emission")
+	fs.BoolVar(&o.print, "print", false, "print the job as loaded (every default resolved) and what would be built, then exit")
+	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
+	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	case o.job == "":
+		return nil, errors.New("-job is required: the job file to run")
+	case o.parallelism < 1:
+		return nil, errors.New("-parallelism must be at least 1")
+	case o.progress != "auto" && o.progress != "on" && o.progress != "off":
+		return nil, fmt.Errorf("-progress must be auto, on or off, not %q", o.progress)
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "rulestream:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rulestream:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "rulestream:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/term"
+
+	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/job"
+	"github.com/rulestream/rulestream/rules"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/checkpoint"
+	"github.com/rulestream/rulestream/stream/kafka"
+)
+
+// app is one run of a job.
+type app struct {
+	o      *options
+	out    io.Writer // progress messages (discarded with -quiet)
+	stdout io.Writer // the summary
+	log    *slog.Logger
+	job    *job.Job
+	rdb    *redis.Client
+	built  *job.Built
+	kafka  *kafka.Source
+}
+
+func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	level := slog.LevelInfo
+	if o.quiet {
+		level = slog.LevelError
+	}
+	a := &app{o: o, out: stdout, stdout: stdout, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	if o.quiet {
+		a.out = io.Discard
+	}
+	j, err := job.Load(o.job, job.Options{})
+	if err != nil {
+		return err
+	}
+	a.job = j
+	if o.print {
+		return j.Print(stdout)
+	}
+	rdb, closeRedis, err := a.openRedis(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	a.rdb = rdb
+	if a.built, err = j.Build(job.BuildConfig{Redis: rdb, Prefix: o.prefix, Explain: o.explain, Logger: a.log}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "job %s: %s\n", j.Name, a.built.Plan())
+	for _, u := range a.built.Plan().Unused {
+		a.log.Info("not built", "what", u)
+	}
+	if !o.backtest {
+		if err := a.loadReference(ctx); err != nil {
+			return err
+		}
+	}
+	if o.backtest {
+		return a.runBacktest(ctx)
+	}
+	return a.runPipeline(ctx)
+}
+
+func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
+	if a.o.redis != "" {
+		rdb, err := enrich.Connect(ctx, a.o.redis, a.log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rdb, func() { rdb.Close() }, nil
+	}
+	srv := miniredis.NewMiniRedis()
+	if err := srv.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(a.out, "embedded Redis on %s (redis-cli -h %s -p %s)\n", srv.Addr(), srv.Host(), srv.Port())
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	return rdb, func() { rdb.Close(); srv.Close() }, nil
+}
+
+func (a *app) loadReference(ctx context.Context) error {
+	sums, err := a.job.LoadReference(ctx, a.rdb, enrich.LoadConfig{Prefix: a.o.prefix, Logger: a.log})
+	for _, s := range sums {
+		fmt.Fprintln(a.out, s.String())
+	}
+	return err
+}
+
+func (a *app) pipelineConfig() stream.Config {
+	lanes := a.o.parallelism
+	if ok, why := a.job.Lanes(); !ok && lanes > 1 {
+		a.log.Info("one lane per partition", "why", why)
+		lanes = 1
+	}
+	return stream.Config{OutOfOrderness: a.job.Lateness, Parallelism: lanes, Logger: a.log}
+}
+
+func (a *app) runBacktest(ctx context.Context) error {
+	if a.job.Input.Kafka != nil && a.o.input == "" {
+		return errors.New("-backtest reads a file: give -input")
+	}
+	srcs, err := a.job.FileSources(a.o.input, false, stream.FileConfig{})
+	if err != nil {
+		return err
+	}
+	if len(srcs) != 1 {
+		return fmt.Errorf("-backtest reads one file; the input matches %d", len(srcs))
+	}
+	up, err := a.built.Upstream()
+	if err != nil {
+		return err
+	}
+	rep, err := rules.Backtest(ctx, a.built.Master().Live(), srcs[0], rules.BacktestConfig{Upstream: up, Pipeline: a.pipelineConfig(),
+		Engine: rules.EngineConfig{IDField: a.job.Input.ID}})
+	if err != nil {
+		return err
+	}
+	return rep.Format(a.out)
+}
+
+func (a *app) runPipeline(ctx context.Context) error {
+	cfg := a.pipelineConfig()
+	kafkaIn := a.job.Input.Kafka != nil && a.o.input == ""
+	if kafkaIn {
+		cfg.Checkpoints = checkpoint.NewRedis(a.rdb, a.o.prefix+"checkpoint:"+a.job.Name+"/")
+		cfg.CheckpointInterval = a.o.checkpointEvery
+	}
+	p := stream.New(a.job.Name, cfg)
+	if kafkaIn {
+		src, err := a.job.KafkaSource(p, job.KafkaConfig{StopAtEnd: a.o.once, SessionTimeout: a.o.sessionTimeout, Logger: a.log})
+		if err != nil {
+			return err
+		}
+		a.kafka = src
+		p.From(src)
+	} else {
+		srcs, err := a.job.FileSources(a.o.input, !a.o.once, stream.FileConfig{})
+		if err != nil {
+			return err
+		}
+		for _, s := range srcs {
+			p.From(s)
+		}
+	}
+	router := a.built.Router()
+	p.ViaPartitioned(a.built.Operators).To(router)
+	if a.built.HasDeadLetter() {
+		p.DeadLetter(stream.SinkFunc(router.Write))
+	}
+	if late := a.built.LateSink(func() int64 { return p.Stats().Watermark }); late != nil {
+		p.Late(late)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Reference data changed in Redis reaches the caches at once.
+	iv := a.built.Invalidator(enrich.InvalidatorConfig{EnableNotifications: a.o.redis == "", Logger: a.log})
+	go func() {
+		if err := iv.Run(runCtx); err != nil && runCtx.Err() == nil {
+			a.log.Info("no cache invalidation: changed records are seen after the cache TTL", "error", err)
+		}
+	}()
+	if err := a.watchJob(runCtx); err != nil {
+		return err
+	}
+	if a.o.http != "" {
+		stop, err := a.serveHTTP(runCtx, p)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	stopProgress := a.startProgress(p)
+	start := time.Now()
+	err := p.Run(runCtx)
+	elapsed := time.Since(start)
+	stopProgress()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil // SIGINT/SIGTERM: drained, checkpointed and flushed
+	}
+	a.summary(p, elapsed)
+	return err
+}
+
+// watchJob reloads the job file's rules when it changes. A change beyond
+// the rules (input, lookups, windows, targets, or what the rules need
+// built) is logged as needing a restart, and the running job goes on.
+func (a *app) watchJob(ctx context.Context) error {
+	fw, err := rules.NewFileWatcher(a.built.Master(), a.o.job, rules.WatchConfig{
+		Logger: a.log,
+		Load: func(path string, data []byte) error {
+			next, err := job.Parse(path, data, job.Options{})
+			if err != nil {
+				return err
+			}
+			return a.built.Reload(next)
+		},
+		OnReload: func(version string, err error) {
+			switch {
+			case errors.Is(err, job.ErrRestartNeeded):
+				a.log.Warn("job changed: restart to apply; the running job goes on", "file", a.o.job, "live", version, "why", err)
+			case err != nil:
+				a.log.Error("job rejected; the running job goes on", "file", a.o.job, "live", version, "error", err)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := fw.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("job watcher stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+func formatWatermark(wm int64) string {
+	switch wm {
+	case stream.MinWatermark:
+		return "-"
+	case stream.MaxWatermark:
+		return "end"
+	}
+	return time.Unix(0, wm).UTC().Format("2006-01-02 15:04:05")
+}
+
+// startProgress prints a progress line on stderr every second when stderr
+// is a terminal (or -progress on).
+func (a *app) startProgress(p *stream.Pipeline) func() {
+	on := a.o.progress == "on" || (a.o.progress == "auto" && term.IsTerminal(int(os.Stderr.Fd())))
+	if !on || a.o.quiet {
+		return func() {}
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		var last int64
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(os.Stderr)
+				return
+			case <-t.C:
+				st := p.Stats()
+				fmt.Fprintf(os.Stderr, "\r%9d events/s  in %d  watermark %s  %s\x1b[K",
+					st.EventsIn-last, st.EventsIn, formatWatermark(st.Watermark), job.FormatCounts(a.built.Counters().Firings))
+				last = st.EventsIn
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// summary prints the final counts on stdout.
+func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
+	st := p.Stats()
+	c := a.built.Counters()
+	out := a.stdout
+	fmt.Fprintf(out, "events: %d in, %d duplicates dropped, %d dead-lettered, %d late\n", st.EventsIn, c.Duplicates, st.DeadLetters, st.Late)
+	for _, name := range a.built.Plan().Windows {
+		w := c.Windows[name]
+		fmt.Fprintf(out, "window %s: %d results, %d evictions\n", name, w.Results, w.Evictions)
+	}
+	fmt.Fprintf(out, "rules: %s\n", job.FormatCounts(c.Firings))
+	fmt.Fprintf(out, "watermark: %s, %d checkpoints\n", formatWatermark(st.Watermark), st.Checkpoints)
+	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))
+}
