@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
-	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/internal/testredis"
 )
 
 func TestParseFlags(t *testing.T) {

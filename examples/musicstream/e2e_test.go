@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/stretchr/testify/require"
 )
 

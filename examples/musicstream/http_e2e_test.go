@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/stretchr/testify/require"
 )
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 )
 
 // BenchmarkTrain fits the model on 5000 customers (3500 training rows).

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 )
 
 // NumFeatures is the number of features.

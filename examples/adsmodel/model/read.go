@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 )
 
 // maxLine bounds an input line.

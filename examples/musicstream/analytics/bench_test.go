@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 )
 
 // BenchmarkAnalytics pushes 100,000 enriched plays (one a second on

@@ -10,9 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/examples/musicstream/gen"
 )
 
 // testDB is the Redis database reserved for this package's tests.
