@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/internal/cputime"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/window"
 )
 
@@ -74,7 +74,7 @@ func (b *batcher) fill(ps []cplay, zips []string) []stream.Event {
 		f := vals[i*6 : i*6+6 : i*6+6]
 		f[0], f[1], f[2] = stream.Int(p.id), stream.Int(p.cust), stream.Int(p.track)
 		f[3], f[4], f[5] = stream.TimeNanos(p.t), stream.Bool(false), stream.String(zips[p.zip])
-		evs[i] = stream.Event{Time: p.t, Schema: stream.PlaySchema, Fields: f,
+		evs[i] = stream.Event{Time: p.t, Schema: gen.PlaySchema, Fields: f,
 			Pos: stream.Position{Source: "bench", Partition: 0, Offset: p.id}}
 	}
 	return evs

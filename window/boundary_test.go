@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/window"
 )
 
@@ -50,7 +50,7 @@ func TestCountWithinSpanBoundary(t *testing.T) {
 			if w.Span() != tc.last || w.Start != at(0).UnixNano() || w.End != at(tc.last).UnixNano() || w.Key != "1|2" {
 				t.Fatalf("span %v: bad result %+v", tc.last, w)
 			}
-			if res[0].Schema != stream.PlaySchema || res[0].Get("event_id").Int() != 1202 || res[0].Key != "1" {
+			if res[0].Schema != gen.PlaySchema || res[0].Get("event_id").Int() != 1202 || res[0].Key != "1" {
 				t.Fatalf("the result must be a copy of the completing event, got %+v", res[0])
 			}
 		}

@@ -6,14 +6,13 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// knownSchemas are reused on restore when a snapshot's schema matches one
-// field for field, so restored events share the package-level pointers.
-var knownSchemas = []*stream.Schema{stream.PlaySchema, stream.CustomerSchema, stream.TrackSchema}
-
 // schemaTable numbers the schemas of one snapshot: each is written once.
+// On restore, a schema that matches one of known field for field is that
+// one, so restored events share the pipeline's schemas (stream.Env.Schemas).
 type schemaTable struct {
-	ids  map[*stream.Schema]uint64
-	list []*stream.Schema
+	ids   map[*stream.Schema]uint64
+	list  []*stream.Schema
+	known []*stream.Schema
 }
 
 func (e *encoder) schema(t *schemaTable, s *stream.Schema) {
@@ -60,7 +59,7 @@ func (d *decoder) schema(t *schemaTable) *stream.Schema {
 	if d.err != nil {
 		return nil
 	}
-	s := matchKnown(name, fields)
+	s := matchKnown(t.known, name, fields)
 	if s == nil {
 		var err error
 		if s, err = stream.NewSchema(name, fields...); err != nil {
@@ -72,9 +71,9 @@ func (d *decoder) schema(t *schemaTable) *stream.Schema {
 	return s
 }
 
-func matchKnown(name string, fields []stream.Field) *stream.Schema {
+func matchKnown(known []*stream.Schema, name string, fields []stream.Field) *stream.Schema {
 next:
-	for _, k := range knownSchemas {
+	for _, k := range known {
 		if k.Name() != name || k.Len() != len(fields) {
 			continue
 		}

@@ -127,3 +127,38 @@ func configErr(op string, errs []error) error {
 }
 
 func checkCtx(ctx context.Context) error { return ctx.Err() }
+
+// checkStart checks, when the pipeline knows its input schema, that the
+// fields an operator reads exist: its key fields and its dedup field. A
+// window keyed by a field the events lack would key every event by null.
+func checkStart(op string, env stream.Env, keyBy []string, dedup string) error {
+	if env.Schema == nil {
+		return nil
+	}
+	if err := missingKey(op, env.Schema, keyBy); err != nil {
+		return err
+	}
+	if dedup != "" && env.Schema.Index(dedup) < 0 {
+		return fmt.Errorf("%s: dedup field %s not in the events' schema %s", op, dedup, env.Schema.Name())
+	}
+	return nil
+}
+
+// keySchema is the schema of a time window's results: its key fields, with
+// their kinds in the input schema (a string when unknown).
+func keySchema(name string, keyBy []string, input *stream.Schema) *stream.Schema {
+	fields := make([]stream.Field, len(keyBy))
+	for i, k := range keyBy {
+		fields[i] = stream.Field{Name: k, Kind: stream.KindString}
+		if input != nil {
+			if j := input.Index(k); j >= 0 {
+				fields[i].Kind = input.Field(j).Kind
+			}
+		}
+	}
+	s, err := stream.NewSchema(name, fields...)
+	if err != nil { // KeyBy names a field twice: results carry no fields
+		return nil
+	}
+	return s
+}

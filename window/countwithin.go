@@ -105,10 +105,13 @@ func NewCountWithin(cfg CountWithinConfig) (*CountWithin, error) {
 	return c, nil
 }
 
-// Start takes the pipeline's allowed lateness if the config left it zero.
+// Start takes the pipeline's allowed lateness if the config left it zero,
+// refuses key and dedup fields the input schema lacks, and learns the
+// pipeline's schemas (restored events share them).
 func (c *CountWithin) Start(_ context.Context, env stream.Env) error {
 	c.clk.lateness = int64(startLateness(c.cfg.AllowedLateness, env))
-	return nil
+	c.buf.known = env.Schemas
+	return checkStart("count-within "+c.cfg.Name, env, c.cfg.KeyBy, c.cfg.Dedup)
 }
 
 // Process buffers the events; events behind the cutoff go to the late output.
@@ -116,6 +119,9 @@ func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.
 	defer c.publish()
 	cut := c.clk.cutoff()
 	for i := range in {
+		if err := c.kf.check(&in[i], "count-within "+c.cfg.Name); err != nil {
+			return err
+		}
 		if !inRange(&in[i], out, &c.stats) {
 			continue
 		}

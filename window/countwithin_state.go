@@ -226,7 +226,7 @@ func (c *CountWithin) Restore(data []byte) error {
 	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
 		d.fail("snapshot taken with another Count")
 	}
-	n.buf.dedup.name = c.cfg.Dedup
+	n.buf.dedup.name, n.buf.known = c.cfg.Dedup, c.buf.known
 	n.buf.decode(d)
 	keys := d.count()
 	for i := 0; i < keys && d.err == nil; i++ {

@@ -65,10 +65,11 @@ func NewDedup(cfg DedupConfig) (*Dedup, error) {
 	return d, nil
 }
 
-// Start takes the pipeline's allowed lateness if the config left it zero.
+// Start takes the pipeline's allowed lateness if the config left it zero,
+// and refuses an id field the input schema lacks.
 func (d *Dedup) Start(_ context.Context, env stream.Env) error {
 	d.clk.lateness = int64(startLateness(d.cfg.AllowedLateness, env))
-	return nil
+	return checkStart("dedup "+d.cfg.Name, env, nil, d.cfg.Field)
 }
 
 // Process passes first deliveries and drops duplicates.

@@ -12,7 +12,10 @@
 //
 // # Keys
 //
-// KeyBy names one or more fields. Keys of one or two int fields are packed
+// KeyBy names one or more fields. A key field the input schema lacks is
+// refused at Start when the pipeline knows its schema (stream.Env.Schema),
+// and an event whose schema lacks it (or that has no schema) fails Process:
+// keying it by null would lump unrelated events together, silently. Keys of one or two int fields are packed
 // into fixed-size words, a single string field is used as is, other keys
 // are encoded into bytes: lookups allocate nothing. WindowInfo.Key is the
 // key values' text joined with '|' (e.g. "42|7").
@@ -51,7 +54,9 @@
 //
 // A result is a stream.Event with Key = WindowInfo.Key, Time = End - 1 (the
 // window's last instant, like Flink's maxTimestamp), Pos = {Source: Name,
-// Partition: -1}, Schema and Fields nil, and Window set: Name, Kind
+// Partition: -1}, the key fields as its Fields (Schema: a schema named
+// after the window with the KeyBy fields, typed as in the input), and
+// Window set: Name, Kind
 // ("tumbling", "sliding", "session"), Key, Start and End ([Start, End),
 // unix ns; for sessions End = last event + Gap), Count, First and Last
 // (event times), Aggs (the configured aggregates by name), Update.

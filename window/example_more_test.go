@@ -8,8 +8,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/window"
 )
 

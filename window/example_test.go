@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/window"
 )
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -38,7 +39,7 @@ func fuzzEvents(data []byte) ([]stream.Event, []int64) {
 		ev := stream.Event{Time: t, Key: string(rune('a' + b%3))}
 		switch op % 3 {
 		case 0:
-			ev.Schema = stream.PlaySchema
+			ev.Schema = gen.PlaySchema
 			ev.Fields = []stream.Value{stream.Int(b % 4), stream.Int(b % 3), stream.Int(int64(c % 3)), stream.TimeNanos(t)}
 		case 1:
 			ev.Schema = oddSchema

@@ -3,6 +3,7 @@ package window
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -26,6 +27,58 @@ type keyFields struct {
 	schema *stream.Schema
 	idx    []int
 	vals   []stream.Value
+	seen   bool  // schema holds the last schema seen
+	err    error // what the last schema lacks, or nil
+}
+
+// check reports an event whose schema lacks a key field (or that has no
+// schema): keying it would read null and lump it with every other such
+// event, a silently wrong result. op names the operator in the error.
+func (k *keyFields) check(ev *stream.Event, op string) error {
+	if k.seen && ev.Schema == k.schema {
+		return k.err
+	}
+	k.values(ev)
+	k.seen, k.err = true, missingKey(op, ev.Schema, k.names)
+	return k.err
+}
+
+// missingKey reports the key fields schema lacks, or nil.
+func missingKey(op string, schema *stream.Schema, names []string) error {
+	if schema == nil {
+		return fmt.Errorf("%s: an event without a schema (its decoder set none): its key fields %s cannot be read", op, strings.Join(names, ", "))
+	}
+	var missing []string
+	for _, n := range names {
+		if schema.Index(n) < 0 {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	have := make([]string, schema.Len())
+	for i := range have {
+		have[i] = schema.Field(i).Name
+	}
+	return fmt.Errorf("%s: key field %s not in the events' schema %s (fields: %s)", op, strings.Join(missing, ", "), schema.Name(), strings.Join(have, ", "))
+}
+
+// keyValues returns the key values of slot s (nfields KeyBy fields).
+func (t *keyTable) keyValues(s int32, nfields int) []stream.Value {
+	switch t.kind[s] {
+	case keyInts:
+		vals := []stream.Value{stream.Int(t.ik[s][0])}
+		if nfields > 1 {
+			vals = append(vals, stream.Int(t.ik[s][1]))
+		}
+		return vals
+	case keyStr:
+		return []stream.Value{stream.String(t.sk[s])}
+	case keyEnc:
+		return decodeVals(t.sk[s])
+	}
+	return nil
 }
 
 func newKeyFields(names []string) keyFields {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/window"
 )
@@ -34,7 +35,7 @@ func randomPlays(r *rand.Rand, n int, span time.Duration) []play {
 
 func (p play) event(offset int64) stream.Event {
 	return stream.Event{
-		Key: fmt.Sprint(p.cust), Time: p.t, Schema: stream.PlaySchema,
+		Key: fmt.Sprint(p.cust), Time: p.t, Schema: gen.PlaySchema,
 		Pos: stream.Position{Source: "t", Partition: 0, Offset: offset},
 		Fields: []stream.Value{stream.Int(p.id), stream.Int(p.cust), stream.Int(p.track),
 			stream.TimeNanos(p.t), stream.Bool(false), stream.String(fmt.Sprintf("z%d", p.cust))},

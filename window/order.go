@@ -64,10 +64,13 @@ func NewOrder(cfg OrderConfig) (*Order, error) {
 	return o, nil
 }
 
-// Start takes the pipeline's allowed lateness if the config left it zero.
+// Start takes the pipeline's allowed lateness if the config left it zero,
+// refuses a dedup field the input schema lacks, and learns the pipeline's
+// schemas (restored events share them).
 func (o *Order) Start(_ context.Context, env stream.Env) error {
 	o.clk.lateness = int64(startLateness(o.cfg.AllowedLateness, env))
-	return nil
+	o.buf.known = env.Schemas
+	return checkStart("order "+o.cfg.Name, env, nil, o.cfg.Dedup)
 }
 
 // Process buffers the events.
@@ -135,7 +138,7 @@ func (o *Order) Restore(data []byte) error {
 	}
 	wm, floor := d.iv(), d.iv()
 	var buf pending
-	buf.dedup.name = o.cfg.Dedup
+	buf.dedup.name, buf.known = o.cfg.Dedup, o.buf.known
 	buf.decode(d)
 	if err := d.finish(); err != nil {
 		return err

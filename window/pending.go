@@ -81,7 +81,8 @@ type pending struct {
 	nrefs []nref
 	order []int32
 	dedup fieldRef
-	min   int64 // lowest time buffered (valid when len(evs) > 0)
+	min   int64            // lowest time buffered (valid when len(evs) > 0)
+	known []*stream.Schema // schemas restored events share (stream.Env.Schemas)
 }
 
 func (p *pending) add(ev *stream.Event) {
@@ -219,7 +220,7 @@ func (p *pending) cutHalf() int64 {
 }
 
 func (p *pending) encode(e *encoder) {
-	var st schemaTable
+	st := schemaTable{known: p.known}
 	e.uv(uint64(len(p.evs)))
 	for i := range p.evs {
 		e.event(&st, &p.evs[i])
@@ -227,7 +228,7 @@ func (p *pending) encode(e *encoder) {
 }
 
 func (p *pending) decode(d *decoder) {
-	var st schemaTable
+	st := schemaTable{known: p.known}
 	n := d.count()
 	p.evs = p.evs[:0]
 	for i := 0; i < n && d.err == nil; i++ {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/window"
 )
 

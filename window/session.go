@@ -44,10 +44,11 @@ func NewSessions(cfg SessionConfig) (*Sessions, error) {
 	return s, nil
 }
 
-// Start takes the pipeline's allowed lateness if the config left it zero.
+// Start takes the pipeline's allowed lateness if the config left it zero,
+// and refuses key and dedup fields the input schema lacks.
 func (s *Sessions) Start(_ context.Context, env stream.Env) error {
 	s.clk.lateness = int64(startLateness(s.lateness, env))
-	return nil
+	return s.start(env)
 }
 
 func (s *Sessions) unindex(i int32) {
@@ -64,6 +65,9 @@ func (s *Sessions) Process(_ context.Context, in []stream.Event, out *stream.Emi
 	defer s.publish()
 	for i := range in {
 		ev := &in[i]
+		if err := s.checkKey(ev); err != nil {
+			return err
+		}
 		if !s.admit(ev, out) {
 			continue
 		}

@@ -50,6 +50,7 @@ type base struct {
 	onKill     func(i int32)
 	stats      Stats
 	pub        *published
+	keySchema  *stream.Schema // of the results' fields (the key's); set at Start or by the first event
 }
 
 func newBase(cfg WindowConfig, kind string) base {
@@ -65,7 +66,7 @@ func newBase(cfg WindowConfig, kind string) base {
 // fresh returns an empty base of the same configuration and lateness.
 func (b *base) fresh() base {
 	n := newBase(b.cfg, b.kind)
-	n.clk.lateness, n.pub = b.clk.lateness, b.pub
+	n.clk.lateness, n.pub, n.keySchema = b.clk.lateness, b.pub, b.keySchema
 	return n
 }
 
@@ -86,6 +87,29 @@ func (b *base) admit(ev *stream.Event, out *stream.Emitter) bool {
 		}
 	}
 	return true
+}
+
+// start checks the fields the window reads against the input schema and
+// types its results' key fields.
+func (b *base) start(env stream.Env) error {
+	if err := checkStart(b.kind+" "+b.name, env, b.cfg.KeyBy, b.cfg.Dedup); err != nil {
+		return err
+	}
+	if env.Schema != nil {
+		b.keySchema = keySchema(b.name, b.cfg.KeyBy, env.Schema)
+	}
+	return nil
+}
+
+// checkKey refuses an event whose schema lacks a key field.
+func (b *base) checkKey(ev *stream.Event) error {
+	if err := b.kf.check(ev, b.kind+" "+b.name); err != nil {
+		return err
+	}
+	if b.keySchema == nil {
+		b.keySchema = keySchema(b.name, b.cfg.KeyBy, ev.Schema)
+	}
+	return nil
 }
 
 // key returns the slot of ev's key, interning it (and evicting under the
@@ -208,5 +232,9 @@ func (b *base) emit(i int32, out *stream.Emitter) {
 	}
 	w.emitted, w.dirty = true, false
 	b.stats.Emitted++
-	out.Emit(stream.Event{Key: key, Time: w.end - 1, Pos: stream.Position{Source: b.name, Partition: -1}, Window: info})
+	res := stream.Event{Key: key, Time: w.end - 1, Pos: stream.Position{Source: b.name, Partition: -1}, Window: info}
+	if b.keySchema != nil {
+		res.Schema, res.Fields = b.keySchema, b.keys.keyValues(w.key, b.nkey)
+	}
+	out.Emit(res)
 }

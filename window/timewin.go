@@ -116,10 +116,11 @@ func newTime(kind string, cfg WindowConfig, size, slide, offset time.Duration) (
 	return t, nil
 }
 
-// Start takes the pipeline's allowed lateness if the config left it zero.
+// Start takes the pipeline's allowed lateness if the config left it zero,
+// and refuses key and dedup fields the input schema lacks.
 func (t *TimeWindows) Start(_ context.Context, env stream.Env) error {
 	t.clk.lateness = int64(startLateness(t.lateness, env))
-	return nil
+	return t.start(env)
 }
 
 // lastStart is the start of the latest window containing ts.
@@ -136,6 +137,9 @@ func (t *TimeWindows) Process(_ context.Context, in []stream.Event, out *stream.
 	defer t.publish()
 	for i := range in {
 		ev := &in[i]
+		if err := t.checkKey(ev); err != nil {
+			return err
+		}
 		if !t.admit(ev, out) {
 			continue
 		}
