@@ -36,6 +36,40 @@ func BenchmarkDecodeColumns(b *testing.B) {
 	benchmarkDecode(b, playCSV(b, 200_000), 200_000, gen.PlayDecoder())
 }
 
+// BenchmarkDecodeJSON is BenchmarkDecodeColumns with the same plays as
+// JSON lines, read by a JSONDecoder over the same schema.
+func BenchmarkDecodeJSON(b *testing.B) {
+	dec, err := stream.NewJSONDecoder(stream.RecordSpec{Schema: gen.PlaySchema, TimeField: "datetime",
+		KeyFields: []string{"customer_id"}}, stream.JSONConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchmarkDecode(b, playJSON(b, 200_000), 200_000, dec)
+}
+
+// playJSON returns n generated plays as JSON lines.
+func playJSON(b *testing.B, n int) []byte {
+	b.Helper()
+	d := gen.Generate(gen.Config{Seed: 1, Plays: n, MaxDelay: time.Minute})
+	var buf []byte
+	for _, p := range d.Plays {
+		buf = append(buf, `{"event_id":`...)
+		buf = strconv.AppendInt(buf, p.EventID, 10)
+		buf = append(buf, `,"customer_id":`...)
+		buf = strconv.AppendInt(buf, p.CustomerID, 10)
+		buf = append(buf, `,"track_id":`...)
+		buf = strconv.AppendInt(buf, p.TrackID, 10)
+		buf = append(buf, `,"datetime":"`...)
+		buf = p.Time.UTC().AppendFormat(buf, time.DateTime)
+		buf = append(buf, `","ismobile":`...)
+		buf = strconv.AppendBool(buf, p.Mobile)
+		buf = append(buf, `,"listening_zip_code":`...)
+		buf = strconv.AppendQuote(buf, p.Zip)
+		buf = append(buf, "}\n"...)
+	}
+	return buf
+}
+
 // benchmarkDecode reads data (rows lines) through a reader source with dec,
 // round and round: one op is one row read, split, parsed and turned into an
 // event.

@@ -106,9 +106,10 @@ func newCSVLayout(plan recordPlan, cols []column, colOf []int) csvLayout {
 
 func (l *csvLayout) decode(line string, ev *Event) error {
 	f := l.plan.fields(ev)
+	cols, keyCol := l.cols, l.keyCol
 	raw := ""
 	next := 0
-	for i := range l.cols {
+	for i := range cols {
 		if next < 0 {
 			return l.rowErr(line, nil) // too few columns
 		}
@@ -118,11 +119,11 @@ func (l *csvLayout) decode(line string, ev *Event) error {
 		if err != nil {
 			return err
 		}
-		c := &l.cols[i]
+		c := &cols[i]
 		if c.field < 0 {
 			continue
 		}
-		if i == l.keyCol {
+		if i == keyCol {
 			raw = text
 		}
 		switch c.kind {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/IBM/sarama"
 	"testing"
 	"time"
 
@@ -187,7 +188,15 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 	_, err = NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g", Decoder: stream.NewCSVDecoder(stream.CSVSpec{})})
-	if err == nil || !contains(err.Error(), "HeaderDecoder") {
+	if err == nil || !contains(err.Error(), "Decoder *stream.CSVDecoder is a HeaderDecoder") {
+		t.Fatalf("header decoder: %v", err)
+	}
+	_, err = NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g"})
+	if err == nil || !contains(err.Error(), "no Decoder") {
+		t.Fatalf("no decoder: %v", err)
+	}
+	_, err = NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g", Decoder: schemaless{}})
+	if err == nil || !contains(err.Error(), "Decoder kafka.schemaless declares no schema") {
 		t.Fatalf("decoder without schema: %v", err)
 	}
 	_, brokers := newCluster(t, 1, "exists")
@@ -236,5 +245,37 @@ func TestStopAtEndEmptyAndNewest(t *testing.T) {
 	}
 	if st := src.Stats(); st.Delivered != 0 || len(st.Partitions) != 2 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// schemaless is a decoder that declares no schema.
+type schemaless struct{}
+
+func (schemaless) Schema() *stream.Schema                     { return nil }
+func (schemaless) Decode(line string, ev *stream.Event) error { return nil }
+
+// lazy declares a schema but does not set ev.Schema itself.
+type lazy struct{}
+
+var lineSchema = stream.MustSchema("line", stream.Field{Name: "text", Kind: stream.KindString})
+
+func (lazy) Schema() *stream.Schema { return lineSchema }
+func (lazy) Decode(line string, ev *stream.Event) error {
+	ev.Fields[0] = stream.String(line)
+	return nil
+}
+
+func TestDecodeMessagesSetsTheSchema(t *testing.T) {
+	b := decodeMessages(lazy{}, []*sarama.ConsumerMessage{{Topic: "t", Value: []byte("hello")}})
+	if len(b.Events) != 1 || b.Events[0].Schema != lineSchema || b.Events[0].Get("text").Str() != "hello" {
+		t.Fatalf("%+v", b)
+	}
+	src, err := NewSource(SourceConfig{Brokers: []string{"x:1"}, Topic: "t", Group: "g", Decoder: lazy{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss stream.SchemaSource = src
+	if ss.Schema() != lineSchema {
+		t.Fatal("the source's schema is the decoder's")
 	}
 }
