@@ -16,8 +16,8 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// Unknown is what a Lookup does with an event whose id is not found (or
-// whose id field is null).
+// Unknown is what a Lookup does with an event whose hash is not found, or
+// that lacks a value for a field of the key.
 type Unknown int
 
 const (
