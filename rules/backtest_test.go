@@ -70,7 +70,7 @@ func TestBacktest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := stream.NewFileSource(path, stream.PlayDecoder{}, stream.FileConfig{BatchSize: 256})
+	src := stream.NewFileSource(path, gen.PlayDecoder(), stream.FileConfig{BatchSize: 256})
 	rep, err := Backtest(context.Background(), set, src, BacktestConfig{Upstream: []stream.Operator{joinCustomers(d), repeatsOp()}, Samples: 2})
 	if err != nil {
 		t.Fatal(err)

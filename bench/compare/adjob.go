@@ -66,7 +66,7 @@ func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string
 	if discard {
 		sink = stream.Discard
 	}
-	p.From(stream.NewFileSource(path, stream.PlayDecoder{}, stream.FileConfig{BatchSize: batch})).Via(dedup, customer, engine).To(sink)
+	p.From(stream.NewFileSource(path, gen.PlayDecoder(), stream.FileConfig{BatchSize: batch})).Via(dedup, customer, engine).To(sink)
 	start := time.Now()
 	if err := p.Run(ctx); err != nil {
 		return libResult{}, err

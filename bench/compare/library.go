@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/stream"
 )
@@ -32,7 +33,7 @@ func runLibrary(ctx context.Context, rdb *redis.Client, prefix string, plays io.
 		return libResult{}, err
 	}
 	p := stream.New("compare", stream.Config{OutOfOrderness: 5 * time.Minute, Parallelism: lanes})
-	src := stream.NewReaderSource("plays", plays, stream.PlayDecoder{}, stream.FileConfig{BatchSize: batch})
+	src := stream.NewReaderSource("plays", plays, gen.PlayDecoder(), stream.FileConfig{BatchSize: batch})
 	p.From(src).ViaPartitioned(sc.Operators).To(router).DeadLetter(stream.SinkFunc(router.Write))
 	start := time.Now()
 	if err := p.Run(ctx); err != nil {

@@ -132,8 +132,8 @@ func (b *Builder) AddEvent(ev stream.Event) (bool, error) {
 		return false, fmt.Errorf("model: %s: not a play event", ev.Pos)
 	}
 	f := ev.Fields
-	return b.Add(f[stream.PlayEventID].Int(), f[stream.PlayCustomerID].Int(), f[stream.PlayTrackID].Int(),
-		f[stream.PlayDateTime].Time(), f[stream.PlayIsMobile].Bool()), nil
+	return b.Add(f[gen.PlayEventID].Int(), f[gen.PlayCustomerID].Int(), f[gen.PlayTrackID].Int(),
+		f[gen.PlayDateTime].Time(), f[gen.PlayIsMobile].Bool()), nil
 }
 
 // Customers is the number of customers with plays.

@@ -32,11 +32,11 @@ func eachLine(r io.Reader, name string, fn func(line string, n int) error) error
 }
 
 // ReadPlays calls add with each play of a CSV in the demo's positional
-// schema (no header; see stream.PlayDecoder), for example Builder.AddPlay.
+// schema (no header; see gen.PlayDecoder), for example Builder.AddPlay.
 // Blank lines are skipped; a bad line is an error naming the input and its
 // line. It returns the plays read.
 func ReadPlays(r io.Reader, name string, add func(gen.Play)) (int, error) {
-	var dec stream.PlayDecoder
+	dec := gen.PlayDecoder()
 	ev := stream.Event{Fields: make([]stream.Value, stream.PlaySchema.Len())}
 	lines := 0
 	err := eachLine(r, name, func(line string, n int) error {
@@ -48,8 +48,8 @@ func ReadPlays(r io.Reader, name string, add func(gen.Play)) (int, error) {
 		}
 		lines++
 		f := ev.Fields
-		add(gen.Play{EventID: f[stream.PlayEventID].Int(), CustomerID: f[stream.PlayCustomerID].Int(), TrackID: f[stream.PlayTrackID].Int(),
-			Time: f[stream.PlayDateTime].Time(), Mobile: f[stream.PlayIsMobile].Bool(), Zip: f[stream.PlayZip].Str()})
+		add(gen.Play{EventID: f[gen.PlayEventID].Int(), CustomerID: f[gen.PlayCustomerID].Int(), TrackID: f[gen.PlayTrackID].Int(),
+			Time: f[gen.PlayDateTime].Time(), Mobile: f[gen.PlayIsMobile].Bool(), Zip: f[gen.PlayZip].Str()})
 		return nil
 	})
 	return lines, err

@@ -38,8 +38,8 @@ func TestReadPlaysMatchesGenerated(t *testing.T) {
 func TestReadPlaysErrorsNameLine(t *testing.T) {
 	in := "0,1,2,\"2014-10-01 07:00:00\",1,\"12345\"\n\n1,1,2,\"2014-10-01 07:00:00\",2,\"12345\"\n"
 	_, err := ReadPlays(strings.NewReader(in), "p.csv", NewBuilder().AddPlay)
-	if err == nil || !strings.HasPrefix(err.Error(), "p.csv:3: ismobile") {
-		t.Fatalf("error %v, want p.csv:3: ismobile ...", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "p.csv:3: field ismobile") {
+		t.Fatalf("error %v, want p.csv:3: field ismobile ...", err)
 	}
 }
 

@@ -90,7 +90,7 @@ func enriched(d *gen.Data, parts int, ageBands bool) []stream.Event {
 	}
 	evs := gen.PlayEvents("plays", d.Plays)
 	for i := range evs {
-		cid := evs[i].Fields[stream.PlayCustomerID].Int()
+		cid := evs[i].Fields[gen.PlayCustomerID].Int()
 		if cid%50 != 7 { // a few unknown customers
 			evs[i].SetJoin("customer", recs[cid])
 		} else {

@@ -15,12 +15,12 @@ func PlayEvents(name string, plays []Play) []stream.Event {
 	evs := make([]stream.Event, len(plays))
 	for i, p := range plays {
 		f := vals[i*n : (i+1)*n : (i+1)*n]
-		f[stream.PlayEventID] = stream.Int(p.EventID)
-		f[stream.PlayCustomerID] = stream.Int(p.CustomerID)
-		f[stream.PlayTrackID] = stream.Int(p.TrackID)
-		f[stream.PlayDateTime] = stream.TimeNanos(p.Time.UnixNano())
-		f[stream.PlayIsMobile] = stream.Bool(p.Mobile)
-		f[stream.PlayZip] = stream.String(p.Zip)
+		f[PlayEventID] = stream.Int(p.EventID)
+		f[PlayCustomerID] = stream.Int(p.CustomerID)
+		f[PlayTrackID] = stream.Int(p.TrackID)
+		f[PlayDateTime] = stream.TimeNanos(p.Time.UnixNano())
+		f[PlayIsMobile] = stream.Bool(p.Mobile)
+		f[PlayZip] = stream.String(p.Zip)
 		evs[i] = stream.Event{
 			Key: strconv.FormatInt(p.CustomerID, 10), Time: p.Time.UnixNano(),
 			Pos:    stream.Position{Source: name, Partition: -1, Offset: int64(i + 1), Line: true},

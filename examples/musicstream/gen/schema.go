@@ -13,3 +13,13 @@ var (
 	// TrackSchema is the record joined as "track" (track:<id>).
 	TrackSchema = stream.TrackSchema
 )
+
+// Positions of the play fields in PlaySchema.
+const (
+	PlayEventID = iota
+	PlayCustomerID
+	PlayTrackID
+	PlayDateTime
+	PlayIsMobile
+	PlayZip
+)
