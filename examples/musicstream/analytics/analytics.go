@@ -113,6 +113,8 @@ func (a *Analytics) Start(ctx context.Context, env stream.Env) error {
 		a.cfg.Logger = env.Logger
 	}
 	a.w.clock, a.w.log = a.cfg.Clock, a.cfg.Logger
+	// The windows see the projected plays, not the pipeline's events.
+	env.Schema, env.Schemas = Schema, []*stream.Schema{Schema}
 	for _, w := range a.windows {
 		if err := w.Start(ctx, env); err != nil {
 			return err
