@@ -76,18 +76,24 @@ type expected struct {
 }
 
 func compute(plays []gen.Play, customers []gen.Customer) expected {
+	return computeRepeats(plays, customers, 3, 30*time.Minute)
+}
+
+// computeRepeats is compute with the repeats window's count and within.
+func computeRepeats(plays []gen.Play, customers []gen.Customer, count int, within time.Duration) expected {
 	uniq := uniqueInOrder(plays)
 	exp := expected{interest: map[string]map[string]float64{}, ads: map[int64]bool{}, dead: map[string]bool{}}
-	// interest: 3 plays of a (customer, track) within 30 minutes, inclusive;
-	// a match consumes its plays; the zset keeps the first match's time.
+	// interest: count plays of a (customer, track) within `within`,
+	// inclusive; a match consumes its plays; the zset keeps the first
+	// match's time.
 	buf := map[[2]int64][]time.Time{}
 	for _, p := range uniq {
 		k := [2]int64{p.CustomerID, p.TrackID}
 		b := append(buf[k], p.Time)
-		for len(b) > 0 && p.Time.Sub(b[0]) > 30*time.Minute {
+		for len(b) > 0 && p.Time.Sub(b[0]) > within {
 			b = b[1:]
 		}
-		if len(b) >= 3 {
+		if len(b) >= count {
 			c, tr := strconv.FormatInt(p.CustomerID, 10), strconv.FormatInt(p.TrackID, 10)
 			if exp.interest[c] == nil {
 				exp.interest[c] = map[string]float64{}
