@@ -19,9 +19,9 @@ func Markdown() string {
 			if f.required {
 				req = "yes"
 			}
-			doc := f.doc
+			doc := sentence(f.doc)
 			if len(f.enum) > 0 {
-				doc = strings.TrimSpace("one of `" + strings.Join(f.enum, "`, `") + "`. " + doc)
+				doc = strings.TrimSpace("One of `" + strings.Join(f.enum, "`, `") + "`. " + doc)
 			}
 			if f.def != "" {
 				doc = strings.TrimSpace(doc + " Default `" + f.def + "`.")
@@ -68,4 +68,15 @@ func typeName(f field) string {
 		return "map of aggregates"
 	}
 	return "string"
+}
+
+// sentence capitalises doc and ends it with a period.
+func sentence(doc string) string {
+	if doc == "" {
+		return ""
+	}
+	if !strings.HasSuffix(doc, ".") {
+		doc += "."
+	}
+	return strings.ToUpper(doc[:1]) + doc[1:]
 }

@@ -33,7 +33,7 @@ type options struct {
 	checkpointEvery time.Duration
 	sessionTimeout  time.Duration
 	explain         bool
-	print           bool
+	print, schema   bool
 	quiet           bool
 	progress        string
 	cpuprofile      string
@@ -54,6 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka")
 	fs.DurationVar(&o.sessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout")
 	fs.BoolVar(&o.explain, "explain", false, "add an explain field (the values each condition read) to every emission")
+	fs.BoolVar(&o.schema, "schema", false, "print the JSON Schema of job files, then exit")
 	fs.BoolVar(&o.print, "print", false, "print the job as loaded (every default resolved) and what would be built, then exit")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
@@ -64,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	switch {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
-	case o.job == "":
+	case o.job == "" && !o.schema:
 		return nil, errors.New("-job is required: the job file to run")
 	case o.parallelism < 1:
 		return nil, errors.New("-parallelism must be at least 1")

@@ -42,6 +42,10 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.quiet {
 		a.out = io.Discard
 	}
+	if o.schema {
+		_, err := stdout.Write(job.JSONSchema())
+		return err
+	}
 	j, err := job.Load(o.job, job.Options{})
 	if err != nil {
 		return err
