@@ -62,7 +62,7 @@ func NewColumnsDecoder(spec RecordSpec, columns []string) (*ColumnsDecoder, erro
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("columns decoder: %w", err)
 	}
-	d := &ColumnsDecoder{layout: newCSVLayout(plan, cols, colOf)}
+	d := &ColumnsDecoder{layout: newCSVLayout(plan, cols)}
 	d.layout.countErr = func(n int) error {
 		return fmt.Errorf("%d columns, want %d (%s)", n, len(columns), strings.Join(columns, ","))
 	}
@@ -77,82 +77,144 @@ func (d *ColumnsDecoder) Decode(line string, ev *Event) error { return d.layout.
 
 // column says what one CSV column holds.
 type column struct {
+	op    colOp
 	field int // position in the schema; -1 skips the column
-	kind  Kind
 	tf    TimeFormat
 }
 
+// colOp is how a column is read: by the field's kind, with the common
+// cases apart so that decode takes one branch per column.
+type colOp uint8
+
+const (
+	opSkip colOp = iota
+	opNull
+	opString
+	opInt
+	opIntKey // an int that is the single key field: its text may be the key
+	opFloat
+	opBool
+	opDateTime // a time in the datetime format
+	opTime     // a time in another format
+)
+
+var kindOps = [...]colOp{KindNull: opNull, KindString: opString, KindInt: opInt, KindFloat: opFloat, KindBool: opBool, KindTime: opTime}
+
 func (p *recordPlan) column(f int) column {
-	return column{field: f, kind: p.schema.Field(f).Kind, tf: p.formats[f]}
+	c := column{op: opNull, field: f, tf: p.formats[f]}
+	if k := p.schema.Field(f).Kind; int(k) < len(kindOps) {
+		c.op = kindOps[k]
+	}
+	if c.op == opTime && c.tf.kind == timeDateTime {
+		c.op = opDateTime
+	}
+	if c.op == opInt && len(p.keyIdx) == 1 && p.keyIdx[0] == f {
+		c.op = opIntKey
+	}
+	return c
 }
 
 // csvLayout maps the columns of CSV rows to the fields of a record.
 type csvLayout struct {
 	plan     recordPlan
 	cols     []column
-	keyCol   int // the column of the single key field, or -1
+	intKey   int // the field of a single int key, or -1
 	countErr func(n int) error
 }
 
-// newCSVLayout builds the layout of cols; colOf gives the column of each
-// field.
-func newCSVLayout(plan recordPlan, cols []column, colOf []int) csvLayout {
-	l := csvLayout{plan: plan, cols: cols, keyCol: -1}
-	if len(plan.keyIdx) == 1 {
-		l.keyCol = colOf[plan.keyIdx[0]]
+// newCSVLayout builds the layout of cols (skipped columns have field -1).
+// Every field of plan has a column.
+func newCSVLayout(plan recordPlan, cols []column) csvLayout {
+	l := csvLayout{plan: plan, cols: cols, intKey: -1}
+	for _, c := range cols {
+		if c.op == opIntKey {
+			l.intKey = c.field
+		}
 	}
 	return l
 }
 
+// quotedCell reads the quoted cell at line[k] when it has no doubled quote
+// and is followed by a comma or the end, setting text and next as csvCell
+// would; otherwise it is false.
+func quotedCell(line string, k int, text *string, next *int) bool {
+	end := strings.IndexByte(line[k+1:], '"')
+	if end < 0 {
+		return false
+	}
+	q := k + 1 + end // the closing quote
+	switch {
+	case q+1 == len(line):
+		*text, *next = line[k+1:q], -1
+	case line[q+1] == ',':
+		*text, *next = line[k+1:q], q+2
+	default:
+		return false
+	}
+	return true
+}
+
+// csvSpecial marks the bytes that end an unquoted cell, or make it one
+// csvCell must read.
+var csvSpecial = [256]bool{',': true, '"': true}
+
 func (l *csvLayout) decode(line string, ev *Event) error {
 	f := l.plan.fields(ev)
-	cols, keyCol := l.cols, l.keyCol
+	cols := l.cols
 	raw := ""
 	next := 0
 	for i := range cols {
 		if next < 0 {
 			return l.rowErr(line, nil) // too few columns
 		}
-		var text string
-		var err error
-		text, next, err = csvCell(line, next)
-		if err != nil {
-			return err
+		// An unquoted cell, inline; csvCell does the rest.
+		k := next
+		for k < len(line) && !csvSpecial[line[k]] {
+			k++
+		}
+		text := line[next:k]
+		switch {
+		case k == len(line):
+			next = -1
+		case line[k] == ',':
+			next = k + 1
+		case k == next && quotedCell(line, k, &text, &next):
+		default:
+			var err error
+			if text, next, err = csvCell(line, next); err != nil {
+				return err
+			}
 		}
 		c := &cols[i]
-		if c.field < 0 {
-			continue
-		}
-		if i == keyCol {
-			raw = text
-		}
-		switch c.kind {
-		case KindString:
+		switch c.op {
+		case opString:
 			f[c.field] = String(text)
-		case KindInt:
+		case opIntKey:
+			raw = text
+			fallthrough
+		case opInt:
 			n, ok := parseInt(text)
 			if !ok {
 				return l.rowErr(line, l.plan.fieldErr(c.field, fmt.Errorf("%s is not an integer", quoteText(text))))
 			}
 			f[c.field] = Int(n)
-		case KindTime:
-			if c.tf.kind == timeDateTime {
-				// The common case, inline.
-				if sec, ok := parseDateTimeSec(text); ok && sec >= MinTimeNanos/1e9 && sec <= MaxTimeNanos/1e9 {
-					f[c.field] = TimeNanos(sec * 1e9)
-					continue
-				}
+		case opDateTime:
+			if sec, ok := parseDateTimeSec(text); ok && sec >= MinTimeNanos/1e9 && sec <= MaxTimeNanos/1e9 {
+				f[c.field] = TimeNanos(sec * 1e9)
+				continue
 			}
+			fallthrough // for RFC 3339, or the error
+		case opTime:
 			ns, err := c.tf.Parse(text)
 			if err != nil {
 				return l.rowErr(line, l.plan.fieldErr(c.field, err))
 			}
 			f[c.field] = TimeNanos(ns)
-		case KindBool:
-			switch text {
-			case "1":
+		case opBool:
+			switch {
+			case len(text) == 1 && text[0] == '1':
 				f[c.field] = Bool(true)
-			case "0":
+			case len(text) == 1 && text[0] == '0':
 				f[c.field] = Bool(false)
 			default:
 				v, err := ParseValue(KindBool, text)
@@ -161,21 +223,30 @@ func (l *csvLayout) decode(line string, ev *Event) error {
 				}
 				f[c.field] = v
 			}
-		case KindFloat:
+		case opFloat:
 			x, err := strconv.ParseFloat(text, 64)
 			if err != nil {
 				return l.rowErr(line, l.plan.fieldErr(c.field, fmt.Errorf("%s is not a number", quoteText(text))))
 			}
 			f[c.field] = Float(x)
-		default:
+		case opNull:
 			f[c.field] = Value{}
 		}
 	}
 	if next >= 0 {
 		return l.rowErr(line, nil) // too many columns
 	}
-	if err := l.plan.setTime(ev); err != nil {
-		return err
+	// Every field has a column, so the time and key fields are set.
+	if t := l.plan.timeIdx; t >= 0 {
+		ev.Time = f[t].n
+	}
+	if l.intKey >= 0 {
+		if canonicalInt(raw) {
+			ev.Key = raw // no allocation
+		} else {
+			ev.Key = strconv.FormatInt(f[l.intKey].n, 10)
+		}
+		return nil
 	}
 	return l.plan.setKey(ev, raw)
 }

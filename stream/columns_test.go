@@ -187,8 +187,19 @@ func FuzzColumnsDecoder(f *testing.F) {
 	d := testPlayDecoder()
 	f.Fuzz(func(t *testing.T, line string) {
 		ev := Event{Fields: make([]Value, testPlaySchema.Len())}
-		if err := d.Decode(line, &ev); err != nil {
+		err := d.Decode(line, &ev)
+		cells, serr := splitCSV(line, nil)
+		if serr != nil || len(cells) != len(testPlayColumns) {
+			if err == nil {
+				t.Fatalf("%q decoded, but splitCSV says %d cells, %v", line, len(cells), serr)
+			}
 			return
+		}
+		if err != nil {
+			return
+		}
+		if ev.Get("listening_zip_code").Str() != cells[5] {
+			t.Fatalf("%q: zip %q, splitCSV says %q", line, ev.Get("listening_zip_code").Str(), cells[5])
 		}
 		cust := ev.Get("customer_id")
 		if ev.Schema != testPlaySchema || ev.Key != cust.Text() || ev.Time != ev.Get("datetime").Nanos() {

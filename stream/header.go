@@ -122,7 +122,7 @@ func (d *CSVDecoder) Header(line string) (Decoder, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	layout := newCSVLayout(*plan, cols, colOf)
+	layout := newCSVLayout(*plan, cols)
 	layout.countErr = func(n int) error { return fmt.Errorf("%d columns, header has %d", n, len(cols)) }
 	return &CSVDecoder{spec: d.spec, decl: d.decl, strict: d.strict, layout: &layout}, nil
 }
