@@ -160,36 +160,33 @@ var writeOp = map[string]targets.Op{"stream": targets.OpStream, "list": targets.
 // late target gets a router of its own (late events reach it through
 // LateSink).
 func (j *Job) targets(cfg BuildConfig) (*targets.Router, *targets.Router, error) {
-	routes := map[string][]stream.Sink{}
-	var late *targets.Router
+	routes, late := map[string][]targets.Write{}, map[string][]targets.Write{}
 	for _, t := range j.Targets {
-		tc := cfg.Targets
-		tc.Name, tc.Writes = t.Name, nil
-		tc.MarkerPrefix = cfg.Prefix + "rulestream:done:"
-		if tc.Logger == nil {
-			tc.Logger = cfg.Logger
-		}
-		if tc.Clock == nil {
-			tc.Clock = cfg.Clock
-		}
+		var ws []targets.Write
 		for _, w := range t.Writes {
-			tc.Writes = append(tc.Writes, targets.Write{Op: writeOp[w.Type], Key: escape(cfg.Prefix) + w.Key, Fields: w.Fields,
+			ws = append(ws, targets.Write{Op: writeOp[w.Type], Key: escape(cfg.Prefix) + w.Key, Fields: w.Fields,
 				Member: w.Member, Score: w.Score, NX: w.NX, MaxLen: w.MaxLen, IDField: w.IDField})
 		}
-		s, err := targets.NewRedis(cfg.Redis, tc)
-		if err != nil {
-			return nil, nil, fmt.Errorf("target %s: %w", t.Name, err)
-		}
 		if t.Name == LateTarget {
-			if late, err = targets.NewRouter(targets.RouterConfig{Routes: map[string][]stream.Sink{LateTarget: {s}}}); err != nil {
-				return nil, nil, err
-			}
-			continue
+			late[t.Name] = ws
+		} else {
+			routes[t.Name] = ws
 		}
-		routes[t.Name] = []stream.Sink{s}
 	}
-	r, err := targets.NewRouter(targets.RouterConfig{Routes: routes})
-	return r, late, err
+	tc := cfg.Targets
+	tc.MarkerPrefix = cfg.Prefix + "rulestream:done:"
+	if tc.Logger == nil {
+		tc.Logger = cfg.Logger
+	}
+	if tc.Clock == nil {
+		tc.Clock = cfg.Clock
+	}
+	r, err := targets.NewRedisRouter(cfg.Redis, routes, tc)
+	if err != nil || len(late) == 0 {
+		return r, nil, err
+	}
+	l, err := targets.NewRedisRouter(cfg.Redis, late, tc)
+	return r, l, err
 }
 
 // Plan returns what was built.

@@ -20,7 +20,7 @@ import (
 // into one stream (XADD with a marker per event), against RULESTREAM_TEST_REDIS:
 // the demo's ads target as Demo configures it (an unbounded stream).
 func BenchmarkRedisStream(b *testing.B) {
-	benchRedis(b, "ads", 0, targets.XAdd("queue:ads", targets.EmissionFields...))
+	benchRedis(b, "ads", 0, targets.XAdd("queue:ads", emissionFields...))
 }
 
 // BenchmarkRedisStreamSteady is BenchmarkRedisStream in the steady state of
@@ -28,13 +28,13 @@ func BenchmarkRedisStream(b *testing.B) {
 // looks IDs up in (the current one and the one before) already hold a
 // million IDs each when the timer starts.
 func BenchmarkRedisStreamSteady(b *testing.B) {
-	benchRedis(b, "ads", 1_000_000, targets.XAdd("queue:ads", targets.EmissionFields...))
+	benchRedis(b, "ads", 1_000_000, targets.XAdd("queue:ads", emissionFields...))
 }
 
 // BenchmarkRedisStreamMaxLen is the same with the stream capped (XADD
 // MAXLEN ~ 100000), which trims as it goes.
 func BenchmarkRedisStreamMaxLen(b *testing.B) {
-	benchRedis(b, "ads", 0, targets.Write{Op: targets.OpStream, Key: "queue:ads", Fields: targets.EmissionFields, MaxLen: 100000})
+	benchRedis(b, "ads", 0, targets.Write{Op: targets.OpStream, Key: "queue:ads", Fields: emissionFields, MaxLen: 100000})
 }
 
 // BenchmarkRedisSortedSetAndStream is the interest target: ZADD NX plus XADD

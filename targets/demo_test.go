@@ -13,7 +13,7 @@ import (
 func TestDemoRoutes(t *testing.T) {
 	rdb, px := testRedis(t)
 	ctx := context.Background()
-	d, err := targets.Demo(rdb, targets.DemoConfig{Prefix: px, MarkerPrefix: px + "m:", MaxLen: 1000})
+	d, err := demoRouter(rdb, demoConfig{Prefix: px, MarkerPrefix: px + "m:", MaxLen: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestDemoRoutes(t *testing.T) {
 	if n := rdb.XLen(ctx, px+"queue:interest").Val(); n != 2 {
 		t.Errorf("queue:interest has %d entries, want 2 (one per emission)", n)
 	}
-	d2, _ := targets.Demo(rdb, targets.DemoConfig{Prefix: px})
+	d2, _ := demoRouter(rdb, demoConfig{Prefix: px})
 	var ute *targets.UnknownTargetError
 	if err := d2.Write(ctx, []stream.Event{emission("push", "p", 1)}); !errors.As(err, &ute) {
 		t.Errorf("unknown target: %v", err)

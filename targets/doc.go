@@ -1,20 +1,20 @@
 // Package targets is where rule results leave rulestream: sinks that write
 // emissions to Redis (streams, lists, sorted sets, sets, hashes) or publish
-// them to any watermill Publisher, a Router that dispatches by an event's
-// Target, and the demo's routes.
+// them to any watermill Publisher, and a Router that dispatches by an
+// event's Target.
 //
 // # Redis sinks
 //
 // A RedisSink applies one or more Writes to every event it receives. A
 // Write names a command (XADD, LPUSH, ZADD, SADD, HSET), a key Template
-// filled from the event ("interest:{customer_id}") and a payload: all the
+// filled from the event ("alerts:{user}") and a payload: all the
 // event's fields or a subset.
 //
 //	sink, err := targets.NewRedis(rdb, targets.Config{
-//		Name:   "interest",
+//		Name:   "alerts",
 //		Writes: []targets.Write{
-//			{Op: targets.OpSortedSet, Key: "interest:{customer_id}", Member: "track_id", Score: "at", NX: true},
-//			targets.XAdd("queue:interest"),
+//			{Op: targets.OpSortedSet, Key: "alerts:{user}", Member: "ip", Score: "at", NX: true},
+//			targets.XAdd("queue:alerts"),
 //		},
 //	})
 //
@@ -49,12 +49,12 @@
 // names the event. The script reads keys it was not given, so a Redis Cluster
 // client is not supported.
 //
-// # Routing and the demo
+// # Routing
 //
-// Demo returns the demo's targets: "interest" (ZADD NX interest:<customer>
-// plus XADD queue:interest), "ads" (XADD queue:ads), "sms" (XADD queue:sms)
-// and "deadletter" (XADD queue:deadletter). Events of an unknown target are an
-// error, never dropped.
+// A Router sends each event to the sinks of its Target; NewRedisRouter
+// builds one Redis sink per target from named writes, e.g. "alerts" to
+// ZADD NX alerts:{user} plus XADD queue:alerts, "audit" to XADD
+// queue:audit. Events of an unknown target are an error, never dropped.
 //
 // # Other transports and tests
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/targets"
 )
 
 // testDB is the Redis DB reserved for this package's tests.
@@ -89,4 +90,51 @@ func markerBucket(t testing.TB, rdb *redis.Client, ttl time.Duration) int64 {
 
 func markerKey(px, name string, b int64) string {
 	return px + "m:" + name + ":" + strconv.FormatInt(b, 10)
+}
+
+// The demo's keys, as the music-stream job writes them.
+const (
+	interestKey      = "interest:{customer_id}"
+	interestStream   = "queue:interest"
+	adsStream        = "queue:ads"
+	smsStream        = "queue:sms"
+	deadLetterStream = "queue:deadletter"
+)
+
+// emissionFields are the fields the demo's streams carry; smsFields add
+// what the SMS needs; deadLetterFields are stream.DeadLetterSchema's.
+var (
+	emissionFields   = []string{"customer_id", "track_id", "event_id", "rule", "rule_version", "at"}
+	smsFields        = append(append([]string(nil), emissionFields...), "name", "offer_id")
+	deadLetterFields = []string{"source", "position", "reason", "raw"}
+)
+
+// demoConfig tunes demoRouter.
+type demoConfig struct {
+	Prefix       string
+	MaxLen       int64
+	Batch        targets.BatchPolicy
+	MarkerPrefix string
+}
+
+// demoRouter is the music-stream job's targets (examples/musicstream/job.yaml):
+//
+//	interest   → ZADD NX interest:{customer_id} track_id at(ms), and XADD queue:interest
+//	ads        → XADD queue:ads   customer_id track_id event_id rule rule_version at
+//	sms        → XADD queue:sms   the same plus name offer_id
+//	deadletter → XADD queue:deadletter source position reason raw
+func demoRouter(rdb redis.Cmdable, cfg demoConfig) (*targets.Router, error) {
+	p := cfg.Prefix
+	xadd := func(key string, fields []string) targets.Write {
+		return targets.Write{Op: targets.OpStream, Key: p + key, Fields: fields, MaxLen: cfg.MaxLen}
+	}
+	return targets.NewRedisRouter(rdb, map[string][]targets.Write{
+		"interest": {
+			{Op: targets.OpSortedSet, Key: p + interestKey, Member: "track_id", Score: "at", NX: true},
+			xadd(interestStream, emissionFields),
+		},
+		"ads":        {xadd(adsStream, emissionFields)},
+		"sms":        {xadd(smsStream, smsFields)},
+		"deadletter": {xadd(deadLetterStream, deadLetterFields)},
+	}, targets.Config{Batch: cfg.Batch, MarkerPrefix: cfg.MarkerPrefix})
 }

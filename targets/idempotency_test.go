@@ -96,10 +96,10 @@ func TestIdempotentTwiceEqualsOnce(t *testing.T) {
 	rdb, px := testRedis(t)
 	evs := demoEmissions(300)
 	once, twice := px+"once:", px+"twice:"
-	cfg := func(p string) targets.DemoConfig {
-		return targets.DemoConfig{Prefix: p, MarkerPrefix: px + "markers:" + p, Batch: targets.BatchPolicy{Count: 64}}
+	cfg := func(p string) demoConfig {
+		return demoConfig{Prefix: p, MarkerPrefix: px + "markers:" + p, Batch: targets.BatchPolicy{Count: 64}}
 	}
-	single, err := targets.Demo(rdb, cfg(once))
+	single, err := demoRouter(rdb, cfg(once))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestIdempotentTwiceEqualsOnce(t *testing.T) {
 		pool = append(pool, evs[next])
 		next++
 	}
-	second, err := targets.Demo(rdb, cfg(twice))
+	second, err := demoRouter(rdb, cfg(twice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestIdempotentTwiceEqualsOnce(t *testing.T) {
 		t.Errorf("sms stream lacks its fields:\n%.500s", a)
 	}
 	// A third replay of everything changes nothing either.
-	third, _ := targets.Demo(rdb, cfg(twice))
+	third, _ := demoRouter(rdb, cfg(twice))
 	writeAll(t, third, evs, 500)
 	if c := digest(t, rdb, twice); c != a {
 		t.Fatal("a replay changed Redis")

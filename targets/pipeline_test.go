@@ -6,14 +6,13 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/targets"
 )
 
 // TestDemoInPipeline runs the demo targets as the sink and dead-letter sink
 // of a pipeline: emissions and a malformed record end up in their queues.
 func TestDemoInPipeline(t *testing.T) {
 	rdb, px := testRedis(t)
-	demo, err := targets.Demo(rdb, targets.DemoConfig{Prefix: px, MarkerPrefix: px + "m:"})
+	demo, err := demoRouter(rdb, demoConfig{Prefix: px, MarkerPrefix: px + "m:"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func (o Op) String() string {
 type Write struct {
 	// Op is the command.
 	Op Op
-	// Key is the key template, e.g. "interest:{customer_id}".
+	// Key is the key template, e.g. "alerts:{user}".
 	Key string
 	// Fields is the payload subset in order (nil: all fields of the event).
 	// Streams and hashes store them as field/value pairs; lists and sets
