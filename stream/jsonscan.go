@@ -21,14 +21,15 @@ type jsonScanner struct {
 }
 
 func (p *jsonScanner) ws() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
+	s, i := p.s, p.i
+	for ; i < len(s); i++ {
+		switch s[i] {
 		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
+			continue
 		}
+		break
 	}
+	p.i = i
 }
 
 // peek returns the next byte, or 0 at the end.
@@ -50,8 +51,16 @@ func (p *jsonScanner) syntaxErr(want string) error {
 // and whether it has escapes.
 func (p *jsonScanner) str() (string, bool, error) {
 	start := p.i + 1
+	s, i := p.s, start
+	for i < len(s) && !jsonStrStop[s[i]] {
+		i++
+	}
+	if i < len(s) && s[i] == '"' { // no escapes: the common case
+		p.i = i + 1
+		return s[start:i], false, nil
+	}
 	esc := false
-	for i := start; i < len(p.s); {
+	for i < len(p.s) {
 		c := p.s[i]
 		switch {
 		case c == '"':
@@ -86,6 +95,16 @@ func (p *jsonScanner) str() (string, bool, error) {
 	p.i = len(p.s)
 	return "", false, p.syntaxErr(`a closing '"'`)
 }
+
+// jsonStrStop marks the bytes that end the plain run of a string: the
+// closing quote, an escape, or a control character (an error).
+var jsonStrStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // number reads a number at p.i; isInt is false when it has a fraction or an
 // exponent.
