@@ -121,24 +121,29 @@ func play(j *Job, id int64, user string, track int64, at time.Time, n float64) s
 	}
 }
 
-// runOps starts ops and runs the batch through them, one after the other,
-// then advances the watermark to wm through them; it returns what the last
-// one emitted.
-func runOps(t testing.TB, j *Job, ops []stream.Operator, in []stream.Event, wm time.Time) []stream.Event {
+// startOps starts the operators that are Starters, as a pipeline reading
+// j's input would.
+func startOps(t testing.TB, j *Job, ops ...stream.Operator) {
 	t.Helper()
-	ctx := context.Background()
 	env := stream.Env{Pipeline: j.Name, Schema: j.Schema, Schemas: []*stream.Schema{j.Schema},
 		Clock: stream.NewManualClock(time.Unix(0, 0)), Config: stream.Config{OutOfOrderness: j.Lateness}}
 	for _, op := range ops {
 		if s, ok := op.(stream.Starter); ok {
-			if err := s.Start(ctx, env); err != nil {
+			if err := s.Start(context.Background(), env); err != nil {
 				t.Fatalf("Start %T: %v", op, err)
 			}
 		}
 	}
+}
+
+// process runs a batch through ops, one after the other, then advances the
+// watermark to wm through them (what an operator emits on the watermark
+// flows through the ones after it); it returns what the last one emitted.
+func process(t testing.TB, ops []stream.Operator, in []stream.Event, wm time.Time) []stream.Event {
+	t.Helper()
+	ctx := context.Background()
 	batch := in
-	var collected []stream.Event
-	for i, op := range ops {
+	for _, op := range ops {
 		var out stream.Emitter
 		if err := op.Process(ctx, batch, &out); err != nil {
 			t.Fatalf("Process %T: %v", op, err)
@@ -147,11 +152,8 @@ func runOps(t testing.TB, j *Job, ops []stream.Operator, in []stream.Event, wm t
 			t.Fatalf("Advance %T: %v", op, err)
 		}
 		batch = append([]stream.Event(nil), out.Events()...)
-		if i == len(ops)-1 {
-			collected = batch
-		}
 	}
-	return collected
+	return batch
 }
 
 // targetsOf lists the targets and rules of emissions, "rule>target".
