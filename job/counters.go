@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/targets"
 )
 
 // Counters are a built job's totals over every partition.
@@ -141,4 +142,25 @@ func (j *Job) structureDiff(next *Job) string {
 		return ""
 	}
 	return strings.Join(diffs, ", ") + " changed"
+}
+
+// TargetCounts are what one target's Redis sink did.
+type TargetCounts struct {
+	Written    int64 // emissions written for the first time
+	Duplicates int64 // emissions already written (a replay), skipped
+	Pending    int   // emissions buffered or in flight, not yet acknowledged by Redis
+}
+
+// Targets returns each target's counts, by name.
+func (b *Built) Targets() map[string]TargetCounts {
+	out := map[string]TargetCounts{}
+	for _, s := range b.Sinks() {
+		rs, ok := s.(*targets.RedisSink)
+		if !ok {
+			continue
+		}
+		st := rs.Stats()
+		out[rs.Name()] = TargetCounts{Written: st.Written, Duplicates: st.Duplicates, Pending: rs.Pending()}
+	}
+	return out
 }

@@ -30,7 +30,7 @@ rules:
 // writing XADD <prefix>queue:ads customer_id track_id event_id.
 // With discard, the emissions go to stream.Discard instead (to measure the
 // pipeline without its Redis writes).
-func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string, batch int, discard bool) (libResult, error) {
+func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string, batch int, lateness time.Duration, discard bool) (libResult, error) {
 	env, err := rules.NewEnv(rules.EnvConfig{EventSchema: gen.PlaySchema, Joins: []rules.Join{{Name: "customer", Schema: gen.CustomerSchema}},
 		Targets: []string{"ads"}})
 	if err != nil {
@@ -61,7 +61,7 @@ func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string
 	if err != nil {
 		return libResult{}, err
 	}
-	p := stream.New("adjob", stream.Config{OutOfOrderness: 5 * time.Minute})
+	p := stream.New("adjob", stream.Config{OutOfOrderness: lateness})
 	var sink stream.Sink = router
 	if discard {
 		sink = stream.Discard

@@ -27,9 +27,13 @@ type input struct {
 // generate builds the input of n plays. MaxDelay 0 keeps the plays in event
 // time order (ties by event id); a duplicate delivery follows the plays of
 // its second.
-func generate(n int, seed uint64) (*input, error) {
+func generate(n int, seed uint64) (*input, error) { return generateShuffled(n, seed, 0) }
+
+// generateShuffled is generate with arrival shuffled within disorder of
+// event time.
+func generateShuffled(n int, seed uint64, disorder time.Duration) (*input, error) {
 	d := gen.Generate(gen.Config{Seed: seed, Plays: n, Repeats: max(1, n/200), NearMisses: max(1, n/1000),
-		Duplicates: 0.01, MaxDelay: 0})
+		Duplicates: 0.01, MaxDelay: disorder})
 	in := &input{data: d, predicted: map[int64]bool{}}
 	var b bytes.Buffer
 	if err := gen.WritePlays(&b, d.Plays); err != nil {

@@ -29,6 +29,8 @@ type options struct {
 	batch       int
 	cpuprofile  string
 	parallelism int
+	disorder    time.Duration
+	lateness    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -39,7 +41,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.redis, "redis", "", "Redis address host:port (a real redis-server; required)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data set")
 	fs.StringVar(&o.prefix, "prefix", "bench:", "prefix of every key; each run adds its own (base:, lib:, peer:)")
-	fs.StringVar(&o.peer, "peer", "", "benthos or handwritten: run the ad job against that peer instead of the baseline")
+	fs.StringVar(&o.peer, "peer", "", "benthos, handwritten or runner (cmd/rulestream on an ads-only job file): run the ad job against that peer instead of the baseline")
 	fs.StringVar(&o.peersDir, "peers", "", "directory of the peer modules (default: bench/peers beside this source)")
 	fs.BoolVar(&o.untuned, "untuned", true, "with -peer benthos: also run Benthos with its default settings")
 	fs.StringVar(&o.peerArgs, "peer-args", "", "extra arguments for the (tuned) peer run, space-separated, e.g. \"-threads 2 -batch 500\"")
@@ -49,6 +51,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the keys written (default: delete them at the end)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the library run to this file")
 	fs.IntVar(&o.parallelism, "parallelism", 1, "lanes of the library's scenario pipeline (stream.Config.Parallelism)")
+	fs.DurationVar(&o.disorder, "disorder", 0, "shuffle the plays' arrival within this much event time (0: event-time order)")
+	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "the lateness (watermark bound) of the ad jobs; cover -disorder")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -59,8 +63,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-redis is required: the comparisons measure a real redis-server")
 	case o.events <= 0:
 		return nil, errors.New("-events must be positive")
-	case o.peer != "" && o.peer != "benthos" && o.peer != "handwritten":
-		return nil, fmt.Errorf("-peer must be benthos or handwritten, not %q", o.peer)
+	case o.peer != "" && o.peer != "benthos" && o.peer != "handwritten" && o.peer != "runner":
+		return nil, fmt.Errorf("-peer must be benthos, handwritten or runner, not %q", o.peer)
 	}
 	return o, nil
 }
@@ -92,12 +96,16 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 		return fmt.Errorf("redis %s: %w", o.redis, err)
 	}
 	start := time.Now()
-	in, err := generate(o.events, o.seed)
+	in, err := generateShuffled(o.events, o.seed, o.disorder)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "input: %d plays delivered (%d duplicate deliveries), %d customers, %d tracks, seed %d, event-time order; generated in %.1fs\n",
-		in.lines(), in.data.Duplicates, len(in.data.Customers), len(in.data.Tracks), o.seed, time.Since(start).Seconds())
+	order := "event-time order"
+	if o.disorder > 0 {
+		order = fmt.Sprintf("arrival shuffled within %v of event time", o.disorder)
+	}
+	fmt.Fprintf(out, "input: %d plays delivered (%d duplicate deliveries), %d customers, %d tracks, seed %d, %s; generated in %.1fs\n",
+		in.lines(), in.data.Duplicates, len(in.data.Customers), len(in.data.Tracks), o.seed, order, time.Since(start).Seconds())
 	if o.peer != "" {
 		return runPeerComparison(ctx, o, rdb, in, out)
 	}

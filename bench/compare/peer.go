@@ -77,7 +77,12 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 		return err
 	}
 	start := time.Now()
-	bin, err := buildPeer(ctx, o, dir)
+	var bin string
+	if o.peer == "runner" {
+		bin, err = buildRunner(ctx, dir)
+	} else {
+		bin, err = buildPeer(ctx, o, dir)
+	}
 	if err != nil {
 		return err
 	}
@@ -103,7 +108,12 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 			return err
 		}
 		cpu := startCPU(ctx, rdb)
-		res, err := runPeer(ctx, bin, append([]string{"-input", path, "-redis", o.redis, "-prefix", prefix}, r.args...)...)
+		var res peerResult
+		if o.peer == "runner" {
+			res, err = runRunner(ctx, o, bin, dir, path, prefix, r.args, out)
+		} else {
+			res, err = runPeer(ctx, bin, append([]string{"-input", path, "-redis", o.redis, "-prefix", prefix}, r.args...)...)
+		}
 		if err != nil {
 			return err
 		}
@@ -126,7 +136,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	cpu := startCPU(ctx, rdb)
 	err = profile(o.cpuprofile, func() error {
 		var err error
-		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, false)
+		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, false)
 		return err
 	})
 	if err != nil {
@@ -137,7 +147,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 		lib.events, lib.elapsed.Seconds(), libRate, lib.summary, cpu.seconds(ctx))
 	ok = checkAds(ctx, rdb, libPrefix, "library", want, out) && ok
 	if o.diagnose {
-		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, true)
+		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, true)
 		if err != nil {
 			return err
 		}
@@ -146,7 +156,11 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	if ok {
 		fmt.Fprintf(out, "queue:ads: identical event ids in every run (%d, no duplicates; equal to the ids computed from the data)\n", len(want))
 	}
-	fmt.Fprintf(out, "%s ratio: %.1f\n", o.peer, libRate/peerRate)
+	if o.peer == "runner" { // the runner against the library: how much running it as a user costs
+		fmt.Fprintf(out, "runner ratio: %.2f (the runner's events/s over the library's)\n", peerRate/libRate)
+	} else {
+		fmt.Fprintf(out, "%s ratio: %.1f\n", o.peer, libRate/peerRate)
+	}
 	if !ok {
 		return errDiffer
 	}

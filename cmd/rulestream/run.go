@@ -282,6 +282,17 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
 		fmt.Fprintf(out, "window %s: %d results, %d evictions\n", name, w.Results, w.Evictions)
 	}
 	fmt.Fprintf(out, "rules: %s\n", job.FormatCounts(c.Firings))
+	written, pending := map[string]int64{}, map[string]int64{}
+	for name, t := range a.built.Targets() {
+		written[name] = t.Written
+		if t.Pending > 0 {
+			pending[name] = int64(t.Pending)
+		}
+	}
+	fmt.Fprintf(out, "written: %s\n", job.FormatCounts(written))
+	if len(pending) > 0 {
+		fmt.Fprintf(out, "pending: %s (not acknowledged by Redis)\n", job.FormatCounts(pending))
+	}
 	fmt.Fprintf(out, "watermark: %s, %d checkpoints\n", formatWatermark(st.Watermark), st.Checkpoints)
 	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))
 }
