@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 )
 
@@ -164,3 +165,7 @@ func targetsOf(evs []stream.Event) []string {
 	}
 	return out
 }
+
+type rulesFilterStats = rules.FilterStats
+
+func rulesFilterConfig() rules.FilterConfig { return rules.FilterConfig{} }
