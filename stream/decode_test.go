@@ -55,35 +55,6 @@ func TestSplitCSV(t *testing.T) {
 	}
 }
 
-func TestPlayDecoder(t *testing.T) {
-	good := `0,48,453,"2014-10-23 03:26:20",0,"72132"`
-	ev := Event{Fields: make([]Value, PlaySchema.Len())}
-	require.NoError(t, PlayDecoder{}.Decode(good, &ev))
-	require.Equal(t, "48", ev.Key)
-	require.Equal(t, time.Date(2014, 10, 23, 3, 26, 20, 0, time.UTC), ev.EventTime())
-	require.Equal(t, int64(453), ev.Get("track_id").Int())
-	require.False(t, ev.Get("ismobile").Bool())
-	require.Equal(t, "72132", ev.Get("listening_zip_code").Str())
-	require.NoError(t, PlayDecoder{}.Decode(`1,0048,453,"2014-10-23 03:26:20",0,"72132"`, &ev))
-	require.Equal(t, "48", ev.Key, "the key is the canonical customer id")
-
-	bad := map[string]string{
-		`0,48,453,"2014-10-23 03:26:20",0`:          "5 columns: want 6 columns: event_id,customer_id,track_id,datetime,ismobile,listening_zip_code",
-		`0,48,453,"2014-10-23 03:26:20",0,"1",x`:    "7 columns: want 6 columns: event_id,customer_id,track_id,datetime,ismobile,listening_zip_code",
-		`x,48,453,"2014-10-23 03:26:20",0,"72132"`:  `event_id "x" is not a non-negative integer`,
-		`0,-4,453,"2014-10-23 03:26:20",0,"72132"`:  `customer_id "-4" is not a non-negative integer`,
-		`0,48,45.3,"2014-10-23 03:26:20",0,"72132"`: `track_id "45.3" is not a non-negative integer`,
-		`0,48,453,"2014-02-30 03:26:20",0,"72132"`:  `datetime "2014-02-30 03:26:20" is not a valid YYYY-MM-DD hh:mm:ss`,
-		`0,48,453,"2014-10-23 03:26:20",2,"72132"`:  `ismobile "2" is not 0 or 1`,
-		`0,48,453,"2014-10-23 03:26:20,0,"72132"`:   `text after a closing quote`,
-		`0,48,453,"2014-10-23 03:26:20",0,"72132`:   `unbalanced double quote`,
-	}
-	for line, want := range bad {
-		ev := Event{Fields: make([]Value, PlaySchema.Len())}
-		require.EqualError(t, PlayDecoder{}.Decode(line, &ev), want, line)
-	}
-}
-
 func TestCheckText(t *testing.T) {
 	require.Equal(t, "", checkText("plain, text\twith tab"))
 	require.Equal(t, "", checkText("Blue Öyster Cult"))

@@ -38,9 +38,9 @@ func TestFileSourceDeadLettersMalformedLines(t *testing.T) {
 		case 3:
 			add(`1,2,3,"2014-10-01 00:00:00",0`, "5 columns")
 		case 7:
-			add(`abc,2,3,"2014-10-01 00:00:00",0,"1"`, `event_id "abc" is not a non-negative integer`)
+			add(`abc,2,3,"2014-10-01 00:00:00",0,"1"`, `field event_id: "abc" is not an integer`)
 		case 11:
-			add(`9,2,3,"2014-02-31 00:00:00",0,"1"`, "is not a valid YYYY-MM-DD hh:mm:ss")
+			add(`9,2,3,"2014-02-31 00:00:00",0,"1"`, "is not a time (YYYY-MM-DD hh:mm:ss or RFC 3339)")
 		case 13:
 			add("9,2,3,\"2014-10-01 00:00:00\",0,\"\xff\xfe\"", "invalid UTF-8")
 		case 17:
@@ -58,7 +58,7 @@ func TestFileSourceDeadLettersMalformedLines(t *testing.T) {
 
 	out, dead := NewCollectSink(), NewCollectSink()
 	p := New("t", Config{OutOfOrderness: time.Hour})
-	p.From(NewFileSource(path, PlayDecoder{}, FileConfig{BatchSize: 7, ChunkSize: 64})).To(out).DeadLetter(dead)
+	p.From(NewFileSource(path, testPlayDecoder(), FileConfig{BatchSize: 7, ChunkSize: 64})).To(out).DeadLetter(dead)
 	runPipeline(t, p)
 
 	var got []int64
@@ -103,7 +103,7 @@ func TestFileSourceLongLineRejected(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 	out, dead := NewCollectSink(), NewCollectSink()
 	p := New("t", Config{})
-	p.From(NewFileSource(path, PlayDecoder{}, FileConfig{ChunkSize: 256, MaxLineSize: 1024})).To(out).DeadLetter(dead)
+	p.From(NewFileSource(path, testPlayDecoder(), FileConfig{ChunkSize: 256, MaxLineSize: 1024})).To(out).DeadLetter(dead)
 	runPipeline(t, p)
 	require.Equal(t, 2, out.Len())
 	require.Equal(t, 1, dead.Len())
@@ -120,7 +120,7 @@ func TestFileSourceFollowsGrowingAndRotatedFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(`1,1,1,"2014-10-01 00:00:01",0,"1"`+"\n"), 0o644))
 	out := NewCollectSink()
 	p := New("follow", Config{})
-	p.From(NewFileSource(path, PlayDecoder{}, FileConfig{Follow: true, PollInterval: 5 * time.Millisecond})).To(out)
+	p.From(NewFileSource(path, testPlayDecoder(), FileConfig{Follow: true, PollInterval: 5 * time.Millisecond})).To(out)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
@@ -185,7 +185,7 @@ func TestSharedDataTracksLive(t *testing.T) {
 	// 100 days nothing is late.
 	out, dead := NewCollectSink(), NewCollectSink()
 	p := New("t", Config{OutOfOrderness: 100 * 24 * time.Hour})
-	p.From(NewFileSource(path, PlayDecoder{}, FileConfig{})).To(out).DeadLetter(dead)
+	p.From(NewFileSource(path, testPlayDecoder(), FileConfig{})).To(out).DeadLetter(dead)
 	runPipeline(t, p)
 	require.Equal(t, 3474, out.Len())
 	require.Equal(t, 0, dead.Len())

@@ -36,7 +36,7 @@ func (r *recorder) Advance(_ context.Context, wm int64, _ *Emitter) error {
 func timedEvents(times []int64) []Event {
 	evs := make([]Event, len(times))
 	for i, ts := range times {
-		evs[i] = Event{Key: "k", Time: ts, Schema: PlaySchema, Fields: []Value{Int(int64(i))}, Pos: Position{Source: "mem", Partition: 0, Offset: int64(i)}}
+		evs[i] = Event{Key: "k", Time: ts, Schema: testPlaySchema, Fields: []Value{Int(int64(i))}, Pos: Position{Source: "mem", Partition: 0, Offset: int64(i)}}
 	}
 	return evs
 }

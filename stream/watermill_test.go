@@ -24,7 +24,7 @@ func TestSubscriberSourceAcksAfterEffectsAndDeadLetters(t *testing.T) {
 	}
 	out, dead := NewCollectSink(), NewCollectSink()
 	p := New("wm", Config{OutOfOrderness: time.Hour})
-	p.From(NewSubscriberSource(ps, "plays", PlayDecoder{}, SubscriberConfig{})).To(out).DeadLetter(dead)
+	p.From(NewSubscriberSource(ps, "plays", testPlayDecoder(), SubscriberConfig{})).To(out).DeadLetter(dead)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -34,7 +34,7 @@ func TestSubscriberSourceAcksAfterEffectsAndDeadLetters(t *testing.T) {
 	require.NoError(t, <-done)
 	require.Equal(t, 49, out.Len())
 	require.Equal(t, 1, dead.Len())
-	require.Equal(t, "3 columns: "+errPlayColumns.Error(), dead.Events()[0].Get("reason").Str())
+	require.Equal(t, "3 columns, want 6 (event_id,customer_id,track_id,datetime,ismobile,listening_zip_code)", dead.Events()[0].Get("reason").Str())
 }
 
 // spySubscriber hands out a transport's messages and keeps them, so a test
@@ -72,7 +72,7 @@ func TestSubscriberSourceNacksOnFailure(t *testing.T) {
 			return nil
 		})
 		p := New("nack", Config{})
-		p.From(NewSubscriberSource(spy, "plays", PlayDecoder{}, SubscriberConfig{})).To(sink)
+		p.From(NewSubscriberSource(spy, "plays", testPlayDecoder(), SubscriberConfig{})).To(sink)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		done := make(chan error, 1)
 		go func() { done <- p.Run(ctx) }()
