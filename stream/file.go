@@ -369,3 +369,5 @@ func (s *FileSource) wait(ctx context.Context) error {
 	}
 	return nil
 }
+
+var _ SchemaSource = (*FileSource)(nil)

@@ -195,3 +195,36 @@ func TestSharedDataTracksLive(t *testing.T) {
 	}
 	require.Equal(t, 3474-792, len(ids), "the last 792 rows re-deliver earlier event ids")
 }
+
+func TestFileSourceRereadsHeaderAfterRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "live.csv")
+	require.NoError(t, os.WriteFile(path, []byte("\ufefftext,n\nfirst,1\n"), 0o644))
+	sc := MustSchema("row", Field{Name: "n", Kind: KindInt}, Field{Name: "text", Kind: KindString})
+	dec, err := NewHeaderCSVDecoder(RecordSpec{Schema: sc, KeyFields: []string{"text"}}, CSVConfig{})
+	require.NoError(t, err)
+	out, dead := NewCollectSink(), NewCollectSink()
+	p := New("follow", Config{})
+	src := NewFileSource(path, dec, FileConfig{Follow: true, PollInterval: 5 * time.Millisecond})
+	require.Same(t, sc, src.Schema())
+	p.From(src).To(out).DeadLetter(dead)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	require.NoError(t, out.WaitFor(ctx, 1))
+
+	// The new file has its own header, in another order, and its own BOM.
+	require.NoError(t, os.Rename(path, path+".1"))
+	require.NoError(t, os.WriteFile(path, []byte("\ufeffn,text\n2,second\n"), 0o644))
+	require.NoError(t, out.WaitFor(ctx, 2))
+	stop()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Equal(t, 0, dead.Len())
+	var got []string
+	for _, ev := range out.Events() {
+		got = append(got, fmt.Sprintf("%s=%d", ev.Key, ev.Get("n").Int()))
+	}
+	require.Equal(t, []string{"first=1", "second=2"}, got)
+}

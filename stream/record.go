@@ -55,6 +55,7 @@ type FieldError struct {
 	Err   error
 }
 
+// Error names the field: "field x: reason", "key field x is empty", ...
 func (e *FieldError) Error() string {
 	switch e.Err {
 	case ErrEmptyKey:
@@ -69,6 +70,7 @@ func (e *FieldError) Error() string {
 	return "field " + e.Field + ": " + e.Err.Error()
 }
 
+// Unwrap returns the reason.
 func (e *FieldError) Unwrap() error { return e.Err }
 
 // recordPlan is a validated RecordSpec in terms of field positions.

@@ -37,7 +37,8 @@ type SubscriberSource struct {
 	seq   int64
 }
 
-// NewSubscriberSource returns a source reading topic from sub.
+// NewSubscriberSource returns a source reading topic from sub. Connect
+// refuses a decoder that declares no schema, or reads a header.
 func NewSubscriberSource(sub message.Subscriber, topic string, dec Decoder, cfg SubscriberConfig) *SubscriberSource {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 256
@@ -154,3 +155,5 @@ func (s *SubscriberSource) Close(context.Context) error {
 	}
 	return nil
 }
+
+var _ SchemaSource = (*SubscriberSource)(nil)
