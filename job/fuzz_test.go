@@ -5,22 +5,50 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
-// shippedJobs are the job files of the repository, seeds of FuzzParse.
-var shippedJobs = []string{"../examples/musicstream/job.yaml"}
+// shippedJobs are the job files of the repository.
+func shippedJobs(tb testing.TB) []string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "examples", "*", "job.yaml"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no job files under examples: %v", err)
+	}
+	return files
+}
+
+// docYAML returns the YAML blocks of the docs (whole jobs and fragments).
+func docYAML(tb testing.TB) [][]byte {
+	tb.Helper()
+	var out [][]byte
+	for _, p := range []string{filepath.Join("..", "docs", "jobs.md"), filepath.Join("..", "README.md")} {
+		doc, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(doc, -1) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
 
 // FuzzParse: whatever the bytes, Parse does not panic, and either returns a
 // job that plans and prints, or Errors whose every entry names the file,
 // sorted by position.
 func FuzzParse(f *testing.F) {
-	for _, p := range shippedJobs {
+	for _, p := range shippedJobs(f) {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(data)
+	}
+	for _, b := range docYAML(f) {
+		f.Add(b)
 	}
 	for _, tc := range loadErrorCases {
 		f.Add([]byte(tc.src))
@@ -68,13 +96,13 @@ func FuzzParse(f *testing.F) {
 
 // TestShippedJobsLoad: every shipped job file loads.
 func TestShippedJobsLoad(t *testing.T) {
-	for _, p := range shippedJobs {
+	for _, p := range shippedJobs(t) {
 		j, err := Load(p, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		if want := filepath.Clean("../examples/musicstream/data/plays.csv"); j.Input.Path != want {
-			t.Errorf("%s: input path %q, want %q (relative to the job file)", p, j.Input.Path, want)
+		if j.Input.Path != "" && j.Input.Path != "-" && !strings.HasPrefix(j.Input.Path, filepath.Dir(p)+string(filepath.Separator)) {
+			t.Errorf("%s: input path %q is not relative to the job file", p, j.Input.Path)
 		}
 	}
 }
