@@ -37,6 +37,14 @@ type options struct {
 	quiet           bool
 	progress        string
 	cpuprofile      string
+
+	// onReload, when set (tests only; no flag sets it), is called after
+	// each attempt to reload the job file, with its outcome: nil when the
+	// rules were swapped in or unchanged, an error wrapping
+	// job.ErrRestartNeeded, or the file's error. It runs on the watcher's
+	// goroutine, after the outcome was logged; the first call is the
+	// watcher's initial load, before any change to the file.
+	onReload func(error)
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {

@@ -219,6 +219,9 @@ func (a *app) watchJob(ctx context.Context) error {
 			case err != nil:
 				a.log.Error("job rejected; the running job goes on", "file", a.o.job, "live", version, "error", err)
 			}
+			if a.o.onReload != nil {
+				a.o.onReload(err)
+			}
 		},
 	})
 	if err != nil {
