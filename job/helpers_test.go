@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -142,19 +143,28 @@ func startOps(t testing.TB, j *Job, ops ...stream.Operator) {
 // flows through the ones after it); it returns what the last one emitted.
 func process(t testing.TB, ops []stream.Operator, in []stream.Event, wm time.Time) []stream.Event {
 	t.Helper()
+	out, err := tryProcess(ops, in, wm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// tryProcess is process for goroutines other than the test's.
+func tryProcess(ops []stream.Operator, in []stream.Event, wm time.Time) ([]stream.Event, error) {
 	ctx := context.Background()
 	batch := in
 	for _, op := range ops {
 		var out stream.Emitter
 		if err := op.Process(ctx, batch, &out); err != nil {
-			t.Fatalf("Process %T: %v", op, err)
+			return nil, fmt.Errorf("Process %T: %w", op, err)
 		}
 		if err := op.Advance(ctx, wm.UnixNano(), &out); err != nil {
-			t.Fatalf("Advance %T: %v", op, err)
+			return nil, fmt.Errorf("Advance %T: %w", op, err)
 		}
 		batch = append([]stream.Event(nil), out.Events()...)
 	}
-	return batch
+	return batch, nil
 }
 
 // targetsOf lists the targets and rules of emissions, "rule>target".

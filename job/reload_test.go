@@ -2,9 +2,11 @@ package job
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -275,5 +277,70 @@ func TestBuildDoesNotConnect(t *testing.T) {
 	}
 	if b.LateSink(func() int64 { return 0 }) != nil {
 		t.Errorf("LateSink without a late target")
+	}
+}
+
+// TestReloadConcurrent: reloads, new partitions and counters while a
+// partition processes: each batch is evaluated by one rule set (its
+// emissions carry one rule_version), and the race detector finds nothing.
+func TestReloadConcurrent(t *testing.T) {
+	j1 := mustParse(t, reloadSrc("v0", "1.0"))
+	b := build(t, j1)
+	ops, err := b.Operators(stream.PartitionID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startOps(t, j1, ops...)
+	next := make([]*Job, 20)
+	for i := range next {
+		next[i] = mustParse(t, reloadSrc("v"+string(rune('a'+i)), "1.0"))
+	}
+
+	const batches = 100
+	done := make(chan []string)
+	go func() {
+		var mixed []string
+		id := int64(0)
+		for k := range batches {
+			var in []stream.Event
+			for range 3 {
+				id++
+				in = append(in, play(j1, id, "u"+string(rune('a'+id%7)), 7, t0.Add(time.Duration(id)*time.Second), 5))
+			}
+			got, err := tryProcess(ops, in, t0.Add(time.Duration(id)*time.Second))
+			if err != nil {
+				mixed = append(mixed, fmt.Sprintf("batch %d: %v", k, err))
+				continue
+			}
+			versions, big := map[string]bool{}, 0
+			for _, ev := range got {
+				versions[ev.Get("rule_version").Text()] = true
+				if ev.Get("rule").Text() == "big" {
+					big++
+				}
+			}
+			if big != 3 || len(versions) != 1 {
+				mixed = append(mixed, fmt.Sprintf("batch %d: %d emissions of big, versions %v", k, big, versions))
+			}
+		}
+		done <- mixed
+	}()
+	for i, n := range next {
+		if err := b.Reload(n); err != nil {
+			t.Errorf("Reload %d: %v", i, err)
+		}
+		if _, err := b.Operators(stream.PartitionID{Partition: int32(i + 1)}); err != nil {
+			t.Errorf("Operators: %v", err)
+		}
+		_ = b.Counters()
+	}
+	if mixed := <-done; len(mixed) > 0 {
+		t.Errorf("batches not evaluated by one set:\n%s", strings.Join(mixed, "\n"))
+	}
+	if v := b.Master().Live().Version(); v != "vt" {
+		t.Errorf("live version %q after the last reload, want vt", v)
+	}
+	if c := b.Counters(); c.Firings["big"] != 3*batches {
+		t.Errorf("firings %v, want big=%d", c.Firings, 3*batches)
 	}
 }
