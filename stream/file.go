@@ -51,8 +51,9 @@ func (c *FileConfig) setDefaults() {
 // never runs across lines, so one broken line cannot swallow the next ones.
 // Malformed lines become Rejects with their line number and raw bytes. A
 // UTF-8 byte order mark at the start of a file is dropped. With a
-// HeaderDecoder, the first line of each file (also of a new file that
-// replaced a followed one) is its header.
+// HeaderDecoder, the first line is the header; the first line of a file that
+// replaced a followed one is taken as its header when it reads as a header
+// for the same fields, else as a record.
 type FileSource struct {
 	path   string
 	name   string
@@ -73,7 +74,9 @@ type FileSource struct {
 	eof     bool
 	skip    bool   // dropping the rest of an over-long line
 	skipRaw []byte // the start of the over-long line
-	header  bool   // header seen (or not needed)
+	header  bool   // the current file's header was seen (or none is needed)
+	// headerRead is true once a header was read (from the first file).
+	headerRead bool
 }
 
 // NewFileSource returns a source reading path ("-" for stdin) with dec.
@@ -259,7 +262,7 @@ func (s *FileSource) fill() (int, error) {
 			s.pending = s.pending[:copy(s.pending, s.pending[len(bom):])]
 		}
 		if s.hdr != nil && s.header {
-			s.dec, s.header = s.hdr, false // a new file has its own header
+			s.header = false // a new file may have its own header
 		}
 	}
 	last := bytes.LastIndexByte(s.pending[start:], '\n')
@@ -304,15 +307,32 @@ func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
 		return nil
 	}
 	if !s.header {
+		s.header = true
 		d, err := s.hdr.Header(line)
-		if err != nil {
-			return &DecodeError{Pos: pos, Reason: err.Error()}
+		if !s.headerRead {
+			// The first file's first line is its header.
+			if err != nil {
+				return &DecodeError{Pos: pos, Reason: err.Error()}
+			}
+			if d == nil || d.Schema() == nil {
+				return &DecodeError{Pos: pos, Reason: fmt.Sprintf("header: decoder %T gave no schema", s.hdr)}
+			}
+			s.dec, s.headerRead = d, true
+			return nil
 		}
-		if d == nil || d.Schema() == nil {
-			return &DecodeError{Pos: pos, Reason: fmt.Sprintf("header: decoder %T gave no schema", s.hdr)}
+		// A file that replaced a followed one starts with a header if the
+		// line reads as one for the same fields (a declared schema, or the
+		// same header); otherwise (a file truncated in place and written on)
+		// the line is a record.
+		if err == nil && d != nil {
+			switch now, cur := d.Schema(), s.dec.Schema(); {
+			case now == cur:
+				s.dec = d
+				return nil
+			case sameFields(now, cur):
+				return nil
+			}
 		}
-		s.dec, s.header = d, true
-		return nil
 	}
 	schema := s.dec.Schema()
 	nf := schema.Len()
@@ -336,6 +356,19 @@ func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
 	}
 	*vals = (*vals)[nf:]
 	return nil
+}
+
+// sameFields reports whether two schemas have the same fields.
+func sameFields(a, b *Schema) bool {
+	if a == nil || b == nil || a.Len() != b.Len() {
+		return false
+	}
+	for i := 0; i < a.Len(); i++ {
+		if a.Field(i) != b.Field(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // bom is the UTF-8 byte order mark.

@@ -228,3 +228,36 @@ func TestFileSourceRereadsHeaderAfterRotation(t *testing.T) {
 	}
 	require.Equal(t, []string{"first=1", "second=2"}, got)
 }
+
+func TestFileSourceTruncatedHeaderCSVGoesOnWithoutHeader(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "live.csv")
+	require.NoError(t, os.WriteFile(path, []byte("text,n\nfirst,1\nmore,2\nlines,3\n"), 0o644))
+	out, dead := NewCollectSink(), NewCollectSink()
+	p := New("follow", Config{})
+	spec := CSVSpec{Types: map[string]Kind{"n": KindInt}, KeyFields: []string{"text"}}
+	p.From(NewFileSource(path, NewCSVDecoder(spec), FileConfig{Follow: true, PollInterval: 5 * time.Millisecond})).To(out).DeadLetter(dead)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	require.NoError(t, out.WaitFor(ctx, 3))
+
+	// Truncated in place (copytruncate) and written on without a header.
+	require.NoError(t, os.WriteFile(path, []byte("second,4\n"), 0o644))
+	require.NoError(t, out.WaitFor(ctx, 4))
+	// Replaced by a file with the same header (schema from the header).
+	require.NoError(t, os.Rename(path, path+".1"))
+	require.NoError(t, os.WriteFile(path, []byte("text,n\nthird,5\n"), 0o644))
+	require.NoError(t, out.WaitFor(ctx, 5))
+	stop()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Equal(t, 0, dead.Len())
+	var got []string
+	for _, ev := range out.Events() {
+		got = append(got, fmt.Sprintf("%s=%d", ev.Key, ev.Get("n").Int()))
+	}
+	require.Equal(t, []string{"first=1", "more=2", "lines=3", "second=4", "third=5"}, got)
+	require.Same(t, out.Events()[0].Schema, out.Events()[4].Schema, "one schema across files")
+}
