@@ -346,3 +346,8 @@ func requirePerUser(t *testing.T, want loginsWant, got loginsGot) {
 	}
 	require.Equal(t, wantAudit, got.audit, "audit lists")
 }
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+}

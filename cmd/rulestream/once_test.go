@@ -124,7 +124,7 @@ func lineOf(t *testing.T, pos string) int {
 
 // targetsDigest describes every key under prefix but the idempotency
 // markers and checkpoints: its type and content (stream entries by their
-// fields, in order; sets sorted).
+// fields, sorted; sets sorted).
 func targetsDigest(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
@@ -144,6 +144,7 @@ func targetsDigest(t *testing.T, rdb *redis.Client, prefix string) map[string]st
 			for _, m := range msgs {
 				entries = append(entries, fmt.Sprint(m.Values))
 			}
+			slices.Sort(entries) // several sources interleave their entries
 			v = entries
 		case "list":
 			v, err = rdb.LRange(ctx, prefix+k, 0, -1).Result()
