@@ -5,13 +5,13 @@
 // A pipeline is declared, validated, then run:
 //
 //	dec, err := stream.NewJSONDecoder(stream.RecordSpec{
-//		Schema:    playSchema,
-//		TimeField: "datetime",
-//		KeyFields: []string{"customer_id"},
+//		Schema:    loginSchema,
+//		TimeField: "time",
+//		KeyFields: []string{"user"},
 //	}, stream.JSONConfig{})
 //	...
-//	p := stream.New("music", stream.Config{OutOfOrderness: 5 * time.Minute})
-//	p.From(stream.NewFileSource("plays.jsonl", dec, stream.FileConfig{}))
+//	p := stream.New("logins", stream.Config{OutOfOrderness: 5 * time.Minute})
+//	p.From(stream.NewFileSource("logins.jsonl", dec, stream.FileConfig{}))
 //	p.Via(myOperator)
 //	p.To(mySink)
 //	p.DeadLetter(deadLetterSink)

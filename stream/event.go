@@ -29,8 +29,8 @@ func (p Position) String() string {
 	return b.String()
 }
 
-// Record is a typed record joined onto an event, such as the customer or the
-// track looked up by enrichment.
+// Record is a typed record joined onto an event, such as the account or the
+// device looked up by enrichment.
 type Record struct {
 	Schema *Schema
 	Values []Value
@@ -57,7 +57,7 @@ type Join struct {
 // Event is one element of a stream. Events are values; the runner moves them
 // in batches. Fields holds the values of Schema's fields in order.
 type Event struct {
-	// Key is the partitioning key (for plays, the customer id).
+	// Key is the partitioning key (for logins, say, the user).
 	Key string
 	// Time is the event time in unix nanoseconds (UTC).
 	Time int64

@@ -30,7 +30,7 @@ type Config struct {
 	// (lanes), run concurrently on a batch and joined before the next, so
 	// that one partition uses several cores. Per-key state stays in one lane;
 	// use it when operator state is keyed by something that determines the
-	// event's Key (a customer's plays). Checkpoints record the lane count: a
+	// event's Key (a user's logins). Checkpoints record the lane count: a
 	// partition restores only into the same Parallelism. Default 1.
 	Parallelism int
 	// Buffer is how many batches may wait between the stages (backpressure).
@@ -164,7 +164,7 @@ func (p *Pipeline) Via(ops ...Operator) *Pipeline {
 // ViaPartitioned declares the operators as a factory called once per source
 // partition: each partition gets its own operators, state, watermark and
 // checkpoint, as Kafka Streams gives each partition a task. Use it when keys
-// never span partitions (a topic keyed by customer); state then follows its
+// never span partitions (a topic keyed by user); state then follows its
 // partition when a consumer group rebalances. It replaces Via.
 func (p *Pipeline) ViaPartitioned(factory func(PartitionID) ([]Operator, error)) *Pipeline {
 	if factory == nil {

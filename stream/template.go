@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Template is a key or topic template such as "interest:{customer_id}": text
+// Template is a key or topic template such as "alerts:{user}": text
 // with placeholders naming event fields. "{{" and "}}" stand for literal
 // braces. Three names are special: {$target}, {$key} and {$id} are the
 // event's Target, Key and ID. A Template is immutable and safe to share.

@@ -133,7 +133,7 @@ func (v Value) Any() any {
 }
 
 // Text formats v as text the way sinks write it: strings as they are, ints
-// in decimal, floats shortest, bools as 1/0 as in the demo's data, times as
+// in decimal, floats shortest, bools as 1/0 (as CSV data often has them), times as
 // RFC 3339 in UTC, null as "".
 func (v Value) Text() string {
 	switch v.k {

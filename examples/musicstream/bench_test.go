@@ -64,7 +64,7 @@ func BenchmarkKafkaEndToEnd(b *testing.B) {
 	if err := gen.WritePlays(&buf, d.Plays); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := kafka.ProducePlays(context.Background(), c.ListenAddrs(), "plays", &buf, kafka.ProducerConfig{}); err != nil {
+	if _, err := kafka.ProduceLines(context.Background(), c.ListenAddrs(), "plays", &buf, kafka.ProducerConfig{Key: kafka.CSVColumn(1)}); err != nil {
 		b.Fatal(err)
 	}
 	var cust bytes.Buffer

@@ -45,7 +45,7 @@ func newKafkaFixture(t *testing.T, plays int, partitions int32) *kafkaFixture {
 	require.NoError(t, gen.WritePlays(&buf, d.Plays))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	n, err := kafka.ProducePlays(ctx, c.ListenAddrs(), "plays", &buf, kafka.ProducerConfig{})
+	n, err := kafka.ProduceLines(ctx, c.ListenAddrs(), "plays", &buf, kafka.ProducerConfig{Key: kafka.CSVColumn(1)})
 	require.NoError(t, err)
 	require.Equal(t, int64(len(d.Plays)), n)
 	dir := t.TempDir()

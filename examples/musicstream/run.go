@@ -374,7 +374,7 @@ func (a *app) produce(ctx context.Context, plays []byte) error {
 		return err
 	}
 	start := time.Now()
-	n, err := kafka.ProducePlays(ctx, strings.Split(a.o.kafka, ","), a.o.topic, r, kafka.ProducerConfig{Logger: a.log})
+	n, err := kafka.ProduceLines(ctx, strings.Split(a.o.kafka, ","), a.o.topic, r, kafka.ProducerConfig{Key: kafka.CSVColumn(1), Logger: a.log})
 	if err != nil {
 		return err
 	}

@@ -86,14 +86,14 @@ func BenchmarkSourcePipeline(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// BenchmarkProducePlays publishes b.N plays to kfake.
-func BenchmarkProducePlays(b *testing.B) {
+// BenchmarkProduceLines publishes b.N plays to kfake.
+func BenchmarkProduceLines(b *testing.B) {
 	_, brokers := newCluster(b, 6, "bench")
 	_, csv := plays(b.N, 11)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(csv) / max(1, b.N)))
 	b.ResetTimer()
-	n, err := ProducePlays(context.Background(), brokers, "bench", bytes.NewReader(csv), ProducerConfig{})
+	n, err := ProduceLines(context.Background(), brokers, "bench", bytes.NewReader(csv), ProducerConfig{Key: CSVColumn(1)})
 	if err != nil || n != int64(b.N) {
 		b.Fatalf("produced %d of %d: %v", n, b.N, err)
 	}

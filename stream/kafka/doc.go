@@ -1,5 +1,5 @@
 // Package kafka reads a Kafka topic into a rulestream pipeline as a member
-// of a consumer group, and publishes the demo's plays CSV to a topic. It is
+// of a consumer group, and publishes lines of a file to a topic. It is
 // built on github.com/IBM/sarama.
 //
 // # Source
@@ -58,8 +58,9 @@
 //
 // # Producer
 //
-// ProducePlays publishes a plays CSV, one message per line, keyed by
-// customer_id so one customer's plays land in one partition.
+// ProduceLines publishes lines (CSV records, JSON lines), one message per
+// line, keyed by ProducerConfig.Key (CSVColumn(i): a CSV column) so that
+// one key's lines land in one partition.
 //
 // # Observability
 //

@@ -32,7 +32,7 @@ func Example() {
 3,42,9,"2014-10-01 00:01:00",1,"10001"
 4,42,not-a-track
 `
-	n, err := kafka.ProducePlays(ctx, brokers, "plays", strings.NewReader(csv), kafka.ProducerConfig{})
+	n, err := kafka.ProduceLines(ctx, brokers, "plays", strings.NewReader(csv), kafka.ProducerConfig{Key: kafka.CSVColumn(1)})
 	if err != nil {
 		panic(err)
 	}

@@ -59,7 +59,7 @@ func plays(n int, seed uint64) ([]gen.Play, []byte) {
 
 func produce(t testing.TB, brokers []string, topic string, csv []byte) int64 {
 	t.Helper()
-	n, err := ProducePlays(context.Background(), brokers, topic, bytes.NewReader(csv), ProducerConfig{})
+	n, err := ProduceLines(context.Background(), brokers, topic, bytes.NewReader(csv), ProducerConfig{Key: CSVColumn(1)})
 	if err != nil {
 		t.Fatalf("produce: %v", err)
 	}

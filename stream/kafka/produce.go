@@ -14,8 +14,12 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// ProducerConfig configures ProducePlays. Zero values mean the defaults.
+// ProducerConfig configures ProduceLines. Zero values mean the defaults.
 type ProducerConfig struct {
+	// Key returns the key of the message of a line (nil: no key), which
+	// decides its partition: CSVColumn(i) keys by a CSV column, so that
+	// the lines of one key land in one partition. Nil: no keys.
+	Key func(line []byte) []byte
 	// Client holds the connection settings (TLS, SASL, sarama overrides).
 	Client ClientConfig
 	// Progress, when set, is called with the number of messages acknowledged
@@ -55,29 +59,28 @@ func (c ProducerConfig) saramaConfig() (*sarama.Config, error) {
 	return sc, nil
 }
 
-// ProducePlaysFile publishes the plays CSV at path; see ProducePlays.
-func ProducePlaysFile(ctx context.Context, brokers []string, topic, path string, cfg ProducerConfig) (int64, error) {
+// ProduceFile publishes the lines of the file at path; see ProduceLines.
+func ProduceFile(ctx context.Context, brokers []string, topic, path string, cfg ProducerConfig) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	n, err := ProducePlays(ctx, brokers, topic, f, cfg)
+	n, err := ProduceLines(ctx, brokers, topic, f, cfg)
 	if err != nil {
 		return n, fmt.Errorf("%s: %w", path, err)
 	}
 	return n, nil
 }
 
-// ProducePlays publishes each non-empty line of r (the demo's positional
-// plays CSV, no header) as one message to topic, keyed by its second column,
-// customer_id, so one customer's plays land in one partition (murmur2, the
-// Java client's partitioner). Lines are sent as they are, malformed or not:
-// the consumer dead-letters what it cannot decode. A line without a second
-// column is sent without a key. It returns the number of messages the
-// brokers acknowledged; on error, the lines after the last acknowledged one
-// may or may not have been written.
-func ProducePlays(ctx context.Context, brokers []string, topic string, r io.Reader, cfg ProducerConfig) (int64, error) {
+// ProduceLines publishes each non-empty line of r (CSV records, JSON
+// lines...) as one message to topic, keyed by cfg.Key, so that one key's
+// lines land in one partition (murmur2, the Java client's partitioner).
+// Lines are sent as they are, malformed or not: the consumer dead-letters
+// what it cannot decode. It returns the number of messages the brokers
+// acknowledged; on error, the lines after the last acknowledged one may or
+// may not have been written.
+func ProduceLines(ctx context.Context, brokers []string, topic string, r io.Reader, cfg ProducerConfig) (int64, error) {
 	cfg.setDefaults()
 	sc, err := cfg.saramaConfig()
 	if err != nil {
@@ -112,7 +115,7 @@ func ProducePlays(ctx context.Context, brokers []string, topic string, r io.Read
 			})
 		}
 	}()
-	sent, readErr := sendLines(ctx, p, topic, r, failed)
+	sent, readErr := sendLines(ctx, p, topic, r, cfg.Key, failed)
 	p.AsyncClose()
 	wg.Wait()
 	n := done.Load()
@@ -125,7 +128,7 @@ func ProducePlays(ctx context.Context, brokers []string, topic string, r io.Read
 
 // sendLines reads r in large chunks and sends every line; message values
 // share the chunk's memory, so a line costs no copy.
-func sendLines(ctx context.Context, p sarama.AsyncProducer, topic string, r io.Reader, failed <-chan struct{}) (int64, error) {
+func sendLines(ctx context.Context, p sarama.AsyncProducer, topic string, r io.Reader, keyOf func([]byte) []byte, failed <-chan struct{}) (int64, error) {
 	const chunk = 1 << 20
 	var rest []byte
 	var sent int64
@@ -165,8 +168,10 @@ func sendLines(ctx context.Context, p sarama.AsyncProducer, topic string, r io.R
 				continue
 			}
 			msg := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(line)}
-			if key := PlayKey(line); key != nil {
-				msg.Key = sarama.ByteEncoder(key)
+			if keyOf != nil {
+				if key := keyOf(line); key != nil {
+					msg.Key = sarama.ByteEncoder(key)
+				}
 			}
 			select {
 			case p.Input() <- msg:
@@ -181,14 +186,22 @@ func sendLines(ctx context.Context, p sarama.AsyncProducer, topic string, r io.R
 	return sent, nil
 }
 
-// PlayKey returns the customer_id column (the second) of a plays CSV line,
-// unquoted, or nil if the line has no second column.
-func PlayKey(line []byte) []byte {
-	i := bytes.IndexByte(line, ',')
-	if i < 0 {
-		return nil
+// CSVColumn returns a ProducerConfig.Key that keys a CSV line by its
+// column i (0-based), unquoted when simply quoted; a line with fewer
+// columns has no key.
+func CSVColumn(i int) func(line []byte) []byte {
+	return func(line []byte) []byte { return csvColumn(line, i) }
+}
+
+func csvColumn(line []byte, col int) []byte {
+	f := line
+	for ; col > 0; col-- {
+		j := bytes.IndexByte(f, ',')
+		if j < 0 {
+			return nil
+		}
+		f = f[j+1:]
 	}
-	f := line[i+1:]
 	if j := bytes.IndexByte(f, ','); j >= 0 {
 		f = f[:j]
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-func TestPlayKey(t *testing.T) {
+func TestCSVColumn(t *testing.T) {
 	for _, tc := range []struct{ line, key string }{
 		{`1,42,7,"2014-10-01 00:00:00",1,"10001"`, "42"},
 		{`1,"42",7`, "42"},
@@ -22,28 +22,28 @@ func TestPlayKey(t *testing.T) {
 		{`1`, "<nil>"},
 		{``, "<nil>"},
 	} {
-		got := PlayKey([]byte(tc.line))
+		got := csvColumn([]byte(tc.line), 1)
 		s := string(got)
 		if got == nil {
 			s = "<nil>"
 		}
 		if s != tc.key {
-			t.Errorf("PlayKey(%q) = %q, want %q", tc.line, s, tc.key)
+			t.Errorf("CSVColumn(1)(%q) = %q, want %q", tc.line, s, tc.key)
 		}
 	}
 }
 
-// TestProducePlaysProgress: every line is acknowledged, progress is
+// TestProduceLinesProgress: every line is acknowledged, progress is
 // reported, CRLF and blank lines are handled, and the messages are keyed.
-func TestProducePlaysProgress(t *testing.T) {
+func TestProduceLinesProgress(t *testing.T) {
 	const topic = "progress"
 	c, brokers := newCluster(t, 4, topic)
 	_, csv := plays(2500, 8)
 	csv = bytes.ReplaceAll(csv, []byte("\n"), []byte("\r\n"))
 	csv = append(csv, "\n\n"...)
 	var reports []int64
-	n, err := ProducePlays(context.Background(), brokers, topic, bytes.NewReader(csv),
-		ProducerConfig{ProgressEvery: 1000, Progress: func(d int64) { reports = append(reports, d) }})
+	n, err := ProduceLines(context.Background(), brokers, topic, bytes.NewReader(csv),
+		ProducerConfig{Key: CSVColumn(1), ProgressEvery: 1000, Progress: func(d int64) { reports = append(reports, d) }})
 	if err != nil || n != 2500 {
 		t.Fatalf("produced %d, %v", n, err)
 	}
@@ -74,13 +74,13 @@ func TestProducePlaysProgress(t *testing.T) {
 	}
 }
 
-func TestProducePlaysErrors(t *testing.T) {
-	_, err := ProducePlaysFile(context.Background(), []string{"127.0.0.1:1"}, "t", "/nonexistent/plays.csv", ProducerConfig{})
+func TestProduceLinesErrors(t *testing.T) {
+	_, err := ProduceFile(context.Background(), []string{"127.0.0.1:1"}, "t", "/nonexistent/plays.csv", ProducerConfig{})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/plays.csv") {
 		t.Fatalf("missing file: %v", err)
 	}
-	_, err = ProducePlays(context.Background(), []string{"127.0.0.1:1"}, "t", strings.NewReader("1,2\n"),
-		ProducerConfig{Client: ClientConfig{Sarama: func(sc *sarama.Config) error {
+	_, err = ProduceLines(context.Background(), []string{"127.0.0.1:1"}, "t", strings.NewReader("1,2\n"),
+		ProducerConfig{Key: CSVColumn(1), Client: ClientConfig{Sarama: func(sc *sarama.Config) error {
 			sc.Net.DialTimeout = 200 * time.Millisecond
 			sc.Metadata.Retry.Max = 0
 			return nil
@@ -89,8 +89,8 @@ func TestProducePlaysErrors(t *testing.T) {
 		t.Fatal("no error without a broker")
 	}
 	boom := errors.New("bad option")
-	_, err = ProducePlays(context.Background(), []string{"x:1"}, "t", strings.NewReader(""),
-		ProducerConfig{Client: ClientConfig{Sarama: func(*sarama.Config) error { return boom }}})
+	_, err = ProduceLines(context.Background(), []string{"x:1"}, "t", strings.NewReader(""),
+		ProducerConfig{Key: CSVColumn(1), Client: ClientConfig{Sarama: func(*sarama.Config) error { return boom }}})
 	if !errors.Is(err, boom) {
 		t.Fatalf("mutator error: %v", err)
 	}
@@ -108,7 +108,7 @@ func TestSASLPlain(t *testing.T) {
 	brokers := c.ListenAddrs()
 	_, csv := plays(100, 9)
 	good := ClientConfig{SASL: &SASL{User: "alice", Password: "s3cret"}, Sarama: fastGroup}
-	if n, err := ProducePlays(context.Background(), brokers, topic, bytes.NewReader(csv), ProducerConfig{Client: good}); err != nil || n != 100 {
+	if n, err := ProduceLines(context.Background(), brokers, topic, bytes.NewReader(csv), ProducerConfig{Key: CSVColumn(1), Client: good}); err != nil || n != 100 {
 		t.Fatalf("produce with SASL: %d, %v", n, err)
 	}
 	cfg := testConfig(brokers, topic, "sasl")

@@ -106,7 +106,7 @@ func New(reg prometheus.Registerer, p StatsSource, cfg Config) (*Metrics, error)
 // RedisHealth records the health of a component's link to Redis: feed it
 // from enrich.LookupConfig.OnHealth, e.g.
 //
-//	cfg.OnHealth = func(h enrich.Health) { m.RedisHealth("customer", h.Degraded) }
+//	cfg.OnHealth = func(h enrich.Health) { m.RedisHealth("accounts", h.Degraded) }
 //
 // Each change to degraded counts as a Redis error of the component; the
 // redis_up gauge follows the state.

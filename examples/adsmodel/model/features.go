@@ -126,9 +126,9 @@ func (b *Builder) AddPlay(p gen.Play) {
 	b.Add(p.EventID, p.CustomerID, p.TrackID, p.Time, p.Mobile)
 }
 
-// AddEvent counts an event of stream.PlaySchema.
+// AddEvent counts an event of gen.PlaySchema.
 func (b *Builder) AddEvent(ev stream.Event) (bool, error) {
-	if ev.Schema != stream.PlaySchema || len(ev.Fields) < stream.PlaySchema.Len() {
+	if ev.Schema != gen.PlaySchema || len(ev.Fields) < gen.PlaySchema.Len() {
 		return false, fmt.Errorf("model: %s: not a play event", ev.Pos)
 	}
 	f := ev.Fields

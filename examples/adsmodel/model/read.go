@@ -37,7 +37,7 @@ func eachLine(r io.Reader, name string, fn func(line string, n int) error) error
 // line. It returns the plays read.
 func ReadPlays(r io.Reader, name string, add func(gen.Play)) (int, error) {
 	dec := gen.PlayDecoder()
-	ev := stream.Event{Fields: make([]stream.Value, stream.PlaySchema.Len())}
+	ev := stream.Event{Fields: make([]stream.Value, gen.PlaySchema.Len())}
 	lines := 0
 	err := eachLine(r, name, func(line string, n int) error {
 		if strings.TrimSpace(line) == "" {

@@ -172,7 +172,7 @@ func TestBuilderAddEvent(t *testing.T) {
 	if ra, rb := a.Rows(nil), b.Rows(nil); !reflect.DeepEqual(ra, rb) || len(ra) != 30 {
 		t.Fatalf("events gave %d rows, plays %d (or they differ)", len(rb), len(ra))
 	}
-	if _, err := b.AddEvent(stream.Event{Schema: stream.TrackSchema}); err == nil {
+	if _, err := b.AddEvent(stream.Event{Schema: gen.TrackSchema}); err == nil {
 		t.Error("a track event was counted as a play")
 	}
 }

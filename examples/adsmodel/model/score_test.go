@@ -3,10 +3,11 @@ package model
 import (
 	"testing"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 )
 
-// customerWithFeatures is stream.CustomerSchema plus ad_features, the field
+// customerWithFeatures is gen.CustomerSchema plus ad_features, the field
 // Publish writes.
 var customerWithFeatures = stream.MustSchema("customer",
 	stream.Field{Name: "id", Kind: stream.KindInt},
@@ -27,7 +28,7 @@ func TestScoreRecord(t *testing.T) {
 		t.Fatalf("score %v %v %v, want %v", s, ok, err, m.Score(x))
 	}
 	// The demo's schema has no ad_features: no score, no error.
-	plain := &stream.Record{Schema: stream.CustomerSchema, Values: make([]stream.Value, stream.CustomerSchema.Len())}
+	plain := &stream.Record{Schema: gen.CustomerSchema, Values: make([]stream.Value, gen.CustomerSchema.Len())}
 	if _, ok, err := w.ScoreRecord(plain); ok || err != nil {
 		t.Fatalf("record without features: ok %v err %v", ok, err)
 	}

@@ -78,15 +78,15 @@ func sortedMap(m map[string]string) string {
 func enriched(d *gen.Data, parts int, ageBands bool) []stream.Event {
 	recs := map[int64]*stream.Record{}
 	for _, c := range d.Customers {
-		vals := make([]stream.Value, stream.CustomerSchema.Len())
-		vals[stream.CustomerSchema.Index("id")] = stream.Int(c.ID)
-		vals[stream.CustomerSchema.Index("gender")] = stream.Int(int64(c.Gender))
-		vals[stream.CustomerSchema.Index("level")] = stream.Int(int64(c.Level))
-		vals[stream.CustomerSchema.Index("zip")] = stream.String(c.Zip)
+		vals := make([]stream.Value, gen.CustomerSchema.Len())
+		vals[gen.CustomerSchema.Index("id")] = stream.Int(c.ID)
+		vals[gen.CustomerSchema.Index("gender")] = stream.Int(int64(c.Gender))
+		vals[gen.CustomerSchema.Index("level")] = stream.Int(int64(c.Level))
+		vals[gen.CustomerSchema.Index("zip")] = stream.String(c.Zip)
 		if ageBands && c.ID%3 == 0 {
-			vals[stream.CustomerSchema.Index("age_band")] = stream.String(ageBand(c.ID))
+			vals[gen.CustomerSchema.Index("age_band")] = stream.String(ageBand(c.ID))
 		}
-		recs[c.ID] = &stream.Record{Schema: stream.CustomerSchema, Values: vals}
+		recs[c.ID] = &stream.Record{Schema: gen.CustomerSchema, Values: vals}
 	}
 	evs := gen.PlayEvents("plays", d.Plays)
 	for i := range evs {

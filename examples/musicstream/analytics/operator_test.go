@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 )
@@ -16,11 +17,11 @@ var t0 = time.Date(2014, 10, 1, 10, 0, 0, 0, time.UTC)
 // play returns an enriched play at t0+at.
 func play(id int64, cust int64, at time.Duration, mobile bool, zip string, level int64) stream.Event {
 	f := []stream.Value{stream.Int(id), stream.Int(cust), stream.Int(100 + id%3), stream.TimeNanos(t0.Add(at).UnixNano()), stream.Bool(mobile), stream.String(zip)}
-	vals := make([]stream.Value, stream.CustomerSchema.Len())
-	vals[stream.CustomerSchema.Index("level")] = stream.Int(level)
-	vals[stream.CustomerSchema.Index("gender")] = stream.Int(1)
-	ev := stream.Event{Key: "c", Time: t0.Add(at).UnixNano(), Schema: stream.PlaySchema, Fields: f}
-	ev.SetJoin("customer", &stream.Record{Schema: stream.CustomerSchema, Values: vals})
+	vals := make([]stream.Value, gen.CustomerSchema.Len())
+	vals[gen.CustomerSchema.Index("level")] = stream.Int(level)
+	vals[gen.CustomerSchema.Index("gender")] = stream.Int(1)
+	ev := stream.Event{Key: "c", Time: t0.Add(at).UnixNano(), Schema: gen.PlaySchema, Fields: f}
+	ev.SetJoin("customer", &stream.Record{Schema: gen.CustomerSchema, Values: vals})
 	return ev
 }
 

@@ -6,11 +6,11 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// PlayEvents converts plays to events of stream.PlaySchema, as the play
+// PlayEvents converts plays to events of PlaySchema, as the play
 // decoder would produce them (position: name:line, starting at 1). Field
 // memory is allocated in one block.
 func PlayEvents(name string, plays []Play) []stream.Event {
-	n := stream.PlaySchema.Len()
+	n := PlaySchema.Len()
 	vals := make([]stream.Value, n*len(plays))
 	evs := make([]stream.Event, len(plays))
 	for i, p := range plays {
@@ -24,7 +24,7 @@ func PlayEvents(name string, plays []Play) []stream.Event {
 		evs[i] = stream.Event{
 			Key: strconv.FormatInt(p.CustomerID, 10), Time: p.Time.UnixNano(),
 			Pos:    stream.Position{Source: name, Partition: -1, Offset: int64(i + 1), Line: true},
-			Schema: stream.PlaySchema, Fields: f,
+			Schema: PlaySchema, Fields: f,
 		}
 	}
 	return evs
