@@ -52,7 +52,7 @@ func (c CacheConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Cache holds records by id for one kind of record (say customers). It is
+// Cache holds records by id for one kind of record (say accounts). It is
 // safe for concurrent use and may be shared by several Lookup operators
 // reading the same keys: they then also share in-flight fetches.
 type Cache struct {

@@ -2,7 +2,7 @@
 // loads that reference data.
 //
 // LoadTable loads a CSV file with a header into one hash per row, keyed by a
-// template over the row's fields (Table.Key, e.g. "customer:{id}"), with the
+// template over the row's fields (Table.Key, e.g. "account:{id}"), with the
 // columns, hash fields, types and conversions a Table declares (or every
 // column as a string). The file is read line by line, never letting a
 // quoted field run past the end of a line, and written in pipelined
@@ -11,7 +11,7 @@
 // and reported. Re-running a load is idempotent.
 //
 // Lookup is a stream.Operator that renders a key template over each event's
-// fields (LookupConfig.Key, e.g. "customer:{customer_id}" or
+// fields (LookupConfig.Key, e.g. "account:{user}" or
 // "geo:{country}:{city}"), looks the record up in a local Cache (bounded in
 // entries, with a TTL, negative caching of unknown keys, one in-flight fetch
 // per key) and fetches the misses of a batch from Redis in one pipelined

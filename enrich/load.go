@@ -16,7 +16,7 @@ import (
 
 // LoadConfig sets how a loader runs. Zero values mean the defaults.
 type LoadConfig struct {
-	// Prefix goes before every key: <Prefix>customer:42. Default "".
+	// Prefix goes before every key: <Prefix>account:42. Default "".
 	Prefix string
 	// Input names the input in reports and errors. Default: the file path,
 	// or "input" for a reader.

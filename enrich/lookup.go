@@ -45,10 +45,10 @@ func (b Backoff) delay(attempt int) time.Duration {
 
 // LookupConfig sets up a Lookup. Name, Key and Schema are required.
 type LookupConfig struct {
-	// Name is the join name the record is attached under ("customer").
+	// Name is the join name the record is attached under ("account").
 	Name string
 	// Key is the Redis key of the hash, a template over event fields in
-	// stream.Template syntax: "customer:{customer_id}",
+	// stream.Template syntax: "account:{user}",
 	// "geo:{country}:{city}" ("{{" and "}}" for literal braces). It needs
 	// at least one placeholder; the special names ({$key}, ...) are not
 	// allowed. An event lacking a value (null, absent or empty) for a
@@ -157,7 +157,7 @@ func keyTemplate(s string) (*stream.Template, error) {
 	}
 	fields := t.Fields()
 	if len(fields) == 0 {
-		return nil, fmt.Errorf("key %q has no placeholder: write the field holding the id in braces, e.g. \"customer:{customer_id}\"", s)
+		return nil, fmt.Errorf("key %q has no placeholder: write the field holding the id in braces, e.g. \"account:{user}\"", s)
 	}
 	for _, f := range fields {
 		if strings.HasPrefix(f, "$") {

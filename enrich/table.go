@@ -12,10 +12,10 @@ import (
 // Table describes reference data in a CSV file with a header, loaded by
 // LoadTable into one Redis hash per row.
 type Table struct {
-	// Name names the table in reports, progress and errors ("customer").
+	// Name names the table in reports, progress and errors ("account").
 	Name string
 	// Key is the template of each row's hash key over the table's hash
-	// fields (Column.Field), in stream.Template syntax: "customer:{id}".
+	// fields (Column.Field), in stream.Template syntax: "account:{id}".
 	// LoadConfig.Prefix goes before it. It needs at least one placeholder;
 	// a row with an empty value for one is reported and skipped.
 	Key string

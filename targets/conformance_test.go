@@ -54,7 +54,7 @@ func redisHarness(t *testing.T, op targets.Op) targettest.Harness {
 	w := targets.Write{Op: op, Key: px + "out", IDField: "id"}
 	if op == targets.OpList {
 		w.IDField = ""
-		w.Fields = []string{"customer_id", "track_id", "rule", "at"}
+		w.Fields = []string{"user_id", "seq", "rule", "at"}
 	}
 	s, err := targets.NewRedis(rdb, targets.Config{Writes: []targets.Write{w}, MarkerPrefix: px + "m:",
 		Batch: targets.BatchPolicy{Count: 16}, Retry: fastRetry})
@@ -98,7 +98,7 @@ func readList(ctx context.Context, rdb *redis.Client, key string) ([]targettest.
 				f[k] = v.(string)
 			}
 		}
-		recs = append(recs, targettest.Record{ID: "conf:" + f["track_id"], Fields: f})
+		recs = append(recs, targettest.Record{ID: "conf:" + f["seq"], Fields: f})
 	}
 	return recs, err
 }

@@ -37,7 +37,7 @@ type Config struct {
 	// MarkerTTL is how long a marker at least remembers a written event
 	// (default 24h; it may remember up to twice as long while the sink
 	// writes, three times after it stops): a replay within it changes
-	// nothing. A marker costs Redis about 64 bytes (measured for the demo's
+	// nothing. A marker costs Redis about 64 bytes (measured for
 	// IDs of ~22 bytes) and a writing sink holds up to two TTLs of them, so
 	// 1,000 writes/s under the default TTL come to about 11 GB: at high
 	// rates, size the TTL to how far back a replay can reach (the last

@@ -15,7 +15,7 @@ const KindCountWithin = "count_within"
 type CountWithinConfig struct {
 	// Name is the results' WindowInfo.Name, e.g. "repeats". Required.
 	Name string
-	// KeyBy names the key fields, e.g. customer_id and track_id. Required.
+	// KeyBy names the key fields, e.g. user and ip. Required.
 	KeyBy []string
 	// Count is N: the number of events of a key that make a match (≥ 1).
 	Count int

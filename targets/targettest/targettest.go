@@ -35,8 +35,8 @@ type Harness struct {
 
 // Schema is the payload of the suite's events.
 var Schema = stream.MustSchema("conformance",
-	stream.Field{Name: "customer_id", Kind: stream.KindInt},
-	stream.Field{Name: "track_id", Kind: stream.KindInt},
+	stream.Field{Name: "user_id", Kind: stream.KindInt},
+	stream.Field{Name: "seq", Kind: stream.KindInt},
 	stream.Field{Name: "rule", Kind: stream.KindString},
 	stream.Field{Name: "at", Kind: stream.KindInt},
 )
