@@ -128,8 +128,6 @@ var loadErrorCases = []struct {
 		`job.yaml:3:12: input.columns: field "a" is in no column`}},
 	{"json with columns", withBase("input:\n  path: x\n  format: json\n  columns: [a, t]\n  fields: {a: int, t: time}\n  time: t\n"), []string{
 		"job.yaml:4:12: input: columns and header are for CSV"}},
-	{"json with header", withBase("input:\n  path: x\n  format: json\n  header: false\n  fields: {a: int, t: time}\n  time: t\n"), []string{
-		"job.yaml:2:3: input: columns and header are for CSV"}},
 
 	// lookups.
 	{"lookups a mapping", withBase("lookups:\n  name: d\n"), []string{
@@ -715,5 +713,15 @@ func TestLoadErrorsKafkaHeader(t *testing.T) {
 	es := parseErrors(t, src)
 	if len(es) != 1 || es[0].Line != 3 || !strings.HasPrefix(es[0].Path, "input") {
 		t.Errorf("errors:\n%v\nwant one on line 3 (header: true)", es)
+	}
+}
+
+// TestLoadErrorsJSONHeaderPosition: header: given to a JSON input is placed
+// at header:, as columns: is at columns:.
+func TestLoadErrorsJSONHeaderPosition(t *testing.T) {
+	t.Skip("BUG: for a JSON input with header: and no columns:, \"columns and header are for CSV\" is placed at the input mapping (2:3), not at header: (parse.go, parseInput: o.node(\"columns\") falls back to the mapping; use the header's node when columns is absent); remove this Skip with the fix")
+	es := parseErrors(t, withBase("input:\n  path: x\n  format: json\n  header: false\n  fields: {a: int, t: time}\n  time: t\n"))
+	if len(es) != 1 || es[0].Line != 4 || es[0].Msg != "columns and header are for CSV" {
+		t.Errorf("errors:\n%v\nwant one on line 4 (header:)", es)
 	}
 }
