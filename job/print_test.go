@@ -197,11 +197,17 @@ func TestPrintMusicstream(t *testing.T) {
 	if err := yaml.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatalf("not YAML: %v", err)
 	}
-	if v := at(t, doc, "version"); v != "demo-1" {
-		t.Errorf("version %v", v)
+	if v := at(t, doc, "version"); v != j.Rules.Version() {
+		t.Errorf("version %v, want %s", v, j.Rules.Version())
 	}
-	if c := at(t, doc, "lookups", 1, "cache", "entries"); c != 65536 {
-		t.Errorf("track cache entries %v, want 65536", c)
+	for i, l := range j.Lookups {
+		want := l.CacheEntries
+		if want == 0 {
+			want = 1 << 20
+		}
+		if c := at(t, doc, "lookups", i, "cache", "entries"); c != want {
+			t.Errorf("lookup %s: cache entries %v, want %d", l.Name, c, want)
+		}
 	}
 	if c := at(t, doc, "plan", "chain"); c != j.Plan().String() {
 		t.Errorf("plan chain %v, want %s", c, j.Plan())
