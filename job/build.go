@@ -228,32 +228,31 @@ func (b *Built) Sinks() []stream.Sink {
 // events (through the event-time order when a rule needs it) and the Tap,
 // then the rules engine. Use it with stream.Pipeline.ViaPartitioned.
 func (b *Built) Operators(pid stream.PartitionID) ([]stream.Operator, error) {
-	up, err := b.upstream(pid)
+	up, err := b.upstream(pid, b.cfg.Tap)
 	if err != nil {
 		return nil, err
 	}
 	// The master logs rule-set changes once; the partitions' engines log
-	// only warnings (runtime errors of rules).
+	// only warnings (runtime errors of rules). The live set is read and the
+	// engine registered under the lock Propagate takes, so that no reload
+	// falls between the two.
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	engine, err := rules.NewEngine(b.master.Live(), b.engineConfig(warnOnly(b.cfg.Logger)))
 	if err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
 	b.engines = append(b.engines, engine)
-	b.mu.Unlock()
 	return append(up, engine), nil
 }
 
 // Upstream returns the operators in front of the rules engine for one
 // partition, with no Tap (for a backtest, which writes nothing).
 func (b *Built) Upstream() ([]stream.Operator, error) {
-	tap := b.cfg.Tap
-	b.cfg.Tap = nil
-	defer func() { b.cfg.Tap = tap }()
-	return b.upstream(stream.PartitionID{})
+	return b.upstream(stream.PartitionID{}, nil)
 }
 
-func (b *Built) upstream(pid stream.PartitionID) ([]stream.Operator, error) {
+func (b *Built) upstream(pid stream.PartitionID, tap func(stream.PartitionID) (stream.Operator, error)) ([]stream.Operator, error) {
 	j := b.job
 	var ops []stream.Operator
 	if b.plan.Dedup {
@@ -306,15 +305,15 @@ func (b *Built) upstream(pid stream.PartitionID) ([]stream.Operator, error) {
 			return nil, err
 		}
 		branches = append(branches, o)
-	case b.plan.PerEvent && (len(branches) > 0 || b.cfg.Tap != nil):
+	case b.plan.PerEvent && (len(branches) > 0 || tap != nil):
 		branches = append(branches, stream.Map(func(*stream.Event) bool { return true }))
 	}
-	if b.cfg.Tap != nil {
-		tap, err := b.cfg.Tap(pid)
+	if tap != nil {
+		op, err := tap(pid)
 		if err != nil {
 			return nil, err
 		}
-		branches = append(branches, tap)
+		branches = append(branches, op)
 	}
 	switch {
 	case len(branches) == 1:
@@ -368,9 +367,9 @@ func aggregate(a Aggregate) window.Aggregate {
 
 // Propagate swaps the master's live rule set into every partition's engine.
 func (b *Built) Propagate() {
-	live := b.master.Live()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	live := b.master.Live()
 	for _, en := range b.engines {
 		en.Swap(live)
 	}
@@ -389,10 +388,21 @@ func (b *Built) Reload(next *Job) error {
 	if why := b.job.structureDiff(next); why != "" {
 		return fmt.Errorf("%w: %s", ErrRestartNeeded, why)
 	}
-	if !b.plan.equal(next.Plan()) {
-		return fmt.Errorf("%w: the rules need other operators (%s, running %s)", ErrRestartNeeded, next.Plan(), b.plan)
+	np := next.Plan()
+	for _, name := range b.cfg.Lookups { // built for the Tap whatever the rules read
+		if !slices.Contains(np.Lookups, name) {
+			np.Lookups = append(np.Lookups, name)
+		}
 	}
-	if next.Rules.Version() == b.master.Live().Version() {
+	slices.SortStableFunc(np.Lookups, func(a, c string) int { return cmp.Compare(next.lookupIndex(a), next.lookupIndex(c)) })
+	if !b.plan.equal(np) {
+		return fmt.Errorf("%w: the rules need other operators (%s, running %s)", ErrRestartNeeded, np, b.plan)
+	}
+	live := b.master.Live()
+	if next.Rules.Version() == live.Version() {
+		if !slices.Equal(next.Rules.Rules(), live.Rules()) {
+			return fmt.Errorf("job: the rules changed but their version did not (%s): change version: in the job file, which every emission carries as rule_version", live.Version())
+		}
 		return nil
 	}
 	b.master.Swap(next.Rules)

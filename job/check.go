@@ -125,10 +125,8 @@ func (c *errs) shape(v *yaml.Node, path string, f field) {
 			c.add(v, path, "%q is not one of %s", v.Value, strings.Join(f.enum, ", "))
 		}
 	case tBool:
-		if scalar() {
-			if _, err := strconv.ParseBool(v.Value); err != nil {
-				c.add(v, path, "want true or false, not %q", v.Value)
-			}
+		if scalar() && v.Tag != "!!bool" {
+			c.add(v, path, "want true or false, not %q", v.Value)
 		}
 	case tInt:
 		if scalar() {

@@ -124,6 +124,9 @@ func (j *Job) checkTargets(c *errs) {
 	em := j.emissions()
 	for _, t := range j.Targets {
 		for _, w := range t.Writes {
+			if !checkWriteSelf(c, w) {
+				continue
+			}
 			for _, s := range em[t.Name] {
 				j.checkWrite(c, w, s)
 			}
@@ -131,20 +134,38 @@ func (j *Job) checkTargets(c *errs) {
 	}
 }
 
+// checkWriteSelf checks what a write says on its own, whatever it receives:
+// its key template and its maxlen. It reports whether the key parsed.
+func checkWriteSelf(c *errs, w Write) bool {
+	o := w.node
+	if w.MaxLen < 0 {
+		c.add(o.node("maxlen"), join(o.path, "maxlen"), "must not be negative")
+	}
+	t, err := stream.ParseTemplate(w.Key)
+	if err != nil {
+		c.add(o.node("key"), join(o.path, "key"), "%v", err)
+		return false
+	}
+	for _, f := range t.Fields() {
+		if strings.HasPrefix(f, "$") && !slices.Contains([]string{"$target", "$key", "$id"}, f) {
+			c.add(o.node("key"), join(o.path, "key"), "{%s}: the special names are {$target}, {$key} and {$id}", f)
+		}
+	}
+	return true
+}
+
+// checkWrite checks the names a write uses against the fields of what one
+// sender routes to it.
 func (j *Job) checkWrite(c *errs, w Write, s sender) {
 	o := w.node
 	has := func(name string) bool { return s.schema.Index(name) >= 0 }
 	missing := func(key, name string) {
 		c.add(o.node(key), join(o.path, key), "%s has no field %q (it has %s)", s.who, name, schemaFields(s.schema))
 	}
-	if t, err := stream.ParseTemplate(w.Key); err != nil {
-		c.add(o.node("key"), join(o.path, "key"), "%v", err)
-	} else {
+	if t, err := stream.ParseTemplate(w.Key); err == nil {
 		for _, f := range t.Fields() {
 			if !strings.HasPrefix(f, "$") && !has(f) {
 				missing("key", f)
-			} else if strings.HasPrefix(f, "$") && !slices.Contains([]string{"$target", "$key", "$id"}, f) {
-				c.add(o.node("key"), join(o.path, "key"), "{%s}: the special names are {$target}, {$key} and {$id}", f)
 			}
 		}
 	}
@@ -162,9 +183,6 @@ func (j *Job) checkWrite(c *errs, w Write, s sender) {
 		} else if k := s.schema.Field(i).Kind; k != stream.KindInt && k != stream.KindFloat && k != stream.KindTime {
 			c.add(o.node("score"), join(o.path, "score"), "%s's field %q is a %v; a score is an int, a float or a time", s.who, w.Score, k)
 		}
-	}
-	if w.MaxLen < 0 {
-		c.add(o.node("maxlen"), join(o.path, "maxlen"), "must not be negative")
 	}
 }
 

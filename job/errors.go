@@ -101,6 +101,13 @@ func (c *errs) rulesErr(err error) {
 			c.list = append(c.list, &Error{File: c.file, Path: "rules", Msg: one.Error()})
 			continue
 		}
+		msg := le.Msg
+		switch {
+		case le.Field == "target" && strings.HasPrefix(msg, `unknown target "`+DeadLetterTarget+`"`):
+			msg = `the deadletter target receives malformed input, not emissions: rules cannot emit to it`
+		case le.Field == "target" && strings.HasPrefix(msg, `unknown target "`+LateTarget+`"`):
+			msg = `the late target receives late events, not emissions: rules cannot emit to it`
+		}
 		path := "rules"
 		if le.Rule != "" {
 			path += "[" + le.Rule + "]"
@@ -108,7 +115,7 @@ func (c *errs) rulesErr(err error) {
 		if le.Field != "" {
 			path += "." + le.Field
 		}
-		c.list = append(c.list, &Error{File: c.file, Line: le.Line, Col: le.Col, Path: path, Msg: le.Msg})
+		c.list = append(c.list, &Error{File: c.file, Line: le.Line, Col: le.Col, Path: path, Msg: msg})
 	}
 }
 

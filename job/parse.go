@@ -1,6 +1,7 @@
 package job
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,6 +50,13 @@ func Parse(name string, src []byte, opts Options) (*Job, error) {
 		c.add(nil, "", "empty file: want a mapping with input, rules and targets")
 		return nil, c.err()
 	}
+	if dec := yaml.NewDecoder(bytes.NewReader(src)); dec.Decode(new(yaml.Node)) == nil {
+		var second yaml.Node
+		if err := dec.Decode(&second); err == nil {
+			c.add(&second, "", "a second YAML document: a job file holds one")
+			return nil, c.err()
+		}
+	}
 	j := &Job{File: name, opts: opts, dir: filepath.Dir(name), src: src, filters: map[string]*rules.Filter{}}
 	top := c.check(doc.Content[0], "", jobSpec)
 	if top == nil {
@@ -92,16 +100,22 @@ func yamlError(file string, err error) *Error {
 
 var yamlLine = regexp.MustCompile(`^line (\d+):`)
 
-// isIdent reports whether s is a CEL identifier: letters, digits and '_',
-// not starting with a digit.
+// isIdent reports whether s can name a CEL variable or field: letters,
+// digits and '_', not starting with a digit, and not a CEL reserved word
+// (rules could not write event.in or a lookup named in).
 func isIdent(s string) bool {
 	for i, c := range s {
 		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
 			return false
 		}
 	}
-	return s != ""
+	return s != "" && !celReserved[s]
 }
+
+// celReserved are CEL's reserved words and literals.
+var celReserved = map[string]bool{"as": true, "break": true, "const": true, "continue": true, "else": true,
+	"false": true, "for": true, "function": true, "if": true, "import": true, "in": true, "let": true, "loop": true,
+	"package": true, "namespace": true, "null": true, "return": true, "true": true, "var": true, "void": true, "while": true}
 
 var kinds = map[string]stream.Kind{"string": stream.KindString, "int": stream.KindInt, "float": stream.KindFloat,
 	"bool": stream.KindBool, "time": stream.KindTime}
@@ -120,14 +134,14 @@ func (j *Job) parseFields(c *errs, o *obj, key string) []Field {
 		f := Field{Name: k.Value}
 		switch {
 		case k.Kind != yaml.ScalarNode || !isIdent(k.Value):
-			c.add(k, path, "field name %q: use letters, digits and '_', not starting with a digit", k.Value)
+			c.add(k, path, "field name %q: use letters, digits and '_', not starting with a digit, and not a CEL word (in, as, true...)", k.Value)
 			continue
 		case seen[k.Value]:
 			c.add(k, path, "field %q declared twice", k.Value)
 			continue
 		}
 		seen[k.Value] = true
-		typ, format, fnode := "", "", v
+		typ, format, fnode, formatNode := "", "", v, v
 		switch v.Kind {
 		case yaml.ScalarNode:
 			typ = v.Value
@@ -137,7 +151,7 @@ func (j *Job) parseFields(c *errs, o *obj, key string) []Field {
 				case "type":
 					typ, fnode = vv.Value, vv
 				case "format":
-					format = vv.Value
+					format, formatNode = vv.Value, vv
 					if vv.Kind != yaml.ScalarNode {
 						c.add(vv, join(p, "format"), "want a time format: %s", timeFormatDoc)
 					}
@@ -161,7 +175,7 @@ func (j *Job) parseFields(c *errs, o *obj, key string) []Field {
 			}
 			tf, err := stream.ParseTimeFormat(format)
 			if err != nil {
-				c.add(v, join(p, "format"), "%v", err)
+				c.add(formatNode, join(p, "format"), "%v", err)
 			}
 			f.Format = tf
 		}
@@ -223,7 +237,7 @@ func (j *Job) parseInput(c *errs, o *obj) {
 		case i < 0:
 			c.add(o.node(key), join(o.path, key), "no field %q (fields: %s)", name, fieldNames(in.Fields))
 		case len(kinds) > 0 && !slices.Contains(kinds, in.Fields[i].Kind):
-			c.add(o.node(key), join(o.path, key), "field %q is a %v; want %v", name, in.Fields[i].Kind, kinds[0])
+			c.add(o.node(key), join(o.path, key), "field %q is %s; want %v", name, article(in.Fields[i].Kind), kinds[0])
 		}
 	}
 	need("time", in.Time, stream.KindTime)
@@ -266,9 +280,15 @@ func (j *Job) parseInput(c *errs, o *obj) {
 			}
 		}
 	case "json":
-		if o.has("columns") || o.has("header") {
-			c.add(o.node("columns"), o.path, "columns and header are for CSV")
+		for _, k := range []string{"columns", "header"} {
+			if o.has(k) {
+				c.add(o.node(k), o.path, "columns and header are for CSV")
+				break
+			}
 		}
+	}
+	if in.Kafka != nil && in.Header {
+		c.add(o.node("header"), join(o.path, "header"), "Kafka messages have no header line: give columns (or use json)")
 	}
 	if len(in.Fields) > 0 && len(c.list) == 0 {
 		fields := make([]stream.Field, len(in.Fields))
@@ -316,6 +336,9 @@ func (j *Job) parseLookups(c *errs, list []*obj) {
 			}
 		}
 		l.Fields = j.parseFields(c, o, "fields")
+		if o.has("fields") && len(o.pairs("fields")) == 0 {
+			c.add(o.node("fields"), join(o.path, "fields"), "want at least one field")
+		}
 		if cache := o.obj("cache"); cache != nil {
 			l.CacheEntries = int(cache.integer("entries"))
 			l.CacheTTL = cache.duration("ttl", 0)
@@ -499,4 +522,12 @@ func (j *Job) parseTargets(c *errs, list []*obj) {
 func readWrite(o *obj) Write {
 	return Write{Type: o.str("type"), Key: o.str("key"), Fields: o.strs("fields"), MaxLen: o.integer("maxlen"),
 		Member: o.str("member"), Score: o.str("score"), NX: o.boolean("nx"), IDField: o.str("id_field"), node: o}
+}
+
+// article gives a kind with its indefinite article: "an int", "a string".
+func article(k stream.Kind) string {
+	if n := k.String(); n != "" && strings.ContainsRune("aeiou", rune(n[0])) {
+		return "an " + n
+	}
+	return "a " + k.String()
 }

@@ -88,8 +88,11 @@ func (p Plan) String() string {
 	case p.PerEvent && len(p.Windows) > 0:
 		branches = append(branches, "events")
 	}
-	if len(branches) > 1 || len(p.Windows) > 0 {
+	switch {
+	case len(branches) > 1 || len(p.Windows) > 0:
 		parts = append(parts, "["+strings.Join(branches, " | ")+"]")
+	case p.Order:
+		parts = append(parts, "order")
 	}
 	parts = append(parts, "rules")
 	return strings.Join(parts, " → ")

@@ -145,7 +145,6 @@ func TestPlanString(t *testing.T) {
 // TestPlanStringOrderWithoutWindows: the event-time order in front of the
 // rules is part of the chain even when no window is built.
 func TestPlanStringOrderWithoutWindows(t *testing.T) {
-	t.Skip("BUG: Plan.String hides the order when no window is built (plan.go, Plan.String: the branches are shown only when there are windows or several of them); remove this Skip with the fix")
 	p := Plan{Dedup: true, PerEvent: true, Order: true}
 	if got, want := p.String(), "dedup → order → rules"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)

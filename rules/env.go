@@ -278,6 +278,9 @@ func (e *Env) checkTarget(t string) error {
 	for k := range e.targets {
 		known = append(known, k)
 	}
+	if len(known) == 0 {
+		return fmt.Errorf("unknown target %q (no target rules may emit to is declared)", t)
+	}
 	slices.Sort(known)
 	return fmt.Errorf("unknown target %q (declared: %s)", t, strings.Join(known, ", "))
 }
