@@ -19,6 +19,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/rulestream/rulestream/targets"
 )
 
 // options are the command line.
@@ -45,6 +47,9 @@ type options struct {
 	// goroutine, after the outcome was logged; the first call is the
 	// watcher's initial load, before any change to the file.
 	onReload func(error)
+	// targetBatch, when set (tests only), is the batch policy of the
+	// job's Redis targets instead of the default.
+	targetBatch targets.BatchPolicy
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {

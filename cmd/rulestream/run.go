@@ -19,6 +19,7 @@ import (
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/checkpoint"
 	"github.com/rulestream/rulestream/stream/kafka"
+	"github.com/rulestream/rulestream/targets"
 )
 
 // app is one run of a job.
@@ -60,7 +61,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	defer closeRedis()
 	a.rdb = rdb
-	if a.built, err = j.Build(job.BuildConfig{Redis: rdb, Prefix: o.prefix, Explain: o.explain, Logger: a.log}); err != nil {
+	if a.built, err = j.Build(job.BuildConfig{Redis: rdb, Prefix: o.prefix, Explain: o.explain, Logger: a.log,
+		Targets: targets.Config{Batch: o.targetBatch}}); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.out, "job %s: %s\n", j.Name, a.built.Plan())
