@@ -81,7 +81,8 @@ type follower struct {
 	input    string
 	reloads  chan error
 	cancel   context.CancelFunc
-	done     chan error
+	ended    chan struct{} // closed when run returns, with err
+	err      error
 	stdout   *syncBuffer
 	stderr   *syncBuffer
 	next     int // the next payment id
@@ -99,17 +100,34 @@ func startFollowerBatch(t *testing.T, jobText string, policy targets.BatchPolicy
 	rdb, url, prefix := testRedis(t)
 	dir := t.TempDir()
 	f := &follower{t: t, rdb: rdb, prefix: prefix, jobPath: filepath.Join(dir, "job.yaml"), input: filepath.Join(dir, "payments.csv"),
-		reloads: make(chan error, 16), done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}, next: 1,
+		reloads: make(chan error, 16), ended: make(chan struct{}), stdout: &syncBuffer{}, stderr: &syncBuffer{}, next: 1,
 		base: time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)}
 	writeFile(t, f.jobPath, jobText)
 	writeFile(t, f.input, "")
 	o := newOptions(f.jobPath, url, prefix)
-	o.onReload = func(err error) { f.reloads <- err }
+	o.onReload = func(err error) {
+		select {
+		case f.reloads <- err:
+		default: // a test reading no more outcomes must not block the watcher
+		}
+	}
 	o.targetBatch = policy
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	f.cancel = cancel
-	t.Cleanup(cancel)
-	go func() { f.done <- run(ctx, o, f.stdout, f.stderr) }()
+	go func() {
+		defer close(f.ended)
+		f.err = run(ctx, o, f.stdout, f.stderr)
+	}()
+	// A test that fails midway still ends the run before its keys are
+	// deleted (cleanups run last first).
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-f.ended:
+		case <-time.After(30 * time.Second):
+			t.Errorf("the run did not end within 30s of its cancellation")
+		}
+	})
 	// The watcher's first load: the file as the run started with it.
 	require.NoError(t, f.reload(), "the initial load")
 	return f
@@ -121,8 +139,8 @@ func (f *follower) reload() error {
 	select {
 	case err := <-f.reloads:
 		return err
-	case err := <-f.done:
-		f.t.Fatalf("run ended: %v\nstdout:\n%s\nstderr:\n%s", err, f.stdout, f.stderr)
+	case <-f.ended:
+		f.t.Fatalf("run ended: %v\nstdout:\n%s\nstderr:\n%s", f.err, f.stdout, f.stderr)
 	case <-time.After(20 * time.Second):
 		f.t.Fatalf("no reload attempt within 20s\nstderr:\n%s", f.stderr)
 	}
@@ -212,8 +230,8 @@ func (f *follower) stop() string {
 	f.t.Helper()
 	f.cancel()
 	select {
-	case err := <-f.done:
-		require.NoError(f.t, err, "a cancelled run ends without error\nstderr:\n%s", f.stderr)
+	case <-f.ended:
+		require.NoError(f.t, f.err, "a cancelled run ends without error\nstderr:\n%s", f.stderr)
 	case <-time.After(30 * time.Second):
 		f.t.Fatalf("the run did not end within 30s of its cancellation")
 	}
