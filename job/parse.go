@@ -407,7 +407,7 @@ func (j *Job) parseWindows(c *errs, list []*obj) {
 		case "count_within":
 			w.Count = int(o.integer("count"))
 			w.Within = o.duration("within", 0)
-			if o.has("count") && (w.Count < 1 || w.Count > 1<<15) {
+			if _, err := strconv.ParseInt(o.str("count"), 10, 64); err == nil && (w.Count < 1 || w.Count > 1<<15) {
 				c.add(o.node("count"), join(o.path, "count"), "must be between 1 and 32768")
 			}
 		case "tumbling", "sliding":

@@ -130,6 +130,9 @@ func checkDecoder(dec Decoder, headerOK bool) error {
 	return nil
 }
 
+// Partitions returns the one partition of a file, -1.
+func (s *FileSource) Partitions() []int32 { return []int32{-1} }
+
 // Name returns the path ("stdin" for "-").
 func (s *FileSource) Name() string { return s.name }
 

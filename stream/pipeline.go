@@ -39,6 +39,11 @@ type Config struct {
 	// TickInterval is how often the runner re-evaluates the watermark when no
 	// batch arrives (idle partitions, processing-time mode). Default 200ms.
 	TickInterval time.Duration
+	// FlushInterval is how long results may wait in the sinks' batches while
+	// no input arrives: the writer flushes the sinks when it finds nothing
+	// to write at one of these ticks (and always before acknowledging
+	// input). Default 10ms.
+	FlushInterval time.Duration
 	// ShutdownTimeout bounds draining and flushing after ctx is cancelled.
 	// Default 30s.
 	ShutdownTimeout time.Duration
@@ -73,6 +78,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TickInterval <= 0 {
 		c.TickInterval = 200 * time.Millisecond
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 10 * time.Millisecond
 	}
 	if c.CheckpointInterval <= 0 {
 		c.CheckpointInterval = time.Second

@@ -120,6 +120,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	r := &runner{p: p, cfg: cfg, tasks: map[PartitionID]*task{}, restores: map[PartitionID]*Checkpoint{}, done: make(chan struct{})}
 	if p.factory == nil {
 		r.single = newTask(PartitionID{Partition: -1}, p.ops, NewWatermarkTracker(cfg.OutOfOrderness, cfg.IdleTimeout))
+		// The partitions known before reading (a file's) hold the watermark
+		// from the start: events of a file read late are not late.
+		now := cfg.Clock.Now()
+		for i, src := range p.sources {
+			if pl, ok := src.(PartitionLister); ok {
+				for _, part := range pl.Partitions() {
+					r.single.tracker.Expect(PartitionID{Source: i, Partition: part}, now)
+				}
+			}
+		}
 	}
 	p.stats.wm.Store(MinWatermark)
 

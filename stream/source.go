@@ -58,3 +58,12 @@ type PartitionSource interface {
 	// Revoked returns a channel that receives partitions no longer read.
 	Revoked() <-chan int32
 }
+
+// PartitionLister is implemented by sources that know their partitions
+// before reading, such as a file (partition -1). In a pipeline of several
+// sources the runner then holds the watermark for each of them until it
+// produces, goes idle or ends: the events of a source read later than the
+// others are not taken for late ones.
+type PartitionLister interface {
+	Partitions() []int32
+}

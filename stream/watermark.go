@@ -121,6 +121,18 @@ func (w *WatermarkTracker) recompute() {
 	}
 }
 
+// Expect registers partition p before its first event: until it produces,
+// goes idle (IdleTimeout after now) or finishes, it holds the pipeline
+// watermark where it is, so that a source that starts late (one file of
+// several, read more slowly) does not find its events behind the others'.
+func (w *WatermarkTracker) Expect(p PartitionID, now time.Time) {
+	if w.parts[p] == nil {
+		w.parts[p] = &partitionState{maxTime: MinWatermark, lastSeen: now}
+		w.last, w.lastState = PartitionID{}, nil
+		w.recompute()
+	}
+}
+
 // SetPartitionMax restores a partition's highest event time (from a
 // checkpoint).
 func (w *WatermarkTracker) SetPartitionMax(p PartitionID, maxTime int64, now time.Time) {

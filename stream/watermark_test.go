@@ -293,3 +293,27 @@ func TestRevokedPartitionStopsHoldingWatermark(t *testing.T) {
 	require.Equal(t, MaxWatermark, <-rec.wmCh)
 	require.NoError(t, <-done)
 }
+
+// An expected partition holds the watermark until it produces, idles or
+// finishes: a source read later than the others does not find its events
+// late.
+func TestExpectedPartitionHoldsWatermark(t *testing.T) {
+	now := time.Unix(1000, 0)
+	w := NewWatermarkTracker(time.Minute, 10*time.Second)
+	a, b := PartitionID{Source: 0, Partition: -1}, PartitionID{Source: 1, Partition: -1}
+	w.Expect(a, now)
+	w.Expect(b, now)
+	w.Observe(a, int64(time.Hour), now)
+	require.Equal(t, MinWatermark, w.Watermark(), "b has not produced yet")
+	w.Observe(b, int64(30*time.Minute), now)
+	require.Equal(t, int64(29*time.Minute), w.Watermark())
+	w.Finish(1)
+	require.Equal(t, int64(59*time.Minute), w.Watermark())
+
+	w = NewWatermarkTracker(time.Minute, 10*time.Second)
+	w.Expect(a, now)
+	w.Expect(b, now)
+	w.Observe(a, int64(time.Hour), now.Add(5*time.Second))
+	require.Equal(t, MinWatermark, w.Update(now.Add(9*time.Second)))
+	require.Equal(t, int64(59*time.Minute), w.Update(now.Add(10*time.Second)), "b idle since the start")
+}

@@ -25,7 +25,33 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
 		return nil
 	}
 	var failed error
-	for msg := range out {
+	// Events written since the last flush wait in the sinks' batches; when
+	// no message is waiting at a tick, they are flushed, so that a quiet
+	// input's last results reach the sinks within FlushInterval.
+	dirty := false
+	tick, stop := r.cfg.Clock.NewTicker(r.cfg.FlushInterval)
+	defer stop()
+	for {
+		var msg *outMsg
+		select {
+		case m, ok := <-out:
+			if !ok {
+				if failed != nil {
+					return failed
+				}
+				return flush()
+			}
+			msg = m
+		case <-tick:
+			if dirty && failed == nil && len(out) == 0 {
+				if err := flush(); err != nil {
+					failed = err
+					r.setErr(err)
+				}
+				dirty = false
+			}
+			continue
+		}
 		if failed != nil {
 			// Nack what follows a failure so the source can redeliver it.
 			settle(ctx, msg, failed)
@@ -34,8 +60,12 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
 			continue
 		}
 		err := r.writeMsg(ctx, msg)
+		if len(msg.events) > 0 || len(msg.late) > 0 || len(msg.dead) > 0 {
+			dirty = true
+		}
 		if err == nil && (len(msg.acks) > 0 || len(msg.cps) > 0) {
 			err = flush()
+			dirty = false
 		}
 		for i := range msg.cps {
 			cp := &msg.cps[i]
@@ -61,10 +91,6 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
 		msg.reset()
 		r.free <- msg
 	}
-	if failed != nil {
-		return failed
-	}
-	return flush()
 }
 
 // settle acks (err == nil) or nacks what a message holds.

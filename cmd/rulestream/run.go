@@ -69,15 +69,21 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	for _, u := range a.built.Plan().Unused {
 		a.log.Info("not built", "what", u)
 	}
-	if !o.backtest {
-		if err := a.loadReference(ctx); err != nil {
-			return err
-		}
-	}
 	if o.backtest {
 		return a.runBacktest(ctx)
 	}
-	return a.runPipeline(ctx)
+	// The input is resolved before anything is written to Redis: a missing
+	// file fails the run before the reference data is loaded.
+	var srcs []stream.Source
+	if j.Input.Kafka == nil || o.input != "" {
+		if srcs, err = j.FileSources(o.input, !o.once, stream.FileConfig{}); err != nil {
+			return err
+		}
+	}
+	if err := a.loadReference(ctx); err != nil {
+		return err
+	}
+	return a.runPipeline(ctx, srcs)
 }
 
 func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
@@ -134,10 +140,12 @@ func (a *app) runBacktest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return rep.Format(a.out)
+	return rep.Format(a.stdout)
 }
 
-func (a *app) runPipeline(ctx context.Context) error {
+// runPipeline runs the job on srcs, or on its Kafka input when srcs is
+// empty.
+func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	cfg := a.pipelineConfig()
 	kafkaIn := a.job.Input.Kafka != nil && a.o.input == ""
 	if kafkaIn {
@@ -152,17 +160,28 @@ func (a *app) runPipeline(ctx context.Context) error {
 		}
 		a.kafka = src
 		p.From(src)
-	} else {
-		srcs, err := a.job.FileSources(a.o.input, !a.o.once, stream.FileConfig{})
-		if err != nil {
-			return err
+		if ok, why := a.job.Lanes(); !ok {
+			a.log.Warn("each Kafka partition keeps its own state: results match a single-partition run only if the topic is keyed so that every window key lives in one partition", "why", why)
 		}
+		p.ViaPartitioned(a.built.Operators)
+	} else {
 		for _, s := range srcs {
 			p.From(s)
 		}
+		if len(srcs) == 1 {
+			p.ViaPartitioned(a.built.Operators) // one partition, split across lanes
+		} else {
+			// The files of a glob feed one chain: a key's events may be in
+			// any of them (the watermark is the minimum over the files).
+			ops, err := a.built.Operators(stream.PartitionID{Partition: -1})
+			if err != nil {
+				return err
+			}
+			p.Via(ops...)
+		}
 	}
 	router := a.built.Router()
-	p.ViaPartitioned(a.built.Operators).To(router)
+	p.To(router)
 	if a.built.HasDeadLetter() {
 		p.DeadLetter(stream.SinkFunc(router.Write))
 	}
