@@ -29,18 +29,28 @@ func (j *Job) keySchema(w Window) (*stream.Schema, error) {
 // compile builds the rules' environment, the windows' where: conditions and
 // the rules, and checks the targets against the emissions they receive.
 func (j *Job) compile(c *errs) {
+	sound := len(c.list) == 0 // no error so far: the environment must build
 	var joins []rules.Join
+	seen := map[string]bool{}
 	for _, l := range j.Lookups {
+		if l.Schema == nil || !isIdent(l.Name) || slices.Contains(reservedVars, l.Name) || seen[l.Name] {
+			continue // reported already
+		}
+		seen[l.Name] = true
 		joins = append(joins, rules.Join{Name: l.Name, Schema: l.Schema})
 	}
 	var decls []rules.WindowDecl
+	seen = map[string]bool{}
 	for _, w := range j.Windows {
+		if !isIdent(w.Name) || seen[w.Name] {
+			continue
+		}
+		seen[w.Name] = true
 		d := rules.WindowDecl{Name: w.Name, Kind: w.Type}
 		if timeWindows[w.Type] {
 			ks, err := j.keySchema(w)
 			if err != nil {
-				c.add(nil, "windows", "window %s: %v", w.Name, err)
-				continue
+				continue // a key field the input lacks: reported already
 			}
 			d.Event = ks
 		}
@@ -60,7 +70,9 @@ func (j *Job) compile(c *errs) {
 	}
 	env, err := rules.NewEnv(rules.EnvConfig{EventSchema: j.Schema, Joins: joins, Windows: decls, Targets: names, Options: j.opts.CEL})
 	if err != nil {
-		c.add(nil, "", "%v", err)
+		if sound {
+			c.add(nil, "", "%v", err)
+		}
 		return
 	}
 	j.Env = env
@@ -74,6 +86,9 @@ func (j *Job) compile(c *errs) {
 			continue
 		}
 		j.filters[w.Name] = f
+	}
+	if j.rulesNode == nil {
+		return // missing: reported already
 	}
 	set, err := env.LoadYAML(j.File, j.src, j.rulesNode, j.version, nil)
 	if err != nil {

@@ -74,10 +74,13 @@ func Parse(name string, src []byte, opts Options) (*Job, error) {
 	j.parseWindows(c, top.objs("windows"))
 	j.parseTargets(c, top.objs("targets"))
 	j.rulesNode = top.vals["rules"]
-	if len(c.list) > 0 {
-		// The environment needs a sound input, lookups and windows.
+	if j.Schema == nil {
+		// The rules' environment needs the input's schema.
 		return nil, c.err()
 	}
+	// The rules are compiled even when other parts have errors, in an
+	// environment of the parts that are sound, so that one load reports
+	// every problem.
 	j.compile(c)
 	if err := c.err(); err != nil {
 		return nil, err
