@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
 )
@@ -87,8 +89,8 @@ func (j *Job) compile(c *errs) {
 		}
 		j.filters[w.Name] = f
 	}
-	if j.rulesNode == nil {
-		return // missing: reported already
+	if j.rulesNode == nil || j.rulesNode.Kind != yaml.SequenceNode {
+		return // missing or not a list: reported already
 	}
 	set, err := env.LoadYAML(j.File, j.src, j.rulesNode, j.version, nil)
 	if err != nil {

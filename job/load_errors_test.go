@@ -720,3 +720,39 @@ func TestLoadErrorsJSONHeaderPosition(t *testing.T) {
 		t.Errorf("errors:\n%v\nwant one on line 4 (header:)", es)
 	}
 }
+
+// TestLoadErrorsAllAtOnce: errors in several parts of the file, the rules
+// among them, come out of one load.
+func TestLoadErrorsAllAtOnce(t *testing.T) {
+	src := `input:
+  path: x.csv
+  columns: [a, t]
+  fields: {a: int, t: time}
+  time: t
+lateness: 5 minutes
+windows:
+  - name: w
+    type: count_within
+    key: a
+    count: three
+    within: 1m
+rules:
+  - name: r
+    window: w
+    when: window.cont > 1
+    target: out
+targets:
+  - name: out
+    type: stream
+    key: q
+`
+	es := parseErrors(t, src)
+	want := []string{
+		`job.yaml:6:11: lateness: "5 minutes" is not a duration (e.g. 30s, 5m, 24h, 7d)`,
+		`job.yaml:11:12: windows[0].count: want an integer, not "three"`,
+		"job.yaml:16:17: rules[r].when: undefined field 'cont'\n | window.cont > 1\n | ......^",
+	}
+	if es.Error() != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%v\nwant:\n%s", es, strings.Join(want, "\n"))
+	}
+}

@@ -69,7 +69,8 @@ func Parse(name string, src []byte, opts Options) (*Job, error) {
 	j.Description = top.str("description")
 	j.version = top.str("version")
 	j.Lateness = top.duration("lateness", defaultLateness)
-	j.parseInput(c, top.obj("input"))
+	before := len(c.list) // the input's schema is built if the input is sound
+	j.parseInput(c, top.obj("input"), before)
 	j.parseLookups(c, top.objs("lookups"))
 	j.parseWindows(c, top.objs("windows"))
 	j.parseTargets(c, top.objs("targets"))
@@ -199,7 +200,7 @@ func fieldNames(fields []Field) string {
 	return strings.Join(names, ", ")
 }
 
-func (j *Job) parseInput(c *errs, o *obj) {
+func (j *Job) parseInput(c *errs, o *obj, before int) {
 	if o == nil {
 		return
 	}
@@ -293,7 +294,7 @@ func (j *Job) parseInput(c *errs, o *obj) {
 	if in.Kafka != nil && in.Header {
 		c.add(o.node("header"), join(o.path, "header"), "Kafka messages have no header line: give columns (or use json)")
 	}
-	if len(in.Fields) > 0 && len(c.list) == 0 {
+	if len(in.Fields) > 0 && len(c.list) == before {
 		fields := make([]stream.Field, len(in.Fields))
 		for i, f := range in.Fields {
 			fields[i] = stream.Field{Name: f.Name, Kind: f.Kind}
