@@ -129,6 +129,16 @@ type WindowInfo struct {
 	// Update is true when this result re-fires a window already emitted
 	// (a late event within the allowed lateness changed it).
 	Update bool
+	// Steps are the events a sequence matched, one per step in order (nil
+	// for other windows): each one's time and fields, in the schema of the
+	// result's event.
+	Steps []Matched
+}
+
+// Matched is an event a pattern matched: its time and fields.
+type Matched struct {
+	Time   int64
+	Fields []Value
 }
 
 // Span returns Last-First.

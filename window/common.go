@@ -28,6 +28,7 @@ type Stats struct {
 	Pending    int64 // events buffered until the watermark passes them
 	Emitted    int64 // results emitted, updates included
 	Rejected   int64 // events with a time out of range, sent to the dead letter
+	Errors     int64 // a pattern's predicates that failed on an event (counted as no match)
 }
 
 // MaxEventTime bounds event times: windows need |time| < MaxEventTime

@@ -1,0 +1,136 @@
+package window
+
+import (
+	"errors"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// Predicate tells whether an event matches a condition of a pattern (a
+// step of a sequence, the start or end of an absence): a compiled CEL
+// condition, say. An operator calls its predicates from its one goroutine,
+// so a predicate may keep state of its own (an activation); give each
+// operator instance its own. An error counts in Stats.Errors and the event
+// does not match.
+type Predicate func(ev *stream.Event) (bool, error)
+
+// Kinds of pattern results (WindowInfo.Kind).
+const (
+	KindSequence      = "sequence"
+	KindAbsence       = "absence"
+	KindNewValue      = "new_value"
+	KindDistinctCount = "distinct_count"
+)
+
+// DefaultMaxMatches bounds the partial matches of a sequence, and the
+// pending starts of an absence, per key.
+const DefaultMaxMatches = 64
+
+// PatternConfig holds the settings every pattern shares.
+type PatternConfig struct {
+	// Name is the results' WindowInfo.Name. Required.
+	Name string
+	// KeyBy names the key fields: patterns are matched per key. Required.
+	KeyBy []string
+	// Within bounds a match in event time, inclusive (see each pattern).
+	// Required (positive).
+	Within time.Duration
+	// Dedup names the event id field: deliveries of one event (equal time
+	// and id) count once. Empty: no dedup.
+	Dedup string
+	// AllowedLateness: decisions wait until the watermark minus this passes
+	// an event, so events within the lateness are never missed and results
+	// never retracted. Zero: the pipeline's AllowedLateness.
+	AllowedLateness time.Duration
+	// MaxKeys bounds the keys holding state (for new_value, the key and
+	// value pairs). Beyond it the key whose last event is oldest (sampled,
+	// as CountWithin does) is evicted, counted in Stats.Evictions and
+	// logged. Default DefaultMaxKeys.
+	MaxKeys int
+	// MaxPending bounds the events buffered until the watermark passes.
+	// Beyond it the oldest half is decided early (counted as evictions)
+	// and events older than those become late. Default DefaultMaxPending.
+	MaxPending int
+}
+
+func (c *PatternConfig) setDefaults() {
+	if c.MaxKeys <= 0 {
+		c.MaxKeys = DefaultMaxKeys
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+}
+
+func (c PatternConfig) check() []error {
+	errs := checkCommon(c.Name, c.AllowedLateness)
+	if len(c.KeyBy) == 0 {
+		errs = append(errs, errors.New("KeyBy needs at least one field"))
+	}
+	if c.Within <= 0 {
+		errs = append(errs, errors.New("Within must be positive"))
+	}
+	return errs
+}
+
+// SequenceConfig configures a Sequence: per key, events matching Steps[0],
+// Steps[1], ... in that order (other events in between are ignored), the
+// last at most Within after the first (inclusive).
+//
+// Matching, in decision order (event time, then the tie-break of Order):
+// a match's first event is the earliest event matching Steps[0] from
+// which the remaining steps can be completed within Within, each taking
+// the earliest later event that matches it; the match is reported when
+// its last event is decided, and a later match starts after that event
+// (Flink CEP's skip-past-last-event). One event may match several steps
+// of different candidate matches; in a reported match it is used once.
+type SequenceConfig struct {
+	PatternConfig
+	// Steps are the conditions, in order. At least two.
+	Steps []Predicate
+	// MaxMatches bounds the candidate matches (started, not yet complete or
+	// expired) per key; beyond it the oldest is dropped, counted in
+	// Stats.Evictions. Default DefaultMaxMatches.
+	MaxMatches int
+}
+
+// AbsenceConfig configures an Absence: per key, an event matching Start
+// that no event matching End follows within Within (an end at exactly
+// start + Within counts as following). The result fires when the watermark
+// (minus the allowed lateness) passes start + Within, not earlier: an end
+// that arrives late, but before that, cancels it. Each start is judged on
+// its own: two starts before one end are both cancelled by it.
+type AbsenceConfig struct {
+	PatternConfig
+	// Start and End are the conditions. Required. An event matching both
+	// ends the starts before it, then starts a new one.
+	Start, End Predicate
+	// MaxMatches bounds the pending starts per key; beyond it the oldest is
+	// dropped, counted in Stats.Evictions. Default DefaultMaxMatches.
+	MaxMatches int
+}
+
+// NewValueConfig configures a NewValue: per key, an event whose Field has
+// a value not seen for that key in the Within before it (an earlier event
+// at exactly t - Within counts as seen). It fires on that event, as soon as
+// it is decided, not at a window's close. The first value of a key is new.
+// An event whose Field is null is ignored.
+type NewValueConfig struct {
+	PatternConfig
+	// Field is the field whose values are tracked. Required.
+	Field string
+}
+
+// DistinctCountConfig configures a DistinctCount: per key, an event that
+// brings the number of distinct values of Field among the key's events in
+// [t - Within, t] to Count. It fires on that event; the match consumes the
+// events (the next match counts values from the events after it). An
+// event whose Field is null is ignored.
+type DistinctCountConfig struct {
+	PatternConfig
+	// Field is the field whose distinct values are counted. Required.
+	Field string
+	// Count is the number of distinct values that makes a match (≥ 1).
+	Count int
+}
