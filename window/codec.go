@@ -18,6 +18,7 @@ const (
 	snapSession   = 'S'
 	snapOrder     = 'O'
 	snapDedup     = 'D'
+	snapNewValue  = 'N'
 )
 
 // ErrCorrupt is wrapped by every Restore error caused by malformed bytes.

@@ -119,7 +119,7 @@ func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.
 	defer c.publish()
 	cut := c.clk.cutoff()
 	for i := range in {
-		if err := c.kf.check(&in[i], "count-within "+c.cfg.Name); err != nil {
+		if err := c.kf.check(&in[i], "count-within", c.cfg.Name); err != nil {
 			return err
 		}
 		if !inRange(&in[i], out, &c.stats) {

@@ -33,13 +33,14 @@ type keyFields struct {
 
 // check reports an event whose schema lacks a key field (or that has no
 // schema): keying it would read null and lump it with every other such
-// event, a silently wrong result. op names the operator in the error.
-func (k *keyFields) check(ev *stream.Event, op string) error {
+// event, a silently wrong result. kind and name name the operator in the
+// error (passed apart: joining them on every call would allocate).
+func (k *keyFields) check(ev *stream.Event, kind, name string) error {
 	if k.seen && ev.Schema == k.schema {
 		return k.err
 	}
 	k.values(ev)
-	k.seen, k.err = true, missingKey(op, ev.Schema, k.names)
+	k.seen, k.err = true, missingKey(kind+" "+name, ev.Schema, k.names)
 	return k.err
 }
 

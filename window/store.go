@@ -103,7 +103,7 @@ func (b *base) start(env stream.Env) error {
 
 // checkKey refuses an event whose schema lacks a key field.
 func (b *base) checkKey(ev *stream.Event) error {
-	if err := b.kf.check(ev, b.kind+" "+b.name); err != nil {
+	if err := b.kf.check(ev, b.kind, b.name); err != nil {
 		return err
 	}
 	if b.keySchema == nil {
