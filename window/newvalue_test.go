@@ -226,10 +226,10 @@ func TestNewValueStateExpiresAndIsBounded(t *testing.T) {
 
 func TestNewValueConfigErrors(t *testing.T) {
 	for cfg, want := range map[*window.NewValueConfig]string{
-		{PatternConfig: window.PatternConfig{Name: "n", KeyBy: []string{"u"}, Within: time.Minute}}:         "Field is required",
-		{PatternConfig: window.PatternConfig{Name: "n", KeyBy: []string{"u"}}, Field: "d"}:                  "Within must be positive",
-		{PatternConfig: window.PatternConfig{Name: "n", Within: time.Minute}, Field: "d"}:                   "KeyBy needs at least one field",
-		{PatternConfig: window.PatternConfig{KeyBy: []string{"u"}, Within: time.Minute}, Field: "d"}:        "Name is required",
+		{PatternConfig: window.PatternConfig{Name: "n", KeyBy: []string{"u"}, Within: time.Minute}}:          "Field is required",
+		{PatternConfig: window.PatternConfig{Name: "n", KeyBy: []string{"u"}}, Field: "d"}:                   "Within must be positive",
+		{PatternConfig: window.PatternConfig{Name: "n", Within: time.Minute}, Field: "d"}:                    "KeyBy needs at least one field",
+		{PatternConfig: window.PatternConfig{KeyBy: []string{"u"}, Within: time.Minute}, Field: "d"}:         "Name is required",
 		{PatternConfig: window.PatternConfig{Name: "n", KeyBy: []string{"u"}, Within: -1}, Field: "d"}:       "Within must be positive",
 		{PatternConfig: window.PatternConfig{Name: "n", KeyBy: []string{"u"}, Within: time.Hour}, Field: ""}: "Field is required",
 	} {
