@@ -203,3 +203,30 @@ rules:
 		t.Fatalf("positions:\n%s\nwant:\n%s\n(full error: %v)", strings.Join(got, "\n"), strings.Join(want, "\n"), err)
 	}
 }
+
+func TestSequenceSteps(t *testing.T) {
+	env, err := NewEnv(EnvConfig{EventSchema: gen.PlaySchema, Windows: []WindowDecl{{Name: "seq", Kind: "sequence", Steps: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := env.NewRuleSet("", Rule{Name: "s", Window: "seq", Target: "t",
+		When:    "window.steps[0].track_id != window.steps[1].track_id && window.steps[1].time - window.steps[0].time <= duration('5m')",
+		Payload: `{"first_zip": window.steps[0].listening_zip_code}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, _ := NewEngine(set, EngineConfig{IDField: "event_id"})
+	first, last := play(1, 7, 3, 0), play(2, 7, 4, 3*time.Minute)
+	first.Fields[playZip] = stream.String("10001")
+	res := last
+	res.Window = &stream.WindowInfo{Name: "seq", Kind: "sequence", Key: "7", Count: 2, First: first.Time, Last: last.Time,
+		Steps: []stream.Matched{{Time: first.Time, Fields: first.Fields}, {Time: last.Time, Fields: last.Fields}}}
+	out := process(t, en, res)
+	if len(out) != 1 || out[0].Get("first_zip").Str() != "10001" || out[0].ID != "s:7:2" {
+		t.Fatalf("emissions %+v", out)
+	}
+	if _, err := env.NewRuleSet("", Rule{Name: "x", Window: "seq", Target: "t", When: "window.steps[0].nope > 1"}); err == nil ||
+		!strings.Contains(err.Error(), "undefined field 'nope'") {
+		t.Fatalf("unknown step field: %v", err)
+	}
+}

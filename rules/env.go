@@ -38,6 +38,10 @@ type WindowDecl struct {
 	// them as window.aggregates.<name>, typed (int, double, string, bool or
 	// timestamp). A null aggregate (a sum of no values) reads as null.
 	Aggregates []stream.Field
+	// Steps is the number of steps of a sequence: rules read the matched
+	// events as window.steps[i] (0-based), each with the fields of Event
+	// (or the input's) and time, the event's time.
+	Steps int
 }
 
 // EnvConfig configures the CEL environment rules are compiled in. Zero
@@ -164,7 +168,7 @@ func NewEnv(cfg EnvConfig) (*Env, error) {
 	}
 	ev := schemaObject("event", cfg.EventSchema, true)
 	noAggs := aggregatesObject("window.aggregates", nil)
-	win := windowObject("window", noAggs)
+	win := windowObject("window", noAggs, nil)
 	p.objects[ev.name], p.objects[win.name], p.objects[noAggs.name] = ev, win, noAggs
 	var joins []string
 	for _, j := range cfg.Joins {
@@ -194,7 +198,16 @@ func NewEnv(cfg EnvConfig) (*Env, error) {
 		}
 		aggs := aggregatesObject("window."+d.Name+".aggregates", d.Aggregates)
 		p.objects[aggs.name] = aggs
-		w := windowObject("window."+d.Name, aggs)
+		var steps *objectType
+		if d.Steps > 0 {
+			schema := cfg.EventSchema
+			if d.Event != nil {
+				schema = d.Event
+			}
+			steps = stepObject("window."+d.Name+".step", schema)
+			p.objects[steps.name] = steps
+		}
+		w := windowObject("window."+d.Name, aggs, steps)
 		p.objects[w.name] = w
 		we.win = w.name
 		if err := we.build(evType, w.typ); err != nil {

@@ -145,6 +145,21 @@ func (f *Filter) Process(ctx context.Context, in []stream.Event, out *stream.Emi
 	return nil
 }
 
+// Match evaluates the condition on one event: false (and no error) when
+// the event lacks a record the condition reads. It is the form a pattern's
+// step takes (window.Predicate); like Process, it is called from one
+// goroutine: give each operator its own Filter.
+func (f *Filter) Match(ev *stream.Event) (bool, error) {
+	f.act.set(ev, f.joins)
+	defer f.act.clear()
+	for _, j := range f.joins {
+		if !f.act.have[j] {
+			return false, nil
+		}
+	}
+	return f.eval(context.Background())
+}
+
 func (f *Filter) eval(ctx context.Context) (bool, error) {
 	if f.native != nil {
 		if holds, ok := f.native.eval(f.act); ok {

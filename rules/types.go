@@ -135,7 +135,8 @@ func eventField(s *stream.Schema, i int, field string) func(obj any) (stream.Val
 // first, last, span, key, start, end, name, kind, update and aggregates.
 // aggregates is the object aggs (see aggregatesObject), one typed field
 // per aggregate.
-func windowObject(name string, aggs *objectType) *objectType {
+// With steps (a sequence's: see stepObject), steps is a list of them.
+func windowObject(name string, aggs, steps *objectType) *objectType {
 	o := &objectType{name: typePrefix + name, fields: map[string]*types.FieldType{}}
 	o.typ = types.NewObjectType(o.name)
 	add := func(name string, t *types.Type, get func(w *stream.WindowInfo) ref.Val) {
@@ -164,6 +165,55 @@ func windowObject(name string, aggs *objectType) *objectType {
 	add("kind", types.StringType, func(w *stream.WindowInfo) ref.Val { return types.String(w.Kind) })
 	add("update", types.BoolType, func(w *stream.WindowInfo) ref.Val { return types.Bool(w.Update) })
 	add("aggregates", aggs.typ, func(w *stream.WindowInfo) ref.Val { return &object{typ: aggs, v: w} })
+	if steps != nil {
+		add("steps", types.NewListType(steps.typ), func(w *stream.WindowInfo) ref.Val {
+			vals := make([]ref.Val, len(w.Steps))
+			for i := range w.Steps {
+				vals[i] = &object{typ: steps, v: &w.Steps[i]}
+			}
+			return types.NewRefValList(types.DefaultTypeAdapter, vals)
+		})
+	}
+	return o
+}
+
+// stepObject declares an event a sequence matched (stream.Matched): the
+// fields of schema, read by position, and time, its event time.
+func stepObject(name string, schema *stream.Schema) *objectType {
+	o := &objectType{name: typePrefix + name, fields: map[string]*types.FieldType{}}
+	o.typ = types.NewObjectType(o.name)
+	for i := 0; i < schema.Len(); i++ {
+		f, idx := schema.Field(i), i
+		o.names = append(o.names, f.Name)
+		o.fields[f.Name] = &types.FieldType{
+			Type: celType(f.Kind),
+			IsSet: func(obj any) bool {
+				m, ok := obj.(*stream.Matched)
+				return ok && m != nil && idx < len(m.Fields) && !m.Fields[idx].IsNull()
+			},
+			GetFrom: func(obj any) (any, error) {
+				m, ok := obj.(*stream.Matched)
+				if !ok || m == nil || idx >= len(m.Fields) {
+					return nil, fmt.Errorf("no matched event to read %s from", f.Name)
+				}
+				return valueToCEL(m.Fields[idx]), nil
+			},
+		}
+	}
+	if _, clash := o.fields["time"]; !clash {
+		o.names = append(o.names, "time")
+		o.fields["time"] = &types.FieldType{
+			Type:  types.TimestampType,
+			IsSet: func(obj any) bool { m, ok := obj.(*stream.Matched); return ok && m != nil },
+			GetFrom: func(obj any) (any, error) {
+				m, ok := obj.(*stream.Matched)
+				if !ok || m == nil {
+					return nil, fmt.Errorf("no matched event to read time from")
+				}
+				return types.Timestamp{Time: time.Unix(0, m.Time).UTC()}, nil
+			},
+		}
+	}
 	return o
 }
 
