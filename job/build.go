@@ -326,13 +326,18 @@ func (b *Built) upstream(pid stream.PartitionID, tap func(stream.PartitionID) (s
 
 // window builds the operator of a window.
 func (j *Job) window(w Window) (stream.Operator, windowStats, error) {
-	wc := window.WindowConfig{Name: w.Name, KeyBy: w.Key, Dedup: j.Input.ID}
+	wc := window.WindowConfig{Name: w.Name, KeyBy: w.Key, Dedup: j.Input.ID, MaxKeys: w.MaxKeys}
 	for _, a := range w.Aggregates {
 		wc.Aggs = append(wc.Aggs, aggregate(a))
 	}
+	pc := window.PatternConfig{Name: w.Name, KeyBy: w.Key, Within: w.Within, Dedup: j.Input.ID, MaxKeys: w.MaxKeys}
 	switch w.Type {
 	case "count_within":
-		op, err := window.NewCountWithin(window.CountWithinConfig{Name: w.Name, KeyBy: w.Key, Count: w.Count, Within: w.Within, Dedup: j.Input.ID})
+		op, err := window.NewCountWithin(window.CountWithinConfig{Name: w.Name, KeyBy: w.Key, Count: w.Count, Within: w.Within,
+			Dedup: j.Input.ID, MaxKeys: w.MaxKeys})
+		return op, op, err
+	case "new_value":
+		op, err := window.NewNewValue(window.NewValueConfig{PatternConfig: pc, Field: w.Field})
 		return op, op, err
 	case "tumbling":
 		op, err := window.NewTumbling(window.TumblingConfig{WindowConfig: wc, Size: w.Size, Offset: w.Offset})
@@ -428,3 +433,13 @@ func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 	return minLevel{h.Handler.WithAttrs(as), h.min}
 }
 func (h minLevel) WithGroup(g string) slog.Handler { return minLevel{h.Handler.WithGroup(g), h.min} }
+
+// predicate compiles a pattern's condition for one operator (a Filter
+// keeps an activation: each operator gets its own).
+func (j *Job) predicate(name, expr string) (window.Predicate, error) {
+	f, err := j.Env.NewFilter(name, expr, rules.FilterConfig{})
+	if err != nil {
+		return nil, err
+	}
+	return f.Match, nil
+}

@@ -59,6 +59,9 @@ func (j *Job) compile(c *errs) {
 		for _, a := range w.Aggregates {
 			d.Aggregates = append(d.Aggregates, stream.Field{Name: a.Name, Kind: a.Kind})
 		}
+		if w.Type == "sequence" {
+			d.Steps = len(w.Steps)
+		}
 		decls = append(decls, d)
 	}
 	var names []string
@@ -79,6 +82,11 @@ func (j *Job) compile(c *errs) {
 	}
 	j.Env = env
 	for i, w := range j.Windows {
+		for _, cond := range w.conditions() {
+			if _, err := env.NewFilter(w.Name, cond.expr, rules.FilterConfig{}); err != nil {
+				c.addCEL(cond.node, fmt.Sprintf("windows[%d].%s", i, cond.path), err)
+			}
+		}
 		if w.Where == "" {
 			continue
 		}
@@ -209,4 +217,36 @@ func schemaFields(s *stream.Schema) string {
 		names[i] = s.Field(i).Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// condition is a pattern's CEL condition, with where it is in the file.
+type condition struct {
+	expr, path string
+	node       *yaml.Node
+}
+
+// conditions returns a pattern window's conditions: a sequence's steps, an
+// absence's start and end.
+func (w Window) conditions() []condition {
+	var out []condition
+	switch w.Type {
+	case "sequence":
+		var nodes []*yaml.Node
+		if w.node != nil {
+			nodes = w.node.strNodes("steps")
+		}
+		for i, s := range w.Steps {
+			cd := condition{expr: s, path: fmt.Sprintf("steps[%d]", i)}
+			if i < len(nodes) {
+				cd.node = nodes[i]
+			}
+			out = append(out, cd)
+		}
+	case "absence":
+		out = append(out, condition{expr: w.Start, path: "start"}, condition{expr: w.End, path: "end"})
+		if w.node != nil {
+			out[0].node, out[1].node = w.node.node("start"), w.node.node("end")
+		}
+	}
+	return out
 }

@@ -140,6 +140,14 @@ type Window struct {
 	// sessions.
 	Size, Slide, Offset, Gap time.Duration
 	Aggregates               []Aggregate
+	// Steps are a sequence's conditions; Start and End an absence's.
+	Steps      []string
+	Start, End string
+	// Field is the field of a new_value or distinct_count (whose Count is
+	// the distinct values that match).
+	Field string
+	// MaxKeys bounds the keys holding state (0: the operator's default).
+	MaxKeys int
 
 	node *obj // for errors
 }

@@ -199,7 +199,7 @@ var loadErrorCases = []struct {
     key: nobody
 `), []string{
 		`job.yaml:2:11: windows[0].name: "2w": use letters, digits and '_', not starting with a digit`,
-		`job.yaml:7:11: windows[1].type: unknown type "hopping" (want count_within, tumbling, sliding, session)`,
+		`job.yaml:7:11: windows[1].type: unknown type "hopping" (want count_within, tumbling, sliding, session, sequence, absence, new_value, distinct_count)`,
 		"job.yaml:9:5: windows[2]: missing count",
 		"job.yaml:9:5: windows[2]: missing within",
 		`job.yaml:9:11: windows[2].name: window "w" declared twice`,
@@ -208,7 +208,7 @@ var loadErrorCases = []struct {
 		"job.yaml:19:5: windows[5]: missing gap",
 		`job.yaml:21:10: windows[5].key: no input field "nobody" (fields: id, user, track, ts, n)`}},
 	{"window missing name, type and key", withBase("windows:\n  - count: 3\n"), []string{
-		`job.yaml:2:5: windows[0]: unknown field "count" (want name, type, key, where)`,
+		`job.yaml:2:5: windows[0]: unknown field "count" (want name, type, key, where, max_keys)`,
 		"job.yaml:2:5: windows[0]: missing name",
 		"job.yaml:2:5: windows[0]: missing type",
 		"job.yaml:2:5: windows[0]: missing key",
@@ -249,9 +249,9 @@ var loadErrorCases = []struct {
 		"job.yaml:19:10: windows[3].key: want at least one field",
 		"job.yaml:20:11: windows[3].size: must be positive",
 		"job.yaml:24:10: windows[4].gap: must be positive",
-		`job.yaml:29:5: windows[5]: unknown field "count" (want name, type, key, where, gap, aggregates)`}},
+		`job.yaml:29:5: windows[5]: unknown field "count" (want name, type, key, where, max_keys, gap, aggregates)`}},
 	{"count_within has no aggregates", withBase("windows:\n  - name: w\n    type: count_within\n    key: user\n    count: 3\n    within: 10m\n    aggregates: {a: count}\n"), []string{
-		`job.yaml:7:5: windows[0]: unknown field "aggregates" (want name, type, key, where, count, within)`}},
+		`job.yaml:7:5: windows[0]: unknown field "aggregates" (want name, type, key, where, max_keys, count, within)`}},
 	{"where type error, plain scalar", withBase("windows:\n  - name: w\n    type: count_within\n    key: user\n    count: 3\n    within: 10m\n    where: event.n > \"x\"\n"), []string{
 		"job.yaml:7:20: windows[0].where: found no matching overload for '_>_' applied to '(double, string)'\n" +
 			" | event.n > \"x\"\n" +

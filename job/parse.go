@@ -424,6 +424,33 @@ func (j *Job) parseWindows(c *errs, list []*obj) {
 		case "session":
 			w.Gap = o.duration("gap", 0)
 			positive("gap", w.Gap)
+		case "sequence":
+			w.Steps, w.Within = o.strs("steps"), o.duration("within", 0)
+			positive("within", w.Within)
+			if o.has("steps") && len(w.Steps) < 2 {
+				c.add(o.node("steps"), join(o.path, "steps"), "want at least two steps (one is a where:)")
+			}
+		case "absence":
+			w.Start, w.End, w.Within = o.str("start"), o.str("end"), o.duration("within", 0)
+			positive("within", w.Within)
+		case "new_value", "distinct_count":
+			w.Field, w.Within = o.str("field"), o.duration("within", 0)
+			positive("within", w.Within)
+			if w.Field != "" && fieldIndex(j.Input.Fields, w.Field) < 0 {
+				c.add(o.node("field"), join(o.path, "field"), "no input field %q (fields: %s)", w.Field, fieldNames(j.Input.Fields))
+			}
+			if w.Type == "distinct_count" {
+				w.Count = int(o.integer("count"))
+				if _, err := strconv.ParseInt(o.str("count"), 10, 64); err == nil && (w.Count < 1 || w.Count > 1<<15) {
+					c.add(o.node("count"), join(o.path, "count"), "must be between 1 and 32768")
+				}
+			}
+		}
+		if o.has("max_keys") {
+			w.MaxKeys = int(o.integer("max_keys"))
+			if w.MaxKeys <= 0 {
+				c.add(o.node("max_keys"), join(o.path, "max_keys"), "want a positive number of keys")
+			}
 		}
 		w.Aggregates = j.parseAggs(c, o)
 		j.Windows = append(j.Windows, w)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/rulestream/rulestream/rules"
 )
 
 // Plan says what Build makes of a job: only what the rules use. A window
@@ -59,6 +61,13 @@ func (j *Job) Plan() Plan {
 		if f := j.filters[w.Name]; f != nil {
 			for _, n := range f.Joins() {
 				reads[n] = true
+			}
+		}
+		for _, cond := range w.conditions() { // a pattern's conditions may read lookups too
+			if f, err := j.Env.NewFilter(w.Name, cond.expr, rules.FilterConfig{}); err == nil {
+				for _, n := range f.Joins() {
+					reads[n] = true
+				}
 			}
 		}
 	}

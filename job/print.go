@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/window"
 )
 
 // Print writes the job as loaded, every default resolved (lateness,
@@ -94,7 +95,16 @@ func (j *Job) Print(w io.Writer) error {
 			m["size"], m["slide"], m["offset"] = w.Size.String(), w.Slide.String(), w.Offset.String()
 		case "session":
 			m["gap"] = w.Gap.String()
+		case "sequence":
+			m["steps"], m["within"] = w.Steps, w.Within.String()
+		case "absence":
+			m["start"], m["end"], m["within"] = w.Start, w.End, w.Within.String()
+		case "new_value":
+			m["field"], m["within"] = w.Field, w.Within.String()
+		case "distinct_count":
+			m["field"], m["count"], m["within"] = w.Field, w.Count, w.Within.String()
 		}
+		m["max_keys"] = orDefault(w.MaxKeys, window.DefaultMaxKeys)
 		if len(w.Aggregates) > 0 {
 			aggs := map[string]string{}
 			for _, a := range w.Aggregates {

@@ -129,6 +129,7 @@ var windowCommon = []field{
 	{name: "type", typ: tString, required: true, doc: "the window's kind"},
 	{name: "key", typ: tStrings, required: true, doc: "the event fields the window is keyed by"},
 	{name: "where", typ: tString, doc: "a CEL condition over event and the lookups: only events for which it holds enter the window"},
+	{name: "max_keys", typ: tInt, doc: "the most keys holding state (for new_value, key and value pairs); beyond it the oldest is evicted, counted and logged. Default 4194304"},
 }
 
 var timeWindowAggs = field{name: "aggregates", typ: tAggs, doc: "named aggregates: count, sum(field), min(field), max(field), first(field), last(field), distinct(field); rules read them typed, as window.aggregates.<name>"}
@@ -153,6 +154,24 @@ var windowSpec = &spec{name: "window", doc: "A windowed operator over the events
 		{name: "session", doc: "a key's events separated by less than gap; a session ends gap after its last event", fields: []field{
 			{name: "gap", typ: tDuration, required: true},
 			timeWindowAggs,
+		}},
+		{name: "sequence", doc: "events matching steps[0], steps[1]... in that order (others in between ignored), the last at most within after the first; each step takes the earliest event that can complete the match, and the next match starts after it", fields: []field{
+			{name: "steps", typ: tStrings, required: true, doc: "the steps: CEL conditions over event and the lookups, at least two"},
+			{name: "within", typ: tDuration, required: true, doc: "the most time from a match's first event to its last (inclusive)"},
+		}},
+		{name: "absence", doc: "an event matching start that no event matching end follows within `within`; fires when the watermark passes start + within", fields: []field{
+			{name: "start", typ: tString, required: true, doc: "a CEL condition: the event that starts the wait"},
+			{name: "end", typ: tString, required: true, doc: "a CEL condition: the event that ends it"},
+			{name: "within", typ: tDuration, required: true, doc: "how long after a start an end still counts (inclusive)"},
+		}},
+		{name: "new_value", doc: "an event whose field has a value its key has not shown in the `within` before it; fires on that event", fields: []field{
+			{name: "field", typ: tString, required: true, doc: "the field whose values are tracked"},
+			{name: "within", typ: tDuration, required: true, doc: "how long a value stays known after it was last seen (inclusive)"},
+		}},
+		{name: "distinct_count", doc: "an event that brings the distinct values of field among its key's events in the last `within` to count; the match consumes its events", fields: []field{
+			{name: "field", typ: tString, required: true, doc: "the field whose distinct values are counted"},
+			{name: "count", typ: tInt, required: true, doc: "distinct values that make a match"},
+			{name: "within", typ: tDuration, required: true, doc: "the span the values are counted over (inclusive)"},
 		}},
 	}}
 

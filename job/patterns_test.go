@@ -1,0 +1,112 @@
+package job
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// The pattern windows' own errors, each at its node.
+func TestLoadErrorsPatterns(t *testing.T) {
+	src := `windows:
+  - name: seq
+    type: sequence
+    key: user
+    steps: [event.n > 1.0]
+    within: 10m
+  - name: seq2
+    type: sequence
+    key: user
+    steps:
+      - event.n > 1.0
+      - event.nn < 2.0
+    within: 0s
+  - name: abs
+    type: absence
+    key: user
+    start: event.n > 1.0
+    end: "event.user == 1"
+    within: 30m
+  - name: nv
+    type: new_value
+    key: user
+    field: ip
+    within: 24h
+  - name: dc
+    type: distinct_count
+    key: user
+    field: track
+    count: 0
+    within: 1h
+  - name: dc2
+    type: distinct_count
+    key: user
+    within: 1h
+`
+	want := []string{
+		"job.yaml:5:12: windows[0].steps: want at least two steps (one is a where:)",
+		"job.yaml:12:14: windows[1].steps[1]: undefined field 'nn'\n | event.nn < 2.0\n | .....^",
+		"job.yaml:13:13: windows[1].within: must be positive",
+		"job.yaml:18:22: windows[2].end: found no matching overload for '_==_' applied to '(string, int)'\n | event.user == 1\n | ...........^",
+		"job.yaml:23:12: windows[3].field: no input field \"ip\" (fields: id, user, track, ts, n)",
+		"job.yaml:29:12: windows[4].count: must be between 1 and 32768",
+		"job.yaml:31:5: windows[5]: missing field",
+		"job.yaml:31:5: windows[5]: missing count",
+	}
+	es := parseErrors(t, withBase(src))
+	if es.Error() != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%v\nwant:\n%s", es, strings.Join(want, "\n"))
+	}
+}
+
+// A rule on a new_value window, through the job's operators: the first
+// track of a user, and a track back after more than an hour, are new.
+func TestNewValueThroughJob(t *testing.T) {
+	j := mustParse(t, withBase(`windows:
+  - name: new_track
+    type: new_value
+    key: user
+    field: track
+    within: 1h
+rules:
+  - name: fresh
+    window: new_track
+    when: window.count == 1 && event.n >= 0.0
+    target: out
+`))
+	if p := j.Plan(); p.String() != "dedup → [new_track] → rules" {
+		t.Fatalf("plan %s", p)
+	}
+	b, err := j.Build(BuildConfig{Redis: deadRedis(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(id int64, user string, track int64, at time.Duration) stream.Event {
+		ts := t0.Add(at)
+		return stream.Event{Key: user, Time: ts.UnixNano(), Schema: j.Schema, Pos: stream.Position{Source: "in", Partition: -1, Offset: id},
+			Fields: []stream.Value{stream.Int(id), stream.String(user), stream.Int(track), stream.Time(ts), stream.Float(1)}}
+	}
+	in := []stream.Event{ev(1, "ann", 7, 0), ev(2, "ann", 7, 30*time.Minute), ev(3, "bob", 7, 31*time.Minute),
+		ev(4, "ann", 7, 150*time.Minute), ev(5, "ann", 8, 151*time.Minute), ev(5, "ann", 8, 151*time.Minute)}
+	ops, err := b.Operators(stream.PartitionID{Partition: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := stream.NewCollectSink()
+	p := stream.New("t", stream.Config{})
+	p.From(stream.NewSliceSource("in", in, 0)).Via(ops...).To(out)
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range out.Events() {
+		got = append(got, e.ID)
+	}
+	if want := "fresh:ann:1 fresh:bob:3 fresh:ann:4 fresh:ann:5"; strings.Join(got, " ") != want {
+		t.Fatalf("emissions %q, want %q", strings.Join(got, " "), want)
+	}
+}
