@@ -19,6 +19,7 @@ const (
 	snapOrder     = 'O'
 	snapDedup     = 'D'
 	snapNewValue  = 'N'
+	snapSequence  = 'Q'
 )
 
 // ErrCorrupt is wrapped by every Restore error caused by malformed bytes.

@@ -1,0 +1,160 @@
+package window
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+type seqKey struct {
+	other bool
+	a, b  int64
+	e     []int64
+}
+
+// Snapshot serialises the watermark, the buffered events and every key's
+// candidates (each matched event's time and fields), in a deterministic
+// order: keys by newest start, then key.
+func (s *Sequence) Snapshot() ([]byte, error) {
+	e := newEncoder(snapSequence)
+	e.iv(s.clk.wm)
+	e.iv(s.clk.floor)
+	e.uv(uint64(s.steps))
+	s.buf.encode(e)
+	keys := make([]seqKey, 0, s.live())
+	for i, tab := range s.tables() {
+		tab.each(func(en []int64) { keys = append(keys, seqKey{i == 1, en[fKeyA], en[fKeyB], en}) })
+	}
+	slices.SortFunc(keys, func(x, y seqKey) int {
+		if c := cmp.Compare(x.e[fLast], y.e[fLast]); c != 0 {
+			return c
+		}
+		if x.other != y.other {
+			if x.other {
+				return 1
+			}
+			return -1
+		}
+		if x.other {
+			return s.keys.compare(int32(x.a), int32(y.a))
+		}
+		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
+	})
+	e.uv(uint64(len(keys)))
+	for _, k := range keys {
+		if k.other {
+			s.keys.writeKey(e, int32(k.a))
+		} else {
+			e.u8(keyInts)
+			e.iv(k.a)
+			e.iv(k.b)
+		}
+		n, _ := seqUnmeta(k.e[fMeta])
+		e.uv(uint64(n))
+		s.eachRun(k.e, func(run []int64) {
+			e.uv(uint64(run[1]))
+			for _, i := range run[2 : 2+run[1]] {
+				e.iv(s.held[i].Time)
+				e.values(s.held[i].Fields)
+			}
+		})
+	}
+	return e.b, nil
+}
+
+// eachRun calls fn with each candidate of the entry e, in list form.
+func (s *Sequence) eachRun(e []int64, fn func(run []int64)) {
+	n, k := seqUnmeta(e[fMeta])
+	if n == 1 {
+		s.tmp = append(append(s.tmp[:0], e[fLast], int64(k)), e[fHead:]...)
+		fn(s.tmp)
+		return
+	}
+	l := s.lists[e[fHead]]
+	for r := 0; r < len(l); r += s.rw {
+		fn(l[r : r+s.rw])
+	}
+}
+
+// Restore replaces the state with a snapshot taken with the same
+// configuration (the number of steps is checked).
+func (s *Sequence) Restore(data []byte) error {
+	d, err := newDecoder(data, snapSequence)
+	if err != nil {
+		return err
+	}
+	n := &Sequence{cfg: s.cfg, clk: s.clk, log: s.log}
+	n.init()
+	n.clk.wm, n.clk.floor = d.iv(), d.iv()
+	if steps := d.uv(); d.err == nil && steps != uint64(n.steps) {
+		d.fail("snapshot taken with another number of steps")
+	}
+	n.buf.dedup.name, n.buf.known = s.cfg.Dedup, s.buf.known
+	n.buf.decode(d)
+	keys := d.count()
+	if keys > n.cfg.MaxKeys {
+		d.fail("more keys than MaxKeys")
+	}
+	for i := 0; i < keys && d.err == nil; i++ {
+		n.restoreKey(d)
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	n.stats, n.ev, n.pub = s.stats, s.ev, s.pub
+	*s = *n
+	s.publish()
+	return nil
+}
+
+// restoreKey reads one key and its candidates.
+func (s *Sequence) restoreKey(d *decoder) {
+	tab, a, b := s.ints, int64(0), int64(0)
+	if d.b[min(d.off, len(d.b)-1)] == keyInts {
+		d.u8()
+		a, b = d.iv(), d.iv()
+	} else {
+		tab, a = s.other, int64(s.keys.readKey(d))
+	}
+	cnt := d.uv()
+	if d.err != nil {
+		return
+	}
+	p, dup := tab.find(a, b)
+	if dup || cnt == 0 || cnt > uint64(s.cfg.MaxMatches) {
+		d.fail("bad key state")
+		return
+	}
+	var runs []int64
+	for r := 0; r < int(cnt) && d.err == nil; r++ {
+		k := d.uv()
+		if d.err != nil || k == 0 || k >= uint64(s.steps) {
+			d.fail("bad candidate")
+			break
+		}
+		run := make([]int64, s.rw)
+		run[1] = int64(k)
+		prev := int64(stream.MinWatermark)
+		if r > 0 {
+			prev = runs[len(runs)-s.rw]
+		}
+		for j := 0; j < int(k) && d.err == nil; j++ {
+			t, fields := d.iv(), d.values()
+			if t < prev {
+				d.fail("candidate out of order")
+				break
+			}
+			if j == 0 {
+				run[0] = t
+			}
+			prev = t
+			run[2+j] = s.hold(&stream.Event{Time: t, Fields: fields})
+		}
+		runs = append(runs, run...)
+	}
+	if d.err != nil {
+		return
+	}
+	s.store(tab, tab.insert(p, a, b), 0, runs)
+}
