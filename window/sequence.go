@@ -7,11 +7,11 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// Bounds on a sequence's shape: a step's index and a key's candidate
-// matches are kept in 16 bits of a table word.
+// Bounds on a sequence's settings, so that its state fits its words.
 const (
 	maxSeqSteps   = 1024
 	maxSeqMatches = 1 << 15
+	maxSeqKeys    = 1 << 30
 )
 
 func (c *SequenceConfig) setDefaults() {
@@ -22,7 +22,8 @@ func (c *SequenceConfig) setDefaults() {
 }
 
 // Validate reports settings that cannot work: those of PatternConfig, fewer
-// than two steps (or more than 1024), a nil step, MaxMatches above 32768.
+// than two steps (or more than 1024), a nil step, MaxMatches above 32768,
+// MaxKeys above 2^30.
 func (c SequenceConfig) Validate() error {
 	errs := c.PatternConfig.check()
 	if len(c.Steps) < 2 || len(c.Steps) > maxSeqSteps {
@@ -36,6 +37,9 @@ func (c SequenceConfig) Validate() error {
 	}
 	if c.MaxMatches > maxSeqMatches {
 		errs = append(errs, errors.New("MaxMatches must be at most 32768"))
+	}
+	if c.MaxKeys > maxSeqKeys {
+		errs = append(errs, errors.New("MaxKeys must be at most 2^30"))
 	}
 	return configErr("sequence "+c.Name, errs)
 }
@@ -66,12 +70,15 @@ func (c SequenceConfig) Validate() error {
 // number of steps and Steps = the matched events (time and fields) in step
 // order.
 //
-// State per key: a table entry (4 words plus one per step after the first)
-// and each matched event's time and Fields slice, not the event. MaxKeys
+// State per key: a table entry of 4 words, and per candidate its matched
+// events' times and Fields slices, not the events (a key whose one
+// candidate matched only step 0 holds no more than its entry and one Fields
+// slice). MaxKeys
 // evicts the key whose newest candidate started first (among 16 sampled,
 // as CountWithin does), MaxMatches the key's oldest candidate; both count
 // in Stats.Evictions and are logged at Warn at most once a minute of the
-// pipeline's clock.
+// pipeline's clock. At most 2^31-1 events are held at once: beyond, keys
+// are evicted.
 type Sequence struct {
 	cfg    SequenceConfig
 	clk    clock
@@ -81,14 +88,14 @@ type Sequence struct {
 	ints   *flatTable // state of int keys
 	other  *flatTable // state of the other keys, keyed by their keys slot
 	steps  int        // len(cfg.Steps)
-	rw     int        // words of a candidate in a list: start, k, steps-1 slots
-	held   []stream.Matched
-	free   []int32   // free slots of held
-	lists  [][]int64 // candidates of keys with several, rw words each
-	freeL  []int32   // free lists
-	tmp    []int64   // a key's candidates while an event is applied
-	memo   []bool    // step predicates' results for the current event
-	memoAt []uint64  // the event (gen) each memo entry belongs to
+	rw     int        // words of a candidate in a list: 2(steps-1)
+	held   heldSlab   // the Fields of the events candidates matched
+	lists  [][]int64  // candidates of keys with several, or one past step 0
+	freeL  []int32    // free lists
+	tmp    []int64    // a key's candidates while an event is applied
+	zeros  []int64    // rw-2 zeros: the unmatched steps of a new candidate
+	memo   []bool     // step predicates' results for the current event
+	memoAt []uint64   // the event (gen) each memo entry belongs to
 	gen    uint64
 	since  int   // events decided since the last expiry sweep
 	sink   int64 // keeps touch's loads alive
@@ -119,12 +126,13 @@ func NewSequence(cfg SequenceConfig) (*Sequence, error) {
 // init sets the empty state of s.cfg.
 func (s *Sequence) init() {
 	s.steps = len(s.cfg.Steps)
-	s.rw = 2 + s.steps - 1
+	s.rw = 2 * (s.steps - 1)
 	s.kf = newKeyFields(s.cfg.KeyBy)
 	s.keys = newKeyTable()
-	s.ints, s.other = newFlat(fHead+s.steps-1), newFlat(fHead+s.steps-1)
+	s.ints, s.other = newFlat(fHead), newFlat(fHead)
 	s.memo, s.memoAt = make([]bool, s.steps), make([]uint64, s.steps)
-	s.held, s.free, s.lists, s.freeL = nil, nil, nil, nil
+	s.held, s.lists, s.freeL = heldSlab{}, nil, nil
+	s.tmp, s.zeros = make([]int64, 0, 2*s.rw), make([]int64, s.rw-2)
 }
 
 // Start takes the pipeline's allowed lateness if the config left it zero,

@@ -50,31 +50,29 @@ func (s *Sequence) Snapshot() ([]byte, error) {
 			e.iv(k.a)
 			e.iv(k.b)
 		}
-		n, _ := seqUnmeta(k.e[fMeta])
-		e.uv(uint64(n))
-		s.eachRun(k.e, func(run []int64) {
-			e.uv(uint64(run[1]))
-			for _, i := range run[2 : 2+run[1]] {
-				e.iv(s.held[i].Time)
-				e.values(s.held[i].Fields)
+		s.eachRun(k.e, func(runs []int64) {
+			e.uv(uint64(len(runs) / s.rw))
+			for r := 0; r < len(runs); r += s.rw {
+				run := runs[r:]
+				e.uv(uint64(runK(run)))
+				for j := range runK(run) {
+					e.iv(run[2*j])
+					e.values(s.held.get(runSlot(run, j)))
+				}
 			}
 		})
 	}
 	return e.b, nil
 }
 
-// eachRun calls fn with each candidate of the entry e, in list form.
-func (s *Sequence) eachRun(e []int64, fn func(run []int64)) {
-	n, k := seqUnmeta(e[fMeta])
-	if n == 1 {
-		s.tmp = append(append(s.tmp[:0], e[fLast], int64(k)), e[fHead:]...)
-		fn(s.tmp)
+// eachRun calls fn with the candidates of the entry e, in list form.
+func (s *Sequence) eachRun(e []int64, fn func(runs []int64)) {
+	if e[fMeta]&seqList != 0 {
+		fn(s.lists[e[fMeta]&seqSlotBit])
 		return
 	}
-	l := s.lists[e[fHead]]
-	for r := 0; r < len(l); r += s.rw {
-		fn(l[r : r+s.rw])
-	}
+	s.tmp = append(append(s.tmp[:0], e[fLast], 1<<32|e[fMeta]&seqSlotBit), s.zeros...)
+	fn(s.tmp)
 }
 
 // Restore replaces the state with a snapshot taken with the same
@@ -134,7 +132,6 @@ func (s *Sequence) restoreKey(d *decoder) {
 			break
 		}
 		run := make([]int64, s.rw)
-		run[1] = int64(k)
 		prev := int64(stream.MinWatermark)
 		if r > 0 {
 			prev = runs[len(runs)-s.rw]
@@ -145,16 +142,14 @@ func (s *Sequence) restoreKey(d *decoder) {
 				d.fail("candidate out of order")
 				break
 			}
-			if j == 0 {
-				run[0] = t
-			}
 			prev = t
-			run[2+j] = s.hold(&stream.Event{Time: t, Fields: fields})
+			run[2*j], run[2*j+1] = t, int64(s.held.put(fields))
 		}
+		run[1] |= int64(k) << 32
 		runs = append(runs, run...)
 	}
 	if d.err != nil {
 		return
 	}
-	s.store(tab, tab.insert(p, a, b), 0, runs)
+	s.store(tab, tab.insert(p, a, b), false, runs)
 }

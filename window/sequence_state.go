@@ -7,26 +7,43 @@ import (
 	"github.com/rulestream/rulestream/stream"
 )
 
-// A key's entry in the flat tables (width fHead + steps-1):
+// A key's entry in the flat tables is the table's four words: key, fLast
+// (the newest candidate's start) and meta, whose low 32 bits say where the
+// candidates are:
 //
-//   - one candidate: fLast is its start, the meta word's low bits hold 1
-//     and the number k of steps it matched, and the payload holds the held
-//     slots of its k matched events;
-//   - several: fLast is the newest candidate's start, the meta word holds
-//     their number, payload word 0 the index of their list in s.lists.
+//   - bit 31 clear: one candidate that matched only step 0 (the common
+//     case); its start is fLast and bits 0-30 hold the slot of its event's
+//     Fields in s.held;
+//   - bit 31 set: bits 0-30 index s.lists, which holds the candidates.
 //
-// A list holds the candidates in order of start, rw words each: start, k,
-// then the held slots of the k matched events (the rest unused). held[slot]
-// is a matched event's time and Fields.
-func seqMeta(n, k int) int64              { return int64(n) | int64(k)<<16 }
-func seqUnmeta(m int64) (n, k int)        { return int(m & 0xffff), int(m >> 16 & 0xffff) }
+// A list holds candidates in order of start, rw = 2(steps-1) words each:
+// word 2j is the time of the event matched by step j and word 2j+1 its held
+// slot, except word 1, which holds slot 0 | k<<32, k the number of steps
+// matched (1 ≤ k < steps).
+const (
+	seqList    = 1 << 31
+	seqSlotBit = 1<<31 - 1
+)
+
 func (s *Sequence) live() int             { return s.ints.n + s.other.n }
 func (s *Sequence) tables() [2]*flatTable { return [2]*flatTable{s.ints, s.other} }
+
+func runK(run []int64) int { return int(uint64(run[1]) >> 32) }
+
+func runSlot(run []int64, j int) int32 {
+	if j == 0 {
+		return int32(run[1] & seqSlotBit)
+	}
+	return int32(run[2*j+1])
+}
 
 // step applies one event, in decision order; pk is its key if it is ints.
 func (s *Sequence) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 	s.since++
 	s.gen++
+	for s.held.live() > maxHeld-s.cfg.MaxMatches-1 && s.live() > 0 {
+		s.evictOne() // room for the events this one may hold
+	}
 	tab, a, b := s.ints, pk.a, pk.b
 	if !pk.ok {
 		vals := s.kf.values(ev)
@@ -50,20 +67,19 @@ func (s *Sequence) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 		}
 		e := tab.at(tab.insert(p, a, b))
 		e[fLast] = ev.Time
-		setLow(e, seqMeta(1, 1))
-		e[fHead] = s.hold(ev)
+		setLow(e, int64(s.held.put(ev.Fields)))
 		return
 	}
 	e := tab.at(p)
-	n, k := seqUnmeta(e[fMeta])
+	list := e[fMeta]&seqList != 0
 	var runs []int64
-	if n == 1 {
-		runs = append(s.tmp[:0], e[fLast], int64(k))
-		runs = append(runs, e[fHead:]...)
+	if list {
+		runs = s.lists[e[fMeta]&seqSlotBit]
 	} else {
-		runs = s.lists[e[fHead]]
+		runs = append(s.tmp[:0], e[fLast], 1<<32|e[fMeta]&seqSlotBit)
+		runs = append(runs, s.zeros...)
 	}
-	rw := s.rw
+	rw, n := s.rw, len(runs)/s.rw
 	// Candidates that started more than Within ago cannot complete: they
 	// are a prefix, the list being in order of start.
 	lo, d := sub(ev.Time, int64(s.cfg.Within)), 0
@@ -72,7 +88,7 @@ func (s *Sequence) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 	}
 	done := -1
 	for r := d; r < n; r++ {
-		if k := int(runs[r*rw+1]); s.test(k, ev) && k+1 == s.steps {
+		if k := runK(runs[r*rw:]); s.test(k, ev) && k+1 == s.steps {
 			done = r
 			break
 		}
@@ -82,17 +98,14 @@ func (s *Sequence) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 		for r := d; r < n; r++ {
 			s.release(runs[r*rw:])
 		}
-		if n > 1 {
-			s.freeList(e[fHead])
-		}
-		s.drop(tab, p)
+		s.store(tab, p, list, runs[:0])
 		return
 	}
 	for r := d; r < n; r++ {
 		run := runs[r*rw : (r+1)*rw]
-		if k := int(run[1]); s.test(k, ev) {
-			run[2+k] = s.hold(ev)
-			run[1]++
+		if k := runK(run); s.test(k, ev) {
+			run[2*k], run[2*k+1] = ev.Time, int64(s.held.put(ev.Fields))
+			run[1] += 1 << 32
 		}
 	}
 	runs = runs[:copy(runs, runs[d*rw:n*rw])]
@@ -103,39 +116,38 @@ func (s *Sequence) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 			s.stats.Evictions++
 			s.ev.matches++
 		}
-		runs = append(runs, ev.Time, 1, s.hold(ev))
-		runs = append(runs, make([]int64, rw-3)...)
+		runs = append(runs, ev.Time, 1<<32|int64(s.held.put(ev.Fields)))
+		runs = append(runs, s.zeros...)
 	}
-	s.store(tab, p, n, runs)
+	s.store(tab, p, list, runs)
 }
 
-// store writes back the candidates of the entry at p, which held n of them
-// (in a list if n > 1).
-func (s *Sequence) store(tab *flatTable, p uint64, n int, runs []int64) {
+// store writes back the candidates of the entry at p (list: they were in a
+// list), or drops the entry if there are none.
+func (s *Sequence) store(tab *flatTable, p uint64, list bool, runs []int64) {
 	e := tab.at(p)
-	m := len(runs) / s.rw
-	if n > 1 && m < 2 {
-		s.freeList(e[fHead])
+	if !list {
+		s.tmp = runs[:0] // keep what append grew
 	}
-	switch {
-	case m == 0:
-		s.drop(tab, p)
-	case m == 1:
-		e[fLast] = runs[0]
-		setLow(e, seqMeta(1, int(runs[1])))
-		copy(e[fHead:], runs[2:])
-	default:
-		if n < 2 { // runs is s.tmp: copy it
-			id := s.newList()
-			e[fHead] = id
-			runs = append(s.lists[id], runs...)
+	switch m := len(runs) / s.rw; {
+	case m == 1 && runK(runs) == 1, m == 0:
+		if list {
+			s.freeList(e[fMeta] & seqSlotBit)
 		}
-		s.lists[e[fHead]] = runs
+		if m == 0 {
+			s.drop(tab, p)
+			return
+		}
+		e[fLast] = runs[0]
+		setLow(e, runs[1]&seqSlotBit)
+	default:
+		if !list { // runs is s.tmp: copy it
+			id := s.newList()
+			runs = append(s.lists[id], runs...)
+			setLow(e, seqList|id)
+		}
+		s.lists[e[fMeta]&seqSlotBit] = runs
 		e[fLast] = runs[len(runs)-s.rw]
-		setLow(e, seqMeta(m, 0))
-	}
-	if n == 1 && m < 2 {
-		s.tmp = runs[:0]
 	}
 }
 
@@ -156,41 +168,23 @@ func (s *Sequence) freeList(id int64) {
 	s.freeL = append(s.freeL, int32(id))
 }
 
-// hold keeps ev's time and Fields in a free slot and returns the slot.
-func (s *Sequence) hold(ev *stream.Event) int64 {
-	m := stream.Matched{Time: ev.Time, Fields: ev.Fields}
-	if n := len(s.free); n > 0 {
-		i := s.free[n-1]
-		s.free = s.free[:n-1]
-		s.held[i] = m
-		return int64(i)
-	}
-	s.held = append(s.held, m)
-	return int64(len(s.held) - 1)
-}
-
-// release frees the held slots of the candidate that starts run.
+// release frees the held events of the candidate that starts run.
 func (s *Sequence) release(run []int64) {
-	for _, i := range run[2 : 2+run[1]] {
-		s.held[i] = stream.Matched{}
-		s.free = append(s.free, int32(i))
+	for j := range runK(run) {
+		s.held.drop(runSlot(run, j))
 	}
 }
 
 // forget frees what the entry e holds: held events, list, interned key.
 func (s *Sequence) forget(tab *flatTable, e []int64) {
-	n, k := seqUnmeta(e[fMeta])
-	if n == 1 {
-		for _, i := range e[fHead : fHead+k] {
-			s.held[i] = stream.Matched{}
-			s.free = append(s.free, int32(i))
-		}
-	} else {
-		l := s.lists[e[fHead]]
+	if id := e[fMeta] & seqSlotBit; e[fMeta]&seqList != 0 {
+		l := s.lists[id]
 		for r := 0; r < len(l); r += s.rw {
 			s.release(l[r:])
 		}
-		s.freeList(e[fHead])
+		s.freeList(id)
+	} else {
+		s.held.drop(int32(id))
 	}
 	if tab == s.other {
 		s.keys.remove(int32(e[fKeyA]))
@@ -217,12 +211,12 @@ func (s *Sequence) keyString(tab *flatTable, a, b int64) string {
 	return string(k)
 }
 
-// match emits the candidate run (its steps but the last matched), completed
-// by ev.
+// match emits the candidate run (every step matched but the last),
+// completed by ev.
 func (s *Sequence) match(ev *stream.Event, run []int64, tab *flatTable, a, b int64, out *stream.Emitter) {
 	steps := make([]stream.Matched, s.steps)
-	for j, i := range run[2 : 2+run[1]] {
-		steps[j] = s.held[i]
+	for j := range s.steps - 1 {
+		steps[j] = stream.Matched{Time: run[2*j], Fields: s.held.get(runSlot(run, j))}
 	}
 	steps[s.steps-1] = stream.Matched{Time: ev.Time, Fields: ev.Fields}
 	res := *ev
@@ -280,4 +274,42 @@ func (s *Sequence) evictOne() {
 
 func (e seqEvictions) String() string {
 	return fmt.Sprintf("keys %d, candidate matches %d, pending events %d", e.keys, e.matches, e.pending)
+}
+
+// maxHeld bounds the events held at once: their slots take 31 bits.
+const maxHeld = 1<<31 - 1
+
+// heldSlab keeps the Fields of the events candidates matched, in pages (no
+// copy and no doubling as it grows), reusing freed slots.
+type heldSlab struct {
+	pages [][][]stream.Value
+	n     int32 // slots ever used
+	free  []int32
+}
+
+const heldPage = 1 << 12
+
+func (h *heldSlab) live() int { return int(h.n) - len(h.free) }
+
+func (h *heldSlab) put(f []stream.Value) int32 {
+	var i int32
+	if n := len(h.free); n > 0 {
+		i = h.free[n-1]
+		h.free = h.free[:n-1]
+	} else {
+		if int(h.n) == len(h.pages)*heldPage {
+			h.pages = append(h.pages, make([][]stream.Value, heldPage))
+		}
+		i = h.n
+		h.n++
+	}
+	h.pages[i/heldPage][i%heldPage] = f
+	return i
+}
+
+func (h *heldSlab) get(i int32) []stream.Value { return h.pages[i/heldPage][i%heldPage] }
+
+func (h *heldSlab) drop(i int32) {
+	h.pages[i/heldPage][i%heldPage] = nil
+	h.free = append(h.free, i)
 }
