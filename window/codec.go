@@ -20,6 +20,8 @@ const (
 	snapDedup     = 'D'
 	snapNewValue  = 'N'
 	snapSequence  = 'Q'
+	snapAbsence   = 'A'
+	snapDistinct  = 'U'
 )
 
 // ErrCorrupt is wrapped by every Restore error caused by malformed bytes.

@@ -1,0 +1,152 @@
+package window
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// Snapshot serialises the watermark, the buffered events and every key's
+// values with their times, in a deterministic order.
+func (c *DistinctCounter) Snapshot() ([]byte, error) {
+	e := newEncoder(snapDistinct)
+	e.iv(c.clk.wm)
+	e.iv(c.clk.floor)
+	e.uv(uint64(c.cfg.Count))
+	c.buf.encode(e)
+	keys := make([]cwKey, 0, c.live())
+	for i, tab := range [2]*flatTable{c.ints, c.other} {
+		tab.each(func(en []int64) { keys = append(keys, cwKey{i == 1, en[fKeyA], en[fKeyB], en}) })
+	}
+	slices.SortFunc(keys, func(x, y cwKey) int {
+		if d := cmp.Compare(x.e[fLast], y.e[fLast]); d != 0 {
+			return d
+		}
+		if x.other != y.other {
+			if x.other {
+				return 1
+			}
+			return -1
+		}
+		if x.other {
+			return c.keys.compare(int32(x.a), int32(y.a))
+		}
+		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
+	})
+	e.uv(uint64(len(keys)))
+	for _, k := range keys {
+		if k.other {
+			c.keys.writeKey(e, int32(k.a))
+		} else {
+			e.u8(keyInts)
+			e.iv(k.a)
+			e.iv(k.b)
+		}
+		e.iv(k.e[fLast])
+		n, mode := dcUnmeta(k.e[fMeta])
+		e.uv(uint64(n))
+		for i := range n {
+			w := k.e[fHead+2*i]
+			if mode == dcInterned {
+				e.value(c.values.value(int32(w)))
+			} else {
+				e.value(rawValue(mode, w))
+			}
+			e.iv(k.e[fHead+2*i+1])
+		}
+	}
+	return e.b, nil
+}
+
+// Restore replaces the state with a snapshot taken with the same Count.
+func (c *DistinctCounter) Restore(data []byte) error {
+	d, err := newDecoder(data, snapDistinct)
+	if err != nil {
+		return err
+	}
+	n := &DistinctCounter{cfg: c.cfg, within: c.within, clk: c.clk, slots: c.slots, log: c.log}
+	n.reset()
+	n.clk.wm, n.clk.floor = d.iv(), d.iv()
+	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
+		d.fail("snapshot taken with another Count")
+	}
+	n.buf.dedup.name, n.buf.known = c.cfg.Dedup, c.buf.known
+	n.buf.decode(d)
+	keys := d.count()
+	vals := make([]stream.Value, 0, n.slots)
+	times := make([]int64, 0, n.slots)
+	for i := 0; i < keys && d.err == nil; i++ {
+		tab, a, b := n.ints, int64(0), int64(0)
+		if d.off < len(d.b) && d.b[d.off] == keyInts {
+			d.u8()
+			a, b = d.iv(), d.iv()
+		} else {
+			tab, a = n.other, int64(n.keys.readKey(d))
+		}
+		last, cnt := d.iv(), d.count()
+		if d.err != nil {
+			break
+		}
+		if cnt == 0 || cnt > n.slots {
+			d.fail("bad key state")
+			break
+		}
+		vals, times = vals[:0], times[:0]
+		for range cnt {
+			vals, times = append(vals, canonValue(d.value())), append(times, d.iv())
+		}
+		if d.err != nil {
+			break
+		}
+		if !distinctValues(vals) {
+			d.fail("a value twice, or null")
+			break
+		}
+		p, dup := tab.find(a, b)
+		if dup {
+			d.fail("a key twice")
+			break
+		}
+		n.restoreKey(tab.at(tab.insert(p, a, b)), last, vals, times)
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	n.stats, n.pub = c.stats, c.pub
+	*c = *n
+	c.bind()
+	c.publish()
+	return nil
+}
+
+// distinctValues reports whether vals are all different and not null.
+func distinctValues(vals []stream.Value) bool {
+	seen := make(map[stream.Value]struct{}, len(vals))
+	for _, v := range vals {
+		if _, ok := seen[v]; ok || v.IsNull() {
+			return false
+		}
+		seen[v] = struct{}{}
+	}
+	return true
+}
+
+// restoreKey fills a new entry with values read from a snapshot.
+func (c *DistinctCounter) restoreKey(e []int64, last int64, vals []stream.Value, times []int64) {
+	e[fLast] = last
+	mode := int(vals[0].Kind())
+	for _, v := range vals {
+		if !rawMode(v.Kind()) || int(v.Kind()) != mode {
+			mode = dcInterned
+		}
+	}
+	for i, v := range vals {
+		w := v.Int()
+		if mode == dcInterned {
+			w = int64(c.values.hold(v))
+		}
+		e[fHead+2*i], e[fHead+2*i+1] = w, times[i]
+	}
+	setLow(e, dcMeta(len(vals), mode))
+}
