@@ -119,6 +119,9 @@ func (s *Sequence) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 		runs = append(runs, ev.Time, 1<<32|int64(s.held.put(ev.Fields)))
 		runs = append(runs, s.zeros...)
 	}
+	if len(runs) == 0 {
+		s.stats.Expired++ // its candidates timed out
+	}
 	s.store(tab, p, list, runs)
 }
 
