@@ -83,10 +83,21 @@ func sevArrival(r *rand.Rand, es []sev, dupShare float64, maxDelay time.Duration
 // seqCase is a random sequence: its key, its steps as sets of kinds (an
 // erring step fails on kind 3) and Within.
 type seqCase struct {
-	keyBy  []string
-	masks  []int // kinds each step accepts, as bits
-	errs   []bool
-	within time.Duration
+	keyBy   []string
+	masks   []int // kinds each step accepts, as bits
+	errs    []bool
+	within  time.Duration
+	noDedup bool // no Dedup field: ties go by the events' Key, then position
+}
+
+// order is the decision order of two events: time, then the dedup value
+// (the id), or without dedup the event's Key (the user's text), then its
+// position (in the order of ids when nothing is delivered twice).
+func (c seqCase) order(a, b sev) int {
+	if c.noDedup {
+		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(fmt.Sprint(a.user), fmt.Sprint(b.user)), cmp.Compare(a.id, b.id))
+	}
+	return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.id, b.id))
 }
 
 var seqKeys = [][]string{{"user"}, {"user", "dev"}, {"name"}, {"user", "name"}}
@@ -114,6 +125,9 @@ var errKind3 = errors.New("kind 3")
 func (c seqCase) config() window.SequenceConfig {
 	cfg := window.SequenceConfig{PatternConfig: window.PatternConfig{Name: "seq", KeyBy: c.keyBy,
 		Within: c.within, Dedup: "event_id"}}
+	if c.noDedup {
+		cfg.Dedup = ""
+	}
 	for i := range c.masks {
 		mask, errs := c.masks[i], c.errs[i]
 		cfg.Steps = append(cfg.Steps, func(ev *stream.Event) (bool, error) {
@@ -143,11 +157,11 @@ func (c seqCase) key(e sev) string {
 }
 
 // reference computes the sequence's matches from SequenceConfig's
-// definition, plainly: per key, the events in decision order (time, then
-// event id); from pos, the earliest event matching step 0 whose greedy
-// completion (each next step the earliest later event matching it) ends
-// within Within of it is a match; the next search starts after its last
-// event. The matches come out in decision order of their last events.
+// definition, plainly: per key, the events in decision order; from pos,
+// the earliest event matching step 0 whose greedy completion (each next
+// step the earliest later event matching it) ends within Within of it is a
+// match; the next search starts after its last event. The matches come out
+// in decision order of their last events.
 func (c seqCase) reference(es []sev) []string {
 	by := map[string][]sev{}
 	for _, e := range es {
@@ -159,7 +173,7 @@ func (c seqCase) reference(es []sev) []string {
 	}
 	var ms []match
 	for key, l := range by {
-		slices.SortFunc(l, func(a, b sev) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.id, b.id)) })
+		slices.SortFunc(l, c.order)
 		pos := 0
 	search:
 		for {
@@ -188,9 +202,7 @@ func (c seqCase) reference(es []sev) []string {
 			break
 		}
 	}
-	slices.SortFunc(ms, func(a, b match) int {
-		return cmp.Or(cmp.Compare(a.last.t, b.last.t), cmp.Compare(a.last.id, b.last.id))
-	})
+	slices.SortFunc(ms, func(a, b match) int { return c.order(a.last, b.last) })
 	var ls []string
 	for _, m := range ms {
 		ls = append(ls, m.line)
@@ -231,7 +243,7 @@ func seqLines(t *testing.T, res []stream.Event) []string {
 // delivered out of order (within the bound or the allowed lateness) with
 // duplicates, for many seeds, and compares every result (key, times, the
 // matched events) with the reference; one arrival per seed restarts the
-// operator from a snapshot midway.
+// operator from a snapshot midway, one has no dedup.
 func TestSequenceDifferential(t *testing.T) {
 	seeds := 400
 	if testing.Short() {
@@ -243,15 +255,21 @@ func TestSequenceDifferential(t *testing.T) {
 		c := randomSeqCase(r)
 		es := randomSevs(r, 20+r.IntN(100), 3*time.Hour)
 		want := c.reference(es)
+		nd := c
+		nd.noDedup = true
+		wantND := nd.reference(es)
 		total += len(want)
-		for try := range 3 {
-			cfg := c.config()
-			drv := bound
-			if try == 1 { // most of the disorder within the allowed lateness
+		for try := range 4 {
+			cfg, want := c.config(), want
+			drv, dupShare := bound, 0.3
+			switch try {
+			case 1: // most of the disorder within the allowed lateness
 				cfg.AllowedLateness, drv = bound, bound/4
+			case 3: // no dedup and no duplicates
+				cfg, want, dupShare = nd.config(), wantND, 0
 			}
 			fresh := func() snapOp { return startSeq(t, cfg) }
-			evs := sevArrival(r, es, 0.3, bound)
+			evs := sevArrival(r, es, dupShare, bound)
 			if try == 2 {
 				rs := &restoring{snapOp: fresh(), t: t, fresh: fresh, cut: 1 + r.IntN(30)}
 				res, _ := drive(t, r, rs, evs, drv)
