@@ -72,13 +72,13 @@ func (c SequenceConfig) Validate() error {
 //
 // State per key: a table entry of 4 words, and per candidate its matched
 // events' times and Fields slices, not the events (a key whose one
-// candidate matched only step 0 holds no more than its entry and one Fields
-// slice). MaxKeys
-// evicts the key whose newest candidate started first (among 16 sampled,
-// as CountWithin does), MaxMatches the key's oldest candidate; both count
-// in Stats.Evictions and are logged at Warn at most once a minute of the
-// pipeline's clock. At most 2^31-1 events are held at once: beyond, keys
-// are evicted.
+// candidate matched only step 0 holds its entry and one Fields slice).
+// MaxKeys evicts the key whose newest candidate started first (among 16
+// sampled, as CountWithin does), MaxMatches the key's oldest candidate,
+// MaxPending decides the oldest half of the buffered events early; all
+// count in Stats.Evictions and are logged at Warn, with their counts by
+// cause, at most once a minute of the pipeline's clock. At most 2^31-1
+// events are held at once: beyond, keys are evicted.
 type Sequence struct {
 	cfg    SequenceConfig
 	clk    clock
