@@ -339,6 +339,31 @@ func (j *Job) window(w Window) (stream.Operator, windowStats, error) {
 	case "new_value":
 		op, err := window.NewNewValue(window.NewValueConfig{PatternConfig: pc, Field: w.Field})
 		return op, op, err
+	case "distinct_count":
+		op, err := window.NewDistinctCount(window.DistinctCountConfig{PatternConfig: pc, Field: w.Field, Count: w.Count})
+		return op, op, err
+	case "sequence":
+		var steps []window.Predicate
+		for _, expr := range w.Steps {
+			p, err := j.predicate(w.Name, expr)
+			if err != nil {
+				return nil, nil, err
+			}
+			steps = append(steps, p)
+		}
+		op, err := window.NewSequence(window.SequenceConfig{PatternConfig: pc, Steps: steps})
+		return op, op, err
+	case "absence":
+		start, err := j.predicate(w.Name, w.Start)
+		if err != nil {
+			return nil, nil, err
+		}
+		end, err := j.predicate(w.Name, w.End)
+		if err != nil {
+			return nil, nil, err
+		}
+		op, err := window.NewAbsence(window.AbsenceConfig{PatternConfig: pc, Start: start, End: end})
+		return op, op, err
 	case "tumbling":
 		op, err := window.NewTumbling(window.TumblingConfig{WindowConfig: wc, Size: w.Size, Offset: w.Offset})
 		return op, op, err
