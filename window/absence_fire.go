@@ -121,6 +121,9 @@ func (a *Absence) flush(out *stream.Emitter) {
 	}
 	a.stats.Emitted += int64(len(res.items))
 	res.items, res.bytes, res.nvals = res.items[:0], res.bytes[:0], 0
+	if a.recs.len() == 0 && len(a.codec.schemas)+len(a.codec.sources) > 64 {
+		a.codec = newEvCodec() // no record or result refers to them: forget schemas and sources no longer seen
+	}
 	if cap(res.bytes) > 1<<20 { // a burst (the final watermark): do not keep its memory
 		res.items, res.bytes = nil, nil
 	}

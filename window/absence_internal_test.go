@@ -2,6 +2,7 @@ package window
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -52,5 +53,35 @@ func TestAbsenceCancelledStartsCompacted(t *testing.T) {
 		if ev.Window.Start != int64(time.Duration(i)*time.Minute) || ev.Fields[0].Int() != int64(5000+i%7) {
 			t.Fatalf("result %d: %+v %v", i, ev.Window, ev.Fields)
 		}
+	}
+}
+
+// The packing's tables of schemas and sources are forgotten when no
+// pending start refers to them, so sources seen once do not pile up.
+func TestAbsenceCodecTablesForgotten(t *testing.T) {
+	schema := stream.MustSchema("shop", stream.Field{Name: "user", Kind: stream.KindInt})
+	yes := func(*stream.Event) (bool, error) { return true, nil }
+	no := func(*stream.Event) (bool, error) { return false, nil }
+	a, err := NewAbsence(AbsenceConfig{PatternConfig: PatternConfig{Name: "a", KeyBy: []string{"user"}, Within: time.Minute},
+		Start: yes, End: no})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var out stream.Emitter
+	for round := range 3 {
+		var in []stream.Event
+		for i := range 100 {
+			in = append(in, stream.Event{Time: int64(round) * int64(time.Hour), Schema: schema, Fields: []stream.Value{stream.Int(int64(i))},
+				Pos: stream.Position{Source: fmt.Sprintf("file-%d-%d", round, i)}})
+		}
+		_ = a.Process(ctx, in, &out)
+		_ = a.Advance(ctx, int64(round)*int64(time.Hour)+int64(time.Minute)+1, &out)
+		if n := len(a.codec.sources); n > 64 {
+			t.Fatalf("round %d: %d sources remembered", round, n)
+		}
+	}
+	if got := len(out.Events()); got != 300 || out.Events()[299].Pos.Source != "file-2-99" {
+		t.Fatalf("%d results, the last %+v", got, out.Events()[got-1])
 	}
 }
