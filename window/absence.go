@@ -58,7 +58,10 @@ func (c AbsenceConfig) Validate() error {
 // starts' decision order. A result is a copy of the start event (Key, Pos,
 // Schema, Fields, Joins) with Time = start + Within (its deadline) and
 // Window set: Kind "absence", Key the key fields' text, Start = First =
-// Last = the start's time, End = the deadline, Count 1.
+// Last = the start's time, End = the deadline, Count 1. (Target and ID,
+// which input events do not carry, are not kept.) The results of one call
+// share their memory: one string holds their strings, one array their
+// fields (each result's Fields has no room to grow into a neighbour's).
 //
 // State is the pending starts, whose events are packed into bytes held
 // outside the garbage collector's view, and per key with pending starts a

@@ -339,6 +339,27 @@ func TestDistinctCountBoundedAndExpiring(t *testing.T) {
 	}
 }
 
+// MaxPending decides the oldest half early, counted as evictions; what
+// arrives behind it is late.
+func TestDistinctCountMaxPending(t *testing.T) {
+	cfg := dcConfig([]string{"user"}, 2, time.Hour, 0)
+	cfg.MaxPending = 10
+	op := must(window.NewDistinctCount(cfg))
+	var out stream.Emitter
+	var es []dcEv
+	for i := range 11 {
+		es = append(es, dcEv{id: int64(i), val: stream.Int(int64(i)), t: base + int64(i)*int64(time.Minute)})
+	}
+	_ = op.Process(context.Background(), dcEvents(es, false), &out)
+	if st := op.Stats(); st.Evictions != 6 || st.Pending != 5 || len(out.Events()) != 3 {
+		t.Fatalf("stats %+v, %d results", st, len(out.Events()))
+	}
+	_ = op.Process(context.Background(), dcEvents([]dcEv{{id: 99, val: stream.Int(1), t: base}}, false), &out)
+	if op.Stats().Late != 1 {
+		t.Fatalf("stats %+v", op.Stats())
+	}
+}
+
 func TestDistinctCountConfigAndStart(t *testing.T) {
 	ok := dcConfig([]string{"user"}, 3, time.Minute, 0)
 	for _, c := range []struct {
