@@ -201,6 +201,7 @@ func TestAbsenceEqualsOracle(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
+		t.Logf("%d results, %d cancelled starts, %d duplicates, %d predicate errors, %d restarts", results, cancelled, dups, errs, restarts)
 		if results == 0 || cancelled == 0 || dups == 0 || errs == 0 || restarts == 0 {
 			t.Errorf("the inputs prove little: %d results, %d cancelled starts, %d duplicates, %d errors, %d restarts",
 				results, cancelled, dups, errs, restarts)

@@ -207,6 +207,7 @@ func TestDistinctCountEqualsOracle(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
+		t.Logf("%d results, %d duplicates, %d restarts", results, dups, restarts)
 		if results == 0 || dups == 0 || restarts == 0 {
 			t.Errorf("the inputs prove little: %d results, %d duplicates, %d restarts", results, dups, restarts)
 		}
