@@ -101,25 +101,47 @@ type lateSink struct {
 	schema *stream.Schema
 }
 
-func (s *lateSink) Write(ctx context.Context, evs []stream.Event) error {
+// WriteLate writes late events, each late by the watermark it was found
+// behind (stream.LateWriter: what the pipeline calls).
+func (s *lateSink) WriteLate(ctx context.Context, evs []stream.Event, wms []int64) error {
 	out := make([]stream.Event, len(evs))
-	w := s.wm()
-	for i, ev := range evs {
-		fields := make([]stream.Value, s.schema.Len())
-		for k := range fields {
-			fields[k] = ev.Get(s.schema.Field(k).Name)
+	for i := range evs {
+		w := stream.MinWatermark
+		if i < len(wms) {
+			w = wms[i]
 		}
-		if s.schema != s.b.job.Schema {
-			by := int64(0)
-			if w > ev.Time {
-				by = (w - ev.Time) / 1e6
-			}
-			fields[len(fields)-1] = stream.Int(by)
-		}
-		out[i] = stream.Event{Key: ev.Key, Time: ev.Time, Pos: ev.Pos, Schema: s.schema, Fields: fields,
-			Target: LateTarget, ID: "late:" + ev.Pos.String()}
+		out[i] = s.late(&evs[i], w)
 	}
 	return s.b.late.Write(ctx, out)
+}
+
+// Write writes late events, each late by the watermark wm reports now.
+func (s *lateSink) Write(ctx context.Context, evs []stream.Event) error {
+	w := s.wm()
+	out := make([]stream.Event, len(evs))
+	for i := range evs {
+		out[i] = s.late(&evs[i], w)
+	}
+	return s.b.late.Write(ctx, out)
+}
+
+// late is the late target's event of ev, found behind watermark w. Its id
+// is "late:<position>:<fingerprint>": a replay writes it once, another
+// record at the same position is not taken for it.
+func (s *lateSink) late(ev *stream.Event, w int64) stream.Event {
+	fields := make([]stream.Value, s.schema.Len())
+	for k := range fields {
+		fields[k] = ev.Get(s.schema.Field(k).Name)
+	}
+	if s.schema != s.b.job.Schema {
+		by := int64(0)
+		if w != stream.MinWatermark && w != stream.MaxWatermark && w > ev.Time {
+			by = (w - ev.Time) / 1e6
+		}
+		fields[len(fields)-1] = stream.Int(by)
+	}
+	id := ev.AppendFingerprint([]byte("late:" + ev.Pos.String() + ":"))
+	return stream.Event{Key: ev.Key, Time: ev.Time, Pos: ev.Pos, Schema: s.schema, Fields: fields, Target: LateTarget, ID: string(id)}
 }
 
 func (s *lateSink) Flush(ctx context.Context) error   { return s.b.late.Flush(ctx) }

@@ -50,7 +50,8 @@ var timeWindow = map[string]bool{"tumbling": true, "sliding": true, "session": t
 // (EngineConfig.IDField) when it has one; else, for the result of a time
 // window (no event fields of its own), its start and end in unix
 // nanoseconds ("<start>-<end>"); else the event's position (file:line or
-// topic/partition/offset), which a replay of the same input reproduces.
+// topic/partition/offset) and fingerprint, which a replay of the same input
+// reproduces and another record at the same position does not.
 func (en *Engine) emissionID(rule, key string, ev *stream.Event) string {
 	b := make([]byte, 0, len(rule)+len(key)+24)
 	b = append(b, rule...)
@@ -70,6 +71,8 @@ func (en *Engine) emissionID(rule, key string, ev *stream.Event) string {
 		b = strconv.AppendInt(b, ev.Window.End, 10)
 	default:
 		b = append(b, ev.Pos.String()...)
+		b = append(b, ':')
+		b = ev.AppendFingerprint(b)
 	}
 	return string(b)
 }

@@ -15,17 +15,21 @@ var DeadLetterSchema = MustSchema("deadletter",
 )
 
 // DeadLetterEvent turns a rejected record into an event of DeadLetterSchema.
-// Its ID is the position, so an idempotent sink writes it once.
+// Its ID is "deadletter:<position>:<fingerprint of the raw bytes and
+// reason>": a replay of the same record writes it once to an idempotent
+// sink, and another record read at the same position (a file replaced
+// under the same name, stdin of another run) is not taken for it.
 func DeadLetterEvent(r Reject) Event {
 	pos := r.Pos.String()
-	return Event{
+	ev := Event{
 		Key:    r.Pos.Source,
 		Pos:    r.Pos,
 		Schema: DeadLetterSchema,
 		Fields: []Value{String(r.Pos.Source), String(pos), String(r.Reason), String(string(r.Raw))},
 		Target: "deadletter",
-		ID:     "deadletter:" + pos,
 	}
+	ev.ID = string(ev.AppendFingerprint([]byte("deadletter:" + pos + ":")))
+	return ev
 }
 
 // DecodeError is an error of a decoder, naming the input, the position and

@@ -56,6 +56,7 @@ type cpWrite struct {
 type outMsg struct {
 	events []Event
 	late   []Event
+	lateWM []int64 // per late event: the watermark it was found behind
 	dead   []Event
 	acks   []AckFunc
 	cps    []cpWrite
@@ -68,6 +69,7 @@ func (m *outMsg) empty() bool {
 func (m *outMsg) reset() {
 	m.events = m.events[:0]
 	m.late = m.late[:0]
+	m.lateWM = m.lateWM[:0]
 	m.dead = m.dead[:0]
 	clear(m.acks)
 	m.acks = m.acks[:0]

@@ -27,3 +27,11 @@ func (f SinkFunc) Close(context.Context) error { return nil }
 
 // Discard is a Sink that drops everything.
 var Discard Sink = SinkFunc(func(context.Context, []Event) error { return nil })
+
+// LateWriter is implemented by late sinks (Pipeline.Late) that want to know
+// how late each event was: the runner calls WriteLate instead of Write,
+// with, per event, the watermark it was found behind (the pipeline's, or
+// for an operator's late output the watermark the operator had reached).
+type LateWriter interface {
+	WriteLate(ctx context.Context, events []Event, watermarks []int64) error
+}

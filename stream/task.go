@@ -58,6 +58,7 @@ func (r *runner) feed(ctx context.Context, t *task, src int, evs []Event, msg *o
 			if ev.Time < wm-allowed {
 				t.tracker.Observe(PartitionID{Source: src, Partition: ev.Pos.Partition}, ev.Time, now)
 				msg.late = append(msg.late, *ev)
+				msg.lateWM = append(msg.lateWM, wm)
 				r.p.stats.late.Add(1)
 				continue
 			}
@@ -122,6 +123,9 @@ func (r *runner) step(ctx context.Context, t *task, evs []Event, wm int64, msg *
 		}
 		if len(em.late) > 0 {
 			msg.late = append(msg.late, em.late...)
+			for range em.late {
+				msg.lateWM = append(msg.lateWM, t.lastWM)
+			}
 			r.p.stats.late.Add(int64(len(em.late)))
 		}
 		for _, rej := range em.dead {
@@ -189,6 +193,7 @@ func (r *runner) stepLanes(ctx context.Context, t *task, evs []Event, wm int64, 
 	for _, l := range t.lanes {
 		msg.events = append(msg.events, l.out.events...)
 		msg.late = append(msg.late, l.out.late...)
+		msg.lateWM = append(msg.lateWM, l.out.lateWM...)
 		msg.dead = append(msg.dead, l.out.dead...)
 		l.out.reset()
 	}

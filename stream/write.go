@@ -123,7 +123,11 @@ func (r *runner) writeMsg(ctx context.Context, msg *outMsg) error {
 		}
 	}
 	if len(msg.late) > 0 && p.late != nil {
-		if err := protect("late sink", func() error { return p.late.Write(ctx, msg.late) }); err != nil {
+		write := func() error { return p.late.Write(ctx, msg.late) }
+		if lw, ok := p.late.(LateWriter); ok {
+			write = func() error { return lw.WriteLate(ctx, msg.late, msg.lateWM) }
+		}
+		if err := protect("late sink", write); err != nil {
 			return fmt.Errorf("late sink: %w", err)
 		}
 	}
