@@ -107,6 +107,7 @@ func (j *Job) compile(c *errs) {
 	}
 	j.Rules = set
 	j.checkTargets(c)
+	j.checkCooldowns(c)
 }
 
 // emissions returns, per target name, the schemas of what it receives and
@@ -249,4 +250,25 @@ func (w Window) conditions() []condition {
 		}
 	}
 	return out
+}
+
+// checkCooldowns refuses a cooldown on per-event rules when the input has no
+// key: it would hold back every event of the stream, not one key's.
+func (j *Job) checkCooldowns(c *errs) {
+	if len(j.Input.Key) > 0 || j.rulesNode == nil {
+		return
+	}
+	for i, r := range j.Rules.Rules() {
+		if r.Cooldown <= 0 || r.Window != "" || i >= len(j.rulesNode.Content) {
+			continue
+		}
+		n := j.rulesNode.Content[i]
+		for k := 0; k+1 < len(n.Content); k += 2 {
+			if n.Content[k].Value == "cooldown" {
+				n = n.Content[k+1]
+				break
+			}
+		}
+		c.add(n, "rules["+r.Name+"].cooldown", "a cooldown holds back a key's emissions, and the input has no key: give input.key")
+	}
 }

@@ -251,6 +251,7 @@ func (j *Job) parseInput(c *errs, o *obj, before int) {
 			c.add(o.strNodes("key")[i], join(o.path, "key"), "no field %q (fields: %s)", k, fieldNames(in.Fields))
 		}
 	}
+	noRepeats(c, o, "key")
 	for _, f := range in.Fields {
 		if slices.Contains(rules.MetaFields(), f.Name) {
 			c.add(o.node("fields"), join(o.path, "fields"), "field %q: emissions carry their own %s; rename the input's field", f.Name, f.Name)
@@ -399,6 +400,7 @@ func (j *Job) parseWindows(c *errs, list []*obj) {
 				c.add(o.strNodes("key")[i], join(o.path, "key"), "no input field %q (fields: %s)", k, fieldNames(j.Input.Fields))
 			}
 		}
+		noRepeats(c, o, "key")
 		if o.has("key") && len(w.Key) == 0 {
 			c.add(o.node("key"), join(o.path, "key"), "want at least one field")
 		}
@@ -551,6 +553,7 @@ func (j *Job) parseTargets(c *errs, list []*obj) {
 }
 
 func readWrite(o *obj) Write {
+	noRepeats(o.c, o, "fields")
 	return Write{Type: o.str("type"), Key: o.str("key"), Fields: o.strs("fields"), MaxLen: o.integer("maxlen"),
 		Member: o.str("member"), Score: o.str("score"), NX: o.boolean("nx"), IDField: o.str("id_field"), node: o}
 }
@@ -561,4 +564,15 @@ func article(k stream.Kind) string {
 		return "an " + n
 	}
 	return "a " + k.String()
+}
+
+// noRepeats reports a name given twice in the list at key.
+func noRepeats(c *errs, o *obj, key string) {
+	seen := map[string]bool{}
+	for _, n := range o.strNodes(key) {
+		if seen[n.Value] {
+			c.add(n, join(o.path, key), "%q named twice", n.Value)
+		}
+		seen[n.Value] = true
+	}
 }

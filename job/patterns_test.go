@@ -110,3 +110,62 @@ rules:
 		t.Fatalf("emissions %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// Names given twice in a key or fields list, and a cooldown without an
+// input key, are refused at load.
+func TestLoadErrorsRepeatsAndKeylessCooldown(t *testing.T) {
+	es := parseErrors(t, `input:
+  path: x
+  columns: [user, t]
+  fields: {user: string, t: time}
+  time: t
+  key: [user, user]
+windows:
+  - name: w
+    type: count_within
+    key: [user, user]
+    count: 2
+    within: 1m
+rules:
+  - name: r
+    window: w
+    when: "true"
+    target: out
+targets:
+  - name: out
+    type: stream
+    key: q
+    fields: [user, user]
+`)
+	want := []string{
+		`job.yaml:6:15: input.key: "user" named twice`,
+		`job.yaml:10:17: windows[0].key: "user" named twice`,
+		`job.yaml:22:20: targets[0].fields: "user" named twice`,
+	}
+	if es.Error() != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%v\nwant:\n%s", es, strings.Join(want, "\n"))
+	}
+	es = parseErrors(t, strings.Replace(withBase(`rules:
+  - name: r
+    when: "true"
+    target: out
+    cooldown: 1h
+`), "  key: user\n", "", 1))
+	if want := "job.yaml:5:15: rules[r].cooldown: a cooldown holds back a key's emissions, and the input has no key: give input.key"; es.Error() != want {
+		t.Errorf("errors:\n%v\nwant:\n%s", es, want)
+	}
+}
+
+// A lookup that drops events it finds no hash for runs though no rule
+// reads it: it filters the input.
+func TestPlanKeepsFilteringLookups(t *testing.T) {
+	j := mustParse(t, withBase(`lookups:
+  - name: account
+    key: "account:{user}"
+    fields: {plan: string}
+    unknown: drop
+`))
+	if p := j.Plan(); p.String() != "dedup → account → rules" || len(p.Unused) != 0 {
+		t.Fatalf("plan %s, unused %v", p, p.Unused)
+	}
+}

@@ -72,7 +72,9 @@ func (j *Job) Plan() Plan {
 		}
 	}
 	for _, l := range j.Lookups {
-		if reads[l.Name] {
+		// A lookup that drops or dead-letters events it finds no hash for
+		// filters the input: it runs whether or not a rule reads it.
+		if reads[l.Name] || l.Unknown != "pass" {
 			p.Lookups = append(p.Lookups, l.Name)
 		} else {
 			p.Unused = append(p.Unused, fmt.Sprintf("lookup %s: no rule or where: reads it", l.Name))

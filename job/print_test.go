@@ -102,8 +102,8 @@ targets:
 		{[]any{"rules", 1}, map[string]any{"name": "off", "when": "true", "target": "z", "enabled": false, "cooldown": "24h0m0s"}},
 		{[]any{"targets", 0, "writes"}, []any{map[string]any{"type": "stream", "key": "q", "fields": "all"}}},
 		{[]any{"targets", 1, "writes", 0}, map[string]any{"type": "sorted_set", "key": "z", "member": "user", "nx": false, "score": "the event time (unix ms)"}},
-		{[]any{"plan", "chain"}, "dedup → customer → rules"},
-		{[]any{"plan", "unused"}, []any{"lookup track: no rule or where: reads it"}},
+		{[]any{"plan", "chain"}, "dedup → customer → track → rules"},
+		{[]any{"plan", "unused"}, []any{}}, // track drops unknown tracks: it runs though no rule reads it
 	} {
 		if got := at(t, doc, tc.path...); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%v = %#v, want %#v", tc.path, got, tc.want)
