@@ -435,7 +435,17 @@ func (b *Built) Reload(next *Job) error {
 		}
 		return nil
 	}
-	b.master.Swap(next.Rules)
+	set := next.Rules
+	if set.Env() != b.job.Env && next.rulesNode != nil {
+		// Compile the rules again in the running job's environment: its
+		// schemas are the events' (the engines read fields by position
+		// only for them), and the unchanged rules keep their programs.
+		var err error
+		if set, err = b.job.Env.LoadYAML(next.File, next.src, next.rulesNode, next.version, live); err != nil {
+			return err
+		}
+	}
+	b.master.Swap(set)
 	b.Propagate()
 	return nil
 }

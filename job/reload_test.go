@@ -69,8 +69,8 @@ func TestReloadSwapsRules(t *testing.T) {
 	if v := b.Master().Live().Version(); v != "v2" {
 		t.Errorf("master's live version %q, want v2", v)
 	}
-	if b.Master().Live() != j2.Rules {
-		t.Errorf("master's live set is not the new job's")
+	if live := b.Master().Live(); !reflect.DeepEqual(live.Rules(), j2.Rules.Rules()) || live.Env() != j1.Env {
+		t.Errorf("master's live set is not the new job's rules, in the running environment")
 	}
 
 	// The partition built before the reload evaluates the new rules.
@@ -137,7 +137,7 @@ func TestReloadSameVersionIsNoop(t *testing.T) {
 	if err := b.Reload(j4); err != nil {
 		t.Fatal(err)
 	}
-	if b.Master().Live() != j4.Rules || j4.Rules.Version() == j3.Rules.Version() {
+	if b.Master().Live().Version() != j4.Rules.Version() || j4.Rules.Version() == j3.Rules.Version() {
 		t.Errorf("changed rules without version: not swapped (versions %s, %s)", j3.Rules.Version(), j4.Rules.Version())
 	}
 }
@@ -347,5 +347,19 @@ func TestReloadConcurrent(t *testing.T) {
 	}
 	if c := b.Counters(); c.Firings["big"] != 3*batches {
 		t.Errorf("firings %v, want big=%d", c.Firings, 3*batches)
+	}
+}
+
+// A reloaded job's rules are compiled in the running job's environment, so
+// that the engines keep reading fields by position (the events carry the
+// running job's schema).
+func TestReloadKeepsTheRunningEnv(t *testing.T) {
+	j1 := mustParse(t, reloadSrc("v1", "1.0"))
+	b := build(t, j1)
+	if err := b.Reload(mustParse(t, reloadSrc("v2", "3.0"))); err != nil {
+		t.Fatal(err)
+	}
+	if live := b.Master().Live(); live.Version() != "v2" || live.Env() != j1.Env {
+		t.Fatalf("live set %s compiled in another environment", live.Version())
 	}
 }
