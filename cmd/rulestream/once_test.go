@@ -124,8 +124,21 @@ func lineOf(t *testing.T, pos string) int {
 
 // targetsDigest describes every key under prefix but the idempotency
 // markers and checkpoints: its type and content (stream entries by their
-// fields, sorted; sets sorted).
+// fields, sorted; sets sorted; lists in their order).
 func targetsDigest(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
+	t.Helper()
+	return digestTargets(t, rdb, prefix, false)
+}
+
+// targetsMultiset is targetsDigest with each list's elements sorted: what
+// was pushed, not in which order (per-event rules fire in arrival order,
+// which is not the files' order when a glob's files are read concurrently).
+func targetsMultiset(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
+	t.Helper()
+	return digestTargets(t, rdb, prefix, true)
+}
+
+func digestTargets(t *testing.T, rdb *redis.Client, prefix string, sortLists bool) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
@@ -147,7 +160,12 @@ func targetsDigest(t *testing.T, rdb *redis.Client, prefix string) map[string]st
 			slices.Sort(entries) // several sources interleave their entries
 			v = entries
 		case "list":
-			v, err = rdb.LRange(ctx, prefix+k, 0, -1).Result()
+			var items []string
+			items, err = rdb.LRange(ctx, prefix+k, 0, -1).Result()
+			if sortLists {
+				slices.Sort(items)
+			}
+			v = items
 		case "set":
 			var ms []string
 			ms, err = rdb.SMembers(ctx, prefix+k).Result()
