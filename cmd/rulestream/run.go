@@ -306,6 +306,9 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
 		fmt.Fprintf(out, "window %s: %d results, %d evictions\n", name, w.Results, w.Evictions)
 	}
 	fmt.Fprintf(out, "rules: %s\n", job.FormatCounts(c.Firings))
+	if errs := errorCounts(c); len(errs) > 0 {
+		fmt.Fprintf(out, "errors: %s\n", job.FormatCounts(errs))
+	}
 	written, pending := map[string]int64{}, map[string]int64{}
 	for name, t := range a.built.Targets() {
 		written[name] = t.Written
@@ -319,4 +322,15 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
 	}
 	fmt.Fprintf(out, "watermark: %s, %d checkpoints\n", formatWatermark(st.Watermark), st.Checkpoints)
 	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))
+}
+
+// errorCounts are the runtime errors of the rules that had any, by rule.
+func errorCounts(c job.Counters) map[string]int64 {
+	errs := map[string]int64{}
+	for name, n := range c.RuleErrors {
+		if n > 0 {
+			errs[name] = n
+		}
+	}
+	return errs
 }

@@ -62,6 +62,9 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
 	fmt.Fprintf(out, "events: %d in, %d duplicates dropped, %d dead-lettered, %d late\n", st.EventsIn, c.Duplicates, st.DeadLetters, st.Late)
 	fmt.Fprintf(out, "repeats: %d matches, %d evictions\n", c.Matches, c.Evictions)
 	fmt.Fprintf(out, "rules: %s\n", music.FormatFirings(c.Firings))
+	if errs := c.Errors(); len(errs) > 0 {
+		fmt.Fprintf(out, "errors: %s\n", music.FormatFirings(errs))
+	}
 	fmt.Fprintf(out, "watermark: %s, %d checkpoints\n", formatWatermark(st.Watermark), st.Checkpoints)
-	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/elapsed.Seconds())
+	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))
 }

@@ -161,6 +161,17 @@ func (s *Scenario) Counters() Counters {
 		RuleErrors: c.RuleErrors, Degraded: c.Degraded}
 }
 
+// Errors returns the runtime errors of the rules that had any, by rule.
+func (c Counters) Errors() map[string]int64 {
+	errs := map[string]int64{}
+	for name, n := range c.RuleErrors {
+		if n > 0 {
+			errs[name] = n
+		}
+	}
+	return errs
+}
+
 // FormatFirings formats firings as "rule=N ..." sorted by rule.
 func FormatFirings(f map[string]int64) string { return job.FormatCounts(f) }
 
