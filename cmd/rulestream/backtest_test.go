@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -46,9 +47,9 @@ func parseBacktest(t *testing.T, out string) (events int, rows map[string]backte
 }
 
 // -backtest reports what each rule would fire over the job's input and
-// writes nothing to Redis: no target, no idempotency marker, and no
-// reference data either (the job's load: is not run). Its lookups read
-// what Redis holds.
+// writes nothing to the Redis given by -redis: no target, no idempotency
+// marker, and no reference data either (the job's load: is not run). Its
+// lookups read what Redis holds.
 func TestBacktestWritesNothing(t *testing.T) {
 	rdb, url, prefix := testRedis(t)
 	ctx := context.Background()
@@ -87,6 +88,36 @@ func TestBacktestWritesNothing(t *testing.T) {
 	require.Equal(t, backtestRow{target: "audit", firings: want.auditCount(), keys: len(want.audit)}, rows["admin_without_mfa"])
 	require.Equal(t, before, targetsDigest(t, rdb, prefix), "a backtest changed Redis")
 	require.Len(t, keysUnder(t, rdb, prefix), len(accounts), "a backtest wrote to Redis")
+}
+
+// -backtest without -redis runs on the embedded server, which holds
+// nothing: the job's reference data (load:) is loaded into it first, so
+// that rules reading lookups fire as a run's would.
+func TestBacktestEmbeddedLoadsReference(t *testing.T) {
+	ls := readLogins(t, filepath.Join(loginsDir, "data", "logins.jsonl"))
+	want := computeLogins(ls, adminsWithoutMFA(readAccounts(t)))
+	require.NotZero(t, want.auditCount())
+	o := newOptions(filepath.Join(loginsDir, "job.yaml"), "", "")
+	o.backtest = true
+	stdout, stderr, err := runJob(t, o)
+	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	t.Log(stdout)
+	require.Contains(t, stdout, "embedded Redis on ")
+	require.Regexp(t, `(?m)^`+regexp.QuoteMeta(filepath.Join(loginsDir, "data", "accounts.csv"))+`: loaded 300, skipped 0, recovered 0, `, stdout)
+	events, rows := parseBacktest(t, stdout)
+	require.Equal(t, want.in, events)
+	require.Equal(t, map[string]backtestRow{
+		"brute_force":       {target: "alerts", firings: len(want.alerts), keys: len(want.alerts)},
+		"admin_without_mfa": {target: "audit", firings: want.auditCount(), keys: len(want.audit)},
+		"failure_spike":     {target: "spikes", firings: len(want.spikes), keys: countries(want.spikes)},
+	}, rows)
+
+	// A Kafka job without -input fails before anything is loaded.
+	o = newOptions(writeKafkaLoginsJob(t, t.TempDir(), []string{"127.0.0.1:1"}, "g"), "", "")
+	o.backtest = true
+	stdout, _, err = runJob(t, o)
+	require.EqualError(t, err, "-backtest reads a file: give -input")
+	require.NotContains(t, stdout, "loaded")
 }
 
 // countries counts the distinct countries of spike keys

@@ -131,6 +131,14 @@ func (a *app) runBacktest(ctx context.Context) error {
 	if len(srcs) != 1 {
 		return fmt.Errorf("-backtest reads one file; the input matches %d", len(srcs))
 	}
+	// The embedded server starts empty: the job's reference data goes into
+	// it, so that the lookups find what a run's would. A Redis given by
+	// -redis is only read: a backtest writes nothing there.
+	if a.o.redis == "" {
+		if err := a.loadReference(ctx); err != nil {
+			return err
+		}
+	}
 	up, err := a.built.Upstream()
 	if err != nil {
 		return err
