@@ -60,11 +60,23 @@ type Built struct {
 	protos []*enrich.Lookup // one per built lookup, for the invalidator
 
 	mu      sync.Mutex
-	engines []*rules.Engine
+	parts   map[*part]struct{} // the operators of live partitions (and lanes)
+	retired Counters           // the counts of partitions released
+}
+
+// part holds the operators of one partition's (or lane's) chain whose
+// counters Built sums: registered by Operators, dropped by its engine's
+// Release when the runner drops the partition.
+type part struct {
+	engine  *rules.Engine
 	windows map[string][]windowStats
 	dedups  []*window.Dedup
 	lookups []*enrich.Lookup
 	filters map[string][]*rules.Filter
+}
+
+func newPart() *part {
+	return &part{windows: map[string][]windowStats{}, filters: map[string][]*rules.Filter{}}
 }
 
 type windowStats interface{ Stats() window.Stats }
@@ -87,8 +99,8 @@ func (j *Job) Build(cfg BuildConfig) (*Built, error) {
 		}
 	}
 	slices.SortStableFunc(plan.Lookups, func(a, b string) int { return cmp.Compare(j.lookupIndex(a), j.lookupIndex(b)) })
-	b := &Built{job: j, plan: plan, cfg: cfg, caches: map[string]*enrich.Cache{},
-		windows: map[string][]windowStats{}, filters: map[string][]*rules.Filter{}}
+	b := &Built{job: j, plan: plan, cfg: cfg, caches: map[string]*enrich.Cache{}, parts: map[*part]struct{}{},
+		retired: Counters{Windows: map[string]WindowCounts{}, Firings: map[string]int64{}, RuleErrors: map[string]int64{}}}
 	var err error
 	if b.master, err = rules.NewEngine(j.Rules, b.engineConfig(cfg.Logger)); err != nil {
 		return nil, err
@@ -228,13 +240,14 @@ func (b *Built) Sinks() []stream.Sink {
 // events (through the event-time order when a rule needs it) and the Tap,
 // then the rules engine. Use it with stream.Pipeline.ViaPartitioned.
 func (b *Built) Operators(pid stream.PartitionID) ([]stream.Operator, error) {
-	up, err := b.upstream(pid, b.cfg.Tap)
+	pt := newPart()
+	up, err := b.upstream(pid, b.cfg.Tap, pt)
 	if err != nil {
 		return nil, err
 	}
 	// The master logs rule-set changes once; the partitions' engines log
 	// only warnings (runtime errors of rules). The live set is read and the
-	// engine registered under the lock Propagate takes, so that no reload
+	// part registered under the lock Propagate takes, so that no reload
 	// falls between the two.
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -242,17 +255,41 @@ func (b *Built) Operators(pid stream.PartitionID) ([]stream.Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.engines = append(b.engines, engine)
-	return append(up, engine), nil
+	pt.engine = engine
+	b.parts[pt] = struct{}{}
+	return append(up, &releasing{Engine: engine, b: b, part: pt}), nil
+}
+
+// releasing is a partition's rules engine that, when the runner drops the
+// partition (stream.Releaser), takes the partition's operators out of
+// Built's registry and keeps their counts: a consumer group's rebalances
+// do not pile up state.
+type releasing struct {
+	*rules.Engine
+	b    *Built
+	part *part
+}
+
+// Release retires the partition's counts and forgets its operators.
+func (r *releasing) Release() {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	if _, ok := r.b.parts[r.part]; !ok {
+		return
+	}
+	r.b.retired = addCounts(r.b.retired, r.part.counts())
+	delete(r.b.parts, r.part)
 }
 
 // Upstream returns the operators in front of the rules engine for one
 // partition, with no Tap (for a backtest, which writes nothing).
 func (b *Built) Upstream() ([]stream.Operator, error) {
-	return b.upstream(stream.PartitionID{}, nil)
+	return b.upstream(stream.PartitionID{}, nil, newPart())
 }
 
-func (b *Built) upstream(pid stream.PartitionID, tap func(stream.PartitionID) (stream.Operator, error)) ([]stream.Operator, error) {
+// upstream builds the operators in front of the engine, recording in pt
+// those whose counters Built sums.
+func (b *Built) upstream(pid stream.PartitionID, tap func(stream.PartitionID) (stream.Operator, error), pt *part) ([]stream.Operator, error) {
 	j := b.job
 	var ops []stream.Operator
 	if b.plan.Dedup {
@@ -261,9 +298,7 @@ func (b *Built) upstream(pid stream.PartitionID, tap func(stream.PartitionID) (s
 			return nil, err
 		}
 		ops = append(ops, d)
-		b.mu.Lock()
-		b.dedups = append(b.dedups, d)
-		b.mu.Unlock()
+		pt.dedups = append(pt.dedups, d)
 	}
 	for _, name := range b.plan.Lookups {
 		lk, err := b.newLookup(j.lookup(name))
@@ -271,9 +306,7 @@ func (b *Built) upstream(pid stream.PartitionID, tap func(stream.PartitionID) (s
 			return nil, err
 		}
 		ops = append(ops, lk)
-		b.mu.Lock()
-		b.lookups = append(b.lookups, lk)
-		b.mu.Unlock()
+		pt.lookups = append(pt.lookups, lk)
 	}
 	var branches []stream.Operator
 	for _, name := range b.plan.Windows {
@@ -289,14 +322,10 @@ func (b *Built) upstream(pid stream.PartitionID, tap func(stream.PartitionID) (s
 				return nil, fmt.Errorf("window %s: where: %w", name, err)
 			}
 			stages = []stream.Operator{f, op}
-			b.mu.Lock()
-			b.filters[name] = append(b.filters[name], f)
-			b.mu.Unlock()
+			pt.filters[name] = append(pt.filters[name], f)
 		}
 		branches = append(branches, newChain(stages...))
-		b.mu.Lock()
-		b.windows[name] = append(b.windows[name], stats)
-		b.mu.Unlock()
+		pt.windows[name] = append(pt.windows[name], stats)
 	}
 	switch {
 	case b.plan.Order:
@@ -400,8 +429,10 @@ func (b *Built) Propagate() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	live := b.master.Live()
-	for _, en := range b.engines {
-		en.Swap(live)
+	for pt := range b.parts {
+		if pt.engine != nil {
+			pt.engine.Swap(live)
+		}
 	}
 }
 

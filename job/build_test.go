@@ -1,11 +1,13 @@
 package job
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
@@ -62,8 +64,11 @@ func TestOperatorsShape(t *testing.T) {
 			var got []string
 			for _, op := range ops {
 				s := fmt.Sprintf("%T", op)
-				if s == "*stream.parallel" {
+				switch s {
+				case "*stream.parallel":
 					s = "parallel"
+				case "*job.releasing": // the engine, taking its partition out of the registry when released
+					s = "*rules.Engine"
 				}
 				got = append(got, s)
 			}
@@ -131,5 +136,42 @@ func TestUpstreamConcurrentWithOperators(t *testing.T) {
 	wg.Wait()
 	if len(rec.pids) != 20 {
 		t.Errorf("the tap was built for %d partitions of 20", len(rec.pids))
+	}
+}
+
+// A partition's operators leave Built's registry when the runner releases
+// them (a revoked partition), their counts kept.
+func TestReleasedPartitionsKeepTheirCounts(t *testing.T) {
+	j := mustParse(t, withBase(""))
+	b, err := j.Build(BuildConfig{Redis: deadRedis(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := int32(0); i < 4; i++ {
+		ops, err := b.Operators(stream.PartitionID{Partition: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := stream.Event{Key: "u", Time: t0.UnixNano(), Schema: j.Schema, Pos: stream.Position{Source: "in", Partition: i},
+			Fields: []stream.Value{stream.Int(int64(i)), stream.String("u"), stream.Int(1), stream.Time(t0), stream.Float(5)}}
+		var em stream.Emitter
+		for _, op := range ops {
+			em.Reset()
+			if err := op.Process(context.Background(), []stream.Event{ev}, &em); err != nil {
+				t.Fatal(err)
+			}
+			if len(em.Events()) > 0 {
+				ev = em.Events()[0]
+			}
+		}
+		ops[len(ops)-1].(stream.Releaser).Release()
+		ops[len(ops)-1].(stream.Releaser).Release() // twice: no harm
+	}
+	if n := len(b.parts); n != 0 {
+		t.Errorf("%d partitions still registered", n)
+	}
+	if c := b.Counters(); c.Firings["big"] != 4 {
+		t.Errorf("firings %v, want big=4 kept from the released partitions", c.Firings)
 	}
 }

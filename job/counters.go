@@ -27,9 +27,11 @@ type WindowCounts struct {
 	Evictions int64 // state dropped by a hard bound
 	Late      int64 // events too late for it
 	Filtered  int64 // events its where: kept out
+	Errors    int64 // its where: or its pattern's conditions failing on an event (counted as false)
 }
 
-// Counters sums the counters of every partition's operators.
+// Counters sums the counters of every partition's operators, those of
+// partitions released (revoked) included.
 func (b *Built) Counters() Counters {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -40,35 +42,70 @@ func (b *Built) Counters() Counters {
 			c.RuleErrors[r.Name] = 0
 		}
 	}
-	for _, en := range b.engines {
-		for _, rs := range en.Stats().Rules {
+	c = addCounts(c, b.retired)
+	for pt := range b.parts {
+		c = addCounts(c, pt.counts())
+	}
+	for pt := range b.parts {
+		for _, l := range pt.lookups {
+			if h := l.Health(); h.Degraded {
+				c.Degraded = fmt.Sprintf("redis unreachable since %s: %s", h.Since.UTC().Format(time.RFC3339), h.Err)
+			}
+		}
+	}
+	return c
+}
+
+// counts are the counters of one partition's operators.
+func (pt *part) counts() Counters {
+	c := Counters{Windows: map[string]WindowCounts{}, Firings: map[string]int64{}, RuleErrors: map[string]int64{}}
+	if pt.engine != nil {
+		for _, rs := range pt.engine.Stats().Rules {
 			c.Firings[rs.Rule] += rs.Firings
 			c.RuleErrors[rs.Rule] += rs.Errors
 		}
 	}
-	for _, d := range b.dedups {
+	for _, d := range pt.dedups {
 		c.Duplicates += d.Stats().Duplicates
 	}
-	for name, ws := range b.windows {
+	for name, ws := range pt.windows {
 		var wc WindowCounts
 		for _, w := range ws {
 			st := w.Stats()
 			wc.Results += st.Emitted
 			wc.Evictions += st.Evictions
 			wc.Late += st.Late
+			wc.Errors += st.Errors
 		}
-		for _, f := range b.filters[name] {
+		for _, f := range pt.filters[name] {
 			st := f.Stats()
 			wc.Filtered += st.Dropped + st.Skipped + st.Errors
+			wc.Errors += st.Errors
 		}
 		c.Windows[name] = wc
 	}
-	for _, l := range b.lookups {
-		if h := l.Health(); h.Degraded {
-			c.Degraded = fmt.Sprintf("redis unreachable since %s: %s", h.Since.UTC().Format(time.RFC3339), h.Err)
-		}
-	}
 	return c
+}
+
+// addCounts returns a plus b.
+func addCounts(a, b Counters) Counters {
+	a.Duplicates += b.Duplicates
+	for k, v := range b.Firings {
+		a.Firings[k] += v
+	}
+	for k, v := range b.RuleErrors {
+		a.RuleErrors[k] += v
+	}
+	for k, v := range b.Windows {
+		w := a.Windows[k]
+		w.Results += v.Results
+		w.Evictions += v.Evictions
+		w.Late += v.Late
+		w.Filtered += v.Filtered
+		w.Errors += v.Errors
+		a.Windows[k] = w
+	}
+	return a
 }
 
 // FormatCounts formats counts as "name=N ..." sorted by name.

@@ -187,3 +187,43 @@ func FuzzCheckpointDecode(f *testing.F) {
 		_ = c.UnmarshalBinary(data)
 	})
 }
+
+// releasingCounter tells on a channel when the runner releases it.
+type releasingCounter struct {
+	counter
+	part     int32
+	released chan int32
+}
+
+func (c *releasingCounter) Release() { c.released <- c.part }
+
+// A revoked partition's operators are released after its checkpoint;
+// the others are not, not even when the pipeline ends.
+func TestRevokedPartitionIsReleased(t *testing.T) {
+	store := &notifyStore{MemoryCheckpoints: NewMemoryCheckpoints(), saved: make(chan string, 100)}
+	clock := NewManualClock(time.Unix(0, 0))
+	acks := &ackLog{acked: map[[2]int64]bool{}}
+	released := make(chan int32, 4)
+	src := &connSource{ChanSource: NewChanSource("topic"), connected: make(chan struct{})}
+	out := NewCollectSink()
+	p := New("cp", Config{Checkpoints: store, CheckpointInterval: time.Second, Clock: clock, OutOfOrderness: time.Minute})
+	p.From(src).ViaPartitioned(func(pid PartitionID) ([]Operator, error) {
+		return []Operator{Parallel(&releasingCounter{part: pid.Partition, released: released})}, nil
+	}).To(out)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	<-src.connected
+	for _, part := range []int32{0, 1} {
+		_, _, err := p.AssignPartition(ctx, src, part)
+		require.NoError(t, err)
+	}
+	src.C <- partBatch(0, 0, 3, acks)
+	src.C <- partBatch(1, 0, 3, acks)
+	require.NoError(t, out.WaitFor(context.Background(), 6))
+	require.NoError(t, p.RevokePartition(ctx, src, 0))
+	require.Equal(t, int32(0), <-released)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Empty(t, released, "partition 1 was not revoked")
+}

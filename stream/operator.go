@@ -33,6 +33,15 @@ type Snapshotter interface {
 	Restore(data []byte) error
 }
 
+// Releaser is implemented by operators that hold something beyond their
+// state, such as a registration in a registry of counters: the runner calls
+// Release when it drops the operator for good, after its partition was
+// revoked and checkpointed (not when the pipeline ends: the last counts
+// stay readable).
+type Releaser interface {
+	Release()
+}
+
 // Env is what an operator learns about its pipeline when it starts.
 type Env struct {
 	Pipeline string

@@ -107,3 +107,12 @@ func (p *parallel) Restore(data []byte) error {
 	}
 	return nil
 }
+
+// Release forwards to the branches that hold something.
+func (p *parallel) Release() {
+	for _, b := range p.branches {
+		if rl, ok := b.(Releaser); ok {
+			rl.Release()
+		}
+	}
+}

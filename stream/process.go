@@ -376,6 +376,7 @@ func (r *runner) revoke(ctx context.Context, req *revokeReq, out chan<- *outMsg)
 		return err
 	}
 	delete(r.tasks, req.pid)
+	defer t.release()
 	if r.cfg.Checkpoints != nil {
 		if err := r.checkpoint(t, msg, r.cfg.Clock.Now(), req.done); err != nil {
 			req.done <- err

@@ -210,3 +210,15 @@ func laneOf(key string, n uint32) uint32 {
 	}
 	return h % n
 }
+
+// release tells the task's operators (and its lanes') they are dropped.
+func (t *task) release() {
+	for _, op := range t.ops {
+		if rl, ok := op.(Releaser); ok {
+			rl.Release()
+		}
+	}
+	for _, l := range t.lanes {
+		l.release()
+	}
+}
