@@ -158,6 +158,9 @@ func (a *Absence) Process(_ context.Context, in []stream.Event, out *stream.Emit
 		if err := a.kf.check(&in[i], "absence", a.cfg.Name); err != nil {
 			return err
 		}
+		if !keyed(&a.kf, len(a.cfg.KeyBy), &in[i], out, &a.stats, "absence", a.cfg.Name) {
+			continue
+		}
 		if !inRange(&in[i], out, &a.stats) {
 			continue
 		}

@@ -122,6 +122,9 @@ func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.
 		if err := c.kf.check(&in[i], "count-within", c.cfg.Name); err != nil {
 			return err
 		}
+		if !keyed(&c.kf, len(c.cfg.KeyBy), &in[i], out, &c.stats, "count-within", c.cfg.Name) {
+			continue
+		}
 		if !inRange(&in[i], out, &c.stats) {
 			continue
 		}

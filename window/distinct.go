@@ -131,6 +131,9 @@ func (c *DistinctCounter) Process(_ context.Context, in []stream.Event, out *str
 		if err := c.kf.check(&in[i], "distinct_count", c.cfg.Name); err != nil {
 			return err
 		}
+		if !keyed(&c.kf, len(c.cfg.KeyBy), &in[i], out, &c.stats, "distinct_count", c.cfg.Name) {
+			continue
+		}
 		if !inRange(&in[i], out, &c.stats) {
 			continue
 		}

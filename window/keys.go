@@ -365,3 +365,26 @@ func (t *keyTable) readKey(d *decoder) int32 {
 	s, _ := t.find(vals, true)
 	return s
 }
+
+// keyed reports whether the first n key fields of ev have values; if one
+// is null, the event cannot be keyed (it would share a null key with every
+// other such event, a silently wrong result): it goes to the dead letter,
+// with its fields as raw text, and counts in Stats.Rejected.
+func keyed(k *keyFields, n int, ev *stream.Event, out *stream.Emitter, st *Stats, kind, name string) bool {
+	vals := k.values(ev)
+	for i := 0; i < n && i < len(vals); i++ {
+		if vals[i].IsNull() {
+			st.Rejected++
+			var raw []byte
+			for j, v := range ev.Fields {
+				if j > 0 {
+					raw = append(raw, ',')
+				}
+				raw = v.AppendText(raw)
+			}
+			out.DeadLetter(stream.Reject{Pos: ev.Pos, Reason: kind + " " + name + ": key field " + k.names[i] + " is null", Raw: raw})
+			return false
+		}
+	}
+	return true
+}

@@ -80,6 +80,9 @@ func (n *NewValue) Process(_ context.Context, in []stream.Event, out *stream.Emi
 		if err := n.kf.check(&in[i], "new_value", n.cfg.Name); err != nil {
 			return err
 		}
+		if !keyed(&n.kf, len(n.cfg.KeyBy), &in[i], out, &n.stats, "new_value", n.cfg.Name) {
+			continue
+		}
 		if !inRange(&in[i], out, &n.stats) {
 			continue
 		}

@@ -101,3 +101,29 @@ func TestRestoreSharesKnownSchemas(t *testing.T) {
 		t.Fatalf("restored without known schemas %+v", out.Events())
 	}
 }
+
+// An event whose key field is null is dead-lettered by every keyed window,
+// not keyed by null with every other such event.
+func TestNullKeyIsDeadLettered(t *testing.T) {
+	withNull := login(9, "x", time.Second)
+	withNull.Fields[1] = stream.Null()
+	ops := map[string]stream.Operator{}
+	cw, _ := NewCountWithin(CountWithinConfig{Name: "c", KeyBy: []string{"user"}, Count: 2, Within: time.Minute})
+	ops["count-within c"] = cw
+	tu, _ := NewTumbling(TumblingConfig{WindowConfig: WindowConfig{Name: "t", KeyBy: []string{"user"}}, Size: time.Minute})
+	ops["tumbling t"] = tu
+	se, _ := NewSessions(SessionConfig{WindowConfig: WindowConfig{Name: "s", KeyBy: []string{"user"}}, Gap: time.Minute})
+	ops["session s"] = se
+	nv, _ := NewNewValue(NewValueConfig{PatternConfig: PatternConfig{Name: "n", KeyBy: []string{"user"}, Within: time.Minute}, Field: "ok"})
+	ops["new_value n"] = nv
+	for name, op := range ops {
+		var out stream.Emitter
+		if err := op.Process(context.Background(), []stream.Event{withNull, login(10, "ann", 2*time.Second)}, &out); err != nil {
+			t.Fatal(err)
+		}
+		dl := out.DeadLetters()
+		if len(dl) != 1 || dl[0].Reason != name+": key field user is null" || string(dl[0].Raw) != "9,,0" {
+			t.Errorf("%s: dead letters %+v", name, dl)
+		}
+	}
+}

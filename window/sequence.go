@@ -154,6 +154,9 @@ func (s *Sequence) Process(_ context.Context, in []stream.Event, out *stream.Emi
 		if err := s.kf.check(&in[i], "sequence", s.cfg.Name); err != nil {
 			return err
 		}
+		if !keyed(&s.kf, len(s.cfg.KeyBy), &in[i], out, &s.stats, "sequence", s.cfg.Name) {
+			continue
+		}
 		if !inRange(&in[i], out, &s.stats) {
 			continue
 		}

@@ -68,6 +68,9 @@ func (s *Sessions) Process(_ context.Context, in []stream.Event, out *stream.Emi
 		if err := s.checkKey(ev); err != nil {
 			return err
 		}
+		if !keyed(&s.kf, s.nkey, ev, out, &s.stats, s.kind, s.name) {
+			continue
+		}
 		if !s.admit(ev, out) {
 			continue
 		}

@@ -140,6 +140,9 @@ func (t *TimeWindows) Process(_ context.Context, in []stream.Event, out *stream.
 		if err := t.checkKey(ev); err != nil {
 			return err
 		}
+		if !keyed(&t.kf, t.nkey, ev, out, &t.stats, t.kind, t.name) {
+			continue
+		}
 		if !t.admit(ev, out) {
 			continue
 		}
