@@ -17,7 +17,7 @@ import (
 )
 
 // serveHTTP serves /metrics and /healthz until the returned function is
-// called.
+// called; its goroutines end with ctx or that call, and are in a.bg.
 func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -62,7 +62,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 		},
 		Info: func() any { return p.Stats() },
 	}
-	go func() { _ = silence.Run(ctx) }()
+	a.bg.Go(func() { _ = silence.Run(ctx) })
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", metrics.HealthHandler(health))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -71,11 +71,11 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 		return nil, err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
+	a.bg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http", "error", err)
 		}
-	}()
+	})
 	a.log.Info("serving", "addr", ln.Addr().String())
 	return func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

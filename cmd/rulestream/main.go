@@ -50,6 +50,9 @@ type options struct {
 	// targetBatch, when set (tests only), is the batch policy of the
 	// job's Redis targets instead of the default.
 	targetBatch targets.BatchPolicy
+	// onRedisClose, when set (tests only), is called just before the Redis
+	// client (and the embedded server) is closed.
+	onRedisClose func()
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -89,30 +92,58 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 func main() {
-	o, err := parseFlags(os.Args[1:], os.Stderr)
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runMain runs the command line args and returns the exit status: 0, 1 when
+// the run failed, 2 for a usage error.
+func runMain(args []string, stdout, stderr io.Writer) (status int) {
+	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
+			return 0
 		}
-		fmt.Fprintln(os.Stderr, "rulestream:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "rulestream:", err)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
+		stopProfile, err := startCPUProfile(o.cpuprofile)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "rulestream:", err)
-			os.Exit(2)
+			fmt.Fprintln(stderr, "rulestream:", err)
+			return 2
 		}
-		defer pprof.StopCPUProfile()
+		defer func() {
+			if err := stopProfile(); err != nil {
+				fmt.Fprintln(stderr, "rulestream:", err)
+				status = max(status, 1)
+			}
+		}()
 	}
-	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "rulestream:", err)
+	if err := run(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "rulestream:", err)
+		return 1
+	}
+	return 0
+}
+
+// startCPUProfile starts profiling the CPU into a new file at path; the
+// returned function stops it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() error {
 		pprof.StopCPUProfile()
-		os.Exit(1)
-	}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		return nil
+	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -32,6 +33,10 @@ type app struct {
 	rdb    *redis.Client
 	built  *job.Built
 	kafka  *kafka.Source
+	// bg holds the goroutines started beside the pipeline (job watcher,
+	// invalidator, HTTP): runPipeline stops and joins them before it
+	// returns, so before Redis is closed.
+	bg sync.WaitGroup
 }
 
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
@@ -92,7 +97,7 @@ func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return rdb, func() { rdb.Close() }, nil
+		return rdb, func() { a.beforeRedisCloses(); rdb.Close() }, nil
 	}
 	srv := miniredis.NewMiniRedis()
 	if err := srv.StartAddr("127.0.0.1:0"); err != nil {
@@ -100,7 +105,13 @@ func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
 	}
 	fmt.Fprintf(a.out, "embedded Redis on %s (redis-cli -h %s -p %s)\n", srv.Addr(), srv.Host(), srv.Port())
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	return rdb, func() { rdb.Close(); srv.Close() }, nil
+	return rdb, func() { a.beforeRedisCloses(); rdb.Close(); srv.Close() }, nil
+}
+
+func (a *app) beforeRedisCloses() {
+	if a.o.onRedisClose != nil {
+		a.o.onRedisClose()
+	}
 }
 
 func (a *app) loadReference(ctx context.Context) error {
@@ -198,14 +209,17 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
+	// Deferred first, run last: the goroutines below (and serveHTTP's)
+	// end and are joined after the HTTP server stops, before Redis closes.
+	defer a.bg.Wait()
 	defer cancel()
 	// Reference data changed in Redis reaches the caches at once.
 	iv := a.built.Invalidator(enrich.InvalidatorConfig{EnableNotifications: a.o.redis == "", Logger: a.log})
-	go func() {
+	a.bg.Go(func() {
 		if err := iv.Run(runCtx); err != nil && runCtx.Err() == nil {
 			a.log.Info("no cache invalidation: changed records are seen after the cache TTL", "error", err)
 		}
-	}()
+	})
 	if err := a.watchJob(runCtx); err != nil {
 		return err
 	}
@@ -256,11 +270,11 @@ func (a *app) watchJob(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	go func() {
+	a.bg.Go(func() {
 		if err := fw.Run(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("job watcher stopped", "error", err)
 		}
-	}()
+	})
 	return nil
 }
 
