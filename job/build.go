@@ -257,7 +257,11 @@ func (b *Built) Operators(pid stream.PartitionID) ([]stream.Operator, error) {
 	}
 	pt.engine = engine
 	b.parts[pt] = struct{}{}
-	return append(up, &releasing{Engine: engine, b: b, part: pt}), nil
+	ops := append(up, &releasing{Engine: engine, b: b, part: pt})
+	if g := b.job.newGuard(); g != nil {
+		ops = append(ops, g)
+	}
+	return ops, nil
 }
 
 // releasing is a partition's rules engine that, when the runner drops the

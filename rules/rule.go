@@ -240,3 +240,14 @@ func (s *RuleSet) Joins() []string {
 	}
 	return out
 }
+
+// PayloadFields returns the names of the fields the named rule's payload
+// sets (their values may be null: a payload reading an unset field).
+func (s *RuleSet) PayloadFields(rule string) []string {
+	for _, c := range s.rules {
+		if c.Name == rule {
+			return append([]string(nil), c.payloadKeys...)
+		}
+	}
+	return nil
+}
