@@ -170,8 +170,15 @@ func (lay *layout) convert(vals []string) error {
 			vals[i] = v
 		}
 		if v != "" && c.Kind > stream.KindString {
-			if _, err := stream.ParseValue(c.Kind, v); err != nil {
+			pv, err := stream.ParseValue(c.Kind, v)
+			if err != nil {
 				return fmt.Errorf("%s %w", c.Header, err)
+			}
+			if c.Kind == stream.KindInt {
+				// The canonical decimal: a key built from it ("007" and
+				// "+7" as 7) is the key a lookup builds from the event's
+				// int.
+				vals[i] = pv.Text()
 			}
 		}
 	}

@@ -113,7 +113,7 @@ func TestLoadTableTypedColumns(t *testing.T) {
 		"Code,N,Ratio,Flag,At,Note,Ignored",
 		`A,1,0.5,true,2014-10-01 00:00:00,"a, note",x`,
 		`B ,-2,1e3,0,2014-10-01T12:00:00Z,,x`,
-		`C,3,,,,,`,
+		`C,003,,,,,`,
 		`d,4,1,1,2014-10-01 00:00:00,,`,
 		`E,x,1,1,2014-10-01 00:00:00,,`,
 		`F,6,one,1,2014-10-01 00:00:00,,`,
@@ -143,6 +143,8 @@ func TestLoadTableTypedColumns(t *testing.T) {
 			t.Errorf("report %d: %q", i, r.String())
 		}
 	}
+	// An int column is written (and keys the row) in canonical decimal: the
+	// key a lookup builds from the event's int 3 finds "003".
 	for key, fields := range map[string]map[string]string{
 		"item:A:1":  {"code": "A", "n": "1", "ratio": "0.5", "flag": "true", "at": "2014-10-01 00:00:00", "note": "a, note"},
 		"item:B:-2": {"code": "B", "n": "-2", "ratio": "1e3", "flag": "0", "at": "2014-10-01T12:00:00Z", "note": ""},
