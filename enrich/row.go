@@ -75,7 +75,7 @@ func SplitRow(line string, dst []string) ([]string, error) {
 // RecoverRow is the fallback for a line SplitRow rejects: it splits on every
 // comma, ignoring quotes, and removes the stray quote characters from each
 // field. It succeeds only when that gives exactly want fields, the one case
-// where the columns are unambiguous (as in music.csv's
+// where the columns are unambiguous (as in a line like
 // `326,Helplessly Hoping,"Crosby,195`).
 func RecoverRow(line string, want int, dst []string) ([]string, bool) {
 	if strings.Count(line, ",") != want-1 {

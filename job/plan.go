@@ -84,7 +84,7 @@ func (j *Job) Plan() Plan {
 }
 
 // String describes the plan as the chain of one partition, e.g.
-// "dedup(event_id) → customer → track → [repeats | order] → rules".
+// "dedup → account → [failures | events] → rules".
 func (p Plan) String() string {
 	var parts []string
 	if p.Dedup {

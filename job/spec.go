@@ -108,13 +108,13 @@ var cacheSpec = &spec{name: "cache", doc: "The lookup's local cache.", fields: [
 }}
 
 var loadSpec = &spec{name: "load", doc: "Reference data loaded into the lookup's hashes before the job starts.", fields: []field{
-	{name: "file", typ: tString, required: true, doc: "a CSV file with a header naming the lookup's fields (relative to the job file)"},
-	{name: "key", typ: tString, required: true, doc: "the hash key of a row: a template over the file's columns, e.g. customer:{id}"},
+	{name: "file", typ: tString, required: true, doc: "a CSV file with a header naming the lookup's fields (relative to the job file); other columns are not loaded"},
+	{name: "key", typ: tString, required: true, doc: "the hash key of a row: a template over the lookup's fields (the file's columns of the same names), e.g. account:{user}"},
 }}
 
 var lookupSpec = &spec{name: "lookup", doc: "A Redis hash joined onto each event; rules read it as a CEL variable named after the lookup.", fields: []field{
 	{name: "name", typ: tString, required: true, doc: "the lookup's name: the CEL variable rules read"},
-	{name: "key", typ: tString, required: true, doc: "the hash's key: a template over event fields, e.g. customer:{customer_id}"},
+	{name: "key", typ: tString, required: true, doc: "the hash's key: a template over event fields, e.g. account:{user}"},
 	{name: "fields", typ: tTypes, required: true, doc: "the hash fields read and their types"},
 	{name: "unknown", typ: tString, enum: []string{"pass", "drop", "deadletter"}, def: "pass", doc: "an event whose hash does not exist: passed on without the record (rules reading it do not fire), dropped, or dead-lettered"},
 	{name: "cache", typ: tObject, obj: cacheSpec},
@@ -224,7 +224,7 @@ var writeDocs = map[string]string{
 func writeVariants(withName bool) []*spec {
 	var out []*spec
 	for _, t := range writeTypes {
-		fs := []field{{name: "key", typ: tString, required: true, doc: "the key: a template over the emission's fields, e.g. interest:{customer_id}"}}
+		fs := []field{{name: "key", typ: tString, required: true, doc: "the key: a template over the emission's fields, e.g. alerts:{user}"}}
 		out = append(out, &spec{name: t, doc: writeDocs[t], fields: append(fs, writeFields[t]...)})
 	}
 	return out

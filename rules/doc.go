@@ -53,7 +53,7 @@
 // (or Env.Extend, which shares the base environment) adds to the
 // environment, for instance a function over a live model:
 //
-//	rules.NewEnv(rules.EnvConfig{Options: []cel.EnvOption{
+//	rules.NewEnv(rules.EnvConfig{EventSchema: logins, Options: []cel.EnvOption{
 //		cel.Function("risk", cel.Overload("risk_account",
 //			[]*cel.Type{rules.RecordType("account")}, cel.DoubleType,
 //			cel.UnaryBinding(func(v ref.Val) ref.Val {
