@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rulestream/rulestream/rules"
 )
 
 func sprintf(format string, args ...any) string {
@@ -194,22 +196,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// parseDuration is time.ParseDuration plus whole days ("7d"); negative
-// durations are refused.
-func parseDuration(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseUint(d, 10, 16)
-		if err != nil {
-			return 0, err
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err == nil && d < 0 {
-		return 0, fmt.Errorf("negative")
-	}
-	return d, err
-}
+// parseDuration reads a duration as rule files do: time.ParseDuration's
+// form or whole days ("7d"), never negative.
+func parseDuration(s string) (time.Duration, error) { return rules.ParseDuration(s) }
 
 // The getters below read values already checked by check: a value of the
 // wrong shape reads as the zero value (its error is recorded).

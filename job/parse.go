@@ -104,22 +104,8 @@ func yamlError(file string, err error) *Error {
 
 var yamlLine = regexp.MustCompile(`^line (\d+):`)
 
-// isIdent reports whether s can name a CEL variable or field: letters,
-// digits and '_', not starting with a digit, and not a CEL reserved word
-// (rules could not write event.in or a lookup named in).
-func isIdent(s string) bool {
-	for i, c := range s {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return s != "" && !celReserved[s]
-}
-
-// celReserved are CEL's reserved words and literals.
-var celReserved = map[string]bool{"as": true, "break": true, "const": true, "continue": true, "else": true,
-	"false": true, "for": true, "function": true, "if": true, "import": true, "in": true, "let": true, "loop": true,
-	"package": true, "namespace": true, "null": true, "return": true, "true": true, "var": true, "void": true, "while": true}
+// isIdent reports whether s can name a CEL variable or field.
+func isIdent(s string) bool { return rules.IsIdent(s) }
 
 var kinds = map[string]stream.Kind{"string": stream.KindString, "int": stream.KindInt, "float": stream.KindFloat,
 	"bool": stream.KindBool, "time": stream.KindTime}

@@ -129,15 +129,24 @@ func (c EnvConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// isIdent reports whether s is a CEL identifier.
-func isIdent(s string) bool {
+// IsIdent reports whether s can name a CEL variable or field: letters,
+// digits and '_', not starting with a digit, and not a CEL reserved word
+// (a rule could not write event.in, nor read a join named in).
+func IsIdent(s string) bool {
 	for i, c := range s {
 		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
 			return false
 		}
 	}
-	return s != ""
+	return s != "" && !celReserved[s]
 }
+
+func isIdent(s string) bool { return IsIdent(s) }
+
+// celReserved are CEL's reserved words and literals.
+var celReserved = map[string]bool{"as": true, "break": true, "const": true, "continue": true, "else": true,
+	"false": true, "for": true, "function": true, "if": true, "import": true, "in": true, "let": true, "loop": true,
+	"package": true, "namespace": true, "null": true, "return": true, "true": true, "var": true, "void": true, "while": true}
 
 // Env is the shared CEL environment: it declares event, the joined records,
 // window and now, with the standard library and the configured options. It

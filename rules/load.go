@@ -237,7 +237,10 @@ func (l *loader) rule(n *yaml.Node) Rule {
 	return r
 }
 
-// parseDuration is time.ParseDuration plus a whole-days form ("7d").
+// ParseDuration is time.ParseDuration plus whole days ("7d"); a negative
+// duration is refused. Rule files and job files write durations so.
+func ParseDuration(s string) (time.Duration, error) { return parseDuration(s) }
+
 func parseDuration(s string) (time.Duration, error) {
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseUint(d, 10, 16)
