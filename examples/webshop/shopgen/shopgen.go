@@ -58,16 +58,19 @@ type Config struct {
 	// Fraud plants 3 failed payments then a purchase within 10 minutes of
 	// the first (every third at exactly 10 minutes; every fourth after 4
 	// failures, the first of them 11 minutes before the purchase, so the
-	// match starts at the second). NearMisses plants shapes that must not
-	// match: the purchase 10 minutes and 1 second after the first of 3
-	// failures, or only 2 failures.
+	// match starts at the second; every fifth followed by another failure
+	// and purchase, which make no second match: the next match starts
+	// after the purchase). NearMisses plants shapes that must not match:
+	// the purchase 10 minutes and 1 second after the first of 3 failures,
+	// or only 2 failures.
 	Fraud, NearMisses int
 	// NewDevices plants logins from a device the user never used.
 	// Returns plants devices used once, then again exactly 7 days later
 	// (not new: seen within the 7 days) or 7 days and 1 second later (new).
 	NewDevices, Returns int
 	// Sprees plants 6 views of distinct items, the 5th within 10 minutes of
-	// the 1st (every third at exactly 10 minutes); SpreeNearMisses 5
+	// the 1st (every third at exactly 10 minutes; every fourth views the
+	// 1st item again before the 5th); SpreeNearMisses 5
 	// distinct items over 10 minutes and 1 second.
 	Sprees, SpreeNearMisses int
 	// Duplicates is the share of events delivered twice (the copy up to
@@ -223,6 +226,13 @@ func Generate(cfg Config) *Data {
 			f = Fraud{Purchase: p.ID, FirstFailure: first.ID, First: first.Time}
 		}
 		truth.Fraud = append(truth.Fraud, f)
+		if i%5 == 1 {
+			// A retry after the purchase: with the failures before it, it
+			// would make another shape, but the next match starts after the
+			// purchase.
+			s.add(PaymentFailed, s.item, 20)
+			truth.NearMisses = append(truth.NearMisses, s.add(Purchase, s.item, 20).ID)
+		}
 	}
 	for i := 0; i < cfg.NearMisses; i++ {
 		s := g.session(g.pick())
@@ -286,6 +296,10 @@ func Generate(cfg Config) *Data {
 		}
 		for k, off := range offsets {
 			s.at(first.Time.Add(off), View, fmt.Sprintf("sku-%03d", items[k+1]))
+			if k == 1 && i < cfg.Sprees && i%4 == 1 {
+				// The first item again: it counts at its latest view.
+				s.at(first.Time.Add(4*time.Minute), View, fmt.Sprintf("sku-%03d", items[0]))
+			}
 		}
 		fifth := s.at(first.Time.Add(last), View, fmt.Sprintf("sku-%03d", items[4]))
 		if i >= cfg.Sprees {
