@@ -73,6 +73,33 @@
 // later matches (every event that completes Count events within Within
 // fires).
 //
+// # Patterns
+//
+// Four more operators match patterns of a key's events, decided in event
+// time like count-within (buffered until the watermark minus the allowed
+// lateness passes them, then taken in the deterministic order), so that
+// their results do not depend on arrival order; their semantics are in
+// their configs (pattern.go):
+//
+//   - Sequence: events matching Steps[0], Steps[1]... in order, the last at
+//     most Within after the first; each step takes the earliest event that
+//     can complete the match; the next match starts after its last event.
+//     The result is the completing event, its Window.Steps the matched
+//     events.
+//   - Absence: an event matching Start that no event matching End follows
+//     within Within; it fires when the watermark passes start + Within.
+//   - NewValue: an event whose Field has a value its key has not shown in
+//     the Within before it; it fires on that event.
+//   - DistinctCounter: an event that brings the distinct values of Field
+//     among its key's events in the last Within to Count; the match
+//     consumes its events.
+//
+// Their conditions are Predicates (compiled CEL conditions, in a job). An
+// event whose key field is null is dead-lettered by every keyed operator.
+// Every pattern bounds its state (MaxKeys, MaxPending, and MaxMatches for
+// the candidate matches of Sequence and Absence); reaching a bound evicts
+// the oldest, counted in Stats.Evictions and logged at most once a minute.
+//
 // # Duplicates
 //
 // Each operator takes a Dedup field (e.g. "event_id"). Count-within and

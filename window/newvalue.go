@@ -285,7 +285,11 @@ type evictionLog struct {
 }
 
 func newEvictionLog(op string, env stream.Env) evictionLog {
-	return evictionLog{op: op, logger: env.Logger, clock: env.Clock}
+	clock := env.Clock
+	if clock == nil { // a pipeline always gives one; a bare Env may not
+		clock = stream.SystemClock{}
+	}
+	return evictionLog{op: op, logger: env.Logger, clock: clock}
 }
 
 // note logs total evictions (what) unless it did within the last minute.
@@ -293,10 +297,7 @@ func (l *evictionLog) note(total int64, what string) {
 	if l.logger == nil || total == l.logged {
 		return
 	}
-	now := int64(0)
-	if l.clock != nil {
-		now = l.clock.Now().UnixNano()
-	}
+	now := l.clock.Now().UnixNano()
 	if l.last != 0 && now-l.last < 60e9 {
 		return
 	}

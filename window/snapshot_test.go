@@ -36,7 +36,30 @@ func snapFactories() map[string]func() snapOp {
 		"count_within": func() snapOp { return must(window.NewCountWithin(cwCfg(false))) },
 		"order":        func() snapOp { return must(window.NewOrder(window.OrderConfig{Dedup: "event_id"})) },
 		"dedup":        func() snapOp { return must(window.NewDedup(window.DedupConfig{Field: "event_id"})) },
+		"sequence": func() snapOp {
+			return must(window.NewSequence(window.SequenceConfig{PatternConfig: patCfg(), Steps: []window.Predicate{trackBelow(5), trackBelow(9)}}))
+		},
+		"absence": func() snapOp {
+			return must(window.NewAbsence(window.AbsenceConfig{PatternConfig: patCfg(), Start: trackBelow(3), End: trackBelow(1)}))
+		},
+		"new_value": func() snapOp {
+			return must(window.NewNewValue(window.NewValueConfig{PatternConfig: patCfg(), Field: "track_id"}))
+		},
+		"distinct_count": func() snapOp {
+			return must(window.NewDistinctCount(window.DistinctCountConfig{PatternConfig: patCfg(), Field: "track_id", Count: 3}))
+		},
 	}
+}
+
+// patCfg configures the patterns of the snapshot tests: per customer,
+// within 30 minutes, dedup by event_id.
+func patCfg() window.PatternConfig {
+	return window.PatternConfig{Name: "p", KeyBy: []string{"customer_id"}, Within: 30 * time.Minute, Dedup: "event_id"}
+}
+
+// trackBelow is a predicate: the play's track id is below n.
+func trackBelow(n int64) window.Predicate {
+	return func(ev *stream.Event) (bool, error) { return ev.Get("track_id").Int() < n, nil }
 }
 
 // restoring wraps an operator and, after the cut-th call, replaces it by a
