@@ -313,9 +313,72 @@ func count[R any](m map[string][]R) int {
 	return n
 }
 
+// results are what the job wrote, read back from Redis: the streams'
+// entries per user in the streams' order, the sorted sets per user.
+type results struct {
+	abandoned    map[string][]abandoned
+	abandonedSet map[string]map[string]time.Time
+	fraud        map[string][]fraud
+	fraudUsers   []string
+	newDevice    map[string][]newDevice
+	devices      map[string]map[string]time.Time
+	spree        map[string][]spree
+	entries      [4]int // of shop:abandoned, shop:fraud_review, shop:new_device, shop:browsing
+}
+
+func readResults(t *testing.T, rdb *redis.Client, prefix string) results {
+	t.Helper()
+	var r results
+	r.abandoned, r.entries[0] = readStream(t, rdb, prefix+"shop:abandoned", func(v map[string]any) (string, abandoned) {
+		return v["user"].(string), abandoned{user: v["user"].(string), item: v["item"].(string), id: num[int64](t, v["event_id"]),
+			amount: num[float64](t, v["amount"]), cart: rfc(t, v["cart_time"]), at: ms(t, v["at"])}
+	})
+	r.abandonedSet = readZSets(t, rdb, prefix, "shop:abandoned:")
+	r.fraud, r.entries[1] = readStream(t, rdb, prefix+"shop:fraud_review", func(v map[string]any) (string, fraud) {
+		return v["user"].(string), fraud{user: v["user"].(string), id: num[int64](t, v["event_id"]), firstID: num[int64](t, v["first_failure_id"]),
+			amount: num[float64](t, v["amount"]), failedAmount: num[float64](t, v["failed_amount"]),
+			first: rfc(t, v["first_failure"]), third: rfc(t, v["last_failure"]), at: ms(t, v["at"])}
+	})
+	users, err := rdb.SMembers(context.Background(), prefix+"shop:fraud:users").Result()
+	require.NoError(t, err)
+	slices.Sort(users)
+	r.fraudUsers = users
+	r.newDevice, r.entries[2] = readStream(t, rdb, prefix+"shop:new_device", func(v map[string]any) (string, newDevice) {
+		return v["user"].(string), newDevice{user: v["user"].(string), device: v["device"].(string), id: num[int64](t, v["event_id"]), at: ms(t, v["at"])}
+	})
+	r.devices = readZSets(t, rdb, prefix, "shop:devices:")
+	r.spree, r.entries[3] = readStream(t, rdb, prefix+"shop:browsing", func(v map[string]any) (string, spree) {
+		return v["user"].(string), spree{user: v["user"].(string), item: v["item"].(string), id: num[int64](t, v["event_id"]),
+			distinct: num[int](t, v["distinct"]), first: rfc(t, v["first_view"]), at: ms(t, v["at"])}
+	})
+	return r
+}
+
+// checkResults checks every pattern's targets against compute's answer.
+func checkResults(t *testing.T, exp expected, got results) {
+	t.Helper()
+	require.Equal(t, exp.abandoned, got.abandoned, "shop:abandoned, per user in order")
+	require.Equal(t, count(exp.abandoned), got.entries[0], "shop:abandoned")
+	require.Equal(t, exp.abandonedSet, got.abandonedSet, "shop:abandoned:<user>")
+	require.Equal(t, exp.fraud, got.fraud, "shop:fraud_review, per user in order")
+	require.Equal(t, count(exp.fraud), got.entries[1], "shop:fraud_review")
+	var users []string
+	for u := range exp.fraud {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	require.Equal(t, users, got.fraudUsers, "shop:fraud:users")
+	require.Equal(t, exp.newDevice, got.newDevice, "shop:new_device, per user in order")
+	require.Equal(t, count(exp.newDevice), got.entries[2], "shop:new_device")
+	require.Equal(t, exp.devices, got.devices, "shop:devices:<user>")
+	require.Equal(t, exp.spree, got.spree, "shop:browsing, per user in order")
+	require.Equal(t, count(exp.spree), got.entries[3], "shop:browsing")
+}
+
 // The web-shop job, run by cmd/rulestream on its JSON lines (plus malformed
 // lines), writes what compute says to every target, finds every planted
-// pattern and no near miss, and a second run writes nothing more.
+// pattern and no near miss; a second run writes nothing more, and a run on
+// the same events in event-time order on one lane writes the same.
 func TestWebshopJob(t *testing.T) {
 	rdb, prefix := testredis.Client(t, 12)
 	ctx := context.Background()
@@ -336,6 +399,7 @@ func TestWebshopJob(t *testing.T) {
 	}
 	every := bytes.Count(raw, []byte("\n")) / (len(bad) + 1)
 	var evs []event
+	var lines [][]byte
 	var in bytes.Buffer
 	dead := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
@@ -344,6 +408,7 @@ func TestWebshopJob(t *testing.T) {
 		var e event
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &e))
 		evs = append(evs, e)
+		lines = append(lines, slices.Clone(sc.Bytes()))
 		in.Write(sc.Bytes())
 		in.WriteByte('\n')
 		n++
@@ -366,92 +431,47 @@ func TestWebshopJob(t *testing.T) {
 
 	bin := buildRunner(t)
 	url := fmt.Sprintf("redis://%s/12", rdb.Options().Addr)
-	run := func() string {
-		cmd := exec.Command(bin, "-job", "job.yaml", "-input", path, "-once", "-redis", url, "-prefix", prefix, "-progress", "off", "-quiet")
+	run := func(input, prefix string, args ...string) string {
+		cmd := exec.Command(bin, append([]string{"-job", "job.yaml", "-input", input, "-once", "-redis", url, "-prefix", prefix,
+			"-progress", "off", "-quiet"}, args...)...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		require.NoError(t, cmd.Run(), "%s\n%s", stdout.String(), stderr.String())
 		return stdout.String()
 	}
-	t.Log(run())
-
-	// shop:abandoned and shop:abandoned:<user>.
-	gotAb, nAb := readStream(t, rdb, prefix+"shop:abandoned", func(v map[string]any) (string, abandoned) {
-		return v["user"].(string), abandoned{user: v["user"].(string), item: v["item"].(string), id: num[int64](t, v["event_id"]),
-			amount: num[float64](t, v["amount"]), cart: rfc(t, v["cart_time"]), at: ms(t, v["at"])}
-	})
-	require.Equal(t, exp.abandoned, gotAb, "shop:abandoned, per user in order")
-	require.Equal(t, count(exp.abandoned), nAb)
-	require.Equal(t, exp.abandonedSet, readZSets(t, rdb, prefix, "shop:abandoned:"), "shop:abandoned:<user>")
-
-	// shop:fraud_review and shop:fraud:users.
-	gotFr, nFr := readStream(t, rdb, prefix+"shop:fraud_review", func(v map[string]any) (string, fraud) {
-		return v["user"].(string), fraud{user: v["user"].(string), id: num[int64](t, v["event_id"]), firstID: num[int64](t, v["first_failure_id"]),
-			amount: num[float64](t, v["amount"]), failedAmount: num[float64](t, v["failed_amount"]),
-			first: rfc(t, v["first_failure"]), third: rfc(t, v["last_failure"]), at: ms(t, v["at"])}
-	})
-	require.Equal(t, exp.fraud, gotFr, "shop:fraud_review, per user in order")
-	require.Equal(t, count(exp.fraud), nFr)
-	users, err := rdb.SMembers(ctx, prefix+"shop:fraud:users").Result()
-	require.NoError(t, err)
-	slices.Sort(users)
-	var wantUsers []string
-	for u := range exp.fraud {
-		wantUsers = append(wantUsers, u)
-	}
-	slices.Sort(wantUsers)
-	require.Equal(t, wantUsers, users, "shop:fraud:users")
-
-	// shop:new_device and shop:devices:<user>.
-	gotNd, nNd := readStream(t, rdb, prefix+"shop:new_device", func(v map[string]any) (string, newDevice) {
-		return v["user"].(string), newDevice{user: v["user"].(string), device: v["device"].(string), id: num[int64](t, v["event_id"]), at: ms(t, v["at"])}
-	})
-	require.Equal(t, exp.newDevice, gotNd, "shop:new_device, per user in order")
-	require.Equal(t, count(exp.newDevice), nNd)
-	require.Equal(t, exp.devices, readZSets(t, rdb, prefix, "shop:devices:"), "shop:devices:<user>")
-
-	// shop:browsing.
-	gotSp, nSp := readStream(t, rdb, prefix+"shop:browsing", func(v map[string]any) (string, spree) {
-		return v["user"].(string), spree{user: v["user"].(string), item: v["item"].(string), id: num[int64](t, v["event_id"]),
-			distinct: num[int](t, v["distinct"]), first: rfc(t, v["first_view"]), at: ms(t, v["at"])}
-	})
-	require.Equal(t, exp.spree, gotSp, "shop:browsing, per user in order")
-	require.Equal(t, count(exp.spree), nSp)
+	t.Log(run(path, prefix))
+	got := readResults(t, rdb, prefix)
+	checkResults(t, exp, got)
 
 	// The planted truth is found, and no near miss.
 	truth := shopgen.Generate(shopgen.Sample).Truth
-	ids := func(m map[string][]int64) map[int64]bool {
-		s := map[int64]bool{}
-		for _, l := range m {
-			for _, id := range l {
-				s[id] = true
-			}
+	abIDs, ndIDs, spIDs := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
+	frByID := map[int64]fraud{}
+	for _, rs := range got.abandoned {
+		for _, r := range rs {
+			abIDs[r.id] = true
 		}
-		return s
 	}
-	pick := func(f func(yield func(string, int64))) map[string][]int64 {
-		m := map[string][]int64{}
-		f(func(u string, id int64) { m[u] = append(m[u], id) })
-		return m
-	}
-	abIDs := ids(pick(func(y func(string, int64)) {
-		for u, rs := range gotAb {
-			for _, r := range rs {
-				y(u, r.id)
-			}
+	for _, rs := range got.fraud {
+		for _, r := range rs {
+			frByID[r.id] = r
 		}
-	}))
+	}
+	for _, rs := range got.newDevice {
+		for _, r := range rs {
+			ndIDs[r.id] = true
+		}
+	}
+	for _, rs := range got.spree {
+		for _, r := range rs {
+			spIDs[r.id] = true
+		}
+	}
 	for _, id := range truth.Abandoned {
 		require.True(t, abIDs[id], "planted abandoned cart %d not reported", id)
 	}
 	for _, id := range truth.Completed {
 		require.False(t, abIDs[id], "completed cart %d reported as abandoned", id)
-	}
-	frByID := map[int64]fraud{}
-	for _, rs := range gotFr {
-		for _, r := range rs {
-			frByID[r.id] = r
-		}
 	}
 	for _, f := range truth.Fraud {
 		r, ok := frByID[f.Purchase]
@@ -463,26 +483,12 @@ func TestWebshopJob(t *testing.T) {
 		_, ok := frByID[id]
 		require.False(t, ok, "near miss %d reported as fraud", id)
 	}
-	ndIDs := ids(pick(func(y func(string, int64)) {
-		for u, rs := range gotNd {
-			for _, r := range rs {
-				y(u, r.id)
-			}
-		}
-	}))
 	for _, id := range truth.NewDevices {
 		require.True(t, ndIDs[id], "planted new device login %d not reported", id)
 	}
 	for _, id := range truth.Known {
 		require.False(t, ndIDs[id], "login %d from a device used exactly 7 days before reported as new", id)
 	}
-	spIDs := ids(pick(func(y func(string, int64)) {
-		for u, rs := range gotSp {
-			for _, r := range rs {
-				y(u, r.id)
-			}
-		}
-	}))
 	for _, id := range truth.Sprees {
 		require.True(t, spIDs[id], "planted spree completed by %d not reported", id)
 	}
@@ -518,6 +524,26 @@ func TestWebshopJob(t *testing.T) {
 		return l
 	}
 	before := lens()
-	run()
+	run(path, prefix)
 	require.Equal(t, before, lens(), "a replay adds nothing")
+
+	// The same events in event-time order (duplicates next to their
+	// original), on one lane: the same results.
+	order := make([]int, len(evs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		return cmp.Or(evs[i].Time.Compare(evs[j].Time), cmp.Compare(evs[i].ID, evs[j].ID))
+	})
+	in.Reset()
+	for _, i := range order {
+		in.Write(lines[i])
+		in.WriteByte('\n')
+	}
+	sorted := filepath.Join(t.TempDir(), "sorted.jsonl")
+	require.NoError(t, os.WriteFile(sorted, in.Bytes(), 0o644))
+	_, prefix2 := testredis.Client(t, 12)
+	run(sorted, prefix2, "-parallelism", "1")
+	require.Equal(t, got, readResults(t, rdb, prefix2), "the results in event-time order")
 }
