@@ -19,7 +19,8 @@ import (
 )
 
 // serveHTTP serves the dashboard at /, /metrics and /healthz until the
-// returned function is called.
+// returned function is called; its goroutines end with ctx or that call,
+// and are in a.bg.
 func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets.Router) (func(), error) {
 	firings := func() map[string]int64 { return a.sc.Counters().Firings }
 	reg := prometheus.NewRegistry()
@@ -67,8 +68,8 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 	if err != nil {
 		return nil, err
 	}
-	go func() { _ = silence.Run(ctx) }()
-	go func() { _ = dash.Run(ctx) }()
+	a.bg.Go(func() { _ = silence.Run(ctx) })
+	a.bg.Go(func() { _ = dash.Run(ctx) })
 
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", metrics.HealthHandler(*health))
@@ -79,11 +80,11 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 		return nil, err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
+	a.bg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http", "error", err)
 		}
-	}()
+	})
 	a.log.Info("serving", "addr", ln.Addr().String())
 	return func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

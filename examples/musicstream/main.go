@@ -38,6 +38,7 @@ type options struct {
 	rules                    string
 	job                      string
 	lateness                 time.Duration
+	latenessSet              bool // -lateness was given: it overrides the job's
 	once, backtest           bool
 	http                     string
 	events                   int
@@ -49,6 +50,17 @@ type options struct {
 	quiet                    bool
 	cpuprofile               string
 	parallelism              int
+
+	// onReload, when set (tests only; no flag sets it), is called after
+	// each attempt to reload -rules, with the live version and the
+	// attempt's outcome: nil when the rules were swapped in or unchanged,
+	// an error wrapping job.ErrRestartNeeded, or the file's error. It runs
+	// on the watcher's goroutine, after the outcome was logged; the first
+	// call is the watcher's initial load.
+	onReload func(version string, err error)
+	// onRedisClose, when set (tests only), is called just before the Redis
+	// client (and the embedded server) is closed.
+	onRedisClose func()
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -67,7 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.partitions, "partitions", 6, "partitions of the topic -produce creates when it does not exist")
 	fs.StringVar(&o.job, "job", "", "the job file (default: the built-in job.yaml); the flags above override its input")
 	fs.StringVar(&o.rules, "rules", "", "rule YAML file (hot-reloaded). Default: the built-in rules interest, upgrade_ad, sms_offer")
-	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "allowed lateness: how far behind the newest event time an event may arrive and still count")
+	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "allowed lateness: how far behind the newest event time an event may arrive and still count. Default: the job's lateness: (5m in the built-in job.yaml)")
 	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit 0 (a file is otherwise followed like tail -F)")
 	fs.BoolVar(&o.backtest, "backtest", false, "report what each rule would fire, and write nothing")
 	fs.StringVar(&o.http, "http", "", "serve /metrics, /healthz and the dashboard on this address (e.g. :8080)")
@@ -83,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	fs.Visit(func(f *flag.Flag) { o.latenessSet = o.latenessSet || f.Name == "lateness" })
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
@@ -99,30 +112,58 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 func main() {
-	o, err := parseFlags(os.Args[1:], os.Stderr)
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runMain runs the command line args and returns the exit status: 0, 1 when
+// the run failed, 2 for a usage error.
+func runMain(args []string, stdout, stderr io.Writer) (status int) {
+	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
+			return 0
 		}
-		fmt.Fprintln(os.Stderr, "musicstream:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "musicstream:", err)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
+		stopProfile, err := startCPUProfile(o.cpuprofile)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "musicstream:", err)
-			os.Exit(2)
+			fmt.Fprintln(stderr, "musicstream:", err)
+			return 2
 		}
-		defer pprof.StopCPUProfile()
+		defer func() {
+			if err := stopProfile(); err != nil {
+				fmt.Fprintln(stderr, "musicstream:", err)
+				status = max(status, 1)
+			}
+		}()
 	}
-	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "musicstream:", err)
+	if err := run(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "musicstream:", err)
+		return 1
+	}
+	return 0
+}
+
+// startCPUProfile starts profiling the CPU into a new file at path; the
+// returned function stops it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() error {
 		pprof.StopCPUProfile()
-		os.Exit(1)
-	}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		return nil
+	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -35,6 +36,15 @@ type app struct {
 	rdb    *redis.Client
 	sc     *music.Scenario
 	kafka  *kafka.Source // the Kafka source, when reading Kafka
+	// lateness is -lateness when given, else the job's lateness:.
+	lateness time.Duration
+	// model is the live ad-response model behind ad_score (nil until Redis
+	// is open, and for -produce).
+	model *model.Watcher
+	// bg holds the goroutines started beside the pipeline (model and rule
+	// watchers, invalidator, HTTP): they end and are joined before Redis
+	// is closed.
+	bg sync.WaitGroup
 }
 
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
@@ -46,12 +56,27 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.quiet {
 		a.out = io.Discard
 	}
+	// ad_score reads the model watched once Redis is open; rules are not
+	// evaluated before.
+	j, err := a.loadJob(func(rec *stream.Record) (float64, bool, error) {
+		if a.model == nil {
+			return 0, false, nil
+		}
+		return a.model.ScoreRecord(rec)
+	})
+	if err != nil {
+		return err
+	}
+	a.lateness = j.Lateness
+	if o.latenessSet {
+		a.lateness = o.lateness
+	}
 
 	var plays []byte // generated plays CSV, when no -tracks
 	var data *gen.Data
 	if o.tracks == "" && (o.kafka == "" || o.produce || o.customers == "") {
 		data = gen.Generate(gen.Config{Seed: o.seed, Plays: o.events, Repeats: max(1, o.events/200), NearMisses: max(1, o.events/1000),
-			Duplicates: 0.01, MaxDelay: min(o.lateness, 2*time.Minute)})
+			Duplicates: 0.01, MaxDelay: min(a.lateness, 2*time.Minute)})
 		var buf bytes.Buffer
 		if err := gen.WritePlays(&buf, data.Plays); err != nil {
 			return err
@@ -69,6 +94,11 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	defer closeRedis()
 	a.rdb = rdb
+	// Deferred after closeRedis, so run before it: every goroutine started
+	// beside the pipeline ends and is joined while Redis is open.
+	bgCtx, stopBG := context.WithCancel(ctx)
+	defer a.bg.Wait()
+	defer stopBG()
 	if err := a.loadReference(ctx, data); err != nil {
 		return err
 	}
@@ -78,13 +108,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if _, err := watcher.Check(ctx); err != nil {
 		a.log.Warn("ad-response model not loaded", "error", err)
 	}
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch() // before Redis closes
-	go func() { _ = watcher.Run(watchCtx) }()
-	j, err := a.loadJob(watcher.ScoreRecord)
-	if err != nil {
-		return err
-	}
+	a.model = watcher
+	a.bg.Go(func() { _ = watcher.Run(bgCtx) })
 	set, err := a.loadRules(j)
 	if err != nil {
 		return err
@@ -112,7 +137,7 @@ func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return rdb, func() { rdb.Close() }, nil
+		return rdb, func() { a.beforeRedisCloses(); rdb.Close() }, nil
 	}
 	srv, err := startEmbeddedRedis()
 	if err != nil {
@@ -120,7 +145,13 @@ func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
 	}
 	fmt.Fprintf(a.out, "embedded Redis on %s (redis-cli -h %s -p %s)\n", srv.Addr(), srv.Host(), srv.Port())
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	return rdb, func() { rdb.Close(); srv.Close() }, nil
+	return rdb, func() { a.beforeRedisCloses(); rdb.Close(); srv.Close() }, nil
+}
+
+func (a *app) beforeRedisCloses() {
+	if a.o.onRedisClose != nil {
+		a.o.onRedisClose()
+	}
 }
 
 func (a *app) loadReference(ctx context.Context, data *gen.Data) error {
@@ -199,7 +230,7 @@ func (a *app) loadRules(j *job.Job) (*rules.RuleSet, error) {
 }
 
 func (a *app) pipelineConfig() stream.Config {
-	return stream.Config{OutOfOrderness: a.o.lateness, Parallelism: a.o.parallelism, Logger: a.log}
+	return stream.Config{OutOfOrderness: a.lateness, Parallelism: a.o.parallelism, Logger: a.log}
 }
 
 func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte) error {
@@ -266,14 +297,14 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	defer cancel() // after the HTTP server stops; run joins a.bg
 	// Reference data changed in Redis reaches the caches at once.
 	iv := a.sc.Invalidator(enrich.InvalidatorConfig{EnableNotifications: true, Logger: a.log})
-	go func() {
+	a.bg.Go(func() {
 		if err := iv.Run(runCtx); err != nil && runCtx.Err() == nil {
 			a.log.Warn("no cache invalidation: changed customers are seen after the cache TTL (5m)", "error", err)
 		}
-	}()
+	})
 	if a.o.rules != "" {
 		if err := a.watchRules(runCtx); err != nil {
 			return err
@@ -298,61 +329,66 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 	return err
 }
 
-// watchRules hot-reloads -rules into the master engine and from there into
-// every partition's engine.
+// watchRules hot-reloads -rules through the job: the file is compiled in
+// the job's environment, made the rules of a copy of the job, and
+// Built.Reload checks that the running job's operators and targets serve
+// it (a rule needing a window that was not built, or a cooldown without the
+// event-time order, needs a restart) before swapping it into every
+// partition's engine. A refused file leaves the previous set live.
 func (a *app) watchRules(ctx context.Context) error {
-	fw, err := rules.NewFileWatcher(a.sc.Master(), a.o.rules, rules.WatchConfig{Logger: a.log, OnReload: func(version string, err error) {
-		if err != nil {
-			a.log.Error("rules rejected; the previous set stays live", "file", a.o.rules, "live", version, "error", err)
-			return
-		}
-		a.sc.Propagate()
-		a.log.Info("rules live", "file", a.o.rules, "version", version)
-	}})
+	fw, err := rules.NewFileWatcher(a.sc.Master(), a.o.rules, rules.WatchConfig{
+		Logger: a.log,
+		Load: func(path string, data []byte) error {
+			set, err := a.sc.Job().Env.Load(path, data)
+			if err != nil {
+				return err
+			}
+			next, err := a.sc.Job().WithRules(set)
+			if err != nil {
+				return err
+			}
+			return a.sc.Built().Reload(next)
+		},
+		OnReload: func(version string, err error) {
+			switch {
+			case errors.Is(err, job.ErrRestartNeeded):
+				a.log.Warn("rules changed: restart to apply; the previous set stays live", "file", a.o.rules, "live", version, "why", err)
+			case err != nil:
+				a.log.Error("rules rejected; the previous set stays live", "file", a.o.rules, "live", version, "error", err)
+			default:
+				a.log.Info("rules live", "file", a.o.rules, "version", version)
+			}
+			if a.o.onReload != nil {
+				a.o.onReload(version, err)
+			}
+		},
+	})
 	if err != nil {
 		return err
 	}
-	go func() {
+	a.bg.Go(func() {
 		if err := fw.Run(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("rule watcher stopped", "error", err)
 		}
-	}()
+	})
 	return nil
 }
 
-// kafkaSource reads the topic as a member of the group. Its partition
-// assignments go to the pipeline, so that each partition's state is restored
-// from its checkpoint before it is read and checkpointed when it is revoked.
+// kafkaJob returns a copy of the job reading the flags' Kafka topic (-kafka,
+// -topic, -group, -offset) instead of its input.
+func (a *app) kafkaJob() *job.Job {
+	kj := *a.sc.Job()
+	kj.Input.Path = ""
+	kj.Input.Kafka = &job.Kafka{Brokers: strings.Split(a.o.kafka, ","), Topic: a.o.topic, Group: a.o.group, Offset: a.o.offset}
+	return &kj
+}
+
+// kafkaSource reads the topic as a member of the group (the job's Kafka
+// source). Its partition assignments go to the pipeline, so that each
+// partition's state is restored from its checkpoint before it is read and
+// checkpointed when it is revoked.
 func (a *app) kafkaSource(p *stream.Pipeline) (*kafka.Source, error) {
-	off := kafka.Oldest
-	if a.o.offset == "newest" {
-		off = kafka.Newest
-	}
-	dec, err := a.sc.Job().Decoder()
-	if err != nil {
-		return nil, err
-	}
-	var src *kafka.Source
-	src, err = kafka.NewSource(kafka.SourceConfig{Decoder: dec,
-		Brokers: strings.Split(a.o.kafka, ","), Topic: a.o.topic, Group: a.o.group,
-		InitialOffset: off, StopAtEnd: a.o.once, Logger: a.log,
-		Client: kafka.ClientConfig{Sarama: func(c *sarama.Config) error {
-			// A dead instance's partitions move after the session timeout;
-			// a rebalance waits at most a few of them for the live members.
-			c.Consumer.Group.Session.Timeout = a.o.sessionTimeout
-			c.Consumer.Group.Heartbeat.Interval = max(a.o.sessionTimeout/4, 100*time.Millisecond)
-			c.Consumer.Group.Rebalance.Timeout = max(3*a.o.sessionTimeout, 3*time.Second)
-			c.Net.ReadTimeout = max(c.Net.ReadTimeout, c.Consumer.Group.Rebalance.Timeout+5*time.Second)
-			return nil
-		}},
-		OnAssign: func(ctx context.Context, _ string, part int32) (int64, bool, error) {
-			return p.AssignPartition(ctx, src, part)
-		},
-		OnRevoke: func(ctx context.Context, _ string, part int32) error {
-			return p.RevokePartition(ctx, src, part)
-		},
-	})
-	return src, err
+	return a.kafkaJob().KafkaSource(p, job.KafkaConfig{StopAtEnd: a.o.once, SessionTimeout: a.o.sessionTimeout, Logger: a.log})
 }
 
 func (a *app) produce(ctx context.Context, plays []byte) error {
