@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,4 +119,25 @@ func unreachableRedis(t *testing.T) string {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	return "redis://" + addr + "/0"
+}
+
+// Every flag is in docs/jobs.md's flag table, and the table names no other.
+func TestFlagTableDocumented(t *testing.T) {
+	var usage bytes.Buffer
+	_, err := parseFlags([]string{"-help"}, &usage)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	var flags []string
+	for _, m := range regexp.MustCompile(`(?m)^  (-[a-z-]+)`).FindAllStringSubmatch(usage.String(), -1) {
+		flags = append(flags, m[1])
+	}
+	require.NotEmpty(t, flags)
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "jobs.md"))
+	require.NoError(t, err)
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(-[a-z-]+)[ `]").FindAllStringSubmatch(string(doc), -1) {
+		documented = append(documented, m[1])
+	}
+	slices.Sort(flags)
+	slices.Sort(documented)
+	require.Equal(t, flags, documented, "docs/jobs.md's flag table")
 }

@@ -56,7 +56,9 @@ type Config struct {
 	// without a model behind ad_score.
 	Job *job.Job
 	// Rules, if set, replaces the job's rules: a set compiled in Job.Env
-	// (Job.Env.LoadFile), such as the -rules file of the example.
+	// (Job.Env.LoadFile), such as the -rules file of the example. Reload a
+	// new set through the job (Job().WithRules, then Built().Reload), which
+	// refuses a set the built operators and targets cannot serve.
 	Rules *rules.RuleSet
 	// Explain adds the explain field to every emission.
 	Explain bool
@@ -119,8 +121,10 @@ func (s *Scenario) Built() *job.Built { return s.built }
 // Rules returns the live rule set.
 func (s *Scenario) Rules() *rules.RuleSet { return s.built.Master().Live() }
 
-// Master is the engine that holds the live rule set: reload rules into it
-// (rules.NewFileWatcher) and call Propagate after each reload.
+// Master is the engine that holds the live rule set. Swap rules through
+// Built().Reload, which checks them against what was built and propagates
+// them; a set swapped into Master directly skips those checks and needs
+// Propagate.
 func (s *Scenario) Master() *rules.Engine { return s.built.Master() }
 
 // Propagate swaps the master's live rule set into every partition's engine.
