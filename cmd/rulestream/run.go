@@ -346,12 +346,19 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
 	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))
 }
 
-// errorCounts are the runtime errors of the rules that had any, by rule.
+// errorCounts are the runtime errors of the rules that had any, by rule,
+// and of the windows whose where: or pattern conditions failed, as
+// window:<name>.
 func errorCounts(c job.Counters) map[string]int64 {
 	errs := map[string]int64{}
 	for name, n := range c.RuleErrors {
 		if n > 0 {
 			errs[name] = n
+		}
+	}
+	for name, w := range c.Windows {
+		if w.Errors > 0 {
+			errs["window:"+name] = w.Errors
 		}
 	}
 	return errs

@@ -23,9 +23,10 @@ func writePayments(t *testing.T, path string, amounts ...int) {
 }
 
 // A rule that fails at run time (here a division by zero on the payments
-// of 50) is counted in the summary's errors line, which names only the
-// rules with errors; a run without errors has no such line, and the other
-// lines are as they always were.
+// of 50), a window's where: or a pattern's condition that fails, are
+// counted in the summary's errors line, which names only the rules and
+// windows (window:<name>) with errors; a run without errors has no such
+// line, and the other lines are as they always were.
 func TestSummaryErrors(t *testing.T) {
 	_, url, prefix := testRedis(t)
 	dir := t.TempDir()
@@ -44,6 +45,32 @@ func TestSummaryErrors(t *testing.T) {
 	requireLine(t, stdout, "written: bursts=0 hits=1")
 	ls := lines(stdout)
 	require.Equal(t, "time:", strings.Fields(ls[len(ls)-1])[0], "the summary ends with its time line")
+
+	// A window's where: failing, and a pattern's condition failing, are
+	// counted under the window's name.
+	withWindows := strings.Replace(reloadJob("", "event.amount > 100", "3", ""), "    within: 10m\n", `    within: 10m
+    where: 100 / (event.amount - 50) > 0
+  - name: pairs
+    type: sequence
+    key: user
+    steps: ['100 / (event.amount - 40) > 0', 'true']
+    within: 10m
+`, 1)
+	withWindows = strings.Replace(withWindows, "\ntargets:\n", `  - name: pair
+    window: pairs
+    when: "true"
+    target: bursts
+
+targets:
+`, 1)
+	writeFile(t, jobPath, withWindows)
+	o = newOptions(jobPath, url, prefix+"w:")
+	o.once = true
+	stdout, stderr, err = runJob(t, o)
+	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	t.Log(stdout)
+	requireLine(t, stdout, "rules: big=1 burst=0 pair=0")
+	requireLine(t, stdout, "errors: window:bursts=2 window:pairs=1")
 
 	writeFile(t, jobPath, reloadJob("", "event.amount > 100", "3", ""))
 	o = newOptions(jobPath, url, prefix+"b:")

@@ -28,9 +28,9 @@ func runOnce(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	return out.String(), errOut.String(), err
 }
 
-// A rule failing at run time (a division by zero on every play) is counted
-// in the summary's errors line; the rule that does not fail is not named,
-// and the other lines are unchanged.
+// A rule failing at run time (a division by zero on every play), or a
+// window's where:, is counted in the summary's errors line; what does not
+// fail is not named, and the other lines are unchanged.
 func TestSummaryErrors(t *testing.T) {
 	dir := t.TempDir()
 	rulesPath := filepath.Join(dir, "rules.yaml")
@@ -53,6 +53,18 @@ rules:
 	require.Regexp(t, `(?m)^rules: broken=0 fine=0$`, stdout)
 	require.Regexp(t, fmt.Sprintf(`(?m)^errors: broken=%d$`, in-dups), stdout)
 	require.Regexp(t, `(?m)^time: `, stdout)
+
+	// The repeats window's where: failing on every play is counted under
+	// the window's name.
+	whereFails := editedJob(t, "    within: 30m\n", "    within: 30m\n    where: 1 / (event.track_id - event.track_id) > 0\n")
+	stdout, stderr, err = runOnce(t, "-once", "-events", "3000", "-progress", "off", "-job", whereFails)
+	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	m = regexp.MustCompile(`(?m)^events: (\d+) in, (\d+) duplicates dropped, 0 dead-lettered, 0 late$`).FindStringSubmatch(stdout)
+	require.NotNil(t, m, stdout)
+	in, _ = strconv.Atoi(m[1])
+	dups, _ = strconv.Atoi(m[2])
+	require.Regexp(t, `(?m)^rules: interest=0 sms_offer=0 upgrade_ad=\d+$`, stdout)
+	require.Regexp(t, fmt.Sprintf(`(?m)^errors: window:repeats=%d$`, in-dups), stdout)
 
 	// Without errors, no errors line.
 	stdout, stderr, err = runOnce(t, "-once", "-events", "3000", "-progress", "off")

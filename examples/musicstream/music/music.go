@@ -154,23 +154,36 @@ type Counters struct {
 	Evictions  int64            // window state dropped by its bounds
 	Firings    map[string]int64 // emissions per rule
 	RuleErrors map[string]int64 // runtime errors per rule
-	Degraded   string           // non-empty while Redis lookups fail
+	// WindowErrors are the runtime errors of each window's where: (or
+	// pattern conditions), by window.
+	WindowErrors map[string]int64
+	Degraded     string // non-empty while Redis lookups fail
 }
 
 // Counters sums the counters of every partition's operators.
 func (s *Scenario) Counters() Counters {
 	c := s.built.Counters()
 	w := c.Windows[RepeatsWindow]
+	werrs := map[string]int64{}
+	for name, wc := range c.Windows {
+		werrs[name] = wc.Errors
+	}
 	return Counters{Duplicates: c.Duplicates, Matches: w.Results, Evictions: w.Evictions, Firings: c.Firings,
-		RuleErrors: c.RuleErrors, Degraded: c.Degraded}
+		RuleErrors: c.RuleErrors, WindowErrors: werrs, Degraded: c.Degraded}
 }
 
-// Errors returns the runtime errors of the rules that had any, by rule.
+// Errors returns the runtime errors of the rules that had any, by rule,
+// and of the windows that had any, as window:<name>.
 func (c Counters) Errors() map[string]int64 {
 	errs := map[string]int64{}
 	for name, n := range c.RuleErrors {
 		if n > 0 {
 			errs[name] = n
+		}
+	}
+	for name, n := range c.WindowErrors {
+		if n > 0 {
+			errs["window:"+name] = n
 		}
 	}
 	return errs
