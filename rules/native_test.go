@@ -22,8 +22,15 @@ func TestNativeConditionsAgreeWithCEL(t *testing.T) {
 		"customer.level >= -1 && customer.level > 0 && customer.status != 0": true,
 		"customer.level < 2 || customer.status == 1":                         false,
 		"customer.level in [1, 2]":                                           false,
-		"customer.name == 'x' && customer.level < 2":                         false,
-		"event.customer_id == 3":                                             false,
+		"customer.name == 'Cust 1' && customer.level < 2":                    true,
+		"event.customer_id == 3":                                             true,
+		"event.ismobile":                                                     true,
+		"!event.ismobile && customer.level < 2":                              true,
+		"event.listening_zip_code != '95051' && 1 <= event.customer_id":      true,
+		"customer.name < 'x'":                                                false,
+		"event.ismobile == true":                                             false,
+		"customer.name == customer.address":                                  false,
+		"event.customer_id == customer.id":                                   false,
 		"has(customer.level) && customer.level < 2":                          false,
 		"customer.level < customer.status":                                   false,
 		"!(customer.level < 2)":                                              false,
@@ -34,6 +41,9 @@ func TestNativeConditionsAgreeWithCEL(t *testing.T) {
 		stream.Field{Name: "level", Kind: stream.KindInt}, stream.Field{Name: "pred_event", Kind: stream.KindInt})
 	stringy := stream.MustSchema("customer3", stream.Field{Name: "level", Kind: stream.KindString},
 		stream.Field{Name: "status", Kind: stream.KindInt})
+	// An event of another schema: customer_id moved, ismobile a string.
+	otherPlay := stream.MustSchema("play2", stream.Field{Name: "ismobile", Kind: stream.KindString},
+		stream.Field{Name: "customer_id", Kind: stream.KindInt}, stream.Field{Name: "listening_zip_code", Kind: stream.KindString})
 	r := rand.New(rand.NewPCG(9, 9))
 	val := func() stream.Value {
 		switch r.IntN(8) {
@@ -44,6 +54,13 @@ func TestNativeConditionsAgreeWithCEL(t *testing.T) {
 		default:
 			return stream.Int(r.Int64N(5) - 1)
 		}
+	}
+	pick := func(vs ...stream.Value) stream.Value { return vs[r.IntN(len(vs))] }
+	str := func() stream.Value {
+		return pick(stream.Null(), stream.String("Cust 1"), stream.String("95051"), stream.String("x"), stream.Int(1))
+	}
+	flag := func() stream.Value {
+		return pick(stream.Null(), stream.Bool(true), stream.Bool(false), stream.Bool(true), stream.Bool(false), stream.String("true"))
 	}
 	for when, want := range shapes {
 		set, err := env.NewRuleSet("v", Rule{Name: "r", When: when, Target: "t"})
@@ -70,10 +87,18 @@ func TestNativeConditionsAgreeWithCEL(t *testing.T) {
 				rec = customer(1, 0, 0, val())
 				rec.Values[gen.CustomerSchema.Index("level")] = val()
 				rec.Values[gen.CustomerSchema.Index("status")] = val()
+				rec.Values[gen.CustomerSchema.Index("name")] = str()
 			}
 			trk := track(1)
 			trk.Values[gen.TrackSchema.Index("length")] = stream.Int(r.Int64N(300))
 			ev := play(1, 1, 1, 0)
+			if i%5 == 0 {
+				ev.Schema, ev.Fields = otherPlay, []stream.Value{flag(), val(), str()}
+			} else {
+				ev.Fields[gen.PlaySchema.Index("customer_id")] = pick(val(), stream.Int(3))
+				ev.Fields[gen.PlaySchema.Index("ismobile")] = flag()
+				ev.Fields[gen.PlaySchema.Index("listening_zip_code")] = str()
+			}
 			ev.SetJoin("customer", rec)
 			ev.SetJoin("track", trk)
 			act.set(&ev, set.joins)

@@ -73,7 +73,7 @@ func (b *batcher) fill(ps []cplay, zips []string) []stream.Event {
 	for i, p := range ps {
 		f := vals[i*6 : i*6+6 : i*6+6]
 		f[0], f[1], f[2] = stream.Int(p.id), stream.Int(p.cust), stream.Int(p.track)
-		f[3], f[4], f[5] = stream.TimeNanos(p.t), stream.Bool(false), stream.String(zips[p.zip])
+		f[3], f[4], f[5] = stream.TimeNanos(p.t), stream.Bool(p.id%2 == 1), stream.String(zips[p.zip])
 		evs[i] = stream.Event{Time: p.t, Schema: gen.PlaySchema, Fields: f,
 			Pos: stream.Position{Source: "bench", Partition: 0, Offset: p.id}}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/window"
 )
@@ -200,10 +201,15 @@ func TestStatsConcurrentRead(t *testing.T) {
 		go func() {
 			defer close(done)
 			var out stream.Emitter
+			// Three customers, each playing a run of tracks, a minute apart:
+			// input every operator (windows and patterns) has results for.
 			for i := range 50 {
-				_ = op.Process(ctx, playsAt(int64(i), 1, time.Duration(i)*time.Minute), &out)
+				p := gen.Play{EventID: int64(i), CustomerID: int64(i % 3), TrackID: int64(i % 10),
+					Time: at(time.Duration(i) * time.Minute), Zip: "10001"}
+				_ = op.Process(ctx, gen.PlayEvents("c", []gen.Play{p}), &out)
 				_ = op.Advance(ctx, at(time.Duration(i)*time.Minute).UnixNano(), &out)
 			}
+			_ = op.Advance(ctx, stream.MaxWatermark, &out)
 		}()
 		for range 100 {
 			_ = st.Stats()
