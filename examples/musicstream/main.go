@@ -79,7 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.partitions, "partitions", 6, "partitions of the topic -produce creates when it does not exist")
 	fs.StringVar(&o.job, "job", "", "the job file (default: the built-in job.yaml); the flags above override its input")
 	fs.StringVar(&o.rules, "rules", "", "rule YAML file (hot-reloaded). Default: the built-in rules interest, upgrade_ad, sms_offer")
-	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "allowed lateness: how far behind the newest event time an event may arrive and still count. Default: the job's lateness: (5m in the built-in job.yaml)")
+	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "allowed lateness: how far behind the newest event time an event may arrive and still count; when not given, the job's lateness: applies (5m in the built-in job.yaml)")
 	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit 0 (a file is otherwise followed like tail -F)")
 	fs.BoolVar(&o.backtest, "backtest", false, "report what each rule would fire, and write nothing")
 	fs.StringVar(&o.http, "http", "", "serve /metrics, /healthz and the dashboard on this address (e.g. :8080)")
