@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.rules, "rules", "", "rule YAML file (hot-reloaded). Default: the built-in rules interest, upgrade_ad, sms_offer")
 	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "allowed lateness: how far behind the newest event time an event may arrive and still count; when not given, the job's lateness: applies (5m in the built-in job.yaml)")
 	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit 0 (a file is otherwise followed like tail -F)")
-	fs.BoolVar(&o.backtest, "backtest", false, "report what each rule would fire, and write nothing")
+	fs.BoolVar(&o.backtest, "backtest", false, "report what each rule would fire, and write no target (the reference data, -customers and -music or the generated set, is still loaded into Redis: the lookups read it there)")
 	fs.StringVar(&o.http, "http", "", "serve /metrics, /healthz and the dashboard on this address (e.g. :8080)")
 	fs.IntVar(&o.events, "events", 100000, "size of the generated data set when -tracks is not given")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data set")
