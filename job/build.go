@@ -363,11 +363,12 @@ func (j *Job) window(w Window) (stream.Operator, windowStats, error) {
 	for _, a := range w.Aggregates {
 		wc.Aggs = append(wc.Aggs, aggregate(a))
 	}
-	pc := window.PatternConfig{Name: w.Name, KeyBy: w.Key, Within: w.Within, Dedup: j.Input.ID, MaxKeys: w.MaxKeys}
+	pc := window.PatternConfig{Name: w.Name, KeyBy: w.Key, Within: w.Within, Dedup: j.Input.ID, MaxKeys: w.MaxKeys,
+		MaxPending: w.MaxPending}
 	switch w.Type {
 	case "count_within":
 		op, err := window.NewCountWithin(window.CountWithinConfig{Name: w.Name, KeyBy: w.Key, Count: w.Count, Within: w.Within,
-			Dedup: j.Input.ID, MaxKeys: w.MaxKeys})
+			Dedup: j.Input.ID, MaxKeys: w.MaxKeys, MaxPending: w.MaxPending})
 		return op, op, err
 	case "new_value":
 		op, err := window.NewNewValue(window.NewValueConfig{PatternConfig: pc, Field: w.Field})
@@ -384,7 +385,7 @@ func (j *Job) window(w Window) (stream.Operator, windowStats, error) {
 			}
 			steps = append(steps, p)
 		}
-		op, err := window.NewSequence(window.SequenceConfig{PatternConfig: pc, Steps: steps})
+		op, err := window.NewSequence(window.SequenceConfig{PatternConfig: pc, Steps: steps, MaxMatches: w.MaxMatches})
 		return op, op, err
 	case "absence":
 		start, err := j.predicate(w.Name, w.Start)
@@ -395,7 +396,7 @@ func (j *Job) window(w Window) (stream.Operator, windowStats, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		op, err := window.NewAbsence(window.AbsenceConfig{PatternConfig: pc, Start: start, End: end})
+		op, err := window.NewAbsence(window.AbsenceConfig{PatternConfig: pc, Start: start, End: end, MaxMatches: w.MaxMatches})
 		return op, op, err
 	case "tumbling":
 		op, err := window.NewTumbling(window.TumblingConfig{WindowConfig: wc, Size: w.Size, Offset: w.Offset})

@@ -148,6 +148,10 @@ type Window struct {
 	Field string
 	// MaxKeys bounds the keys holding state (0: the operator's default).
 	MaxKeys int
+	// MaxPending bounds the events a count_within or a pattern buffers
+	// until the watermark passes them; MaxMatches a sequence's candidate
+	// matches or an absence's pending starts per key (0: the defaults).
+	MaxPending, MaxMatches int
 
 	node *obj // for errors
 }

@@ -152,12 +152,20 @@ func (j *Job) parseWindows(c *errs, list []*obj) {
 				}
 			}
 		}
-		if o.has("max_keys") {
-			w.MaxKeys = int(o.integer("max_keys"))
-			if w.MaxKeys <= 0 {
-				c.add(o.node("max_keys"), join(o.path, "max_keys"), "want a positive number of keys")
+		bound := func(name, what string) int {
+			if !o.has(name) {
+				return 0
 			}
+			n := o.integer(name)
+			if _, err := strconv.ParseInt(o.str(name), 10, 64); err == nil && (n <= 0 || n > 1<<40) {
+				c.add(o.node(name), join(o.path, name), "want a positive number of %s", what)
+				return 0
+			}
+			return int(n)
 		}
+		w.MaxKeys = bound("max_keys", "keys")
+		w.MaxPending = bound("max_pending", "events")
+		w.MaxMatches = bound("max_matches", "matches")
 		w.Aggregates = j.parseAggs(c, o)
 		j.Windows = append(j.Windows, w)
 	}

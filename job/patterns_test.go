@@ -169,3 +169,89 @@ func TestPlanKeepsFilteringLookups(t *testing.T) {
 		t.Fatalf("plan %s, unused %v", p, p.Unused)
 	}
 }
+
+// max_matches and max_pending reach the operators: an absence holding at
+// most two pending starts per key drops the oldest of three, counted as an
+// eviction, and reports the other two; the bounds are printed, and a bound
+// that is not a positive number is refused at its node.
+func TestPatternBounds(t *testing.T) {
+	j := mustParse(t, withBase(`windows:
+  - name: idle
+    type: absence
+    key: user
+    start: event.track == 1
+    end: event.track == 2
+    within: 10m
+    max_matches: 2
+    max_pending: 100
+rules:
+  - name: idle_hit
+    window: idle
+    when: "true"
+    target: out
+`))
+	var printed strings.Builder
+	if err := j.Print(&printed); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"max_matches: 2", "max_pending: 100", "max_keys: 4194304"} {
+		if !strings.Contains(printed.String(), want) {
+			t.Errorf("printed job lacks %q:\n%s", want, printed.String())
+		}
+	}
+	b, err := j.Build(BuildConfig{Redis: deadRedis(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(id int64, track int64, at time.Duration) stream.Event {
+		ts := t0.Add(at)
+		return stream.Event{Key: "ann", Time: ts.UnixNano(), Schema: j.Schema, Pos: stream.Position{Source: "in", Partition: -1, Offset: id},
+			Fields: []stream.Value{stream.Int(id), stream.String("ann"), stream.Int(track), stream.Time(ts), stream.Float(1)}}
+	}
+	in := []stream.Event{ev(1, 1, 0), ev(2, 1, time.Minute), ev(3, 1, 2*time.Minute), ev(4, 3, time.Hour)}
+	ops, err := b.Operators(stream.PartitionID{Partition: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := stream.NewCollectSink()
+	p := stream.New("t", stream.Config{})
+	p.From(stream.NewSliceSource("in", in, 0)).Via(ops...).To(out)
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range out.Events() {
+		got = append(got, e.ID)
+	}
+	if want := "idle_hit:ann:2 idle_hit:ann:3"; strings.Join(got, " ") != want {
+		t.Fatalf("emissions %q, want %q", strings.Join(got, " "), want)
+	}
+	if c := b.Counters().Windows["idle"]; c.Evictions != 1 || c.Results != 2 {
+		t.Fatalf("counts %+v, want 1 eviction and 2 results", c)
+	}
+
+	es := parseErrors(t, withBase(`windows:
+  - name: seq
+    type: sequence
+    key: user
+    steps: [event.track == 1, event.track == 2]
+    within: 10m
+    max_matches: 0
+    max_pending: -3
+  - name: nv
+    type: new_value
+    key: user
+    field: track
+    within: 1h
+    max_matches: 5
+`))
+	want := []string{
+		"job.yaml:7:18: windows[0].max_matches: want a positive number of matches",
+		"job.yaml:8:18: windows[0].max_pending: want a positive number of events",
+		`job.yaml:14:5: windows[1]: unknown field "max_matches" (want name, type, key, where, max_keys, field, within, max_pending)`,
+	}
+	if es.Error() != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%v\nwant:\n%s", es, strings.Join(want, "\n"))
+	}
+}

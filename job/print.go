@@ -105,6 +105,13 @@ func (j *Job) Print(w io.Writer) error {
 			m["field"], m["count"], m["within"] = w.Field, w.Count, w.Within.String()
 		}
 		m["max_keys"] = orDefault(w.MaxKeys, window.DefaultMaxKeys)
+		switch w.Type {
+		case "sequence", "absence":
+			m["max_matches"] = orDefault(w.MaxMatches, window.DefaultMaxMatches)
+			fallthrough
+		case "count_within", "new_value", "distinct_count":
+			m["max_pending"] = orDefault(w.MaxPending, window.DefaultMaxPending)
+		}
 		if len(w.Aggregates) > 0 {
 			aggs := map[string]string{}
 			for _, a := range w.Aggregates {

@@ -162,7 +162,7 @@ rules:
 		{[]any{"lateness"}, "1h0m0s"},
 		{[]any{"input", "kafka"}, map[string]any{"brokers": []any{"k1:9092", "k2:9092"}, "topic": "plays", "group": "g", "offset": "oldest"}},
 		{[]any{"input", "fields", "ts"}, map[string]any{"type": "time", "format": "02/01/2006 15:04"}},
-		{[]any{"windows", 0}, map[string]any{"name": "c", "type": "count_within", "key": []any{"user"}, "count": 3, "within": "30m0s", "max_keys": 4194304}},
+		{[]any{"windows", 0}, map[string]any{"name": "c", "type": "count_within", "key": []any{"user"}, "count": 3, "within": "30m0s", "max_keys": 4194304, "max_pending": 4194304}},
 		{[]any{"windows", 1}, map[string]any{"name": "t", "type": "tumbling", "key": []any{"user"}, "size": "1h0m0s", "offset": "0s",
 			"aggregates": map[string]any{"plays": "count() -> int", "total": "sum(n) -> float"}, "max_keys": 4194304}},
 		{[]any{"windows", 2}, map[string]any{"name": "s", "type": "sliding", "key": []any{"user"}, "size": "1h0m0s", "slide": "10m0s", "offset": "5m0s", "where": "event.n > 0.0", "max_keys": 4194304}},
