@@ -102,14 +102,7 @@ func (l *Lookup) unknown(ev stream.Event, s *slot, reason string, out *stream.Em
 				reason = "no hash " + l.key(string(l.buf))
 			}
 		}
-		var raw []byte
-		for k, v := range ev.Fields {
-			if k > 0 {
-				raw = append(raw, ',')
-			}
-			raw = v.AppendText(raw)
-		}
-		out.DeadLetter(stream.Reject{Pos: ev.Pos, Reason: "enrich " + l.cfg.Name + ": " + reason, Raw: raw})
+		out.DeadLetter(stream.EventReject(&ev, "enrich "+l.cfg.Name+": "+reason))
 	default:
 		ev.SetJoin(l.cfg.Name, nil)
 		out.Emit(ev)

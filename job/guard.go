@@ -71,14 +71,7 @@ func (g *guard) Process(_ context.Context, in []stream.Event, out *stream.Emitte
 	for i := range in {
 		ev := &in[i]
 		if f := g.missing(ev); f != "" {
-			var raw []byte
-			for k, v := range ev.Fields {
-				if k > 0 {
-					raw = append(raw, ',')
-				}
-				raw = v.AppendText(raw)
-			}
-			out.DeadLetter(stream.Reject{Pos: ev.Pos, Reason: "target " + ev.Target + ": " + ev.ID + ": field " + f + " is null", Raw: raw})
+			out.DeadLetter(stream.EventReject(ev, "target "+ev.Target+": "+ev.ID+": field "+f+" is null"))
 			continue
 		}
 		out.Emit(*ev)

@@ -239,6 +239,9 @@ func (l *csvLayout) decode(line string, ev *Event) error {
 	// Every field has a column, so the time and key fields are set.
 	if t := l.plan.timeIdx; t >= 0 {
 		ev.Time = f[t].n
+		if err := l.plan.checkTime(ev.Time); err != nil {
+			return err
+		}
 	}
 	if l.intKey >= 0 {
 		if canonicalInt(raw) {

@@ -32,6 +32,21 @@ func DeadLetterEvent(r Reject) Event {
 	return ev
 }
 
+// EventReject is the Reject of a decoded event that an operator refuses
+// (a window for its time or a null key, a lookup for an unknown id): its
+// position, the reason, and as Raw the text of its fields joined by commas,
+// since the event no longer holds the bytes it was read from.
+func EventReject(ev *Event, reason string) Reject {
+	var raw []byte
+	for i, v := range ev.Fields {
+		if i > 0 {
+			raw = append(raw, ',')
+		}
+		raw = v.AppendText(raw)
+	}
+	return Reject{Pos: ev.Pos, Reason: reason, Raw: raw}
+}
+
 // DecodeError is an error of a decoder, naming the input, the position and
 // the reason.
 type DecodeError struct {

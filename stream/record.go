@@ -24,6 +24,12 @@ type RecordSpec struct {
 	// TimeFormats gives the format of time fields by name. A time field not
 	// named here is read in the "datetime" format (the zero TimeFormat).
 	TimeFormats map[string]TimeFormat
+	// EventTimes, when not zero, bounds the event time: a record whose time
+	// field lies outside is rejected (an *EventTimeError, which matches
+	// ErrTimeOutOfRange), so that it goes to the dead letter with its raw
+	// bytes. Zero: every time a TimeFormat reads (MinTimeNanos to
+	// MaxTimeNanos). Other time fields are not bounded by it.
+	EventTimes TimeRange
 	// KeyFields name the fields whose values form the event key: the text of
 	// one field (an int in canonical decimal), or the texts of several
 	// joined with '|'. A record whose key field is null or empty is
@@ -79,6 +85,7 @@ type recordPlan struct {
 	timeIdx int          // -1: no time field
 	formats []TimeFormat // by field position
 	keyIdx  []int
+	times   TimeRange // the EventTimes; zero: unbounded beyond the formats
 }
 
 func (s RecordSpec) plan() (recordPlan, error) {
@@ -86,8 +93,11 @@ func (s RecordSpec) plan() (recordPlan, error) {
 		return recordPlan{}, errors.New("record spec: no schema")
 	}
 	sc := s.Schema
-	p := recordPlan{schema: sc, timeIdx: -1, formats: make([]TimeFormat, sc.Len())}
+	p := recordPlan{schema: sc, timeIdx: -1, formats: make([]TimeFormat, sc.Len()), times: s.EventTimes}
 	var errs []error
+	if r := s.EventTimes; !r.IsZero() && (r.Min > r.Max || r.Min < MinTimeNanos) {
+		errs = append(errs, fmt.Errorf("event times: min %d and max %d are not a range within %d to %d", r.Min, r.Max, MinTimeNanos, MaxTimeNanos))
+	}
 	if s.TimeField != "" {
 		p.timeIdx = sc.Index(s.TimeField)
 		switch {
@@ -160,7 +170,15 @@ func (p *recordPlan) setTime(ev *Event) error {
 		return p.fieldErr(p.timeIdx, ErrNoTime)
 	}
 	ev.Time = v.n
-	return nil
+	return p.checkTime(ev.Time)
+}
+
+// checkTime reports an event time outside the spec's EventTimes.
+func (p *recordPlan) checkTime(ns int64) error {
+	if p.times.IsZero() || p.times.Contains(ns) {
+		return nil
+	}
+	return p.fieldErr(p.timeIdx, &EventTimeError{Time: ns, Range: p.times})
 }
 
 // setKey sets ev.Key from the key fields. raw is the text the first key

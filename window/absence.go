@@ -161,7 +161,7 @@ func (a *Absence) Process(_ context.Context, in []stream.Event, out *stream.Emit
 		if !keyed(&a.kf, len(a.cfg.KeyBy), &in[i], out, &a.stats, "absence", a.cfg.Name) {
 			continue
 		}
-		if !inRange(&in[i], out, &a.stats) {
+		if !inRange(&in[i], out, &a.stats, "absence", a.cfg.Name) {
 			continue
 		}
 		if in[i].Time < cut {

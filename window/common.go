@@ -32,17 +32,25 @@ type Stats struct {
 }
 
 // MaxEventTime bounds event times: windows need |time| < MaxEventTime
-// (2^62 ns, the years 1824 to 2116) so that window arithmetic cannot
+// (2^62 ns, the years 1823 to 2116) so that window arithmetic cannot
 // overflow. Other events go to the dead letter.
 const MaxEventTime = 1 << 62
 
-// inRange reports whether ev's time is usable; if not, it dead-letters ev.
-func inRange(ev *stream.Event, out *stream.Emitter, st *Stats) bool {
+// EventTimes is the range of event times windows hold, for a decoder's
+// stream.RecordSpec.EventTimes: a record outside it is then rejected by the
+// decoder with its raw bytes, instead of by the window with its fields'
+// text (and after rules without a window may have fired on it).
+var EventTimes = stream.TimeRange{Min: -MaxEventTime + 1, Max: MaxEventTime - 1, What: "the event times windows can hold"}
+
+// inRange reports whether ev's time is usable; if not, it dead-letters ev
+// (its fields as raw text) and counts it in Stats.Rejected.
+func inRange(ev *stream.Event, out *stream.Emitter, st *Stats, kind, name string) bool {
 	if ev.Time < MaxEventTime && ev.Time > -MaxEventTime {
 		return true
 	}
 	st.Rejected++
-	out.DeadLetter(stream.Reject{Pos: ev.Pos, Reason: fmt.Sprintf("window: event time %d out of range (|t| < 2^62 ns)", ev.Time)})
+	err := &stream.EventTimeError{Time: ev.Time, Range: EventTimes}
+	out.DeadLetter(stream.EventReject(ev, kind+" "+name+": "+err.Error()))
 	return false
 }
 

@@ -125,7 +125,7 @@ func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.
 		if !keyed(&c.kf, len(c.cfg.KeyBy), &in[i], out, &c.stats, "count-within", c.cfg.Name) {
 			continue
 		}
-		if !inRange(&in[i], out, &c.stats) {
+		if !inRange(&in[i], out, &c.stats, "count-within", c.cfg.Name) {
 			continue
 		}
 		if in[i].Time < cut {

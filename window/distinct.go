@@ -134,7 +134,7 @@ func (c *DistinctCounter) Process(_ context.Context, in []stream.Event, out *str
 		if !keyed(&c.kf, len(c.cfg.KeyBy), &in[i], out, &c.stats, "distinct_count", c.cfg.Name) {
 			continue
 		}
-		if !inRange(&in[i], out, &c.stats) {
+		if !inRange(&in[i], out, &c.stats, "distinct_count", c.cfg.Name) {
 			continue
 		}
 		if in[i].Time < cut {

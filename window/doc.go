@@ -119,10 +119,12 @@
 // operator (see the configs) and counted in Stats.Evictions. MaxPending
 // bounds the events waiting for the watermark.
 //
-// Event times must lie within ±MaxEventTime (2^62 ns: the years 1824 to
-// 2116) for the window and count-within operators, so that window
-// arithmetic cannot overflow; other events go to the dead letter
-// (Emitter.DeadLetter), counted in Stats.Rejected.
+// Event times must lie within ±MaxEventTime (2^62 ns: 1823-11-12 to
+// 2116-02-20) for every window and pattern, so that window arithmetic
+// cannot overflow; other events go to the dead letter (Emitter.DeadLetter)
+// with their fields' text as raw bytes, counted in Stats.Rejected. Give a
+// decoder EventTimes as its stream.RecordSpec.EventTimes to refuse them
+// there instead, with the record's own raw bytes.
 //
 // # Snapshots
 //

@@ -375,14 +375,7 @@ func keyed(k *keyFields, n int, ev *stream.Event, out *stream.Emitter, st *Stats
 	for i := 0; i < n && i < len(vals); i++ {
 		if vals[i].IsNull() {
 			st.Rejected++
-			var raw []byte
-			for j, v := range ev.Fields {
-				if j > 0 {
-					raw = append(raw, ',')
-				}
-				raw = v.AppendText(raw)
-			}
-			out.DeadLetter(stream.Reject{Pos: ev.Pos, Reason: kind + " " + name + ": key field " + k.names[i] + " is null", Raw: raw})
+			out.DeadLetter(stream.EventReject(ev, kind+" "+name+": key field "+k.names[i]+" is null"))
 			return false
 		}
 	}

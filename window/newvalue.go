@@ -83,7 +83,7 @@ func (n *NewValue) Process(_ context.Context, in []stream.Event, out *stream.Emi
 		if !keyed(&n.kf, len(n.cfg.KeyBy), &in[i], out, &n.stats, "new_value", n.cfg.Name) {
 			continue
 		}
-		if !inRange(&in[i], out, &n.stats) {
+		if !inRange(&in[i], out, &n.stats, "new_value", n.cfg.Name) {
 			continue
 		}
 		if in[i].Time < cut {

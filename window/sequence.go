@@ -157,7 +157,7 @@ func (s *Sequence) Process(_ context.Context, in []stream.Event, out *stream.Emi
 		if !keyed(&s.kf, len(s.cfg.KeyBy), &in[i], out, &s.stats, "sequence", s.cfg.Name) {
 			continue
 		}
-		if !inRange(&in[i], out, &s.stats) {
+		if !inRange(&in[i], out, &s.stats, "sequence", s.cfg.Name) {
 			continue
 		}
 		if in[i].Time < cut {

@@ -72,7 +72,7 @@ func (b *base) fresh() base {
 
 // admit checks lateness and duplicates; it reports whether ev counts.
 func (b *base) admit(ev *stream.Event, out *stream.Emitter) bool {
-	if !inRange(ev, out, &b.stats) {
+	if !inRange(ev, out, &b.stats, b.kind, b.name) {
 		return false
 	}
 	if ev.Time < b.clk.cutoff() {
