@@ -9,12 +9,19 @@ import (
 	"strings"
 
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/window"
 )
 
 // RecordSpec is the input's record declaration: its schema, time field and
-// formats, and key fields.
+// formats, and key fields. A job that declares windows accepts the event
+// times windows can hold (window.EventTimes, 1823 to 2116): a record
+// outside is rejected by the decoder, so that it goes to the dead letter
+// with its raw bytes before any rule fires on it.
 func (j *Job) RecordSpec() stream.RecordSpec {
 	rs := stream.RecordSpec{Schema: j.Schema, TimeField: j.Input.Time, KeyFields: j.Input.Key}
+	if len(j.Windows) > 0 && j.Input.Time != "" {
+		rs.EventTimes = window.EventTimes
+	}
 	for _, f := range j.Input.Fields {
 		if f.Kind == stream.KindTime && f.Format.String() != "" {
 			if rs.TimeFormats == nil {
@@ -136,7 +143,7 @@ func (s *lateSink) late(ev *stream.Event, w int64) stream.Event {
 	if s.schema != s.b.job.Schema {
 		by := int64(0)
 		if w != stream.MinWatermark && w != stream.MaxWatermark && w > ev.Time {
-			by = (w - ev.Time) / 1e6
+			by = int64((uint64(w) - uint64(ev.Time)) / 1e6) // w-ev.Time may exceed int64 (1678 behind 2262)
 		}
 		fields[len(fields)-1] = stream.Int(by)
 	}

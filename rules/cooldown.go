@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,8 +130,12 @@ func (c *cooldowns) allow(r *ruleCool, key coolKey, t int64, d time.Duration) bo
 	if !ok {
 		c.n++
 	}
-	r.set(key, t+int64(d))
-	r.queue = append(r.queue, coolEntry{key, t + int64(d)})
+	end = t + int64(d)
+	if end < t { // past the largest time (2262): the cooldown lasts to the end
+		end = math.MaxInt64
+	}
+	r.set(key, end)
+	r.queue = append(r.queue, coolEntry{key, end})
 	return true
 }
 
