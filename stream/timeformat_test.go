@@ -2,6 +2,9 @@ package stream
 
 import (
 	"errors"
+	"fmt"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,56 +150,148 @@ func TestParseInt(t *testing.T) {
 var formatsUnderTest = []string{"datetime", "rfc3339", "unix", "unix_ms", "unix_us", "unix_ns",
 	"2006-01-02 15:04:05.000000000", "02/01/2006 15:04:05 -0700", "Jan _2 2006 15:04:05"}
 
-// FuzzTimeFormat: any text in any format never panics and never yields a
-// time out of range; a time in range formats to text that parses back to it
-// (to the format's precision).
+// FuzzTimeFormat covers the whole range of times, in every format: any
+// text never panics, and what parses lies in MinTimeNanos..MaxTimeNanos;
+// every int64 instant formats to text that parses back to it (to the
+// format's precision) when it is in range, and is refused with
+// ErrTimeOutOfRange when it is before 1678; an instant beyond what int64
+// nanoseconds hold (sec, nsec: any year of 0..9999, any int64 seconds for
+// the unix formats), written independently of Format, parses back equal
+// when in range and is refused with ErrTimeOutOfRange otherwise, never
+// read as a wrapped value.
 func FuzzTimeFormat(f *testing.F) {
-	f.Add("2014-10-23 03:26:20", int64(0), "")
-	f.Add("1412157600.25", int64(-1), "2006")
-	f.Add("9999-12-31 00:00:00", int64(1<<63-1), "02/01/2006")
-	f.Add("-9223372036854775808", int64(-1<<63), "unix_ns")
-	f.Fuzz(func(t *testing.T, text string, at int64, layout string) {
+	f.Add("2014-10-23 03:26:20", int64(0), "", int64(0), uint32(0))
+	f.Add("1412157600.25", int64(-1), "2006", int64(253402300799), uint32(999999999))        // 9999-12-31T23:59:59.999999999
+	f.Add("9999-12-31 00:00:00", int64(1<<63-1), "02/01/2006", int64(7258118400), uint32(0)) // 2200-01-01
+	f.Add("-9223372036854775808", int64(-1<<63), "unix_ns", int64(-11676096000), uint32(0))  // 1600-01-01
+	f.Add("x", MinTimeNanos-1, "unix", int64(9223372036), uint32(854775808))                 // MaxTimeNanos+1
+	f.Add("", MinTimeNanos, "unix_ms", int64(-9214560001), uint32(999999999))                // MinTimeNanos-1
+	f.Add("9300000000", int64(1<<62), "unix", int64(9300000000), uint32(0))                  // unix seconds whose nanoseconds overflow
+	f.Add("", int64(-1<<62), "", int64(-62135596800), uint32(1))                             // year 1
+	f.Add("", int64(0), "", int64(-1<<63), uint32(0))
+	f.Add("", int64(0), "", int64(1<<63-1), uint32(0))
+	f.Fuzz(func(t *testing.T, text string, at int64, layout string, sec int64, nsec uint32) {
 		if tf, err := ParseTimeFormat(layout); err == nil {
-			if got, err := tf.Parse(text); err == nil && got < MinTimeNanos {
-				t.Fatalf("%q in %q: %d before the range", text, layout, got)
-			}
+			checkParsed(t, tf, text)
 			_ = tf.Format(at) // must not panic
 		}
-		in := max(at, MinTimeNanos)
 		for _, name := range formatsUnderTest {
 			tf := MustParseTimeFormat(name)
-			if got, err := tf.Parse(text); err == nil && got < MinTimeNanos {
-				t.Fatalf("%q in %s: %d before the range", text, name, got)
-			}
-			s := tf.Format(in)
+			checkParsed(t, tf, text)
+
+			// An int64 instant.
+			s := tf.Format(at)
 			got, err := tf.Parse(s)
-			if err != nil {
-				t.Fatalf("%s: %d formats to %q, which does not parse: %v", name, in, s, err)
+			if at < MinTimeNanos {
+				if !errors.Is(err, ErrTimeOutOfRange) {
+					t.Fatalf("%s: %d (before 1678) formats to %q, read as %d, %v; want ErrTimeOutOfRange", name, at, s, got, err)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("%s: %d formats to %q, which does not parse: %v", name, at, s, err)
+				}
+				if again := tf.Format(got); again != s {
+					t.Fatalf("%s: %d -> %q -> %d -> %q", name, at, s, got, again)
+				}
+				if want := truncate(at, name); got != want {
+					t.Fatalf("%s: %d -> %q -> %d, want %d", name, at, s, got, want)
+				}
 			}
-			if again := tf.Format(got); again != s {
-				t.Fatalf("%s: %d -> %q -> %d -> %q", name, in, s, got, again)
+
+			// An instant of any year.
+			frac := int64(nsec % 1e9)
+			frac -= frac % unitOf(name)
+			inst := time.Unix(sec, frac).UTC()
+			s, ok := writeTime(name, sec, frac, inst)
+			if !ok {
+				continue
 			}
-			if want := truncate(in, name); got != want {
-				t.Fatalf("%s: %d -> %q -> %d, want %d", name, in, s, got, want)
+			got, err = tf.Parse(s)
+			if inst.Before(minTime) || inst.After(maxTime) {
+				if !errors.Is(err, ErrTimeOutOfRange) {
+					t.Fatalf("%s: %v written %q, read as %d, %v; want ErrTimeOutOfRange", name, inst, s, got, err)
+				}
+				continue
+			}
+			if err != nil || got != inst.UnixNano() {
+				t.Fatalf("%s: %v written %q, read as %d, %v; want %d", name, inst, s, got, err, inst.UnixNano())
 			}
 		}
 	})
 }
 
+// checkParsed checks that what text parses to in tf is in range, and that
+// an out-of-range error is ErrTimeOutOfRange.
+func checkParsed(t *testing.T, tf TimeFormat, text string) {
+	t.Helper()
+	got, err := tf.Parse(text)
+	if err == nil && (got < MinTimeNanos || got > MaxTimeNanos) {
+		t.Fatalf("%q in %s: %d outside the range", text, tf, got)
+	}
+	if err != nil && strings.Contains(err.Error(), "outside the representable") && !errors.Is(err, ErrTimeOutOfRange) {
+		t.Fatalf("%q in %s: %v does not match ErrTimeOutOfRange", text, tf, err)
+	}
+}
+
+// writeTime writes the instant sec, frac (nanoseconds, in [0, 1e9)) in
+// format name apart from TimeFormat.Format: the unix formats with big
+// integers (any int64 seconds), the others with time.Format (years 0 to
+// 9999 only; false otherwise).
+func writeTime(name string, sec, frac int64, inst time.Time) (string, bool) {
+	b := new(big.Int).SetInt64(sec)
+	switch name {
+	case "unix":
+		if frac == 0 {
+			return b.String(), true
+		}
+		if sec < 0 { // -1.25 is -2 s + 0.75 s
+			b.Add(b, big.NewInt(1))
+			frac = 1e9 - frac
+			if b.Sign() == 0 {
+				return "-0." + strings.TrimRight(fmt.Sprintf("%09d", frac), "0"), true
+			}
+		}
+		return b.String() + "." + strings.TrimRight(fmt.Sprintf("%09d", frac), "0"), true
+	case "unix_ms", "unix_us", "unix_ns":
+		per := map[string]int64{"unix_ms": 1e3, "unix_us": 1e6, "unix_ns": 1e9}[name]
+		b.Mul(b, big.NewInt(per))
+		b.Add(b, big.NewInt(frac/(1e9/per)))
+		return b.String(), true
+	}
+	if inst.Year() < 0 || inst.Year() > 9999 {
+		return "", false
+	}
+	switch name {
+	case "datetime":
+		if frac == 0 {
+			return inst.Format(time.DateTime), true
+		}
+		return inst.Format(time.RFC3339Nano), true
+	case "rfc3339":
+		return inst.Format(time.RFC3339Nano), true
+	}
+	return inst.Format(name), true
+}
+
 // truncate is at to the precision of a format, toward the past.
 func truncate(at int64, name string) int64 {
-	unit := int64(1)
-	switch name {
-	case "unix_ms":
-		unit = 1e6
-	case "unix_us":
-		unit = 1e3
-	case "Jan _2 2006 15:04:05", "02/01/2006 15:04:05 -0700":
-		unit = 1e9
-	}
+	unit := unitOf(name)
 	q := at / unit
 	if at%unit < 0 {
 		q--
 	}
 	return q * unit
+}
+
+// unitOf is the precision of a format under test, in nanoseconds.
+func unitOf(name string) int64 {
+	switch name {
+	case "unix_ms":
+		return 1e6
+	case "unix_us":
+		return 1e3
+	case "Jan _2 2006 15:04:05", "02/01/2006 15:04:05 -0700":
+		return 1e9
+	}
+	return 1
 }
