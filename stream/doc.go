@@ -51,6 +51,8 @@
 // timers.
 //
 // Run returns the first error or ctx.Err(). On cancellation it stops taking
-// input, drains what is in flight, flushes the sinks, then returns. A panic in
-// an operator or sink becomes an error.
+// input, drains what is in flight, flushes the sinks, then returns; if that
+// (and closing) does not finish within Config.ShutdownTimeout, it returns a
+// *ShutdownError, never ctx.Err(), and unwritten output's input stays
+// unacknowledged. A panic in an operator or sink becomes an error.
 package stream

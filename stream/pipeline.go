@@ -44,8 +44,10 @@ type Config struct {
 	// to write at one of these ticks (and always before acknowledging
 	// input). Default 10ms.
 	FlushInterval time.Duration
-	// ShutdownTimeout bounds draining and flushing after ctx is cancelled.
-	// Default 30s.
+	// ShutdownTimeout bounds the whole shutdown after Run's ctx is
+	// cancelled: draining, flushing, the last checkpoints, and closing the
+	// sources and sinks. Past it the work is cut short and Run returns a
+	// *ShutdownError. Default 30s.
 	ShutdownTimeout time.Duration
 	// Checkpoints, for a partitioned pipeline (ViaPartitioned), stores each
 	// partition's offset, watermark and operator state every

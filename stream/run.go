@@ -7,7 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
-	"time"
+	"sync/atomic"
 )
 
 // ErrAlreadyRun is returned by a second call of Run.
@@ -95,6 +95,9 @@ type runner struct {
 
 	restoreMu sync.Mutex
 	restores  map[PartitionID]*Checkpoint
+
+	// unwritten counts the outputs the writer dropped after a failure.
+	unwritten atomic.Int64
 }
 
 func (r *runner) setErr(err error) {
@@ -110,7 +113,9 @@ func (r *runner) setErr(err error) {
 // Run runs the pipeline until every source ends (then it fires everything
 // pending at the final watermark, flushes and returns nil), an error occurs
 // (returned), or ctx is cancelled (it stops reading, drains what is in
-// flight, flushes the sinks, takes a last checkpoint and returns ctx.Err()).
+// flight, flushes the sinks, takes a last checkpoint and returns ctx.Err(),
+// or a *ShutdownError when that and closing the sources and sinks did not
+// all succeed within Config.ShutdownTimeout).
 func (p *Pipeline) Run(ctx context.Context) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -145,14 +150,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	stopOnCancel := context.AfterFunc(ctx, stopRead)
 	defer stopOnCancel()
 	// workCtx outlives the caller's cancellation by ShutdownTimeout so that
-	// in-flight events drain and acks go through.
+	// in-flight events drain and acks go through; closing gets what is left
+	// of that budget.
 	workCtx, cancelWork := context.WithCancel(failCtx)
 	defer cancelWork()
-	stopTimer := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(cfg.ShutdownTimeout, cancelWork)
-		context.AfterFunc(workCtx, func() { t.Stop() })
-	})
+	shutdown := &shutdownTimer{timeout: cfg.ShutdownTimeout, cutWork: cancelWork}
+	stopTimer := context.AfterFunc(ctx, shutdown.arm)
 	defer stopTimer()
+	defer shutdown.stop()
 
 	r.in = make(chan inMsg, cfg.Buffer)
 	r.ctrl = make(chan *revokeReq)
@@ -166,7 +171,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	if err := r.start(workCtx); err != nil {
 		close(r.done)
-		r.closeAll(context.WithoutCancel(ctx))
+		closeCtx, cancel := shutdown.closeContext(context.WithoutCancel(ctx))
+		defer cancel()
+		r.closeAll(closeCtx)
 		return err
 	}
 
@@ -206,7 +213,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			_ = m.batch.Ack(workCtx, context.Canceled)
 		}
 	}
-	closeErr := r.closeAll(context.WithoutCancel(ctx))
+	cut := shutdown.stop()
+	closeCtx, cancelClose := shutdown.closeContext(context.WithoutCancel(ctx))
+	defer cancelClose()
+	closeErr := r.closeAll(closeCtx)
+	if ctx.Err() != nil && (cut || closeErr != nil) {
+		// The errors the cut caused stand for what it interrupted.
+		return &ShutdownError{Timeout: cfg.ShutdownTimeout, TimedOut: cut, Unwritten: r.unwritten.Load(),
+			Err: errors.Join(r.err, closeErr)}
+	}
 	if r.err != nil {
 		return r.err
 	}
@@ -291,9 +306,8 @@ func (r *runner) allSinks() []Sink {
 	return sinks
 }
 
+// closeAll closes the sources and sinks under ctx, which bounds it.
 func (r *runner) closeAll(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.ShutdownTimeout)
-	defer cancel()
 	var errs []error
 	for _, s := range r.p.sources {
 		if err := protect("source close", func() error { return s.Close(ctx) }); err != nil {

@@ -54,6 +54,7 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
 		}
 		if failed != nil {
 			// Nack what follows a failure so the source can redeliver it.
+			r.unwritten.Add(int64(r.outputs(msg)))
 			settle(ctx, msg, failed)
 			msg.reset()
 			r.free <- msg
@@ -139,4 +140,17 @@ func (r *runner) writeMsg(ctx context.Context, msg *outMsg) error {
 		}
 	}
 	return nil
+}
+
+// outputs counts what a message holds for the sinks: its events, and the
+// dead letters and late events that have a sink.
+func (r *runner) outputs(msg *outMsg) int {
+	n := len(msg.events)
+	if r.p.deadLetter != nil {
+		n += len(msg.dead)
+	}
+	if r.p.late != nil {
+		n += len(msg.late)
+	}
+	return n
 }
