@@ -30,6 +30,9 @@
 //	sink_errors_total{sink,op}, sink_events_total{sink}
 //
 // Silence is the health check against a dead collector: a source that was
-// producing and falls below a fraction of its recent rate. HealthHandler
-// serves /healthz from checks like it: 200 when all pass, 503 otherwise.
+// producing and falls below a fraction of its recent rate. Probe checks a
+// dependency actively (a Redis PING on a timer), so that it is reported down
+// within the probe's period even while nothing else asks it anything.
+// HealthHandler serves /healthz from checks like these: 200 when all pass,
+// 503 otherwise.
 package metrics
