@@ -146,6 +146,9 @@ func (j *Job) structureDiff(next *Job) string {
 	if j.Lateness != next.Lateness {
 		diffs = append(diffs, "lateness")
 	}
+	if j.MaxAhead != next.MaxAhead {
+		diffs = append(diffs, "max_ahead")
+	}
 	if !reflect.DeepEqual(j.Lookups, next.Lookups) {
 		diffs = append(diffs, "lookups")
 	}

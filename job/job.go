@@ -42,6 +42,9 @@ type Job struct {
 	// Lateness bounds the out-of-orderness of event time: the watermark is
 	// the newest event time minus this.
 	Lateness time.Duration
+	// MaxAhead is the outlier guard of event time (stream.Config.MaxAhead);
+	// 0 turns it off. StreamMaxAhead gives it as the pipeline takes it.
+	MaxAhead time.Duration
 	Lookups  []Lookup
 	Windows  []Window
 	Targets  []Target
@@ -218,4 +221,13 @@ func (j *Job) WithRules(set *rules.RuleSet) (*Job, error) {
 		return nil, err
 	}
 	return &cp, nil
+}
+
+// StreamMaxAhead returns the job's max_ahead as stream.Config.MaxAhead
+// takes it (negative: off).
+func (j *Job) StreamMaxAhead() time.Duration {
+	if j.MaxAhead == 0 {
+		return -1
+	}
+	return j.MaxAhead
 }

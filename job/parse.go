@@ -23,6 +23,9 @@ const maxJobSize = 4 << 20
 // defaultLateness is the lateness of a job that gives none.
 const defaultLateness = 5 * time.Minute
 
+// defaultMaxAhead is the outlier guard of a job that gives none.
+const defaultMaxAhead = time.Hour
+
 // Load reads and validates the job file at path. Every problem found is
 // reported at once, as Errors naming file:line:column.
 func Load(path string, opts Options) (*Job, error) {
@@ -69,6 +72,10 @@ func Parse(name string, src []byte, opts Options) (*Job, error) {
 	j.Description = top.str("description")
 	j.version = top.str("version")
 	j.Lateness = top.duration("lateness", defaultLateness)
+	j.MaxAhead = top.duration("max_ahead", defaultMaxAhead)
+	if j.MaxAhead < 0 {
+		c.add(top.node("max_ahead"), "max_ahead", "must not be negative (0s turns the guard off)")
+	}
 	before := len(c.list) // the input's schema is built if the input is sound
 	j.parseInput(c, top.obj("input"), before)
 	j.parseLookups(c, top.objs("lookups"))

@@ -255,3 +255,27 @@ rules:
 		t.Errorf("errors:\n%v\nwant:\n%s", es, strings.Join(want, "\n"))
 	}
 }
+
+// max_ahead: 1h by default, 0s turns the guard off (the pipeline's
+// negative), a negative value is refused, and a change needs a restart.
+func TestMaxAhead(t *testing.T) {
+	j := mustParse(t, withBase(""))
+	if j.MaxAhead != time.Hour || j.StreamMaxAhead() != time.Hour {
+		t.Fatalf("default max_ahead %v (%v)", j.MaxAhead, j.StreamMaxAhead())
+	}
+	off := mustParse(t, withBase("max_ahead: 0s\n"))
+	if off.MaxAhead != 0 || off.StreamMaxAhead() >= 0 {
+		t.Fatalf("max_ahead 0s: %v (%v), want the guard off", off.MaxAhead, off.StreamMaxAhead())
+	}
+	var printed strings.Builder
+	if err := off.Print(&printed); err != nil || !strings.Contains(printed.String(), "max_ahead: 0s") {
+		t.Fatalf("printed (%v):\n%s", err, printed.String())
+	}
+	if d := j.structureDiff(off); d != "max_ahead changed" {
+		t.Fatalf("diff %q, want max_ahead", d)
+	}
+	es := parseErrors(t, withBase("max_ahead: -5m\n"))
+	if !strings.Contains(es.Error(), "job.yaml:1:12: max_ahead") {
+		t.Fatalf("errors: %v", es)
+	}
+}

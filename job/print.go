@@ -41,6 +41,7 @@ func (j *Job) Print(w io.Writer) error {
 		Version  string           `yaml:"version"`
 		Input    map[string]any   `yaml:"input"`
 		Lateness string           `yaml:"lateness"`
+		MaxAhead string           `yaml:"max_ahead"`
 		Lookups  []map[string]any `yaml:"lookups"`
 		Windows  []map[string]any `yaml:"windows"`
 		Rules    []map[string]any `yaml:"rules"`
@@ -70,6 +71,7 @@ func (j *Job) Print(w io.Writer) error {
 	out.Name = j.Name
 	out.Version = j.Rules.Version()
 	out.Lateness = j.Lateness.String()
+	out.MaxAhead = j.MaxAhead.String()
 	var lookups []map[string]any
 	for _, l := range j.Lookups {
 		m := map[string]any{"name": l.Name, "key": l.Key, "fields": fields(l.Fields), "unknown": l.Unknown,

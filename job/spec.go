@@ -258,6 +258,7 @@ var jobSpec = &spec{name: "job", doc: "A rulestream job: input, lookups, windows
 	{name: "description", typ: tString},
 	{name: "input", typ: tObject, obj: inputSpec, required: true},
 	{name: "lateness", typ: tDuration, def: "5m", doc: "how far behind the newest event time an event may arrive and still be taken into account: the watermark trails the newest event time by this much; later events go to the late target"},
+	{name: "max_ahead", typ: tDuration, def: "1h", doc: "the outlier guard of event time: an event more than this beyond the newest event time of its partition that the data supports (a future-dated record) is processed but does not move the watermark until 8 such events arrived in a row (the data really moved on), and a partition's watermark starts at its first event another within this supports; must exceed the usual gap between a partition's consecutive events; 0s turns the guard off (every event moves the watermark)"},
 	{name: "lookups", typ: tObjects, obj: lookupSpec},
 	{name: "windows", typ: tObjects, obj: windowSpec},
 	{name: "rules", typ: tObjects, obj: ruleSpec, required: true},

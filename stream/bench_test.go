@@ -139,18 +139,27 @@ func (r *ringSource) Close(context.Context) error { return nil }
 
 // BenchmarkPassThrough measures the runner: an in-memory source, no
 // operators, a no-op sink. One op is one event through the pipeline.
-func BenchmarkPassThrough(b *testing.B) {
+func BenchmarkPassThrough(b *testing.B) { benchPassThrough(b, 0) }
+
+// BenchmarkPassThroughNoGuard is BenchmarkPassThrough without the
+// watermark's outlier guard (MaxAhead -1): the guard's cost is the ratio.
+func BenchmarkPassThroughNoGuard(b *testing.B) { benchPassThrough(b, -1) }
+
+func benchPassThrough(b *testing.B, maxAhead time.Duration) {
 	d := gen.Generate(gen.Config{Seed: 2, Plays: 1 << 16})
 	evs := gen.PlayEvents("bench", d.Plays)
 	b.ReportAllocs()
 	b.ResetTimer()
-	p := stream.New("bench", stream.Config{OutOfOrderness: time.Hour})
+	p := stream.New("bench", stream.Config{OutOfOrderness: time.Hour, MaxAhead: maxAhead})
 	p.From(newRing(evs, 1024, b.N)).To(stream.Discard)
 	if err := p.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	if got := p.Stats().EventsOut; got != int64(b.N) {
 		b.Fatalf("%d events out of %d", got, b.N)
+	}
+	if st := p.Stats(); st.Ahead != 0 {
+		b.Fatalf("%d events held ahead", st.Ahead)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -18,6 +18,21 @@ type Config struct {
 	// still enter the operators (windows update already-fired results);
 	// events later than that go to the late sink and are counted. Default 0.
 	AllowedLateness time.Duration
+	// MaxAhead and AheadConfirm guard each partition's watermark against
+	// outliers: an event more than MaxAhead beyond the highest event time
+	// of its partition the data supports (a future-dated record) does not
+	// move the watermark until AheadConfirm such events arrived in a row (a
+	// real jump of the data), and a partition's watermark starts at its
+	// first event another one within MaxAhead supports; such events are
+	// still processed, on time, and counted in Stats.Ahead (see
+	// WatermarkTracker).
+	// A real jump therefore moves the watermark AheadConfirm events late.
+	// MaxAhead must exceed the usual gap between a partition's consecutive
+	// events. Defaults 1h and 8; a negative MaxAhead, or AheadConfirm 1,
+	// disables the guard (every event moves the watermark). Off with
+	// ProcessingTime.
+	MaxAhead     time.Duration
+	AheadConfirm int
 	// IdleTimeout is how long (processing time) a partition may go without
 	// events before it stops holding back the pipeline watermark. Default
 	// 30s; negative disables.
@@ -75,6 +90,12 @@ func (c *Config) setDefaults() {
 	if c.IdleTimeout < 0 {
 		c.IdleTimeout = 0
 	}
+	if c.MaxAhead == 0 {
+		c.MaxAhead = time.Hour
+	}
+	if c.AheadConfirm == 0 {
+		c.AheadConfirm = 8
+	}
 	if c.Buffer <= 0 {
 		c.Buffer = 4
 	}
@@ -109,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if c.Parallelism < 0 {
 		errs = append(errs, errors.New("Parallelism must not be negative"))
+	}
+	if c.AheadConfirm < 0 {
+		errs = append(errs, errors.New("AheadConfirm must not be negative"))
 	}
 	for i, s := range c.Schemas {
 		if s == nil {
@@ -230,27 +254,32 @@ func (p *Pipeline) Validate() error {
 
 // Stats is a snapshot of a pipeline's counters.
 type Stats struct {
-	EventsIn     int64 // events read from sources
-	EventsOut    int64 // events written to the sinks
-	DeadLetters  int64 // malformed records rejected
-	Late         int64 // events later than the allowed lateness
-	Batches      int64 // batches read
-	Watermark    int64 // current pipeline watermark (unix ns)
-	MaxEventTime int64 // highest event time seen (unix ns)
-	Checkpoints  int64 // checkpoints saved
+	EventsIn    int64 // events read from sources
+	EventsOut   int64 // events written to the sinks
+	DeadLetters int64 // malformed records rejected
+	Late        int64 // events later than the allowed lateness
+	// Ahead are events that arrived more than MaxAhead beyond their
+	// partition's event time, held out of the watermark; Outliers those of
+	// them no later event confirmed (see Config.MaxAhead).
+	Ahead, Outliers int64
+	Batches         int64 // batches read
+	Watermark       int64 // current pipeline watermark (unix ns)
+	MaxEventTime    int64 // highest event time seen (unix ns)
+	Checkpoints     int64 // checkpoints saved
 	// LastCheckpoint is the processing time of the last checkpoint saved.
 	LastCheckpoint time.Time
 }
 
 type stats struct {
 	in, out, dead, late, batches, wm, maxTime, checkpoints, lastCheckpoint atomic.Int64
+	ahead, outliers                                                        atomic.Int64
 }
 
 // Stats returns the current counters. Safe to call while running.
 func (p *Pipeline) Stats() Stats {
 	return Stats{
 		EventsIn: p.stats.in.Load(), EventsOut: p.stats.out.Load(), DeadLetters: p.stats.dead.Load(),
-		Late: p.stats.late.Load(), Batches: p.stats.batches.Load(), Watermark: p.stats.wm.Load(),
+		Late: p.stats.late.Load(), Ahead: p.stats.ahead.Load(), Outliers: p.stats.outliers.Load(), Batches: p.stats.batches.Load(), Watermark: p.stats.wm.Load(),
 		MaxEventTime: p.stats.maxTime.Load(), Checkpoints: p.stats.checkpoints.Load(),
 		LastCheckpoint: unixOrZero(p.stats.lastCheckpoint.Load()),
 	}

@@ -101,7 +101,7 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 		}
 		return ops, startOps(ctx, ops, env)
 	}
-	t := newTask(pid, nil, NewWatermarkTracker(r.cfg.OutOfOrderness, 0))
+	t := newTask(pid, nil, r.newTracker(0))
 	if r.cfg.Parallelism > 1 {
 		for i := 0; i < r.cfg.Parallelism; i++ {
 			ops, err := build()
@@ -248,18 +248,33 @@ func (r *runner) settle(ctx context.Context, m inMsg, t *task, msg *outMsg, now 
 func (r *runner) publishWatermark() {
 	if r.single != nil {
 		r.p.stats.wm.Store(r.single.lastWM)
+		r.p.stats.maxTime.Store(r.single.tracker.MaxClock())
 		return
 	}
-	min := MaxWatermark
+	min, max := MaxWatermark, MinWatermark
 	for _, t := range r.tasks {
 		if t.lastWM < min {
 			min = t.lastWM
 		}
+		if c := t.tracker.MaxClock(); c > max {
+			max = c
+		}
 	}
+	r.p.stats.maxTime.Store(max)
 	if len(r.tasks) == 0 {
 		min = MinWatermark
 	}
 	r.p.stats.wm.Store(min)
+}
+
+// newTracker returns a watermark tracker of the pipeline's bound, with its
+// outlier guard (none in processing-time mode).
+func (r *runner) newTracker(idle time.Duration) *WatermarkTracker {
+	w := NewWatermarkTracker(r.cfg.OutOfOrderness, idle)
+	if !r.cfg.ProcessingTime {
+		w.SetOutlierGuard(r.cfg.MaxAhead, r.cfg.AheadConfirm)
+	}
+	return w
 }
 
 // tick re-evaluates watermarks (idle partitions, processing time) and takes

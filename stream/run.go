@@ -126,7 +126,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	cfg := p.cfg
 	r := &runner{p: p, cfg: cfg, tasks: map[PartitionID]*task{}, restores: map[PartitionID]*Checkpoint{}, done: make(chan struct{})}
 	if p.factory == nil {
-		r.single = newTask(PartitionID{Partition: -1}, p.ops, NewWatermarkTracker(cfg.OutOfOrderness, cfg.IdleTimeout))
+		r.single = newTask(PartitionID{Partition: -1}, p.ops, r.newTracker(cfg.IdleTimeout))
 		// The partitions known before reading (a file's) hold the watermark
 		// from the start: events of a file read late are not late.
 		now := cfg.Clock.Now()

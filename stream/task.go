@@ -19,6 +19,9 @@ type task struct {
 	tracker *WatermarkTracker
 	lastWM  int64 // the watermark the operators were last advanced to
 
+	outliers    int64     // the tracker's outlier count last added to the stats
+	aheadLogged time.Time // when an event held ahead was last logged
+
 	// checkpointing (partitioned pipelines with a CheckpointStore)
 	nextOffset int64     // next offset to read, -1 before any batch
 	acks       []AckFunc // acks held until the next checkpoint
@@ -70,14 +73,36 @@ func (r *runner) feed(ctx context.Context, t *task, src int, evs []Event, msg *o
 				kept = evs[start:start]
 			}
 		}
-		t.tracker.Observe(PartitionID{Source: src, Partition: ev.Pos.Partition}, ev.Time, now)
+		if t.tracker.Observe(PartitionID{Source: src, Partition: ev.Pos.Partition}, ev.Time, now) {
+			r.heldAhead(t, src, ev, now)
+		}
 		if n := len(kept); start+n == i {
 			kept = kept[:n+1] // in place already: no copy
 		} else {
 			kept = append(kept, *ev)
 		}
 	}
+	if o := t.tracker.OutlierCounts().Outliers; o != t.outliers {
+		r.p.stats.outliers.Add(o - t.outliers)
+		t.outliers = o
+	}
 	return r.step(ctx, t, kept, t.tracker.Update(now), msg)
+}
+
+// heldAhead counts an event held out of the watermark for being far ahead
+// of its partition's event time, and logs it (the first of a partition,
+// then at most one a minute).
+func (r *runner) heldAhead(t *task, src int, ev *Event, now time.Time) {
+	r.p.stats.ahead.Add(1)
+	clock := t.tracker.PartitionMax(PartitionID{Source: src, Partition: ev.Pos.Partition})
+	if !t.aheadLogged.IsZero() && now.Sub(t.aheadLogged) < time.Minute {
+		return
+	}
+	t.aheadLogged = now
+	r.cfg.Logger.Warn("event far ahead of its partition's event time: processed, but held out of the watermark until more data confirms it",
+		"source", ev.Pos.Source, "partition", ev.Pos.Partition, "offset", ev.Pos.Offset,
+		"event_time", time.Unix(0, ev.Time).UTC(), "partition_time", time.Unix(0, clock).UTC(),
+		"max_ahead", r.cfg.MaxAhead, "confirm", r.cfg.AheadConfirm)
 }
 
 // step runs events through the operators and advances them to wm if it is

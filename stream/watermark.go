@@ -2,6 +2,7 @@ package stream
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -20,10 +21,14 @@ type PartitionID struct {
 }
 
 type partitionState struct {
-	maxTime  int64     // highest event time seen
+	maxTime  int64     // the partition's event-time clock: the highest supported event time
 	lastSeen time.Time // processing time of the last event
 	idle     bool
 	done     bool
+	// ahead holds, in arrival order, the times of the events seen in a row
+	// beyond maxTime + MaxAhead (all of them before the clock starts): not
+	// yet supported, they do not move the clock.
+	ahead []int64
 }
 
 func (st *partitionState) watermark(bound int64) int64 {
@@ -42,6 +47,31 @@ func (st *partitionState) watermark(bound int64) int64 {
 // goes back. It moves with every event (Observe), so lateness is decided per
 // event whatever the batching; idleness is re-evaluated by Update.
 // It is a plain state machine: the caller passes processing time in.
+//
+// # Outliers
+//
+// A partition's watermark is its clock minus the bound, and its clock is the
+// highest event time it has seen that the data supports (SetOutlierGuard):
+// an event more than maxAhead beyond the clock does not move it on its own.
+// Such events are held out of the clock (they are still processed, and on
+// time) until confirm of them have arrived in a row; the clock then moves to
+// the lower median of those confirm times, and the events among them within
+// maxAhead of the new clock move it further, as if they had arrived after it.
+// An event within maxAhead of the clock (not late) ends the run: the events
+// of the run were outliers, and are forgotten. A partition's clock starts
+// at its first event that another event within maxAhead supports (the
+// earlier of the two, then the events seen so far move it as above), or,
+// after confirm events none of which supports another, at their lower
+// median; until then its watermark holds the pipeline's where it is.
+//
+// So fewer than confirm events in a row far ahead of a partition's data (a
+// future-dated record, a device with a broken clock) never move its
+// watermark, and a single one before its data does not either. A real jump of the data (a source resuming after a
+// gap longer than maxAhead, a replay of an older or newer period) moves the
+// clock once confirm events beyond it arrived in a row: a delay of confirm
+// events, bounded whatever the event times are. maxAhead must exceed the
+// usual gap between a partition's consecutive events, or each of them waits
+// for the next confirm.
 type WatermarkTracker struct {
 	bound       int64
 	idleTimeout time.Duration
@@ -51,6 +81,24 @@ type WatermarkTracker struct {
 	minState    *partitionState // the partition holding the minimum, if any
 	current     int64
 	allDone     bool
+
+	maxAhead int64 // 0: no guard
+	confirm  int
+	scratch  []int64
+	counts   OutlierCounts
+}
+
+// OutlierCounts counts the outlier guard's work.
+type OutlierCounts struct {
+	// Held are the events that arrived more than maxAhead beyond their
+	// partition's clock, held out of it (not those before it started).
+	Held int64
+	// Outliers are the held events found to be outliers: an event within
+	// maxAhead of the clock came before confirm of them had arrived.
+	Outliers int64
+	// Jumps counts the times a partition's clock moved on a confirmed run
+	// (the first confirm events of each partition included).
+	Jumps int64
 }
 
 // NewWatermarkTracker returns a tracker with the given out-of-orderness
@@ -59,12 +107,30 @@ func NewWatermarkTracker(bound, idleTimeout time.Duration) *WatermarkTracker {
 	return &WatermarkTracker{bound: int64(bound), idleTimeout: idleTimeout, parts: map[PartitionID]*partitionState{}, current: MinWatermark}
 }
 
+// SetOutlierGuard makes a partition's clock ignore events more than
+// maxAhead beyond it until confirm of them arrived in a row (see Outliers
+// above). maxAhead <= 0 or confirm <= 1 disables the guard: every event
+// moves its partition's clock, the default. Set it before the first event.
+func (w *WatermarkTracker) SetOutlierGuard(maxAhead time.Duration, confirm int) {
+	if maxAhead <= 0 || confirm <= 1 {
+		w.maxAhead, w.confirm = 0, 0
+		return
+	}
+	w.maxAhead, w.confirm = int64(maxAhead), confirm
+	w.scratch = make([]int64, 0, confirm)
+}
+
+// OutlierCounts returns the outlier guard's counts.
+func (w *WatermarkTracker) OutlierCounts() OutlierCounts { return w.counts }
+
 // Watermark returns the current pipeline watermark.
 func (w *WatermarkTracker) Watermark() int64 { return w.current }
 
 // Observe records an event of partition p with event time ts, seen at
-// processing time now, and moves the watermark if it can.
-func (w *WatermarkTracker) Observe(p PartitionID, ts int64, now time.Time) {
+// processing time now, and moves the watermark if it can. It reports
+// whether the event was held out of its partition's clock for being too
+// far ahead of it (see Outliers; not the events before the clock starts).
+func (w *WatermarkTracker) Observe(p PartitionID, ts int64, now time.Time) (held bool) {
 	st := w.lastState
 	recompute := false
 	if st == nil || w.last != p {
@@ -81,14 +147,26 @@ func (w *WatermarkTracker) Observe(p PartitionID, ts int64, now time.Time) {
 		recompute = true
 	}
 	st.lastSeen = now
-	if ts > st.maxTime {
-		st.maxTime = ts
+	moved := false
+	switch c := st.maxTime; {
+	case w.maxAhead == 0:
+		if ts > c {
+			st.maxTime, moved = ts, true
+		}
+	case ts <= c && c != MinWatermark && len(st.ahead) == 0:
+		// Behind the clock, nothing held: the common case of disorder.
+	case ts > c && c != MinWatermark && len(st.ahead) == 0 && uint64(ts)-uint64(c) <= uint64(w.maxAhead):
+		st.maxTime, moved = ts, true
+	default:
+		moved, held = w.guard(st, ts)
+	}
+	if moved {
 		if st == w.minState && len(w.parts) == 1 && !recompute {
 			// The only partition: its watermark is the pipeline's.
 			if pw := st.watermark(w.bound); pw > w.current && !w.allDone {
 				w.current = pw
 			}
-			return
+			return held
 		}
 		if st == w.minState || w.minState == nil {
 			recompute = true
@@ -97,6 +175,92 @@ func (w *WatermarkTracker) Observe(p PartitionID, ts int64, now time.Time) {
 	if recompute {
 		w.recompute()
 	}
+	return held
+}
+
+// ahead reports whether ts lies more than maxAhead beyond the clock c
+// (always, before the clock starts).
+func (w *WatermarkTracker) ahead(c, ts int64) bool {
+	return c == MinWatermark || (ts > c && uint64(ts)-uint64(c) > uint64(w.maxAhead))
+}
+
+// guard applies the outlier guard to an event of time ts: it reports
+// whether the clock moved and whether the event was held.
+func (w *WatermarkTracker) guard(st *partitionState, ts int64) (moved, held bool) {
+	before := st.maxTime
+	if before == MinWatermark {
+		// No clock yet: it starts at the first event another one within
+		// maxAhead supports (or at the lower median of confirm events).
+		for _, t := range st.ahead {
+			if d := int64(uint64(max(t, ts)) - uint64(min(t, ts))); d >= 0 && d <= w.maxAhead {
+				w.start(st, min(t, ts), ts)
+				return true, false
+			}
+		}
+		st.ahead = append(st.ahead, ts)
+		if len(st.ahead) >= w.confirm {
+			w.counts.Jumps++
+			w.start(st, w.lowerMedian(st.ahead), MinWatermark)
+			return st.maxTime != MinWatermark, false
+		}
+		return false, false
+	}
+	if !w.ahead(st.maxTime, ts) {
+		w.near(st, ts)
+		return st.maxTime != before, false
+	}
+	w.counts.Held++
+	st.ahead = append(st.ahead, ts)
+	if len(st.ahead) < w.confirm {
+		return false, true
+	}
+	// confirm events in a row: the data has moved. The clock takes their
+	// lower median, then the run is replayed in arrival order against it.
+	w.counts.Jumps++
+	w.start(st, max(st.maxTime, w.lowerMedian(st.ahead)), MinWatermark)
+	return st.maxTime != before, true
+}
+
+// start sets a partition's clock to c and replays its held run (then the
+// event of time last, unless MinWatermark) in arrival order against it:
+// each event within maxAhead moves the clock as usual, the others start a
+// new run (fewer than confirm/2 + 1 of them: no new jump).
+func (w *WatermarkTracker) start(st *partitionState, c, last int64) {
+	run := append(w.scratch[:0], st.ahead...)
+	if last != MinWatermark {
+		run = append(run, last)
+	}
+	st.maxTime = c
+	st.ahead = st.ahead[:0]
+	for _, t := range run {
+		if w.ahead(st.maxTime, t) {
+			st.ahead = append(st.ahead, t)
+			continue
+		}
+		w.near(st, t)
+	}
+	w.scratch = run[:0]
+}
+
+// near applies an event within maxAhead of the clock: it moves the clock,
+// and, when on time, ends the run held (whose events were outliers).
+func (w *WatermarkTracker) near(st *partitionState, ts int64) {
+	if ts >= st.maxTime-w.bound && len(st.ahead) > 0 {
+		w.counts.Outliers += int64(len(st.ahead))
+		st.ahead = st.ahead[:0]
+	}
+	if ts > st.maxTime {
+		st.maxTime = ts
+	}
+}
+
+// lowerMedian returns the lower median of times (not modified).
+func (w *WatermarkTracker) lowerMedian(times []int64) int64 {
+	s := append(w.scratch[:0], times...)
+	slices.Sort(s)
+	m := s[(len(s)-1)/2]
+	w.scratch = s[:0]
+	return m
 }
 
 // recompute takes the minimum over active partitions, by their flags.
@@ -133,18 +297,41 @@ func (w *WatermarkTracker) Expect(p PartitionID, now time.Time) {
 	}
 }
 
-// SetPartitionMax restores a partition's highest event time (from a
-// checkpoint).
+// SetPartitionMax restores a partition's clock, its highest supported
+// event time (from a checkpoint).
 func (w *WatermarkTracker) SetPartitionMax(p PartitionID, maxTime int64, now time.Time) {
-	w.Observe(p, maxTime, now)
+	st := w.parts[p]
+	if st == nil {
+		st = &partitionState{maxTime: MinWatermark}
+		w.parts[p] = st
+	}
+	st.lastSeen, st.idle = now, false
+	if maxTime > st.maxTime {
+		st.maxTime = maxTime
+	}
+	w.last, w.lastState, w.minState = PartitionID{}, nil, nil
+	w.recompute()
 }
 
-// PartitionMax returns the highest event time partition p has seen.
+// PartitionMax returns partition p's clock: the highest event time it has
+// seen that the data supports (the highest it has seen, without an outlier
+// guard).
 func (w *WatermarkTracker) PartitionMax(p PartitionID) int64 {
 	if st := w.parts[p]; st != nil {
 		return st.maxTime
 	}
 	return MinWatermark
+}
+
+// MaxClock returns the highest partition clock (MinWatermark before any).
+func (w *WatermarkTracker) MaxClock() int64 {
+	max := MinWatermark
+	for _, st := range w.parts {
+		if st.maxTime > max {
+			max = st.maxTime
+		}
+	}
+	return max
 }
 
 // Finish marks every partition of source src as finished.

@@ -90,6 +90,9 @@ func runOnePerBatch(t *testing.T, arrival []Event, cfg Config) (*recorder, *Coll
 	rec := &recorder{}
 	out, late := NewCollectSink(), NewCollectSink()
 	cfg.Clock = NewManualClock(time.Unix(0, 0))
+	if cfg.MaxAhead == 0 {
+		cfg.MaxAhead = -1 // the bounded-out-of-orderness rule alone (the outlier guard: watermark_guard_test.go)
+	}
 	p := New("wm", cfg)
 	p.From(NewSliceSource("mem", arrival, 1)).Via(rec).To(out).Late(late)
 	runPipeline(t, p)
@@ -159,7 +162,7 @@ func TestIdlePartitionStopsHoldingWatermark(t *testing.T) {
 	src := NewChanSource("two")
 	rec := &recorder{wmCh: make(chan int64, 16), procCh: make(chan int, 16)}
 	late := NewCollectSink()
-	p := New("idle", Config{IdleTimeout: 10 * time.Second, TickInterval: time.Second, Clock: clock})
+	p := New("idle", Config{IdleTimeout: 10 * time.Second, TickInterval: time.Second, Clock: clock, MaxAhead: -1})
 	p.From(src).Via(rec).To(Discard).Late(late)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -267,7 +270,7 @@ func TestRevokedPartitionStopsHoldingWatermark(t *testing.T) {
 	s := int64(time.Second)
 	src := &revokingSource{ChanSource: NewChanSource("rv"), revoked: make(chan int32, 1)}
 	rec := &recorder{wmCh: make(chan int64, 16), procCh: make(chan int, 16)}
-	p := New("revoke", Config{IdleTimeout: -1, Clock: NewManualClock(time.Unix(0, 0))})
+	p := New("revoke", Config{IdleTimeout: -1, Clock: NewManualClock(time.Unix(0, 0)), MaxAhead: -1})
 	p.From(src).Via(rec).To(Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

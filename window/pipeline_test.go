@@ -60,7 +60,9 @@ func TestIdlePartitionStall(t *testing.T) {
 	op := must(window.NewTumbling(window.TumblingConfig{WindowConfig: winCfg(), Size: time.Hour}))
 	pr := &probe{Operator: op, calls: make(chan int, 64)}
 	sink := stream.NewCollectSink()
-	p := stream.New("idle", stream.Config{IdleTimeout: time.Minute, TickInterval: time.Second, Clock: clk}).
+	// MaxAhead -1: single events and a 2h jump move the watermark at once
+	// (no outlier guard).
+	p := stream.New("idle", stream.Config{IdleTimeout: time.Minute, TickInterval: time.Second, Clock: clk, MaxAhead: -1}).
 		From(busy).From(quiet).Via(pr).To(sink)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()

@@ -128,7 +128,7 @@ func (a *app) pipelineConfig() stream.Config {
 		a.log.Info("one lane per partition", "why", why)
 		lanes = 1
 	}
-	return stream.Config{OutOfOrderness: a.job.Lateness, Parallelism: lanes, Logger: a.log}
+	return stream.Config{OutOfOrderness: a.job.Lateness, MaxAhead: a.job.StreamMaxAhead(), Parallelism: lanes, Logger: a.log}
 }
 
 func (a *app) runBacktest(ctx context.Context) error {

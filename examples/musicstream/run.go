@@ -230,7 +230,7 @@ func (a *app) loadRules(j *job.Job) (*rules.RuleSet, error) {
 }
 
 func (a *app) pipelineConfig() stream.Config {
-	return stream.Config{OutOfOrderness: a.lateness, Parallelism: a.o.parallelism, Logger: a.log}
+	return stream.Config{OutOfOrderness: a.lateness, MaxAhead: a.sc.Job().StreamMaxAhead(), Parallelism: a.o.parallelism, Logger: a.log}
 }
 
 func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte) error {
