@@ -23,7 +23,8 @@ type InvalidatorConfig struct {
 	DB int
 	// EnableNotifications makes Run turn on keyspace notifications for hash
 	// and generic commands (CONFIG SET notify-keyspace-events) when they are
-	// off. Without it Run fails if they are off.
+	// off; the change to the server's config is logged at Warn with the old
+	// and the new value. Without it Run fails if they are off.
 	EnableNotifications bool
 	// Logger receives subscription changes. nil: discard.
 	Logger *slog.Logger
@@ -175,7 +176,8 @@ func (iv *Invalidator) checkNotifications(ctx context.Context) error {
 	if err := iv.client.ConfigSet(ctx, "notify-keyspace-events", flags+missing).Err(); err != nil {
 		return fmt.Errorf("enrich: enable keyspace notifications: %w", err)
 	}
-	iv.cfg.Logger.Info("enrich: enabled keyspace notifications", "flags", flags+missing)
+	iv.cfg.Logger.Warn("enrich: changed the Redis server's config to enable keyspace notifications (CONFIG SET notify-keyspace-events)",
+		"old", flags, "new", flags+missing)
 	return nil
 }
 

@@ -59,7 +59,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	o, err := parseFlags([]string{"-job", "j.yaml"}, &stderr)
 	require.NoError(t, err)
 	require.Equal(t, &options{job: "j.yaml", parallelism: runtime.GOMAXPROCS(0), progress: "auto",
-		checkpointEvery: time.Second, sessionTimeout: 10 * time.Second}, o)
+		checkpointEvery: time.Second, sessionTimeout: 10 * time.Second, shutdownTimeout: 5 * time.Second}, o)
 	require.Empty(t, stderr.String())
 
 	o, err = parseFlags([]string{"-schema"}, &stderr)

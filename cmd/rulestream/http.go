@@ -50,19 +50,26 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 	if err != nil {
 		return nil, err
 	}
+	// Redis is PINGed every second: it is reported down within about a
+	// second of dying, not only when a lookup next fails.
+	ping, err := metrics.NewProbe(func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }, metrics.ProbeConfig{Every: time.Second})
+	if err != nil {
+		return nil, err
+	}
 	health := metrics.HealthConfig{
 		Checks: map[string]metrics.Check{
 			"silence": silence.Check,
-			"redis": func(time.Time) error {
+			"redis": func(now time.Time) error {
 				if d := a.built.Counters().Degraded; d != "" {
 					return errors.New(d)
 				}
-				return nil
+				return ping.Check(now)
 			},
 		},
 		Info: func() any { return p.Stats() },
 	}
 	a.bg.Go(func() { _ = silence.Run(ctx) })
+	a.bg.Go(func() { _ = ping.Run(ctx) })
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", metrics.HealthHandler(health))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -78,7 +85,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 	})
 	a.log.Info("serving", "addr", ln.Addr().String())
 	return func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.o.shutdownTimeout)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil

@@ -14,10 +14,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/rulestream/rulestream/targets"
@@ -34,6 +32,7 @@ type options struct {
 	parallelism     int
 	checkpointEvery time.Duration
 	sessionTimeout  time.Duration
+	shutdownTimeout time.Duration
 	explain         bool
 	print, schema   bool
 	quiet           bool
@@ -69,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.parallelism, "parallelism", runtime.GOMAXPROCS(0), "lanes per partition, split by the input's key (1 when the job's windows do not allow it)")
 	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka")
 	fs.DurationVar(&o.sessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "after SIGINT or SIGTERM, how long to drain, write and checkpoint what was read; past it the run exits 1, reporting what was not written (its input is not acknowledged: a restart writes it)")
 	fs.BoolVar(&o.explain, "explain", false, "add an explain field (the values each condition read) to every emission")
 	fs.BoolVar(&o.schema, "schema", false, "print the JSON Schema of job files, then exit")
 	fs.BoolVar(&o.print, "print", false, "print the job as loaded (every default resolved) and what would be built, then exit")
@@ -87,6 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-parallelism must be at least 1")
 	case o.progress != "auto" && o.progress != "on" && o.progress != "off":
 		return nil, fmt.Errorf("-progress must be auto, on or off, not %q", o.progress)
+	case o.shutdownTimeout <= 0:
+		return nil, fmt.Errorf("-shutdown-timeout must be positive, not %s", o.shutdownTimeout)
 	}
 	return o, nil
 }
@@ -96,7 +98,9 @@ func main() {
 }
 
 // runMain runs the command line args and returns the exit status: 0, 1 when
-// the run failed, 2 for a usage error.
+// the run failed (a shutdown that did not write everything included), 2
+// for a usage error, 130 or 143 when SIGINT or SIGTERM stopped a -once run
+// before the end of its input, or any run before its pipeline started.
 func runMain(args []string, stdout, stderr io.Writer) (status int) {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -106,7 +110,7 @@ func runMain(args []string, stdout, stderr io.Writer) (status int) {
 		fmt.Fprintln(stderr, "rulestream:", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifySignals(context.Background())
 	defer stop()
 	if o.cpuprofile != "" {
 		stopProfile, err := startCPUProfile(o.cpuprofile)
@@ -121,11 +125,19 @@ func runMain(args []string, stdout, stderr io.Writer) (status int) {
 			}
 		}()
 	}
-	if err := run(ctx, o, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "rulestream:", err)
-		return 1
+	err = run(ctx, o, stdout, stderr)
+	var interrupted *interruptedError
+	switch sig, signalled := interruption(ctx); {
+	case err == nil:
+		return 0
+	case errors.As(err, &interrupted):
+		return interrupted.exitCode() // the summary said so
+	case signalled && errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "rulestream: %s: %v\n", sig, err)
+		return sig.exitCode()
 	}
-	return 0
+	fmt.Fprintln(stderr, "rulestream:", err)
+	return 1
 }
 
 // startCPUProfile starts profiling the CPU into a new file at path; the

@@ -29,10 +29,13 @@ type app struct {
 	out    io.Writer // progress messages (discarded with -quiet)
 	stdout io.Writer // the summary
 	log    *slog.Logger
-	job    *job.Job
-	rdb    *redis.Client
-	built  *job.Built
-	kafka  *kafka.Source
+	// loadLog is log without its Info records: a load's summary is
+	// printed once, on out, not also logged.
+	loadLog *slog.Logger
+	job     *job.Job
+	rdb     *redis.Client
+	built   *job.Built
+	kafka   *kafka.Source
 	// bg holds the goroutines started beside the pipeline (job watcher,
 	// invalidator, HTTP): runPipeline stops and joins them before it
 	// returns, so before Redis is closed.
@@ -44,7 +47,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.quiet {
 		level = slog.LevelError
 	}
-	a := &app{o: o, out: stdout, stdout: stdout, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	a := &app{o: o, out: stdout, stdout: stdout, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		loadLog: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(level, slog.LevelWarn)}))}
 	if o.quiet {
 		a.out = io.Discard
 	}
@@ -115,7 +119,7 @@ func (a *app) beforeRedisCloses() {
 }
 
 func (a *app) loadReference(ctx context.Context) error {
-	sums, err := a.job.LoadReference(ctx, a.rdb, enrich.LoadConfig{Prefix: a.o.prefix, Logger: a.log})
+	sums, err := a.job.LoadReference(ctx, a.rdb, enrich.LoadConfig{Prefix: a.o.prefix, Logger: a.loadLog})
 	for _, s := range sums {
 		fmt.Fprintln(a.out, s.String())
 	}
@@ -128,7 +132,7 @@ func (a *app) pipelineConfig() stream.Config {
 		a.log.Info("one lane per partition", "why", why)
 		lanes = 1
 	}
-	return stream.Config{OutOfOrderness: a.job.Lateness, MaxAhead: a.job.StreamMaxAhead(), Parallelism: lanes, Logger: a.log}
+	return stream.Config{OutOfOrderness: a.job.Lateness, MaxAhead: a.job.StreamMaxAhead(), Parallelism: lanes, ShutdownTimeout: a.o.shutdownTimeout, Logger: a.log}
 }
 
 func (a *app) runBacktest(ctx context.Context) error {
@@ -213,13 +217,18 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	// end and are joined after the HTTP server stops, before Redis closes.
 	defer a.bg.Wait()
 	defer cancel()
-	// Reference data changed in Redis reaches the caches at once.
-	iv := a.built.Invalidator(enrich.InvalidatorConfig{EnableNotifications: a.o.redis == "", Logger: a.log})
-	a.bg.Go(func() {
-		if err := iv.Run(runCtx); err != nil && runCtx.Err() == nil {
-			a.log.Info("no cache invalidation: changed records are seen after the cache TTL", "error", err)
-		}
-	})
+	// Reference data changed in Redis reaches the caches at once. The
+	// embedded server sends no keyspace notifications.
+	if a.o.redis == "" {
+		a.log.Info("embedded Redis: no keyspace notifications, cached records are refreshed after the cache TTL")
+	} else {
+		iv := a.built.Invalidator(enrich.InvalidatorConfig{Logger: a.log})
+		a.bg.Go(func() {
+			if err := iv.Run(runCtx); err != nil && runCtx.Err() == nil {
+				a.log.Info("no cache invalidation: changed records are seen after the cache TTL", "error", err)
+			}
+		})
+	}
 	if err := a.watchJob(runCtx); err != nil {
 		return err
 	}
@@ -235,11 +244,55 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	err := p.Run(runCtx)
 	elapsed := time.Since(start)
 	stopProgress()
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		err = nil // SIGINT/SIGTERM: drained, checkpointed and flushed
+	end := a.ending(ctx, err)
+	a.summary(p, elapsed, end)
+	return end.err
+}
+
+// ending is how a pipeline's run ended.
+type ending struct {
+	stopped  bool                  // cancelled before the end of its input
+	by       string                // what stopped it: SIGINT, SIGTERM or a cancellation
+	shutdown *stream.ShutdownError // the shutdown did not finish
+	err      error                 // what run returns
+}
+
+// ending interprets what the pipeline's Run returned. A signal's clean
+// stop is a success in follow mode and an *interruptedError under -once; a
+// shutdown that did not finish is an error saying what was not written.
+func (a *app) ending(ctx context.Context, err error) ending {
+	e := ending{err: err, by: "cancellation"}
+	sig, signalled := interruption(ctx)
+	if signalled {
+		e.by = signalName(sig.sig)
 	}
-	a.summary(p, elapsed)
-	return err
+	switch {
+	case errors.As(err, &e.shutdown):
+		e.stopped = true
+		what := "closing failed"
+		if e.shutdown.TimedOut {
+			what = fmt.Sprintf("-shutdown-timeout %s passed", a.o.shutdownTimeout)
+		}
+		e.err = fmt.Errorf("%s before what was read was processed and written (%s); what was not written is not acknowledged as read, so a restart writes it: %w",
+			what, unwrittenText(a.built.Targets(), e.shutdown.Unwritten), err)
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		e.stopped = true
+		e.err = nil // drained, flushed and checkpointed
+		if a.o.once && signalled {
+			e.err = &interruptedError{sig}
+		}
+	}
+	return e
+}
+
+// unwrittenText says how many outputs were not written: pending in the
+// targets, and dropped before reaching one.
+func unwrittenText(ts map[string]job.TargetCounts, dropped int64) string {
+	pending := int64(0)
+	for _, t := range ts {
+		pending += int64(t.Pending)
+	}
+	return fmt.Sprintf("%d outputs not written: %d pending in the targets, %d dropped before reaching one", pending+dropped, pending, dropped)
 }
 
 // watchJob reloads the job file's rules when it changes. A change beyond
@@ -317,11 +370,20 @@ func (a *app) startProgress(p *stream.Pipeline) func() {
 	return func() { close(done); <-stopped }
 }
 
-// summary prints the final counts on stdout.
-func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
+// summary prints the final counts on stdout: first how the run ended when
+// a signal stopped it, then what was read, fired, written and not written.
+func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
 	st := p.Stats()
 	c := a.built.Counters()
 	out := a.stdout
+	switch {
+	case end.stopped && end.shutdown != nil:
+		fmt.Fprintf(out, "interrupted by %s: shutdown not finished, outputs not written (below)\n", end.by)
+	case end.stopped && a.o.once:
+		fmt.Fprintf(out, "interrupted by %s before the end of the input: what was read is written, the counts are partial\n", end.by)
+	case end.stopped:
+		fmt.Fprintf(out, "stopped by %s: what was read is written\n", end.by)
+	}
 	fmt.Fprintf(out, "events: %d in, %d duplicates dropped, %d dead-lettered, %d late\n", st.EventsIn, c.Duplicates, st.DeadLetters, st.Late)
 	for _, name := range a.built.Plan().Windows {
 		w := c.Windows[name]
@@ -340,7 +402,10 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
 	}
 	fmt.Fprintf(out, "written: %s\n", job.FormatCounts(written))
 	if len(pending) > 0 {
-		fmt.Fprintf(out, "pending: %s (not acknowledged by Redis)\n", job.FormatCounts(pending))
+		fmt.Fprintf(out, "pending: %s (not written: not acknowledged by Redis)\n", job.FormatCounts(pending))
+	}
+	if end.shutdown != nil && end.shutdown.Unwritten > 0 {
+		fmt.Fprintf(out, "dropped: %d outputs (not written: the run stopped before they reached a target)\n", end.shutdown.Unwritten)
 	}
 	fmt.Fprintf(out, "watermark: %s, %d checkpoints\n", formatWatermark(st.Watermark), st.Checkpoints)
 	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))

@@ -52,14 +52,20 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 	if err != nil {
 		return nil, err
 	}
+	// Redis is PINGed every second: it is reported down within about a
+	// second of dying, not only when a lookup next fails.
+	ping, err := metrics.NewProbe(func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }, metrics.ProbeConfig{Every: time.Second})
+	if err != nil {
+		return nil, err
+	}
 	health := &metrics.HealthConfig{
 		Checks: map[string]metrics.Check{
 			"silence": silence.Check,
-			"redis": func(time.Time) error {
+			"redis": func(now time.Time) error {
 				if d := a.sc.Counters().Degraded; d != "" {
 					return errors.New(d)
 				}
-				return nil
+				return ping.Check(now)
 			},
 		},
 		Info: func() any { return p.Stats() },
@@ -69,6 +75,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 		return nil, err
 	}
 	a.bg.Go(func() { _ = silence.Run(ctx) })
+	a.bg.Go(func() { _ = ping.Run(ctx) })
 	a.bg.Go(func() { _ = dash.Run(ctx) })
 
 	mux := http.NewServeMux()
@@ -87,7 +94,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 	})
 	a.log.Info("serving", "addr", ln.Addr().String())
 	return func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.o.shutdownTimeout)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil

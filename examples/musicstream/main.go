@@ -20,10 +20,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 )
 
@@ -45,6 +43,8 @@ type options struct {
 	seed                     uint64
 	checkpointEvery          time.Duration
 	sessionTimeout           time.Duration
+	shutdownTimeout          time.Duration
+	setNotifications         bool
 	prefix                   string
 	progress                 string
 	quiet                    bool
@@ -80,13 +80,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.job, "job", "", "the job file (default: the built-in job.yaml); the flags above override its input")
 	fs.StringVar(&o.rules, "rules", "", "rule YAML file (hot-reloaded). Default: the built-in rules interest, upgrade_ad, sms_offer")
 	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "allowed lateness: how far behind the newest event time an event may arrive and still count; when not given, the job's lateness: applies (5m in the built-in job.yaml)")
-	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit 0 (a file is otherwise followed like tail -F)")
+	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit 0 (a file is otherwise followed like tail -F); SIGINT or SIGTERM before the end exits 130 or 143")
 	fs.BoolVar(&o.backtest, "backtest", false, "report what each rule would fire, and write no target (the reference data, -customers and -music or the generated set, is still loaded into Redis: the lookups read it there)")
 	fs.StringVar(&o.http, "http", "", "serve /metrics, /healthz and the dashboard on this address (e.g. :8080)")
 	fs.IntVar(&o.events, "events", 100000, "size of the generated data set when -tracks is not given")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data set")
 	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka")
 	fs.DurationVar(&o.sessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout: how soon a dead instance's partitions move")
+	fs.BoolVar(&o.setNotifications, "set-notifications", true, "when -redis has keyspace notifications off, turn them on (CONFIG SET notify-keyspace-events, logged at WARN with the old and new value) so that changed customers and tracks reach the caches at once; false never changes the server's config (cache invalidation is then off unless they are on)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "after SIGINT or SIGTERM, how long to drain, write and checkpoint what was read; past it the run exits 1, reporting what was not written (its input is not acknowledged: a restart writes it)")
 	fs.StringVar(&o.prefix, "prefix", "", "prefix of every Redis key written (default none)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
@@ -108,6 +110,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.lateness < 0 {
 		return nil, errors.New("-lateness must not be negative")
 	}
+	if o.shutdownTimeout <= 0 {
+		return nil, fmt.Errorf("-shutdown-timeout must be positive, not %s", o.shutdownTimeout)
+	}
 	return o, nil
 }
 
@@ -116,7 +121,9 @@ func main() {
 }
 
 // runMain runs the command line args and returns the exit status: 0, 1 when
-// the run failed, 2 for a usage error.
+// the run failed (a shutdown that did not write everything included), 2
+// for a usage error, 130 or 143 when SIGINT or SIGTERM stopped a -once run
+// before the end of its input, or any run before its pipeline started.
 func runMain(args []string, stdout, stderr io.Writer) (status int) {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -126,7 +133,7 @@ func runMain(args []string, stdout, stderr io.Writer) (status int) {
 		fmt.Fprintln(stderr, "musicstream:", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifySignals(context.Background())
 	defer stop()
 	if o.cpuprofile != "" {
 		stopProfile, err := startCPUProfile(o.cpuprofile)
@@ -141,11 +148,19 @@ func runMain(args []string, stdout, stderr io.Writer) (status int) {
 			}
 		}()
 	}
-	if err := run(ctx, o, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "musicstream:", err)
-		return 1
+	err = run(ctx, o, stdout, stderr)
+	var interrupted *interruptedError
+	switch sig, signalled := interruption(ctx); {
+	case err == nil:
+		return 0
+	case errors.As(err, &interrupted):
+		return interrupted.exitCode() // the summary said so
+	case signalled && errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "musicstream: %s: %v\n", sig, err)
+		return sig.exitCode()
 	}
-	return 0
+	fmt.Fprintln(stderr, "musicstream:", err)
+	return 1
 }
 
 // startCPUProfile starts profiling the CPU into a new file at path; the

@@ -54,16 +54,39 @@ func (a *app) startProgress(p *stream.Pipeline) func() {
 	return func() { close(done); <-stopped }
 }
 
-// summary prints the final counts on stdout.
-func (a *app) summary(p *stream.Pipeline, elapsed time.Duration) {
+// summary prints the final counts on stdout: first how the run ended when
+// a signal stopped it, then what was read, fired, written and not written.
+func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
 	st := p.Stats()
 	c := a.sc.Counters()
 	out := a.stdout
+	switch {
+	case end.stopped && end.shutdown != nil:
+		fmt.Fprintf(out, "interrupted by %s: shutdown not finished, outputs not written (below)\n", end.by)
+	case end.stopped && a.o.once:
+		fmt.Fprintf(out, "interrupted by %s before the end of the input: what was read is written, the counts are partial\n", end.by)
+	case end.stopped:
+		fmt.Fprintf(out, "stopped by %s: what was read is written\n", end.by)
+	}
 	fmt.Fprintf(out, "events: %d in, %d duplicates dropped, %d dead-lettered, %d late\n", st.EventsIn, c.Duplicates, st.DeadLetters, st.Late)
 	fmt.Fprintf(out, "repeats: %d matches, %d evictions\n", c.Matches, c.Evictions)
 	fmt.Fprintf(out, "rules: %s\n", music.FormatFirings(c.Firings))
 	if errs := c.Errors(); len(errs) > 0 {
 		fmt.Fprintf(out, "errors: %s\n", music.FormatFirings(errs))
+	}
+	written, pending := map[string]int64{}, map[string]int64{}
+	for name, t := range a.sc.Built().Targets() {
+		written[name] = t.Written
+		if t.Pending > 0 {
+			pending[name] = int64(t.Pending)
+		}
+	}
+	fmt.Fprintf(out, "written: %s\n", music.FormatFirings(written))
+	if len(pending) > 0 {
+		fmt.Fprintf(out, "pending: %s (not written: not acknowledged by Redis)\n", music.FormatFirings(pending))
+	}
+	if end.shutdown != nil && end.shutdown.Unwritten > 0 {
+		fmt.Fprintf(out, "dropped: %d outputs (not written: the run stopped before they reached a target)\n", end.shutdown.Unwritten)
 	}
 	fmt.Fprintf(out, "watermark: %s, %d checkpoints\n", formatWatermark(st.Watermark), st.Checkpoints)
 	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))

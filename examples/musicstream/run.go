@@ -33,9 +33,12 @@ type app struct {
 	out    io.Writer // progress messages (discarded with -quiet)
 	stdout io.Writer // the summary
 	log    *slog.Logger
-	rdb    *redis.Client
-	sc     *music.Scenario
-	kafka  *kafka.Source // the Kafka source, when reading Kafka
+	// loadLog is log without its Info records: a load's summary is
+	// printed once, by its progress, not also logged.
+	loadLog *slog.Logger
+	rdb     *redis.Client
+	sc      *music.Scenario
+	kafka   *kafka.Source // the Kafka source, when reading Kafka
 	// lateness is -lateness when given, else the job's lateness:.
 	lateness time.Duration
 	// model is the live ad-response model behind ad_score (nil until Redis
@@ -52,7 +55,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.quiet {
 		level = slog.LevelError
 	}
-	a := &app{o: o, out: stdout, stdout: stdout, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	a := &app{o: o, out: stdout, stdout: stdout, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		loadLog: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(level, slog.LevelWarn)}))}
 	if o.quiet {
 		a.out = io.Discard
 	}
@@ -155,7 +159,12 @@ func (a *app) beforeRedisCloses() {
 }
 
 func (a *app) loadReference(ctx context.Context, data *gen.Data) error {
-	cfg := enrich.LoadConfig{Prefix: a.o.prefix, Progress: a.progressWriter(), Logger: a.log}
+	cfg := enrich.LoadConfig{Prefix: a.o.prefix, Progress: a.progressWriter(), Logger: a.loadLog}
+	named := func(input string) enrich.LoadConfig {
+		c := cfg
+		c.Input = input
+		return c
+	}
 	report := func(what string, s enrich.Summary, err error) error {
 		if err != nil {
 			return fmt.Errorf("load %s: %w", what, err)
@@ -176,7 +185,7 @@ func (a *app) loadReference(ctx context.Context, data *gen.Data) error {
 		if err := gen.WriteCustomers(&buf, data.Customers); err != nil {
 			return err
 		}
-		s, err := music.LoadCustomers(ctx, a.rdb, &buf, cfg)
+		s, err := music.LoadCustomers(ctx, a.rdb, &buf, named("generated customers"))
 		if err := report("generated customers", s, err); err != nil {
 			return err
 		}
@@ -190,7 +199,7 @@ func (a *app) loadReference(ctx context.Context, data *gen.Data) error {
 		if err := gen.WriteMusic(&buf, data.Tracks); err != nil {
 			return err
 		}
-		s, err := music.LoadTracks(ctx, a.rdb, &buf, cfg)
+		s, err := music.LoadTracks(ctx, a.rdb, &buf, named("generated music"))
 		return report("generated music", s, err)
 	}
 	return nil
@@ -230,7 +239,7 @@ func (a *app) loadRules(j *job.Job) (*rules.RuleSet, error) {
 }
 
 func (a *app) pipelineConfig() stream.Config {
-	return stream.Config{OutOfOrderness: a.lateness, MaxAhead: a.sc.Job().StreamMaxAhead(), Parallelism: a.o.parallelism, Logger: a.log}
+	return stream.Config{OutOfOrderness: a.lateness, MaxAhead: a.sc.Job().StreamMaxAhead(), Parallelism: a.o.parallelism, ShutdownTimeout: a.o.shutdownTimeout, Logger: a.log}
 }
 
 func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte) error {
@@ -298,13 +307,7 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel() // after the HTTP server stops; run joins a.bg
-	// Reference data changed in Redis reaches the caches at once.
-	iv := a.sc.Invalidator(enrich.InvalidatorConfig{EnableNotifications: true, Logger: a.log})
-	a.bg.Go(func() {
-		if err := iv.Run(runCtx); err != nil && runCtx.Err() == nil {
-			a.log.Warn("no cache invalidation: changed customers are seen after the cache TTL (5m)", "error", err)
-		}
-	})
+	a.invalidate(runCtx)
 	if a.o.rules != "" {
 		if err := a.watchRules(runCtx); err != nil {
 			return err
@@ -322,11 +325,76 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 	err = p.Run(runCtx)
 	elapsed := time.Since(start)
 	stopProgress()
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		err = nil // SIGINT/SIGTERM: drained, checkpointed and flushed
+	end := a.ending(ctx, err)
+	a.summary(p, elapsed, end)
+	return end.err
+}
+
+// ending is how a pipeline's run ended.
+type ending struct {
+	stopped  bool                  // cancelled before the end of its input
+	by       string                // what stopped it: SIGINT, SIGTERM or a cancellation
+	shutdown *stream.ShutdownError // the shutdown did not finish
+	err      error                 // what run returns
+}
+
+// ending interprets what the pipeline's Run returned. A signal's clean
+// stop is a success in follow mode and an *interruptedError under -once; a
+// shutdown that did not finish is an error saying what was not written.
+func (a *app) ending(ctx context.Context, err error) ending {
+	e := ending{err: err, by: "cancellation"}
+	sig, signalled := interruption(ctx)
+	if signalled {
+		e.by = signalName(sig.sig)
 	}
-	a.summary(p, elapsed)
-	return err
+	switch {
+	case errors.As(err, &e.shutdown):
+		e.stopped = true
+		what := "closing failed"
+		if e.shutdown.TimedOut {
+			what = fmt.Sprintf("-shutdown-timeout %s passed", a.o.shutdownTimeout)
+		}
+		e.err = fmt.Errorf("%s before what was read was processed and written (%s); what was not written is not acknowledged as read, so a restart writes it: %w",
+			what, unwrittenText(a.sc.Built().Targets(), e.shutdown.Unwritten), err)
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		e.stopped = true
+		e.err = nil // drained, flushed and checkpointed
+		if a.o.once && signalled {
+			e.err = &interruptedError{sig}
+		}
+	}
+	return e
+}
+
+// unwrittenText says how many outputs were not written: pending in the
+// targets, and dropped before reaching one.
+func unwrittenText(ts map[string]job.TargetCounts, dropped int64) string {
+	pending := int64(0)
+	for _, t := range ts {
+		pending += int64(t.Pending)
+	}
+	return fmt.Sprintf("%d outputs not written: %d pending in the targets, %d dropped before reaching one", pending+dropped, pending, dropped)
+}
+
+// invalidate starts dropping cached customers and tracks as soon as they
+// change in Redis, through keyspace notifications; -set-notifications
+// turns them on when they are off. The embedded server sends none.
+func (a *app) invalidate(ctx context.Context) {
+	if a.o.redis == "" {
+		a.log.Info("embedded Redis: no keyspace notifications, changed customers and tracks are seen after the cache TTL (5m)")
+		return
+	}
+	iv := a.sc.Invalidator(enrich.InvalidatorConfig{EnableNotifications: a.o.setNotifications, Logger: a.log})
+	a.bg.Go(func() {
+		err := iv.Run(ctx)
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case !a.o.setNotifications:
+			a.log.Warn("cache invalidation off (-set-notifications=false: the server's config is left alone): changed customers and tracks are seen after the cache TTL (5m)", "error", err)
+		default:
+			a.log.Warn("no cache invalidation: changed customers and tracks are seen after the cache TTL (5m)", "error", err)
+		}
+	})
 }
 
 // watchRules hot-reloads -rules through the job: the file is compiled in
