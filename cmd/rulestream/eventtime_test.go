@@ -279,3 +279,17 @@ func TestOutOfRangeTimesDeadLetteredKafka(t *testing.T) {
 		})
 	}
 }
+
+// The built binary on such an input exits 0, as a complete -once run does:
+// impossible times are bad input, dead-lettered, not a failure of the run.
+func TestOutOfRangeTimesExitZero(t *testing.T) {
+	rdb, url, prefix := testRedis(t)
+	dec, f := timeDecoders[0], timeFormats[0]
+	input := filepath.Join(t.TempDir(), "plays.csv")
+	in := writeTimes(f, dec, true)
+	writeFile(t, input, strings.Join(in.lines, "\n")+"\n")
+	jobPath := timesJob(t, "  path: "+input+"\n", dec, f.name, true)
+	stdout, stderr, code := runBinary(t, nil, "-job", jobPath, "-once", "-redis", url, "-prefix", prefix, "-progress", "off", "-quiet")
+	require.Equal(t, 0, code, "exit code\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+	checkTimes(t, rdb, prefix, in, true, func(line int) string { return fmt.Sprintf("%s:%d", input, line) })
+}
