@@ -156,14 +156,20 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 		}
 	}
 	st.dead.Add(int64(len(m.batch.Rejects)))
+	if n := len(m.batch.Late); n > 0 {
+		msg.late = append(msg.late, m.batch.Late...)
+		for i := range n {
+			wm := MinWatermark
+			if i < len(m.batch.LateWM) {
+				wm = m.batch.LateWM[i]
+			}
+			msg.lateWM = append(msg.lateWM, wm)
+		}
+		st.in.Add(int64(n))
+		st.late.Add(int64(n))
+	}
 	evs := m.batch.Events
 	st.in.Add(int64(len(evs)))
-	maxTime := st.maxTime.Load()
-	for i := range evs {
-		if evs[i].Time > maxTime {
-			maxTime = evs[i].Time
-		}
-	}
 
 	var last *task
 	for i := 0; i < len(evs); {
@@ -184,9 +190,8 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 	if err := r.settle(ctx, m, last, msg, now); err != nil {
 		return err
 	}
-	// Published together, so that a reader's lag (newest time minus
-	// watermark) is never inflated by a batch half done.
-	st.maxTime.Store(maxTime)
+	// Published together (the newest time with the watermark), so that a
+	// reader's lag is never inflated by a batch half done.
 	r.publishWatermark()
 	return r.send(ctx, msg, out)
 }

@@ -26,6 +26,12 @@ type Batch struct {
 	Events  []Event
 	Rejects []Reject
 	Ack     AckFunc
+	// Late are events a source already found late (SortByTime, which
+	// judges the arrival order itself), each with the watermark it was
+	// found behind (LateWM, same length): they go to the late output as
+	// they are, counted as read and late.
+	Late   []Event
+	LateWM []int64
 }
 
 // Source produces batches of events. Read blocks until a batch is ready, ctx
