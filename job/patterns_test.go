@@ -279,3 +279,27 @@ func TestMaxAhead(t *testing.T) {
 		t.Fatalf("errors: %v", es)
 	}
 }
+
+// Sorting a bounded input pays for a history (lateness 1h or more) of a job
+// that holds events until the watermark (here its dedup); -sort's values.
+func TestSortMode(t *testing.T) {
+	j := mustParse(t, withBase(""))
+	if !j.SortPays(2*time.Hour) || j.SortPays(5*time.Minute) {
+		t.Fatalf("SortPays: 2h %v, 5m %v", j.SortPays(2*time.Hour), j.SortPays(5*time.Minute))
+	}
+	noID := mustParse(t, strings.Replace(withBase(""), "  id: id\n", "", 1))
+	if noID.SortPays(2400 * time.Hour) {
+		t.Fatalf("a job holding nothing until the watermark (%s) does not sort", noID.Plan())
+	}
+	for mode, want := range map[string]bool{"on": true, "off": false, "auto": true} {
+		if got, err := j.SortMode(mode, 2*time.Hour); err != nil || got != want {
+			t.Fatalf("-sort %s: %v %v", mode, got, err)
+		}
+	}
+	if _, err := j.SortMode("yes", time.Hour); err == nil || err.Error() != `-sort must be auto, on or off, not "yes"` {
+		t.Fatalf("bad mode: %v", err)
+	}
+	if c := SortedPipeline(stream.Config{OutOfOrderness: time.Hour, MaxAhead: time.Hour}); c.OutOfOrderness != 0 || c.MaxAhead >= 0 {
+		t.Fatalf("sorted pipeline config %+v", c)
+	}
+}

@@ -30,6 +30,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"parallelism negative", []string{"-job", "j.yaml", "-parallelism", "-3"}, "-parallelism must be at least 1"},
 		{"parallelism not a number", []string{"-job", "j.yaml", "-parallelism", "x"}, `invalid value "x" for flag -parallelism: parse error`},
 		{"progress", []string{"-job", "j.yaml", "-progress", "always"}, `-progress must be auto, on or off, not "always"`},
+		{"sort", []string{"-job", "j.yaml", "-sort", "yes"}, `-sort must be auto, on or off, not "yes"`},
 		{"extra args", []string{"-job", "j.yaml", "more", "args"}, "unexpected arguments: [more args]"},
 		{"unknown flag", []string{"-job", "j.yaml", "-nope"}, "flag provided but not defined: -nope"},
 	} {
@@ -59,7 +60,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	o, err := parseFlags([]string{"-job", "j.yaml"}, &stderr)
 	require.NoError(t, err)
 	require.Equal(t, &options{job: "j.yaml", parallelism: runtime.GOMAXPROCS(0), progress: "auto",
-		checkpointEvery: time.Second, sessionTimeout: 10 * time.Second, shutdownTimeout: 5 * time.Second}, o)
+		checkpointEvery: time.Second, sessionTimeout: 10 * time.Second, shutdownTimeout: 5 * time.Second, sort: "auto"}, o)
 	require.Empty(t, stderr.String())
 
 	o, err = parseFlags([]string{"-schema"}, &stderr)

@@ -38,6 +38,7 @@ type options struct {
 	quiet           bool
 	progress        string
 	cpuprofile      string
+	sort            string
 
 	// onReload, when set (tests only; no flag sets it), is called after
 	// each attempt to reload the job file, with its outcome: nil when the
@@ -75,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&o.sort, "sort", "auto", "with -once on files or stdin, sort the input by event time before processing it (on, off; auto: when the lateness is 1h or more and the job holds events or windows until the watermark), so that a history processed with a lateness covering its disorder is held as ~70 bytes per event, spilled to disk beyond 256 MiB, instead of whole in the operators; the results are the same")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -87,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-parallelism must be at least 1")
 	case o.progress != "auto" && o.progress != "on" && o.progress != "off":
 		return nil, fmt.Errorf("-progress must be auto, on or off, not %q", o.progress)
+	case o.sort != "auto" && o.sort != "on" && o.sort != "off":
+		return nil, fmt.Errorf("-sort must be auto, on or off, not %q", o.sort)
 	case o.shutdownTimeout <= 0:
 		return nil, fmt.Errorf("-shutdown-timeout must be positive, not %s", o.shutdownTimeout)
 	}

@@ -36,6 +36,7 @@ type app struct {
 	rdb     *redis.Client
 	built   *job.Built
 	kafka   *kafka.Source
+	sorted  *stream.SortedSource // the input, when sorted by event time first
 	// bg holds the goroutines started beside the pipeline (job watcher,
 	// invalidator, HTTP): runPipeline stops and joins them before it
 	// returns, so before Redis is closed.
@@ -188,6 +189,12 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 		}
 		p.ViaPartitioned(a.built.Operators)
 	} else {
+		if sorted, err := a.sortInput(srcs); err != nil {
+			return err
+		} else if sorted != nil {
+			srcs, a.sorted = []stream.Source{sorted}, sorted
+			p = stream.New(a.job.Name, job.SortedPipeline(cfg))
+		}
 		for _, s := range srcs {
 			p.From(s)
 		}
@@ -247,6 +254,20 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	end := a.ending(ctx, err)
 	a.summary(p, elapsed, end)
 	return end.err
+}
+
+// sortInput returns the bounded input sorted by event time when -sort
+// says so (with -once, not on Kafka), else nil.
+func (a *app) sortInput(srcs []stream.Source) (*stream.SortedSource, error) {
+	if !a.o.once || len(srcs) == 0 {
+		return nil, nil
+	}
+	on, err := a.job.SortMode(a.o.sort, a.job.Lateness)
+	if err != nil || !on {
+		return nil, err
+	}
+	a.log.Info("sorting the input by event time first", "lateness", a.job.Lateness)
+	return a.job.SortInput(srcs, a.job.Lateness, 0, "")
 }
 
 // ending is how a pipeline's run ended.
@@ -406,6 +427,13 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
 	}
 	if end.shutdown != nil && end.shutdown.Unwritten > 0 {
 		fmt.Fprintf(out, "dropped: %d outputs (not written: the run stopped before they reached a target)\n", end.shutdown.Unwritten)
+	}
+	if a.sorted != nil {
+		ss := a.sorted.Stats()
+		fmt.Fprintf(out, "sorted: %d events by event time, %.1f MiB held, %d runs spilled\n", ss.Events, float64(ss.PeakBytes)/(1<<20), ss.Runs)
+	}
+	if st.Ahead > 0 {
+		fmt.Fprintf(out, "ahead: %d events far ahead of their input's event time, held out of the watermark (%d of them outliers)\n", st.Ahead, st.Outliers)
 	}
 	fmt.Fprintf(out, "watermark: %s, %d checkpoints\n", formatWatermark(st.Watermark), st.Checkpoints)
 	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))

@@ -88,6 +88,13 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
 	if end.shutdown != nil && end.shutdown.Unwritten > 0 {
 		fmt.Fprintf(out, "dropped: %d outputs (not written: the run stopped before they reached a target)\n", end.shutdown.Unwritten)
 	}
+	if a.sorted != nil {
+		ss := a.sorted.Stats()
+		fmt.Fprintf(out, "sorted: %d events by event time, %.1f MiB held, %d runs spilled\n", ss.Events, float64(ss.PeakBytes)/(1<<20), ss.Runs)
+	}
+	if st.Ahead > 0 {
+		fmt.Fprintf(out, "ahead: %d events far ahead of their input's event time, held out of the watermark (%d of them outliers)\n", st.Ahead, st.Outliers)
+	}
 	fmt.Fprintf(out, "watermark: %s, %d checkpoints\n", formatWatermark(st.Watermark), st.Checkpoints)
 	fmt.Fprintf(out, "time: %.2fs (%.0f events/s)\n", elapsed.Seconds(), float64(st.EventsIn)/max(elapsed.Seconds(), 1e-9))
 }

@@ -34,6 +34,8 @@ func TestFlags(t *testing.T) {
 	require.EqualError(t, err, `-offset must be oldest or newest, not "middle"`)
 	_, err = parseFlags([]string{"-lateness", "-1s"}, &bytes.Buffer{})
 	require.EqualError(t, err, "-lateness must not be negative")
+	_, err = parseFlags([]string{"-sort", "always"}, &bytes.Buffer{})
+	require.EqualError(t, err, `-sort must be auto, on or off, not "always"`)
 	_, err = parseFlags([]string{"extra"}, &bytes.Buffer{})
 	require.EqualError(t, err, "unexpected arguments: [extra]")
 }

@@ -38,7 +38,8 @@ type app struct {
 	loadLog *slog.Logger
 	rdb     *redis.Client
 	sc      *music.Scenario
-	kafka   *kafka.Source // the Kafka source, when reading Kafka
+	kafka   *kafka.Source        // the Kafka source, when reading Kafka
+	sorted  *stream.SortedSource // the input, when sorted by event time first
 	// lateness is -lateness when given, else the job's lateness:.
 	lateness time.Duration
 	// model is the live ad-response model behind ad_score (nil until Redis
@@ -294,6 +295,21 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 		var err error
 		if src, err = a.fileSource(plays, a.o.once); err != nil {
 			return err
+		}
+		if a.o.once {
+			j := a.sc.Job()
+			on, err := j.SortMode(a.o.sort, a.lateness)
+			if err != nil {
+				return err
+			}
+			if on {
+				a.log.Info("sorting the input by event time first", "lateness", a.lateness)
+				if a.sorted, err = j.SortInput([]stream.Source{src}, a.lateness, 0, ""); err != nil {
+					return err
+				}
+				src = a.sorted
+				p = stream.New("musicstream", job.SortedPipeline(cfg))
+			}
 		}
 	}
 	router, err := a.sc.Targets()
