@@ -108,6 +108,15 @@ func (p *parallel) Restore(data []byte) error {
 	return nil
 }
 
+// Shed forwards to the branches that can shed state.
+func (p *parallel) Shed(fraction float64) {
+	for _, b := range p.branches {
+		if sh, ok := b.(Shedder); ok {
+			sh.Shed(fraction)
+		}
+	}
+}
+
 // Release forwards to the branches that hold something.
 func (p *parallel) Release() {
 	for _, b := range p.branches {

@@ -77,6 +77,18 @@ type Config struct {
 	// besides those the sources declare; snapshot restores reuse these
 	// pointers. Operators find them in Env.Schemas.
 	Schemas []*Schema
+	// MemoryBudget bounds the process's live heap, in bytes (0: no bound).
+	// The runner sets the Go runtime's soft memory limit to it (unless a
+	// lower one is set: GOMEMLIMIT), so that the collector works harder as
+	// the heap nears it; when the live heap passes 90% of it, every
+	// operator implementing Shedder drops the oldest part of its state (what
+	// brings the heap back to 80% of the budget: an eighth to a half)
+	// (windows fire early, keys forget their partial matches, buffered
+	// events are released early: see each operator), counted as its
+	// evictions, logged, and counted in Stats.Sheds; again after two more
+	// collections while the heap stays above. The process then degrades
+	// its results instead of dying by the OOM killer.
+	MemoryBudget int64
 	// Clock is the processing-time clock. Default: the system clock.
 	Clock Clock
 	// Logger receives the pipeline's logs. Default: discard.
@@ -133,6 +145,9 @@ func (c Config) Validate() error {
 	}
 	if c.AheadConfirm < 0 {
 		errs = append(errs, errors.New("AheadConfirm must not be negative"))
+	}
+	if c.MemoryBudget < 0 {
+		errs = append(errs, errors.New("MemoryBudget must not be negative"))
 	}
 	for i, s := range c.Schemas {
 		if s == nil {
@@ -262,24 +277,26 @@ type Stats struct {
 	// partition's event time, held out of the watermark; Outliers those of
 	// them no later event confirmed (see Config.MaxAhead).
 	Ahead, Outliers int64
-	Batches         int64 // batches read
-	Watermark       int64 // current pipeline watermark (unix ns)
-	MaxEventTime    int64 // highest event time seen (unix ns)
-	Checkpoints     int64 // checkpoints saved
+	// Sheds counts the times the memory budget made operators shed state.
+	Sheds        int64
+	Batches      int64 // batches read
+	Watermark    int64 // current pipeline watermark (unix ns)
+	MaxEventTime int64 // highest event time seen (unix ns)
+	Checkpoints  int64 // checkpoints saved
 	// LastCheckpoint is the processing time of the last checkpoint saved.
 	LastCheckpoint time.Time
 }
 
 type stats struct {
 	in, out, dead, late, batches, wm, maxTime, checkpoints, lastCheckpoint atomic.Int64
-	ahead, outliers                                                        atomic.Int64
+	ahead, outliers, sheds                                                 atomic.Int64
 }
 
 // Stats returns the current counters. Safe to call while running.
 func (p *Pipeline) Stats() Stats {
 	return Stats{
 		EventsIn: p.stats.in.Load(), EventsOut: p.stats.out.Load(), DeadLetters: p.stats.dead.Load(),
-		Late: p.stats.late.Load(), Ahead: p.stats.ahead.Load(), Outliers: p.stats.outliers.Load(), Batches: p.stats.batches.Load(), Watermark: p.stats.wm.Load(),
+		Late: p.stats.late.Load(), Ahead: p.stats.ahead.Load(), Outliers: p.stats.outliers.Load(), Sheds: p.stats.sheds.Load(), Batches: p.stats.batches.Load(), Watermark: p.stats.wm.Load(),
 		MaxEventTime: p.stats.maxTime.Load(), Checkpoints: p.stats.checkpoints.Load(),
 		LastCheckpoint: unixOrZero(p.stats.lastCheckpoint.Load()),
 	}

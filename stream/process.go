@@ -193,6 +193,7 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 	// Published together (the newest time with the watermark), so that a
 	// reader's lag is never inflated by a batch half done.
 	r.publishWatermark()
+	r.govern(now)
 	return r.send(ctx, msg, out)
 }
 

@@ -96,6 +96,8 @@ type runner struct {
 	restoreMu sync.Mutex
 	restores  map[PartitionID]*Checkpoint
 
+	gov *governor // the memory budget's, if any
+
 	// unwritten counts the outputs the writer dropped after a failure.
 	unwritten atomic.Int64
 }
@@ -139,6 +141,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 	}
 	p.stats.wm.Store(MinWatermark)
+	r.gov = newGovernor(cfg.MemoryBudget)
+	defer r.gov.stop()
 
 	// failCtx is cancelled on the first error: everything stops.
 	failCtx, fail := context.WithCancel(context.WithoutCancel(ctx))
