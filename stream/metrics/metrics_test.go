@@ -208,3 +208,29 @@ func TestOperatorDecoratorForwardsState(t *testing.T) {
 		t.Errorf("dedup through the decorator emitted %d, want 1", len(em.Events()))
 	}
 }
+
+// probeOp records the Release and Shed calls it gets.
+type probeOp struct {
+	stream.Operator
+	released bool
+	shed     float64
+}
+
+func (p *probeOp) Release()          { p.released = true }
+func (p *probeOp) Shed(frac float64) { p.shed = frac }
+
+// The decorator forwards Release (a revoked partition) and Shed (the
+// memory budget): wrapping an operator does not hide them.
+func TestOperatorDecoratorForwardsReleaseAndShed(t *testing.T) {
+	m, err := New(prometheus.NewRegistry(), stream.New("rs", stream.Config{}), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := &probeOp{Operator: stream.Map(func(*stream.Event) bool { return true })}
+	op := m.Operator("probe", inner)
+	op.(stream.Releaser).Release()
+	op.(stream.Shedder).Shed(0.25)
+	if !inner.released || inner.shed != 0.25 {
+		t.Fatalf("released %v, shed %v", inner.released, inner.shed)
+	}
+}

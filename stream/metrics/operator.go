@@ -12,7 +12,8 @@ import (
 // (operator_events_out_total), and the processing time of its Process and
 // Advance calls (operator_seconds{call}). Wrap every stage to see the events
 // in and out of each. The decorator forwards Start, Snapshot and Restore, so
-// it can wrap stateful operators in checkpointed pipelines; lanes and
+// it can wrap stateful operators in checkpointed pipelines (and Release and
+// Shed, for revoked partitions and the memory budget); lanes and
 // partitions of one name add up.
 func (m *Metrics) Operator(name string, op stream.Operator) stream.Operator {
 	return &timedOp{op: op, clock: m.cfg.Clock,
@@ -68,4 +69,18 @@ func (t *timedOp) Restore(data []byte) error {
 		return s.Restore(data)
 	}
 	return nil
+}
+
+// Release forwards to the operator's Release, if it has one.
+func (t *timedOp) Release() {
+	if r, ok := t.op.(stream.Releaser); ok {
+		r.Release()
+	}
+}
+
+// Shed forwards to the operator's Shed, if it has one.
+func (t *timedOp) Shed(fraction float64) {
+	if s, ok := t.op.(stream.Shedder); ok {
+		s.Shed(fraction)
+	}
 }
