@@ -83,7 +83,11 @@ type runner struct {
 	cfg     Config
 	single  *task                 // the one task of an ordinary pipeline
 	tasks   map[PartitionID]*task // per-partition tasks of a partitioned one
-	in      chan inMsg
+	in      chan inMsg // what processing takes: forwarded from raw until reading stops
+	raw     chan inMsg // what the readers read
+	// readDone[i] is closed when source i's reader returned (nil before
+	// the readers start).
+	readDone []chan struct{}
 	ctrl    chan *revokeReq
 	free    chan *outMsg
 	done    chan struct{} // closed when processing ended
@@ -164,6 +168,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	defer shutdown.stop()
 
 	r.in = make(chan inMsg, cfg.Buffer)
+	r.raw = make(chan inMsg)
 	r.ctrl = make(chan *revokeReq)
 	out := make(chan *outMsg, cfg.Buffer)
 	r.free = make(chan *outMsg, cfg.Buffer+2)
@@ -182,17 +187,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 
 	var readers sync.WaitGroup
+	r.readDone = make([]chan struct{}, len(p.sources))
 	for i, src := range p.sources {
 		readers.Add(1)
+		r.readDone[i] = make(chan struct{})
 		go func() {
 			defer readers.Done()
+			defer close(r.readDone[i])
 			r.setErr(r.read(readCtx, i, src))
 		}()
 	}
 	go func() {
 		readers.Wait()
-		close(r.in)
+		close(r.raw)
 	}()
+	go r.forward(readCtx)
 	// Partitions a source announces as revoked leave the watermark minimum.
 	// A partitioned pipeline learns of them through RevokePartition instead,
 	// in order with assignments (an announcement may come after the same
@@ -310,10 +319,21 @@ func (r *runner) allSinks() []Sink {
 	return sinks
 }
 
-// closeAll closes the sources and sinks under ctx, which bounds it.
+// closeAll closes the sources and sinks under ctx, which bounds it. A
+// source is closed once its reader has returned (Close never runs beside
+// Read), except one whose Read may block on a pipe whatever ctx says and
+// whose Close does nothing (stdin): its reader is not waited for.
 func (r *runner) closeAll(ctx context.Context) error {
 	var errs []error
-	for _, s := range r.p.sources {
+	for i, s := range r.p.sources {
+		if r.readDone != nil && !readsUninterruptibly(s) {
+			select {
+			case <-r.readDone[i]:
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("source %s: its Read did not return after cancellation: not closed", s.Name()))
+				continue
+			}
+		}
 		if err := protect("source close", func() error { return s.Close(ctx) }); err != nil {
 			errs = append(errs, fmt.Errorf("source %s: close: %w", s.Name(), err))
 		}
@@ -336,7 +356,7 @@ func (r *runner) read(ctx context.Context, i int, src Source) error {
 		})
 		if errors.Is(err, ErrEndOfInput) {
 			select {
-			case r.in <- inMsg{src: i, eof: true}:
+			case r.raw <- inMsg{src: i, eof: true}:
 			case <-ctx.Done():
 			}
 			return nil
@@ -348,13 +368,49 @@ func (r *runner) read(ctx context.Context, i int, src Source) error {
 			return fmt.Errorf("source %s: %w", src.Name(), err)
 		}
 		select {
-		case r.in <- inMsg{src: i, batch: b}:
+		case r.raw <- inMsg{src: i, batch: b}:
 		case <-ctx.Done():
-			if b.Ack != nil {
-				_ = b.Ack(context.WithoutCancel(ctx), context.Canceled)
-			}
+			nack(ctx, b)
 			return nil
 		}
+	}
+}
+
+// forward hands what the readers read to processing, and closes r.in when
+// every reader has returned or reading stops (ctx, the caller's
+// cancellation or a failure): processing then drains what it was handed
+// and finishes even while a source is stuck in a Read that ignores ctx
+// (stdin). Whatever is read after that is nacked, by a goroutine that
+// lives as long as such a reader.
+func (r *runner) forward(ctx context.Context) {
+	defer close(r.in)
+	for {
+		select {
+		case m, ok := <-r.raw:
+			if !ok {
+				return
+			}
+			select {
+			case r.in <- m:
+				continue
+			case <-ctx.Done():
+				nack(ctx, m.batch)
+			}
+		case <-ctx.Done():
+		}
+		go func() {
+			for m := range r.raw {
+				nack(ctx, m.batch)
+			}
+		}()
+		return
+	}
+}
+
+// nack tells a batch's source that it was not processed.
+func nack(ctx context.Context, b Batch) {
+	if b.Ack != nil {
+		_ = b.Ack(context.WithoutCancel(ctx), context.Canceled)
 	}
 }
 

@@ -94,3 +94,12 @@ func (s *shutdownTimer) closeContext(ctx context.Context) (context.Context, cont
 	}
 	return context.WithDeadline(ctx, deadline)
 }
+
+// readsUninterruptibly reports whether src is a FileSource over stdin or
+// an io.Reader (NewReaderSource): its Read may block in a read that no
+// cancellation interrupts (a pipe with nothing to read), and its Close does
+// nothing, so the runner neither waits for its reader nor needs to.
+func readsUninterruptibly(src Source) bool {
+	fs, ok := src.(*FileSource)
+	return ok && (fs.path == "-" || fs.path == "")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -210,4 +211,38 @@ func TestShutdownCleanReturnsCanceled(t *testing.T) {
 	var se *stream.ShutdownError
 	require.False(t, errors.As(err, &se))
 	require.Equal(t, 0, sink.Pending())
+}
+
+// A source stuck in a Read that ignores ctx (stdin, or a pipe with nothing
+// more to read) does not hold the shutdown: what it read is processed, and
+// Run returns ctx.Err() at once, not after ShutdownTimeout (nor never, as
+// when it waited for every reader to return).
+func TestShutdownDoesNotWaitForAStuckReader(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	spec := stream.CSVSpec{Types: map[string]stream.Kind{"n": stream.KindInt}}
+	src := stream.NewReaderSource("pipe", pr, stream.NewCSVDecoder(spec), stream.FileConfig{BatchSize: 3})
+	out := stream.NewCollectSink()
+	seen := make(chan struct{})
+	p := stream.New("stuck", stream.Config{ShutdownTimeout: time.Hour, ProcessingTime: true})
+	p.From(src).Via(stream.Map(func(ev *stream.Event) bool {
+		if ev.Get("n").Int() == 3 {
+			close(seen)
+		}
+		return true
+	})).To(out)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	_, err := io.WriteString(pw, "n\n1\n2\n3\n4\n") // one batch; the fourth line waits for more
+	require.NoError(t, err)
+	<-seen
+	cancel()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run waits for a reader stuck in Read")
+	}
+	require.Equal(t, 3, out.Len())
 }
