@@ -79,21 +79,21 @@ func (m *outMsg) reset() {
 
 // runner holds the state of one Run.
 type runner struct {
-	p       *Pipeline
-	cfg     Config
-	single  *task                 // the one task of an ordinary pipeline
-	tasks   map[PartitionID]*task // per-partition tasks of a partitioned one
-	in      chan inMsg // what processing takes: forwarded from raw until reading stops
-	raw     chan inMsg // what the readers read
+	p      *Pipeline
+	cfg    Config
+	single *task                 // the one task of an ordinary pipeline
+	tasks  map[PartitionID]*task // per-partition tasks of a partitioned one
+	in     chan inMsg            // what processing takes: forwarded from raw until reading stops
+	raw    chan inMsg            // what the readers read
 	// readDone[i] is closed when source i's reader returned (nil before
 	// the readers start).
 	readDone []chan struct{}
-	ctrl    chan *revokeReq
-	free    chan *outMsg
-	done    chan struct{} // closed when processing ended
-	errOnce sync.Once
-	err     error
-	fail    context.CancelFunc
+	ctrl     chan *revokeReq
+	free     chan *outMsg
+	done     chan struct{} // closed when processing ended
+	errOnce  sync.Once
+	err      error
+	fail     context.CancelFunc
 
 	env Env // what operators are started with
 
