@@ -88,6 +88,7 @@ type Absence struct {
 	res     absResults
 	pre     [prefetch]preKey
 	sink    int64
+	shed    shedRequest
 	log     evictionLog
 	stats   Stats
 	pub     *published
@@ -153,6 +154,9 @@ func (a *Absence) Start(_ context.Context, env stream.Env) error {
 // output.
 func (a *Absence) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer a.publish()
+	if a.shed.due() {
+		a.shedNow(out)
+	}
 	cut := a.clk.cutoff()
 	for i := range in {
 		if err := a.kf.check(&in[i], "absence", a.cfg.Name); err != nil {
@@ -188,12 +192,46 @@ func (a *Absence) Process(_ context.Context, in []stream.Event, out *stream.Emit
 // them at the final watermark).
 func (a *Absence) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
 	defer a.publish()
+	if a.shed.due() {
+		a.shedNow(out)
+	}
 	if wm > a.clk.wm {
 		a.clk.wm = wm
 	}
 	a.decide(a.clk.cutoff(), a.clk.wm == stream.MaxWatermark)
 	a.flush(out)
 	return nil
+}
+
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): first the oldest ceil(fraction × n)
+// of its n buffered events are decided early, as when MaxPending is
+// exceeded (the starts whose deadline that passes fire in that call;
+// events older than those become late), then ceil(fraction × k) of the k
+// keys it then holds are evicted as MaxKeys evicts them (the key whose
+// latest start is oldest among 16 sampled, one at a time) with their
+// pending starts, which then never fire: an absence under way for such a
+// key is not reported. Both count in Stats.Evictions and are logged at
+// Warn at most once a minute.
+func (a *Absence) Shed(fraction float64) { a.shed.ask(fraction) }
+
+// shedNow applies the Shed request.
+func (a *Absence) shedNow(out *stream.Emitter) {
+	f := a.shed.take()
+	if k := shedCount(f, len(a.buf.evs)); k > 0 {
+		rp := a.buf.cut(k)
+		n := len(a.buf.evs)
+		a.decide(rp, false)
+		a.stats.Evictions += int64(n - len(a.buf.evs))
+		a.clk.floor = max(a.clk.floor, rp)
+		a.flush(out)
+	}
+	for range shedCount(f, a.live()) {
+		a.dropOldest()
+	}
+	a.compactQueue() // the dropped starts' memory goes now, not when they reach the front
+	a.log.note(a.stats.Evictions, shedWhat)
 }
 
 // decide applies the buffered events before rp in decision order, firing
@@ -362,8 +400,14 @@ func (a *Absence) live() int { return a.ints.n + a.other.n }
 
 // evictOne drops, among the next 16 keys at the table's cursor, the one
 // whose latest start is oldest (sampled least recently used), with its
-// pending starts.
+// pending starts, and logs it.
 func (a *Absence) evictOne() {
+	a.dropOldest()
+	a.log.note(a.stats.Evictions, "keys evicted (MaxKeys)")
+}
+
+// dropOldest is evictOne without the log.
+func (a *Absence) dropOldest() {
 	tab := a.ints
 	if tab.n == 0 {
 		tab = a.other
@@ -383,7 +427,6 @@ func (a *Absence) evictOne() {
 	tab.cursor = (best + 1) & tab.mask
 	a.dropKey(tab, best)
 	a.stats.Evictions++
-	a.log.note(a.stats.Evictions, "keys evicted (MaxKeys)")
 }
 
 // Stats returns the counters as of the end of the last call; safe to call

@@ -64,7 +64,7 @@ func (a *Absence) Restore(data []byte) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	n.stats, n.pub = a.stats, a.pub
+	n.stats, n.pub, n.shed = a.stats, a.pub, a.shed
 	*a = *n
 	a.publish()
 	return nil

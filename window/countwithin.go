@@ -87,6 +87,8 @@ type CountWithin struct {
 	since  int        // events decided since the last expiry sweep
 	sink   int64      // keeps touch's loads alive
 	pre    [prefetch]preKey
+	shed   shedRequest
+	log    evictionLog // of shedding only
 	stats  Stats
 	pub    *published
 }
@@ -107,16 +109,20 @@ func NewCountWithin(cfg CountWithinConfig) (*CountWithin, error) {
 
 // Start takes the pipeline's allowed lateness if the config left it zero,
 // refuses key and dedup fields the input schema lacks, and learns the
-// pipeline's schemas (restored events share them).
+// pipeline's schemas (restored events share them) and logger.
 func (c *CountWithin) Start(_ context.Context, env stream.Env) error {
 	c.clk.lateness = int64(startLateness(c.cfg.AllowedLateness, env))
 	c.buf.known = env.Schemas
+	c.log = newEvictionLog("count-within "+c.cfg.Name, env)
 	return checkStart("count-within "+c.cfg.Name, env, c.cfg.KeyBy, c.cfg.Dedup)
 }
 
 // Process buffers the events; events behind the cutoff go to the late output.
 func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer c.publish()
+	if c.shed.due() {
+		c.shedNow(out)
+	}
 	cut := c.clk.cutoff()
 	for i := range in {
 		if err := c.kf.check(&in[i], "count-within", c.cfg.Name); err != nil {
@@ -149,6 +155,9 @@ func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.
 // order, then expires keys that can no longer match.
 func (c *CountWithin) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
 	defer c.publish()
+	if c.shed.due() {
+		c.shedNow(out)
+	}
 	if wm > c.clk.wm {
 		c.clk.wm = wm
 	}
@@ -157,6 +166,34 @@ func (c *CountWithin) Advance(_ context.Context, wm int64, out *stream.Emitter) 
 	c.decide(rp, all, out)
 	c.expire(rp, all)
 	return nil
+}
+
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): first the oldest ceil(fraction × n)
+// of its n buffered events are decided early, as when MaxPending is
+// exceeded (their matches go out in that call; events older than those
+// become late), then ceil(fraction × k) of the k keys it then holds are
+// evicted as MaxKeys evicts them (the key whose last event is oldest among
+// 16 sampled, one at a time), losing their partial counts: a key's next
+// events count from zero. Both count in Stats.Evictions and are logged at
+// Warn at most once a minute.
+func (c *CountWithin) Shed(fraction float64) { c.shed.ask(fraction) }
+
+// shedNow applies the Shed request.
+func (c *CountWithin) shedNow(out *stream.Emitter) {
+	f := c.shed.take()
+	if k := shedCount(f, len(c.buf.evs)); k > 0 {
+		rp := c.buf.cut(k)
+		n := len(c.buf.evs)
+		c.decide(rp, false, out)
+		c.stats.Evictions += int64(n - len(c.buf.evs))
+		c.clk.floor = max(c.clk.floor, rp)
+	}
+	for range shedCount(f, c.live()) {
+		c.evictOne()
+	}
+	c.log.note(c.stats.Evictions, shedWhat)
 }
 
 func (c *CountWithin) decide(rp int64, all bool, out *stream.Emitter) {

@@ -256,7 +256,7 @@ func (c *CountWithin) Restore(data []byte) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	n.stats, n.pub = c.stats, c.pub
+	n.stats, n.pub, n.shed, n.log = c.stats, c.pub, c.shed, c.log
 	*c = *n
 	c.publish()
 	return nil

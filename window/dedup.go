@@ -50,6 +50,8 @@ type Dedup struct {
 	clk   clock
 	field fieldRef
 	ids   *idSet
+	shed  shedRequest
+	log   evictionLog // of shedding only
 	stats Stats
 	pub   *published
 }
@@ -66,15 +68,20 @@ func NewDedup(cfg DedupConfig) (*Dedup, error) {
 }
 
 // Start takes the pipeline's allowed lateness if the config left it zero,
-// and refuses an id field the input schema lacks.
+// refuses an id field the input schema lacks, and takes the pipeline's
+// logger.
 func (d *Dedup) Start(_ context.Context, env stream.Env) error {
 	d.clk.lateness = int64(startLateness(d.cfg.AllowedLateness, env))
+	d.log = newEvictionLog("dedup "+d.cfg.Name, env)
 	return checkStart("dedup "+d.cfg.Name, env, nil, d.cfg.Field)
 }
 
 // Process passes first deliveries and drops duplicates.
 func (d *Dedup) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer d.publish()
+	if d.shed.due() {
+		d.shedNow()
+	}
 	cut := d.clk.cutoff()
 	for i := range in {
 		ev := &in[i]
@@ -96,11 +103,29 @@ func (d *Dedup) Process(_ context.Context, in []stream.Event, out *stream.Emitte
 // Advance forgets ids that fell behind the lateness cutoff.
 func (d *Dedup) Advance(_ context.Context, wm int64, _ *stream.Emitter) error {
 	defer d.publish()
+	if d.shed.due() {
+		d.shedNow()
+	}
 	if wm > d.clk.wm {
 		d.clk.wm = wm
 	}
 	d.ids.expire(d.clk.cutoff())
 	return nil
+}
+
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): ceil(fraction × n) of its n
+// remembered ids are forgotten, earliest arrivals first, as MaxIDs forgets
+// them: a later re-delivery of one of them passes, a duplicate downstream.
+// They count in Stats.Evictions and are logged at Warn at most once a
+// minute.
+func (d *Dedup) Shed(fraction float64) { d.shed.ask(fraction) }
+
+// shedNow applies the Shed request.
+func (d *Dedup) shedNow() {
+	d.ids.shed(shedCount(d.shed.take(), d.ids.len()))
+	d.log.note(d.ids.evictions, shedWhat)
 }
 
 // Stats returns the counters as of the end of the last call (safe to call

@@ -72,6 +72,7 @@ type DistinctCounter struct {
 	gone   [2]func(e []int64)
 	pre    [prefetch]preKey
 	sink   int64
+	shed   shedRequest
 	log    evictionLog
 	stats  Stats
 	pub    *published
@@ -126,6 +127,9 @@ func (c *DistinctCounter) Start(_ context.Context, env stream.Env) error {
 // output.
 func (c *DistinctCounter) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer c.publish()
+	if c.shed.due() {
+		c.shedNow(out)
+	}
 	cut := c.clk.cutoff()
 	for i := range in {
 		if err := c.kf.check(&in[i], "distinct_count", c.cfg.Name); err != nil {
@@ -159,6 +163,9 @@ func (c *DistinctCounter) Process(_ context.Context, in []stream.Event, out *str
 // order, then expires keys whose values can no longer count.
 func (c *DistinctCounter) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
 	defer c.publish()
+	if c.shed.due() {
+		c.shedNow(out)
+	}
 	if wm > c.clk.wm {
 		c.clk.wm = wm
 	}
@@ -167,6 +174,34 @@ func (c *DistinctCounter) Advance(_ context.Context, wm int64, out *stream.Emitt
 	c.decide(rp, all, out)
 	c.expire(rp, all)
 	return nil
+}
+
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): first the oldest ceil(fraction × n)
+// of its n buffered events are decided early, as when MaxPending is
+// exceeded (their results go out in that call; events older than those
+// become late), then ceil(fraction × k) of the k keys it then holds are
+// evicted as MaxKeys evicts them (the key whose last event is oldest among
+// 16 sampled, one at a time), losing the distinct values they counted: a
+// key's next events count from zero. Both count in Stats.Evictions and
+// are logged at Warn at most once a minute.
+func (c *DistinctCounter) Shed(fraction float64) { c.shed.ask(fraction) }
+
+// shedNow applies the Shed request.
+func (c *DistinctCounter) shedNow(out *stream.Emitter) {
+	f := c.shed.take()
+	if k := shedCount(f, len(c.buf.evs)); k > 0 {
+		rp := c.buf.cut(k)
+		n := len(c.buf.evs)
+		c.decide(rp, false, out)
+		c.stats.Evictions += int64(n - len(c.buf.evs))
+		c.clk.floor = max(c.clk.floor, rp)
+	}
+	for range shedCount(f, c.live()) {
+		c.dropOldest()
+	}
+	c.log.note(c.stats.Evictions, shedWhat)
 }
 
 func (c *DistinctCounter) decide(rp int64, all bool, out *stream.Emitter) {

@@ -113,7 +113,7 @@ func (c *DistinctCounter) Restore(data []byte) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	n.stats, n.pub = c.stats, c.pub
+	n.stats, n.pub, n.shed = c.stats, c.pub, c.shed
 	*c = *n
 	c.bind()
 	c.publish()

@@ -200,8 +200,14 @@ func (c *DistinctCounter) expire(rp int64, all bool) {
 }
 
 // evictOne drops, among the next 16 keys at the sweep cursor, the one
-// whose last event is oldest (sampled least recently used).
+// whose last event is oldest (sampled least recently used), and logs it.
 func (c *DistinctCounter) evictOne() {
+	c.dropOldest()
+	c.log.note(c.stats.Evictions, "keys evicted (MaxKeys)")
+}
+
+// dropOldest is evictOne without the log.
+func (c *DistinctCounter) dropOldest() {
 	tab := c.ints
 	if tab.n == 0 {
 		tab = c.other
@@ -221,5 +227,4 @@ func (c *DistinctCounter) evictOne() {
 	tab.cursor = (best + 1) & tab.mask
 	c.drop(tab, best)
 	c.stats.Evictions++
-	c.log.note(c.stats.Evictions, "keys evicted (MaxKeys)")
 }

@@ -126,6 +126,47 @@
 // decoder EventTimes as its stream.RecordSpec.EventTimes to refuse them
 // there instead, with the record's own raw bytes.
 //
+// # Memory budget
+//
+// Every operator implements stream.Shedder: when the live heap passes the
+// pipeline's stream.Config.MemoryBudget, the runner calls Shed(fraction)
+// on each, and at the start of its next Process or Advance call (whose
+// emitter carries what it emits) the operator drops ceil(fraction × n) of
+// the n items of each kind of state it holds, oldest first, by the policy
+// of its hard bounds. What it drops counts in Stats.Evictions and is logged
+// at Warn ("state shed for the memory budget") at most once a minute of the
+// pipeline's clock. The choice depends only on the calls made (Shed, then
+// the next call), never on timing. Results then degrade as follows:
+//
+//   - Tumbling, sliding and session windows: the windows with the earliest
+//     pending action (as MaxKeys evicts; ties in result order). A window
+//     not fired yet fires early with what it holds; its later events open
+//     a new window whose result is not marked Update, so a consumer sees
+//     two partial results for one window (a session splits in two). A
+//     fired window kept for its lateness is dropped: a late event opens a
+//     new window instead of updating it. Then the earliest-arrived dedup
+//     ids: a re-delivery of one counts again.
+//   - Count-within, Sequence, Absence, NewValue, DistinctCounter: first
+//     the oldest buffered events are decided early, as MaxPending does
+//     (what they complete goes out in that call; events older than those
+//     become late), then the keys whose state is oldest (by their last
+//     event; for Sequence and Absence their newest candidate or start;
+//     sampled among 16, as MaxKeys does; for NewValue the (key, value)
+//     pairs), with all they hold: a count-within key loses its partial count and a
+//     distinct-count key its values (their next events count from zero), a
+//     sequence key its candidate matches (a match under way is never
+//     reported), an absence key its pending starts (they never fire), and
+//     a NewValue value is forgotten (it is new, and fires, the next time
+//     its key shows it).
+//   - Order: the oldest buffered events are released early, in order;
+//     events older than those become late.
+//   - Dedup: the earliest-arrived ids: a re-delivery of one passes, a
+//     duplicate downstream.
+//
+// The sample of keyed patterns is taken at the table's sweep cursor: the
+// same calls choose the same keys, but a restored operator (whose table is
+// laid out anew) may choose other keys of about the same age.
+//
 // # Snapshots
 //
 // Snapshot writes a versioned binary format ("RSW", operator byte, version)

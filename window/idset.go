@@ -61,6 +61,12 @@ func (s *idSet) expire(cut int64) {
 	for s.head < len(s.q) && s.q[s.head].t < cut {
 		s.pop(false)
 	}
+	s.compact()
+}
+
+// compact moves the queue to the front of its array once most of it was
+// popped.
+func (s *idSet) compact() {
 	if s.head > 1024 && s.head*2 > len(s.q) {
 		n := copy(s.q, s.q[s.head:])
 		clear(s.q[n:])
@@ -86,6 +92,14 @@ func (s *idSet) pop(evict bool) {
 	if evict {
 		s.evictions++
 	}
+}
+
+// shed forgets the k earliest arrivals, counted as evictions.
+func (s *idSet) shed(k int) {
+	for n := s.len() - k; s.len() > n && s.head < len(s.q); {
+		s.pop(true)
+	}
+	s.compact()
 }
 
 func (s *idSet) encode(e *encoder) {

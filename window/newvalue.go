@@ -36,6 +36,7 @@ type NewValue struct {
 	since int // events decided since the last expiry sweep
 	pre   [prefetch]preKey
 	sink  int64
+	shed  shedRequest
 	log   evictionLog
 	stats Stats
 	pub   *published
@@ -75,6 +76,9 @@ func (n *NewValue) Start(_ context.Context, env stream.Env) error {
 // output.
 func (n *NewValue) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer n.publish()
+	if n.shed.due() {
+		n.shedNow(out)
+	}
 	cut := n.clk.cutoff()
 	for i := range in {
 		if err := n.kf.check(&in[i], "new_value", n.cfg.Name); err != nil {
@@ -108,6 +112,9 @@ func (n *NewValue) Process(_ context.Context, in []stream.Event, out *stream.Emi
 // order, then expires what can no longer hide a value.
 func (n *NewValue) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
 	defer n.publish()
+	if n.shed.due() {
+		n.shedNow(out)
+	}
 	if wm > n.clk.wm {
 		n.clk.wm = wm
 	}
@@ -116,6 +123,34 @@ func (n *NewValue) Advance(_ context.Context, wm int64, out *stream.Emitter) err
 	n.decide(rp, all, out)
 	n.expire(rp, all)
 	return nil
+}
+
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): first the oldest ceil(fraction × n)
+// of its n buffered events are decided early, as when MaxPending is
+// exceeded (their results go out in that call; events older than those
+// become late), then ceil(fraction × k) of the k (key, value) pairs it then
+// knows are forgotten as MaxKeys forgets them (the pair last seen longest
+// ago among 16 sampled, one at a time): a forgotten value is new again,
+// and fires, the next time its key shows it, even within Within. Both
+// count in Stats.Evictions and are logged at Warn at most once a minute.
+func (n *NewValue) Shed(fraction float64) { n.shed.ask(fraction) }
+
+// shedNow applies the Shed request.
+func (n *NewValue) shedNow(out *stream.Emitter) {
+	f := n.shed.take()
+	if k := shedCount(f, len(n.buf.evs)); k > 0 {
+		rp := n.buf.cut(k)
+		before := len(n.buf.evs)
+		n.decide(rp, false, out)
+		n.stats.Evictions += int64(before - len(n.buf.evs))
+		n.clk.floor = max(n.clk.floor, rp)
+	}
+	for range shedCount(f, n.live()) {
+		n.dropOldest()
+	}
+	n.log.note(n.stats.Evictions, shedWhat)
 }
 
 func (n *NewValue) decide(rp int64, all bool, out *stream.Emitter) {
@@ -236,8 +271,14 @@ func (n *NewValue) expire(rp int64, all bool) {
 }
 
 // evictOne drops, among the next 16 pairs at the sweep cursor, the one
-// last seen longest ago (sampled least recently used).
+// last seen longest ago (sampled least recently used), and logs it.
 func (n *NewValue) evictOne() {
+	n.dropOldest()
+	n.log.note(n.stats.Evictions, "pairs evicted (MaxKeys)")
+}
+
+// dropOldest is evictOne without the log.
+func (n *NewValue) dropOldest() {
 	tab := n.ints
 	if tab.n == 0 {
 		tab = n.other
@@ -260,7 +301,6 @@ func (n *NewValue) evictOne() {
 	}
 	tab.del(best)
 	n.stats.Evictions++
-	n.log.note(n.stats.Evictions, "pairs evicted (MaxKeys)")
 }
 
 // Stats returns the counters as of the end of the last call; safe to call

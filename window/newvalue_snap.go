@@ -85,7 +85,7 @@ func (n *NewValue) Restore(data []byte) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	r.stats, r.pub = n.stats, n.pub
+	r.stats, r.pub, r.shed = n.stats, n.pub, n.shed
 	*n = *r
 	n.publish()
 	return nil

@@ -48,6 +48,8 @@ type Order struct {
 	cfg   OrderConfig
 	clk   clock
 	buf   pending
+	shed  shedRequest
+	log   evictionLog // of shedding only
 	stats Stats
 	pub   *published
 }
@@ -66,16 +68,20 @@ func NewOrder(cfg OrderConfig) (*Order, error) {
 
 // Start takes the pipeline's allowed lateness if the config left it zero,
 // refuses a dedup field the input schema lacks, and learns the pipeline's
-// schemas (restored events share them).
+// schemas (restored events share them) and logger.
 func (o *Order) Start(_ context.Context, env stream.Env) error {
 	o.clk.lateness = int64(startLateness(o.cfg.AllowedLateness, env))
 	o.buf.known = env.Schemas
+	o.log = newEvictionLog("order "+o.cfg.Name, env)
 	return checkStart("order "+o.cfg.Name, env, nil, o.cfg.Dedup)
 }
 
 // Process buffers the events.
 func (o *Order) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer o.publish()
+	if o.shed.due() {
+		o.shedNow(out)
+	}
 	cut := o.clk.cutoff()
 	for i := range in {
 		if in[i].Time < cut {
@@ -95,6 +101,29 @@ func (o *Order) Process(_ context.Context, in []stream.Event, out *stream.Emitte
 	return nil
 }
 
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): the oldest ceil(fraction × n) of its
+// n buffered events are released early, in order, in that call, as when
+// MaxPending is exceeded (events of one time go together); events older
+// than those then become late, so the order behind it holds. They count
+// in Stats.Evictions and are logged at Warn at most once a minute.
+func (o *Order) Shed(fraction float64) { o.shed.ask(fraction) }
+
+// shedNow applies the Shed request.
+func (o *Order) shedNow(out *stream.Emitter) {
+	k := shedCount(o.shed.take(), len(o.buf.evs))
+	if k == 0 {
+		return
+	}
+	rp := o.buf.cut(k)
+	n := len(o.buf.evs)
+	o.stats.Duplicates += o.buf.release(rp, false, func(ev *stream.Event) { o.emit(ev, out) })
+	o.stats.Evictions += int64(n - len(o.buf.evs))
+	o.clk.floor = max(o.clk.floor, rp)
+	o.log.note(o.stats.Evictions, shedWhat)
+}
+
 func (o *Order) emit(ev *stream.Event, out *stream.Emitter) {
 	o.stats.Emitted++
 	out.Emit(*ev)
@@ -103,6 +132,9 @@ func (o *Order) emit(ev *stream.Event, out *stream.Emitter) {
 // Advance releases the events the watermark (minus lateness) has passed.
 func (o *Order) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
 	defer o.publish()
+	if o.shed.due() {
+		o.shedNow(out)
+	}
 	if wm > o.clk.wm {
 		o.clk.wm = wm
 	}

@@ -219,6 +219,23 @@ func (p *pending) cutHalf() int64 {
 	return t + 1
 }
 
+// cut returns a release point that lets out the k oldest buffered events
+// (0 < k <= len), for a Shed: every event up to the k-th oldest's time
+// (events of one time go together), except that when k < len and the
+// newest events share that time, only those before it (if any).
+func (p *pending) cut(k int) int64 {
+	ts := make([]int64, len(p.evs))
+	for i := range p.evs {
+		ts[i] = p.evs[i].Time
+	}
+	slices.Sort(ts)
+	t := ts[k-1]
+	if k < len(ts) && t == ts[len(ts)-1] && ts[0] < t {
+		return t
+	}
+	return t + 1
+}
+
 func (p *pending) encode(e *encoder) {
 	st := schemaTable{known: p.known}
 	e.uv(uint64(len(p.evs)))

@@ -102,12 +102,14 @@ type Sequence struct {
 	pre    [prefetch]preKey
 	stats  Stats
 	ev     seqEvictions
+	shed   shedRequest
 	log    evictionLog
 	pub    *published
 }
 
-// seqEvictions counts evictions by cause, for the log.
-type seqEvictions struct{ keys, matches, pending int64 }
+// seqEvictions counts evictions by cause, for the log; shed counts those
+// of keys and pending events that were shed for the memory budget.
+type seqEvictions struct{ keys, matches, pending, shed int64 }
 
 // NewSequence returns a Sequence operator.
 func NewSequence(cfg SequenceConfig) (*Sequence, error) {
@@ -149,6 +151,9 @@ func (s *Sequence) Start(_ context.Context, env stream.Env) error {
 // Process buffers the events; events behind the cutoff go to the late output.
 func (s *Sequence) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer s.publish()
+	if s.shed.due() {
+		s.shedNow(out)
+	}
 	cut := s.clk.cutoff()
 	for i := range in {
 		if err := s.kf.check(&in[i], "sequence", s.cfg.Name); err != nil {
@@ -182,6 +187,9 @@ func (s *Sequence) Process(_ context.Context, in []stream.Event, out *stream.Emi
 // order, then expires keys none of whose candidates can complete anymore.
 func (s *Sequence) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
 	defer s.publish()
+	if s.shed.due() {
+		s.shedNow(out)
+	}
 	if wm > s.clk.wm {
 		s.clk.wm = wm
 	}
@@ -190,6 +198,39 @@ func (s *Sequence) Advance(_ context.Context, wm int64, out *stream.Emitter) err
 	s.decide(rp, all, out)
 	s.expire(rp, all)
 	return nil
+}
+
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): first the oldest ceil(fraction × n)
+// of its n buffered events are decided early, as when MaxPending is
+// exceeded (their matches go out in that call; events older than those
+// become late), then ceil(fraction × k) of the k keys it then holds are
+// evicted as MaxKeys evicts them (the key whose newest candidate started
+// first among 16 sampled, one at a time), with every candidate match they
+// held: a match under way for such a key is not reported, and its next
+// match starts from a new first step. Both count in Stats.Evictions and
+// are logged at Warn at most once a minute.
+func (s *Sequence) Shed(fraction float64) { s.shed.ask(fraction) }
+
+// shedNow applies the Shed request; publish logs it.
+func (s *Sequence) shedNow(out *stream.Emitter) {
+	f := s.shed.take()
+	if k := shedCount(f, len(s.buf.evs)); k > 0 {
+		rp := s.buf.cut(k)
+		n := len(s.buf.evs)
+		s.decide(rp, false, out)
+		d := int64(n - len(s.buf.evs))
+		s.stats.Evictions += d
+		s.ev.pending += d
+		s.ev.shed += d
+		s.clk.floor = max(s.clk.floor, rp)
+	}
+	k := shedCount(f, s.live())
+	for range k {
+		s.evictOne()
+	}
+	s.ev.shed += int64(k)
 }
 
 func (s *Sequence) decide(rp int64, all bool, out *stream.Emitter) {

@@ -100,7 +100,7 @@ func (s *Sequence) Restore(data []byte) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	n.stats, n.ev, n.pub = s.stats, s.ev, s.pub
+	n.stats, n.ev, n.pub, n.shed = s.stats, s.ev, s.pub, s.shed
 	*s = *n
 	s.publish()
 	return nil

@@ -276,6 +276,9 @@ func (s *Sequence) evictOne() {
 }
 
 func (e seqEvictions) String() string {
+	if e.shed > 0 {
+		return fmt.Sprintf("keys %d, candidate matches %d, pending events %d (of these, shed for the memory budget: %d)", e.keys, e.matches, e.pending, e.shed)
+	}
 	return fmt.Sprintf("keys %d, candidate matches %d, pending events %d", e.keys, e.matches, e.pending)
 }
 

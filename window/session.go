@@ -63,6 +63,9 @@ func (s *Sessions) unindex(i int32) {
 // bridges.
 func (s *Sessions) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer s.publish()
+	if s.shed.due() {
+		s.shedNow(out)
+	}
 	for i := range in {
 		ev := &in[i]
 		if err := s.checkKey(ev); err != nil {
@@ -83,6 +86,20 @@ func (s *Sessions) Process(_ context.Context, in []stream.Event, out *stream.Emi
 	s.flush(out)
 	return nil
 }
+
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): ceil(fraction × n) of its n live
+// sessions are evicted as MaxKeys evicts them, the earliest pending action
+// first: a session not fired yet fires early, in that call, with what it
+// holds so far (a later event of its key within Gap starts a new session,
+// not marked Update: consumers see the session split in two), and a fired
+// session kept for its lateness is dropped (a late event opens a new
+// session instead of updating it). Then ceil(fraction × m) of its m
+// remembered dedup ids are forgotten, earliest arrivals first: a
+// re-delivery of one of them counts again. Both count in Stats.Evictions
+// and are logged at Warn at most once a minute.
+func (s *Sessions) Shed(fraction float64) { s.shed.ask(fraction) }
 
 func (s *Sessions) addEvent(k int32, ev *stream.Event) {
 	start, end := ev.Time, add(ev.Time, s.gap)
@@ -133,6 +150,9 @@ func (s *Sessions) addEvent(k int32, ev *stream.Event) {
 // Advance fires and purges sessions.
 func (s *Sessions) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
 	defer s.publish()
+	if s.shed.due() {
+		s.shedNow(out)
+	}
 	s.advance(wm, out)
 	return nil
 }

@@ -48,6 +48,8 @@ type base struct {
 	idField    fieldRef
 	due        []int32 // windows to emit at the end of this call
 	onKill     func(i int32)
+	shed       shedRequest
+	log        evictionLog // of shedding only
 	stats      Stats
 	pub        *published
 	keySchema  *stream.Schema // of the results' fields (the key's); set at Start or by the first event
@@ -66,7 +68,7 @@ func newBase(cfg WindowConfig, kind string) base {
 // fresh returns an empty base of the same configuration and lateness.
 func (b *base) fresh() base {
 	n := newBase(b.cfg, b.kind)
-	n.clk.lateness, n.pub, n.keySchema = b.clk.lateness, b.pub, b.keySchema
+	n.clk.lateness, n.pub, n.keySchema, n.shed, n.log = b.clk.lateness, b.pub, b.keySchema, b.shed, b.log
 	return n
 }
 
@@ -89,9 +91,10 @@ func (b *base) admit(ev *stream.Event, out *stream.Emitter) bool {
 	return true
 }
 
-// start checks the fields the window reads against the input schema and
-// types its results' key fields.
+// start checks the fields the window reads against the input schema,
+// types its results' key fields and takes the pipeline's logger.
 func (b *base) start(env stream.Env) error {
+	b.log = newEvictionLog(b.kind+" "+b.name, env)
 	if err := checkStart(b.kind+" "+b.name, env, b.cfg.KeyBy, b.cfg.Dedup); err != nil {
 		return err
 	}

@@ -101,14 +101,64 @@ func (b *base) evictOne(out *stream.Emitter) bool {
 		if !w.live || w.ver != a.ver {
 			continue
 		}
-		if !w.emitted || w.dirty {
-			b.emit(a.w, out)
-		}
-		b.stats.Evictions++
-		b.kill(a.w)
+		b.evict(a.w, out)
 		return true
 	}
 	return false
+}
+
+// evict drops window i, emitting it first if its result is not out yet.
+func (b *base) evict(i int32, out *stream.Emitter) {
+	if w := &b.wins[i]; !w.emitted || w.dirty {
+		b.emit(i, out)
+	}
+	b.stats.Evictions++
+	b.kill(i)
+}
+
+// shedNow applies a Shed request: ceil(fraction × n) of the n live windows
+// are evicted by shedWindows, then ceil(fraction × m) of the m remembered
+// dedup ids are forgotten, earliest arrivals first.
+func (b *base) shedNow(out *stream.Emitter) {
+	f := b.shed.take()
+	b.shedWindows(shedCount(f, len(b.wins)-len(b.free)), out)
+	total := b.stats.Evictions
+	if b.ids != nil {
+		b.ids.shed(shedCount(f, b.ids.len()))
+		total += b.ids.evictions
+	}
+	b.log.note(total, shedWhat)
+}
+
+// shedWindows evicts k windows as evictOne does, the earliest pending
+// action first, and among windows of equal action time in the order
+// results go out (end, key, start), so that the choice depends on the
+// state alone, not on the heap's layout (which a restore changes). The
+// windows of the last action time taken that are not evicted go back in
+// the heap.
+func (b *base) shedWindows(k int, out *stream.Emitter) {
+	var group []action
+	for k > 0 && len(b.heap) > 0 {
+		at := b.heap[0].at
+		group = group[:0]
+		for len(b.heap) > 0 && b.heap[0].at == at {
+			if a := b.pop(); b.wins[a.w].live && b.wins[a.w].ver == a.ver {
+				group = append(group, a)
+			}
+		}
+		slices.SortFunc(group, func(x, y action) int {
+			wx, wy := &b.wins[x.w], &b.wins[y.w]
+			return cmp.Or(cmp.Compare(wx.end, wy.end), b.keys.compare(wx.key, wy.key), cmp.Compare(wx.start, wy.start))
+		})
+		for j, a := range group {
+			if j < k {
+				b.evict(a.w, out)
+			} else {
+				b.push(a)
+			}
+		}
+		k -= min(k, len(group))
+	}
 }
 
 func (b *base) publish() {

@@ -135,6 +135,9 @@ func (t *TimeWindows) lastStart(ts int64) int64 {
 // Process adds the events to their windows.
 func (t *TimeWindows) Process(_ context.Context, in []stream.Event, out *stream.Emitter) error {
 	defer t.publish()
+	if t.shed.due() {
+		t.shedNow(out)
+	}
 	for i := range in {
 		ev := &in[i]
 		if err := t.checkKey(ev); err != nil {
@@ -165,9 +168,26 @@ func (t *TimeWindows) Process(_ context.Context, in []stream.Event, out *stream.
 // Advance fires and purges windows.
 func (t *TimeWindows) Advance(_ context.Context, wm int64, out *stream.Emitter) error {
 	defer t.publish()
+	if t.shed.due() {
+		t.shedNow(out)
+	}
 	t.advance(wm, out)
 	return nil
 }
+
+// Shed asks the operator to drop a fraction (0 < fraction <= 1) of its
+// state at the start of its next Process or Advance call (stream.Shedder,
+// for the pipeline's memory budget): ceil(fraction × n) of its n live
+// windows are evicted as MaxKeys evicts them, the earliest pending action
+// first: a window not fired yet fires early, in that call, with what it
+// has counted so far (its later events open a new window, whose result is
+// not marked Update: consumers see two partial results of one window), and
+// a fired window kept for its lateness is dropped (a later event opens a
+// new window instead of updating it). Then ceil(fraction × m) of its m
+// remembered dedup ids are forgotten, earliest arrivals first: a
+// re-delivery of one of them counts again. Both count in Stats.Evictions
+// and are logged at Warn at most once a minute.
+func (t *TimeWindows) Shed(fraction float64) { t.shed.ask(fraction) }
 
 // find returns key k's window starting at s, or -1. A key has few live
 // windows (about (Size+lateness)/Slide + out-of-orderness/Slide), newest
