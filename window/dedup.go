@@ -160,7 +160,7 @@ func (d *Dedup) Restore(data []byte) error {
 	if err := dec.finish(); err != nil {
 		return err
 	}
-	ids.max = d.cfg.MaxIDs
+	ids.max, ids.evictions = d.cfg.MaxIDs, d.ids.evictions // the counter carries over
 	d.clk.wm, d.ids = wm, ids
 	d.publish()
 	return nil

@@ -456,3 +456,22 @@ func TestShedSnapshotRestores(t *testing.T) {
 		})
 	}
 }
+
+// Restore keeps the operator's counters: the dedup ids' evictions too.
+func TestRestoreKeepsIDEvictions(t *testing.T) {
+	for _, name := range []string{"dedup", "tumbling"} {
+		t.Run(name, func(t *testing.T) {
+			r := newShRig(t, shOps[name]())
+			r.process(shEv(1, 1, 0, 0, time.Minute), shEv(2, 2, 0, 0, 2*time.Minute))
+			r.op.Shed(1)
+			r.process()
+			want := r.op.Stats().Evictions
+			if err := r.op.Restore(r.snapshot()); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.op.Stats().Evictions; got != want || want == 0 {
+				t.Fatalf("evictions %d after the restore, %d before", got, want)
+			}
+		})
+	}
+}

@@ -65,10 +65,14 @@ func newBase(cfg WindowConfig, kind string) base {
 	return b
 }
 
-// fresh returns an empty base of the same configuration and lateness.
+// fresh returns an empty base of the same configuration and lateness, for
+// a restore: its dedup ids' eviction count carries over, as the counters do.
 func (b *base) fresh() base {
 	n := newBase(b.cfg, b.kind)
 	n.clk.lateness, n.pub, n.keySchema, n.shed, n.log = b.clk.lateness, b.pub, b.keySchema, b.shed, b.log
+	if n.ids != nil && b.ids != nil {
+		n.ids.evictions = b.ids.evictions
+	}
 	return n
 }
 
