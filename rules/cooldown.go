@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"container/heap"
 	"math"
 	"slices"
 	"strconv"
@@ -151,11 +152,86 @@ func (c *cooldowns) expire(watermark int64) {
 			r.queue[r.head] = coolEntry{}
 			r.head++
 		}
-		if r.head > 1024 && r.head > len(r.queue)/2 {
-			r.queue = append(r.queue[:0], r.queue[r.head:]...)
-			r.head = 0
+		r.compact()
+	}
+}
+
+// compact moves the queue to the front of its array once most of it was
+// popped.
+func (r *ruleCool) compact() {
+	if r.head > 1024 && r.head > len(r.queue)/2 {
+		r.queue = append(r.queue[:0], r.queue[r.head:]...)
+		r.head = 0
+	}
+}
+
+// front pops the superseded entries at the front of the queue and reports
+// whether an entry is left: then the front is the oldest live one.
+func (r *ruleCool) front() bool {
+	for r.head < len(r.queue) {
+		e := r.queue[r.head]
+		if end, ok := r.get(e.key); ok && end == e.end {
+			return true
+		}
+		r.queue[r.head] = coolEntry{}
+		r.head++
+	}
+	return false
+}
+
+// shed drops up to k entries, oldest first, and returns how many it
+// dropped: each rule's in firing order (its queue), and between rules the
+// one whose oldest entry ends first (ties by rule name). With events in
+// event-time order and one cooldown per rule, these are the k entries that
+// end first.
+func (c *cooldowns) shed(k int) int {
+	h := &coolHeads{}
+	for name, r := range c.byRule {
+		if r.front() {
+			h.rs = append(h.rs, coolHead{name, r})
 		}
 	}
+	heap.Init(h)
+	n := 0
+	for ; n < k && len(h.rs) > 0; n++ {
+		r := h.rs[0].r
+		e := r.queue[r.head]
+		r.del(e.key)
+		c.n--
+		r.queue[r.head] = coolEntry{}
+		r.head++
+		if r.front() {
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+		}
+	}
+	for _, r := range c.byRule {
+		r.compact()
+	}
+	return n
+}
+
+// coolHeads is a heap of rules by the end of their oldest entry, then name.
+type coolHeads struct{ rs []coolHead }
+
+type coolHead struct {
+	name string
+	r    *ruleCool
+}
+
+func (h *coolHeads) Len() int { return len(h.rs) }
+func (h *coolHeads) Less(i, j int) bool {
+	a, b := h.rs[i], h.rs[j]
+	ea, eb := a.r.queue[a.r.head].end, b.r.queue[b.r.head].end
+	return ea < eb || ea == eb && a.name < b.name
+}
+func (h *coolHeads) Swap(i, j int) { h.rs[i], h.rs[j] = h.rs[j], h.rs[i] }
+func (h *coolHeads) Push(x any)    { h.rs = append(h.rs, x.(coolHead)) }
+func (h *coolHeads) Pop() any {
+	x := h.rs[len(h.rs)-1]
+	h.rs = h.rs[:len(h.rs)-1]
+	return x
 }
 
 // rebuildQueues orders each rule's queue by end (after a restore).

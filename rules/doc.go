@@ -83,7 +83,10 @@
 // plus explain with EngineConfig.Explain. Cooldowns are kept per (rule, key)
 // in event time and expire when the watermark passes their end; they assume
 // events arrive in event-time order (put an ordering operator in front).
-// The cooldown state is snapshotted in a versioned binary format.
+// The cooldown state is snapshotted in a versioned binary format. Past the
+// pipeline's memory budget (stream.Config.MemoryBudget) the engine sheds
+// its oldest cooldown entries (Engine.Shed): a key whose entry went may
+// fire again within its cooldown; counted in Stats.Evictions and logged.
 //
 // # Hot reload
 //

@@ -36,8 +36,9 @@ type EngineConfig struct {
 	// source reproduces but another copy of the data under another name
 	// does not.
 	IDField string
-	// LogInterval is how often runtime errors of a rule are logged at most
-	// (processing time, on Clock). Default 1m.
+	// LogInterval is how often runtime errors of a rule, and cooldowns shed
+	// for the memory budget, are logged at most (processing time, on
+	// Clock). Default 1m.
 	LogInterval time.Duration
 	// Clock is the processing-time clock for rate-limited logging. Default:
 	// the pipeline's clock (see Start), else the system clock.
@@ -57,9 +58,10 @@ func (c *EngineConfig) setDefaults() {
 
 // Engine is a stream.Operator evaluating the live rule set on each input
 // event and emitting one event per firing. It is also a
-// stream.Snapshotter of its cooldown state. Process, Advance, Snapshot and
-// Restore are called from one goroutine (the runner's); Swap, Reload and
-// Stats are safe from any goroutine.
+// stream.Snapshotter of its cooldown state, and a stream.Shedder of it
+// (see Shed). Process, Advance, Snapshot, Restore and Shed are called from
+// one goroutine (the runner's); Swap, Reload and Stats are safe from any
+// goroutine.
 type Engine struct {
 	cfg      EngineConfig
 	live     atomic.Pointer[liveSet]
@@ -81,6 +83,11 @@ type Engine struct {
 	ckeyDone bool
 	evalCtx  context.Context
 	coolSize atomic.Int64
+
+	shed       float64      // a Shed request's fraction, until the next call
+	evictions  atomic.Int64 // cooldown entries shed
+	shedLogAt  int64        // when shedding was last logged (unix ns, on clock)
+	shedLogged int64        // evictions as of that log
 }
 
 // liveSet is a rule set with its counters, swapped as one.
@@ -93,6 +100,7 @@ var (
 	_ stream.Operator    = (*Engine)(nil)
 	_ stream.Starter     = (*Engine)(nil)
 	_ stream.Snapshotter = (*Engine)(nil)
+	_ stream.Shedder     = (*Engine)(nil)
 )
 
 // NewEngine returns an engine running set.
@@ -168,6 +176,9 @@ func (en *Engine) Reload(name string, data []byte) error {
 
 // Process evaluates the live set on each event of the batch.
 func (en *Engine) Process(ctx context.Context, in []stream.Event, out *stream.Emitter) error {
+	if en.shed > 0 {
+		en.shedNow()
+	}
 	ls := en.live.Load()
 	base := en.activation(ls.set.env)
 	en.evalCtx = ctx
@@ -297,6 +308,9 @@ func (en *Engine) runtimeError(c *compiled, ctr *ruleCounters, err error) {
 
 // Advance expires cooldown entries the watermark has passed.
 func (en *Engine) Advance(_ context.Context, watermark int64, _ *stream.Emitter) error {
+	if en.shed > 0 {
+		en.shedNow()
+	}
 	en.cool.expire(watermark)
 	en.coolSize.Store(int64(en.cool.len()))
 	return nil

@@ -47,6 +47,7 @@ type Stats struct {
 	Reloads   int64       // sets swapped in after the first
 	Rejected  int64       // invalid sets rejected by Reload
 	Cooldowns int64       // cooldown entries held
+	Evictions int64       // cooldown entries shed for the memory budget (see Engine.Shed)
 	Rules     []RuleStats // every rule name seen, sorted by name
 }
 
@@ -55,7 +56,7 @@ func (en *Engine) Stats() Stats {
 	en.mu.Lock()
 	defer en.mu.Unlock()
 	s := Stats{Version: en.Live().version, Reloads: en.reloads.Load(), Rejected: en.rejected.Load(),
-		Cooldowns: en.coolSize.Load()}
+		Cooldowns: en.coolSize.Load(), Evictions: en.evictions.Load()}
 	for name, c := range en.counters {
 		s.Rules = append(s.Rules, RuleStats{Rule: name, Evaluations: c.evals.Load(), Firings: c.firings.Load(),
 			Suppressed: c.suppressed.Load(), Skipped: c.skipped.Load(), Errors: c.errors.Load()})
