@@ -139,7 +139,7 @@
 // the next call), never on timing. Results then degrade as follows:
 //
 //   - Tumbling, sliding and session windows: the windows with the earliest
-//     pending action (as MaxKeys evicts; ties in result order). A window
+//     pending action (as MaxKeys evicts). A window
 //     not fired yet fires early with what it holds; its later events open
 //     a new window whose result is not marked Update, so a consumer sees
 //     two partial results for one window (a session splits in two). A
@@ -163,9 +163,13 @@
 //   - Dedup: the earliest-arrived ids: a re-delivery of one passes, a
 //     duplicate downstream.
 //
-// The sample of keyed patterns is taken at the table's sweep cursor: the
-// same calls choose the same keys, but a restored operator (whose table is
-// laid out anew) may choose other keys of about the same age.
+// Among windows of one action time the heap's layout chooses, and the
+// patterns sample keys at their table's sweep cursor: the same calls
+// choose the same state, but a restored operator (laid out anew) may
+// choose other windows of that time, or keys of about the same age.
+// (Choosing by content instead costs a sort of all the state: a shed of an
+// eighth of 1M daily windows took 1 s and 164 MB instead of 77 ms and 77
+// MB, BenchmarkShed.)
 //
 // # Snapshots
 //

@@ -117,48 +117,21 @@ func (b *base) evict(i int32, out *stream.Emitter) {
 }
 
 // shedNow applies a Shed request: ceil(fraction × n) of the n live windows
-// are evicted by shedWindows, then ceil(fraction × m) of the m remembered
-// dedup ids are forgotten, earliest arrivals first.
+// are evicted by evictOne (the earliest pending action first: a window
+// whose result is not out fires early; among equal action times, the
+// heap's order), then ceil(fraction × m) of the m remembered dedup ids are
+// forgotten, earliest arrivals first.
 func (b *base) shedNow(out *stream.Emitter) {
 	f := b.shed.take()
-	b.shedWindows(shedCount(f, len(b.wins)-len(b.free)), out)
+	for range shedCount(f, len(b.wins)-len(b.free)) {
+		b.evictOne(out)
+	}
 	total := b.stats.Evictions
 	if b.ids != nil {
 		b.ids.shed(shedCount(f, b.ids.len()))
 		total += b.ids.evictions
 	}
 	b.log.note(total, shedWhat)
-}
-
-// shedWindows evicts k windows as evictOne does, the earliest pending
-// action first, and among windows of equal action time in the order
-// results go out (end, key, start), so that the choice depends on the
-// state alone, not on the heap's layout (which a restore changes). The
-// windows of the last action time taken that are not evicted go back in
-// the heap.
-func (b *base) shedWindows(k int, out *stream.Emitter) {
-	var group []action
-	for k > 0 && len(b.heap) > 0 {
-		at := b.heap[0].at
-		group = group[:0]
-		for len(b.heap) > 0 && b.heap[0].at == at {
-			if a := b.pop(); b.wins[a.w].live && b.wins[a.w].ver == a.ver {
-				group = append(group, a)
-			}
-		}
-		slices.SortFunc(group, func(x, y action) int {
-			wx, wy := &b.wins[x.w], &b.wins[y.w]
-			return cmp.Or(cmp.Compare(wx.end, wy.end), b.keys.compare(wx.key, wy.key), cmp.Compare(wx.start, wy.start))
-		})
-		for j, a := range group {
-			if j < k {
-				b.evict(a.w, out)
-			} else {
-				b.push(a)
-			}
-		}
-		k -= min(k, len(group))
-	}
 }
 
 func (b *base) publish() {
