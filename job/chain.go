@@ -125,3 +125,21 @@ func (c *chain) Restore(data []byte) error {
 	}
 	return nil
 }
+
+// Shed forwards to the stages that can shed state (the memory budget).
+func (c *chain) Shed(fraction float64) {
+	for _, op := range c.ops {
+		if s, ok := op.(stream.Shedder); ok {
+			s.Shed(fraction)
+		}
+	}
+}
+
+// Release forwards to the stages that hold something.
+func (c *chain) Release() {
+	for _, op := range c.ops {
+		if r, ok := op.(stream.Releaser); ok {
+			r.Release()
+		}
+	}
+}

@@ -321,3 +321,26 @@ func TestChainStageErrors(t *testing.T) {
 		t.Errorf("Start over a schema without the key field: %v", err)
 	}
 }
+
+// shedProbe records Shed and Release.
+type shedProbe struct {
+	stream.Operator
+	shed     float64
+	released bool
+}
+
+func (p *shedProbe) Shed(f float64) { p.shed = f }
+func (p *shedProbe) Release()       { p.released = true }
+
+// A window behind its where: (a chain) is reached by the memory budget's
+// Shed and by a revoked partition's Release.
+func TestChainForwardsShedAndRelease(t *testing.T) {
+	a := &shedProbe{Operator: stream.Map(func(*stream.Event) bool { return true })}
+	b := &shedProbe{Operator: stream.Map(func(*stream.Event) bool { return true })}
+	c := newChain(a, b)
+	c.(stream.Shedder).Shed(0.5)
+	c.(stream.Releaser).Release()
+	if a.shed != 0.5 || b.shed != 0.5 || !a.released || !b.released {
+		t.Fatalf("a %+v, b %+v", a, b)
+	}
+}
