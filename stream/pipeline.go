@@ -79,15 +79,15 @@ type Config struct {
 	Schemas []*Schema
 	// MemoryBudget bounds the process's live heap, in bytes (0: no bound).
 	// The runner sets the Go runtime's soft memory limit to it (unless a
-	// lower one is set: GOMEMLIMIT), so that the collector works harder as
-	// the heap nears it; when the live heap passes 90% of it, every
-	// operator implementing Shedder drops the oldest part of its state (what
-	// brings the heap back to 80% of the budget: an eighth to a half)
-	// (windows fire early, keys forget their partial matches, buffered
-	// events are released early: see each operator), counted as its
-	// evictions, logged, and counted in Stats.Sheds; again after two more
-	// collections while the heap stays above. The process then degrades
-	// its results instead of dying by the OOM killer.
+	// lower one is set, GOMEMLIMIT, which is then the budget), so that the
+	// collector works harder as the heap nears it. When the live heap passes
+	// 90% of it, every operator implementing Shedder drops the oldest part
+	// of its state, what brings the heap back to 80% of the budget (an
+	// eighth to a half): windows fire early, keys forget their partial
+	// matches, buffered events are released early (see each operator);
+	// counted as its evictions, logged, and counted in Stats.Sheds; again
+	// after two more collections while the heap stays above. The process
+	// then degrades its results instead of dying by the OOM killer.
 	MemoryBudget int64
 	// Clock is the processing-time clock. Default: the system clock.
 	Clock Clock

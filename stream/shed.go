@@ -19,7 +19,8 @@ type Shedder interface {
 }
 
 // governor keeps the live heap under Config.MemoryBudget: it sets the Go
-// runtime's soft memory limit to the budget (unless a lower one is set),
+// runtime's soft memory limit to the budget (unless a lower one is set,
+// GOMEMLIMIT, which is then the budget),
 // so that the collector works harder as the heap nears it, and when the
 // live heap measured by the last collection passes 90% of the budget it
 // asks every Shedder among the operators to drop a fraction of its state
@@ -38,11 +39,14 @@ func newGovernor(budget int64) *governor {
 	if budget <= 0 {
 		return nil
 	}
-	g := &governor{budget: uint64(budget), samples: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}}
+	g := &governor{samples: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}}
 	if prev := debug.SetMemoryLimit(-1); budget < prev {
 		debug.SetMemoryLimit(budget)
 		g.restore = func() { debug.SetMemoryLimit(prev) }
+	} else {
+		budget = prev // a lower limit is set (GOMEMLIMIT): it is the budget
 	}
+	g.budget = uint64(budget)
 	return g
 }
 

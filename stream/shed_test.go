@@ -76,3 +76,20 @@ func TestMemoryBudgetSheds(t *testing.T) {
 }
 
 func debugMemoryLimit() int64 { return debug.SetMemoryLimit(-1) }
+
+// A lower limit already set (GOMEMLIMIT) is the budget; a budget below it
+// becomes the runtime's limit, restored at the end.
+func TestGovernorBudgetAndLimit(t *testing.T) {
+	prev := debug.SetMemoryLimit(100 << 20)
+	defer debug.SetMemoryLimit(prev)
+	g := newGovernor(1 << 30)
+	require.Equal(t, uint64(100<<20), g.budget)
+	require.Equal(t, int64(100<<20), debugMemoryLimit())
+	g.stop()
+	g = newGovernor(50 << 20)
+	require.Equal(t, uint64(50<<20), g.budget)
+	require.Equal(t, int64(50<<20), debugMemoryLimit())
+	g.stop()
+	require.Equal(t, int64(100<<20), debugMemoryLimit())
+	require.Nil(t, newGovernor(0))
+}

@@ -31,6 +31,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"parallelism not a number", []string{"-job", "j.yaml", "-parallelism", "x"}, `invalid value "x" for flag -parallelism: parse error`},
 		{"progress", []string{"-job", "j.yaml", "-progress", "always"}, `-progress must be auto, on or off, not "always"`},
 		{"sort", []string{"-job", "j.yaml", "-sort", "yes"}, `-sort must be auto, on or off, not "yes"`},
+		{"memory", []string{"-job", "j.yaml", "-memory", "1MiB"}, "-memory 1MiB: at least 16MiB"},
+		{"memory unit", []string{"-job", "j.yaml", "-memory", "2XB"}, `-memory: "2XB": unknown unit "XB" (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)`},
 		{"extra args", []string{"-job", "j.yaml", "more", "args"}, "unexpected arguments: [more args]"},
 		{"unknown flag", []string{"-job", "j.yaml", "-nope"}, "flag provided but not defined: -nope"},
 	} {
@@ -60,7 +62,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	o, err := parseFlags([]string{"-job", "j.yaml"}, &stderr)
 	require.NoError(t, err)
 	require.Equal(t, &options{job: "j.yaml", parallelism: runtime.GOMAXPROCS(0), progress: "auto",
-		checkpointEvery: time.Second, sessionTimeout: 10 * time.Second, shutdownTimeout: 5 * time.Second, sort: "auto"}, o)
+		checkpointEvery: time.Second, sessionTimeout: 10 * time.Second, shutdownTimeout: 5 * time.Second, sort: "auto", memory: "auto"}, o)
 	require.Empty(t, stderr.String())
 
 	o, err = parseFlags([]string{"-schema"}, &stderr)

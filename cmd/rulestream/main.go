@@ -18,6 +18,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
 )
 
@@ -39,6 +40,7 @@ type options struct {
 	progress        string
 	cpuprofile      string
 	sort            string
+	memory          string
 
 	// onReload, when set (tests only; no flag sets it), is called after
 	// each attempt to reload the job file, with its outcome: nil when the
@@ -76,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&o.memory, "memory", "auto", "the memory budget of the process's live heap (e.g. 512MiB, 2GiB; auto: 80% of its cgroup's limit or of the machine's memory; off): past 90% of it, windows fire early, keys forget their state and buffered events are released early (counted as evictions, logged) instead of the process dying by the OOM killer")
 	fs.StringVar(&o.sort, "sort", "auto", "with -once on files or stdin, sort the input by event time before processing it (on, off; auto: when the lateness is 1h or more and the job holds events or windows until the watermark), so that a history processed with a lateness covering its disorder is held as ~70 bytes per event, spilled to disk beyond 256 MiB, instead of whole in the operators; the results are the same")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -93,6 +96,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-sort must be auto, on or off, not %q", o.sort)
 	case o.shutdownTimeout <= 0:
 		return nil, fmt.Errorf("-shutdown-timeout must be positive, not %s", o.shutdownTimeout)
+	}
+	if _, err := stream.MemoryFlag(o.memory); err != nil {
+		return nil, err
 	}
 	return o, nil
 }

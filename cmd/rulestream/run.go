@@ -133,7 +133,9 @@ func (a *app) pipelineConfig() stream.Config {
 		a.log.Info("one lane per partition", "why", why)
 		lanes = 1
 	}
-	return stream.Config{OutOfOrderness: a.job.Lateness, MaxAhead: a.job.StreamMaxAhead(), Parallelism: lanes, ShutdownTimeout: a.o.shutdownTimeout, Logger: a.log}
+	budget, _ := stream.MemoryFlag(a.o.memory) // checked by parseFlags
+	return stream.Config{OutOfOrderness: a.job.Lateness, MaxAhead: a.job.StreamMaxAhead(), Parallelism: lanes, ShutdownTimeout: a.o.shutdownTimeout,
+		MemoryBudget: budget, Logger: a.log}
 }
 
 func (a *app) runBacktest(ctx context.Context) error {
@@ -267,7 +269,17 @@ func (a *app) sortInput(srcs []stream.Source) (*stream.SortedSource, error) {
 		return nil, err
 	}
 	a.log.Info("sorting the input by event time first", "lateness", a.job.Lateness)
-	return a.job.SortInput(srcs, a.job.Lateness, 0, "")
+	return a.job.SortInput(srcs, a.job.Lateness, sortBudget(a.o.memory), "")
+}
+
+// sortBudget is the memory a sort holds before spilling: its default
+// (256 MiB), or a quarter of the memory budget when that is less.
+func sortBudget(memory string) int64 {
+	budget, _ := stream.MemoryFlag(memory)
+	if budget > 0 && budget/4 < 256<<20 {
+		return budget / 4
+	}
+	return 0
 }
 
 // ending is how a pipeline's run ended.
@@ -431,6 +443,9 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
 	if a.sorted != nil {
 		ss := a.sorted.Stats()
 		fmt.Fprintf(out, "sorted: %d events by event time, %.1f MiB held, %d runs spilled\n", ss.Events, float64(ss.PeakBytes)/(1<<20), ss.Runs)
+	}
+	if st.Sheds > 0 {
+		fmt.Fprintf(out, "memory: the budget made the operators shed their oldest state %d times (counted in the evictions)\n", st.Sheds)
 	}
 	if st.Ahead > 0 {
 		fmt.Fprintf(out, "ahead: %d events far ahead of their input's event time, held out of the watermark (%d of them outliers)\n", st.Ahead, st.Outliers)

@@ -23,6 +23,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"time"
+
+	"github.com/rulestream/rulestream/stream"
 )
 
 // options are the command line.
@@ -50,6 +52,7 @@ type options struct {
 	quiet                    bool
 	cpuprofile               string
 	sort                     string
+	memory                   string
 	parallelism              int
 
 	// onReload, when set (tests only; no flag sets it), is called after
@@ -94,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only errors and the final summary")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&o.memory, "memory", "auto", "the memory budget of the process's live heap (e.g. 512MiB, 2GiB; auto: 80% of its cgroup's limit or of the machine's memory; off): past 90% of it, windows fire early, keys forget their state and buffered events are released early (counted as evictions, logged) instead of the process dying by the OOM killer")
 	fs.StringVar(&o.sort, "sort", "auto", "with -once (a file, stdin or the generated plays), sort the plays by event time before processing them (on, off; auto: when the lateness is 1h or more), so that a history processed with a lateness covering its disorder is held as ~70 bytes per play, spilled to disk beyond 256 MiB, instead of whole in the operators; the results are the same")
 	fs.IntVar(&o.parallelism, "parallelism", runtime.GOMAXPROCS(0), "lanes per partition: a partition's plays are split by customer across this many copies of the operators")
 	if err := fs.Parse(args); err != nil {
@@ -114,6 +118,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.sort != "auto" && o.sort != "on" && o.sort != "off" {
 		return nil, fmt.Errorf("-sort must be auto, on or off, not %q", o.sort)
+	}
+	if _, err := stream.MemoryFlag(o.memory); err != nil {
+		return nil, err
 	}
 	if o.shutdownTimeout <= 0 {
 		return nil, fmt.Errorf("-shutdown-timeout must be positive, not %s", o.shutdownTimeout)

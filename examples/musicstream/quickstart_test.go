@@ -36,6 +36,8 @@ func TestFlags(t *testing.T) {
 	require.EqualError(t, err, "-lateness must not be negative")
 	_, err = parseFlags([]string{"-sort", "always"}, &bytes.Buffer{})
 	require.EqualError(t, err, `-sort must be auto, on or off, not "always"`)
+	_, err = parseFlags([]string{"-memory", "1MiB"}, &bytes.Buffer{})
+	require.EqualError(t, err, "-memory 1MiB: at least 16MiB")
 	_, err = parseFlags([]string{"extra"}, &bytes.Buffer{})
 	require.EqualError(t, err, "unexpected arguments: [extra]")
 }

@@ -240,7 +240,9 @@ func (a *app) loadRules(j *job.Job) (*rules.RuleSet, error) {
 }
 
 func (a *app) pipelineConfig() stream.Config {
-	return stream.Config{OutOfOrderness: a.lateness, MaxAhead: a.sc.Job().StreamMaxAhead(), Parallelism: a.o.parallelism, ShutdownTimeout: a.o.shutdownTimeout, Logger: a.log}
+	budget, _ := stream.MemoryFlag(a.o.memory) // checked by parseFlags
+	return stream.Config{OutOfOrderness: a.lateness, MaxAhead: a.sc.Job().StreamMaxAhead(), Parallelism: a.o.parallelism, ShutdownTimeout: a.o.shutdownTimeout,
+		MemoryBudget: budget, Logger: a.log}
 }
 
 func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte) error {
@@ -304,7 +306,11 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 			}
 			if on {
 				a.log.Info("sorting the input by event time first", "lateness", a.lateness)
-				if a.sorted, err = j.SortInput([]stream.Source{src}, a.lateness, 0, ""); err != nil {
+				budget, _ := stream.MemoryFlag(a.o.memory)
+				if budget = budget / 4; budget >= 256<<20 {
+					budget = 0 // the sort's default
+				}
+				if a.sorted, err = j.SortInput([]stream.Source{src}, a.lateness, budget, ""); err != nil {
 					return err
 				}
 				src = a.sorted
