@@ -203,11 +203,20 @@ func TestSIGTERMWhileRedisDown(t *testing.T) {
 		seen[pl.CustomerID] = true
 	}
 	var second []gen.Play
+	var maxID int64
+	for _, pl := range d.Plays {
+		maxID = max(maxID, pl.EventID)
+	}
 	for _, pl := range rest {
 		if seen[pl.CustomerID] {
 			second = append(second, pl)
 		}
 	}
+	// A play after the first ones, of a customer of theirs: once the run
+	// has taken it in, the first ones were processed (their lookups done)
+	// and its own lookup is a cache hit.
+	marker := first[len(first)-1]
+	marker.EventID = maxID + 1
 	produce := func(plays []gen.Play) {
 		var buf bytes.Buffer
 		require.NoError(t, gen.WritePlays(&buf, plays))
@@ -228,6 +237,8 @@ func TestSIGTERMWhileRedisDown(t *testing.T) {
 	produce(first)
 	p := startSigProc(t, args("run", "run:", "-progress", "on", "-shutdown-timeout", "2s", "-checkpoint-interval", "1h")...)
 	p.stderr.wait(t, p, fmt.Sprintf(`in %d `, len(first)))
+	produce([]gen.Play{marker})
+	p.stderr.wait(t, p, fmt.Sprintf(`in %d `, len(first)+1))
 	srv.Stop()
 	produce(second)
 	p.stderr.wait(t, p, `msg="write failed, retrying"`) // outputs wait for Redis
