@@ -2,8 +2,11 @@ package enrich
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -34,7 +37,9 @@ func Connect(ctx context.Context, addr string, logger *slog.Logger) (*redis.Clie
 }
 
 // ParseAddr turns a redis:// or rediss:// URL or a bare host:port into
-// client options. Errors never contain the password.
+// client options. Errors never contain the password, in any form (the URL
+// parser quotes the URL it refuses, escaping a control character in it),
+// and quote the URL they name.
 func ParseAddr(addr string) (*redis.Options, error) {
 	if !strings.Contains(addr, "://") {
 		if addr == "" {
@@ -44,13 +49,19 @@ func ParseAddr(addr string) (*redis.Options, error) {
 	}
 	opts, err := redis.ParseURL(addr)
 	if err != nil {
-		return nil, redactErr(fmt.Errorf("enrich: redis URL %s: %w", Redact(addr), err), password(addr))
+		// net/url's error repeats the whole URL: keep only its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, redactErr(fmt.Errorf("enrich: redis URL %q: %w", Redact(addr), err), password(addr))
 	}
 	return opts, nil
 }
 
 // Redact returns addr with the password of its user info replaced by
-// "xxxxx", for logs. It works on malformed URLs too.
+// "xxxxx", for logs. It works on malformed URLs too; print the result
+// quoted (%q) if the URL may hold control characters.
 func Redact(addr string) string {
 	pw := password(addr)
 	if pw == "" {
@@ -87,9 +98,19 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
+// redactErr hides pw in the text of err: as it is, and as quoting or URL
+// escaping writes it.
 func redactErr(err error, pw string) error {
-	if err == nil || pw == "" || !strings.Contains(err.Error(), pw) {
+	if err == nil || pw == "" {
 		return err
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), pw, "xxxxx"), err: err}
+	msg := err.Error()
+	quoted := strconv.Quote(pw)
+	for _, form := range []string{pw, quoted[1 : len(quoted)-1], url.QueryEscape(pw), url.PathEscape(pw)} {
+		msg = strings.ReplaceAll(msg, form, "xxxxx")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
 }
