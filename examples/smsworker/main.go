@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/smsworker/worker"
 )
 
@@ -25,8 +26,8 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("redis", "127.0.0.1:6379", "Redis address")
-	db := flag.Int("db", 0, "Redis database")
+	addr := flag.String("redis", "127.0.0.1:6379", "Redis address: host:port, or a redis:// or rediss:// URL with an optional user, password and database (redis://:password@host:6379/0); the password is never printed")
+	db := flag.Int("db", 0, "Redis database (overrides the URL's)")
 	var cfg worker.Config
 	flag.StringVar(&cfg.Stream, "stream", "queue:sms", "stream to read")
 	flag.StringVar(&cfg.Group, "group", "smsworker", "consumer group")
@@ -36,6 +37,15 @@ func run() error {
 	webhook := flag.String("webhook", "", "POST each SMS as JSON to this URL (default: log it)")
 	timeout := flag.Duration("timeout", 5*time.Second, "webhook request timeout")
 	flag.Parse()
+	opts, err := enrich.ParseAddr(*addr)
+	if err != nil {
+		return err
+	}
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "db" {
+			opts.DB = *db
+		}
+	})
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg.Logger = log
@@ -43,7 +53,7 @@ func run() error {
 	if *webhook != "" {
 		sender = &worker.WebhookSender{URL: *webhook, Timeout: *timeout}
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: *addr, DB: *db})
+	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	w, err := worker.New(rdb, sender, cfg)
 	if err != nil {
@@ -51,7 +61,7 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("smsworker started", "redis", *addr, "stream", cfg.Stream)
+	log.Info("smsworker started", "redis", enrich.Redact(*addr), "db", opts.DB, "stream", cfg.Stream)
 	err = w.Run(ctx)
 	log.Info("smsworker stopped", "stats", fmt.Sprintf("%+v", w.Stats()))
 	if errors.Is(err, context.Canceled) {

@@ -31,6 +31,14 @@ type Config struct {
 	// once it has been delivered more often than this (default 10): an
 	// entry that kills every worker that takes it must not loop forever.
 	MaxDeliveries int64
+	// Required are the fields an entry must hold, non-empty (default
+	// customer_id). An entry lacking one is malformed.
+	Required []string
+	// MaxValueBytes bounds each value of an entry (default 1024: a name, an
+	// offer id); MaxFields the number of its fields (default 64). An entry
+	// past either is malformed.
+	MaxValueBytes int
+	MaxFields     int
 	// Retry is the backoff between attempts.
 	Retry targets.Backoff
 	// Count is the most entries read at once (default 16).
@@ -70,6 +78,15 @@ func (c *Config) setDefaults() {
 	if c.MaxDeliveries == 0 {
 		c.MaxDeliveries = 10
 	}
+	if c.Required == nil {
+		c.Required = []string{"customer_id"}
+	}
+	if c.MaxValueBytes == 0 {
+		c.MaxValueBytes = 1024
+	}
+	if c.MaxFields == 0 {
+		c.MaxFields = 64
+	}
 	if c.Count == 0 {
 		c.Count = 16
 	}
@@ -99,6 +116,9 @@ func (c Config) Validate() error {
 	}
 	if c.Count < 0 || c.Block < 0 || c.ClaimMinIdle < 0 {
 		errs = append(errs, errors.New("worker: negative Count, Block or ClaimMinIdle"))
+	}
+	if c.MaxValueBytes < 0 || c.MaxFields < 0 {
+		errs = append(errs, errors.New("worker: negative MaxValueBytes or MaxFields"))
 	}
 	if c.Stream != "" && c.Stream == c.DeadStream {
 		errs = append(errs, errors.New("worker: DeadStream equals Stream"))

@@ -2,7 +2,9 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
@@ -17,15 +19,57 @@ func toSMS(m redis.XMessage) SMS {
 	return SMS{EntryID: m.ID, CustomerID: f["customer_id"], Name: f["name"], OfferID: f["offer_id"], Fields: f}
 }
 
+// malformed says why an entry cannot be an SMS (a required field missing
+// or empty, a value or a number of fields past the bounds), or "".
+func (w *Worker) malformed(m redis.XMessage) string {
+	if len(m.Values) > w.cfg.MaxFields {
+		return fmt.Sprintf("%d fields, more than %d", len(m.Values), w.cfg.MaxFields)
+	}
+	names := make([]string, 0, len(m.Values))
+	for k := range m.Values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if n := valueLen(m.Values[k]); n > w.cfg.MaxValueBytes {
+			return fmt.Sprintf("field %.64q is %d bytes, more than %d", k, n, w.cfg.MaxValueBytes)
+		}
+		if len(k) > w.cfg.MaxValueBytes {
+			return fmt.Sprintf("a field name is %d bytes, more than %d", len(k), w.cfg.MaxValueBytes)
+		}
+	}
+	for _, f := range w.cfg.Required {
+		if v, ok := m.Values[f]; !ok || valueLen(v) == 0 {
+			return fmt.Sprintf("no %s", f)
+		}
+	}
+	return ""
+}
+
+// valueLen is the length of an entry's value (a string, as go-redis reads
+// stream entries).
+func valueLen(v any) int {
+	if s, ok := v.(string); ok {
+		return len(s)
+	}
+	return len(fmt.Sprint(v))
+}
+
 // handle sends one entry, retrying, then acks it or moves it to the dead
-// stream. The send runs under a context shutdown does not cancel; the Redis
-// operations that follow it are kept from being abandoned by redo.
+// stream; a malformed entry goes there unsent. The send runs under a
+// context shutdown does not cancel; the Redis operations that follow it are
+// kept from being abandoned by redo.
 func (w *Worker) handle(ctx context.Context, m redis.XMessage) error {
 	keep := context.WithoutCancel(ctx)
 	if len(m.Values) == 0 {
 		// The entry was trimmed away while pending: nothing to send.
 		w.cfg.Logger.Warn("pending entry no longer in the stream", "entry", m.ID)
 		return w.ack(ctx, m.ID)
+	}
+	if why := w.malformed(m); why != "" {
+		w.st.malformed.Add(1)
+		w.cfg.Logger.Warn("malformed entry moved to the dead stream, not sent", "entry", m.ID, "why", why, "dead", w.cfg.DeadStream)
+		return w.dead(ctx, m, errors.New("malformed entry: "+why), 0)
 	}
 	sms := toSMS(m)
 	for attempt := 1; ; attempt++ {

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
+	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/targets"
 )
 
@@ -54,21 +56,27 @@ func (s *WebhookSender) Send(ctx context.Context, m SMS) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
-		return targets.Permanent(fmt.Errorf("webhook sender: %w", err))
+		// net/url's error repeats the URL, password included: keep its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return targets.Permanent(fmt.Errorf("webhook sender: URL %q: %w", enrich.Redact(s.URL), err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", m.EntryID)
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook sender: %w", err)
+		return fmt.Errorf("webhook sender: %w", err) // net/http leaves the password out of its URL
 	}
+	safe := req.URL.Redacted()
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
 	case resp.StatusCode >= 500, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests:
-		return fmt.Errorf("webhook sender: %s replied %s", s.URL, resp.Status)
+		return fmt.Errorf("webhook sender: %s replied %s", safe, resp.Status)
 	}
-	return targets.Permanent(fmt.Errorf("webhook sender: %s replied %s", s.URL, resp.Status))
+	return targets.Permanent(fmt.Errorf("webhook sender: %s replied %s", safe, resp.Status))
 }

@@ -16,8 +16,12 @@ type Stats struct {
 	Acked    int64 // entries acknowledged (sent or dead-lettered)
 	AckMiss  int64 // XACKs that found the entry no longer pending
 	Failures int64 // failed send attempts
-	Dead     int64 // entries moved to the dead stream
-	Claimed  int64 // entries claimed from other consumers
+	Dead     int64 // entries moved to the dead stream (malformed ones included)
+	// Malformed counts the entries moved to the dead stream unsent for
+	// lacking a required field or passing a bound (Config.Required,
+	// MaxValueBytes, MaxFields).
+	Malformed int64
+	Claimed   int64 // entries claimed from other consumers
 	// RedisRetries counts Redis operations retried after a transient error.
 	RedisRetries int64
 }
@@ -29,7 +33,9 @@ type Worker struct {
 	cfg       Config
 	lastClaim time.Time
 	ownDone   bool
-	st        struct{ sent, acked, miss, failures, dead, claimed, redisRetries atomic.Int64 }
+	st        struct {
+		sent, acked, miss, failures, dead, claimed, redisRetries, malformed atomic.Int64
+	}
 }
 
 // New returns a worker reading cfg.Stream from rdb and sending via sender.
@@ -48,7 +54,7 @@ func New(rdb *redis.Client, sender Sender, cfg Config) (*Worker, error) {
 func (w *Worker) Stats() Stats {
 	return Stats{Sent: w.st.sent.Load(), Acked: w.st.acked.Load(), AckMiss: w.st.miss.Load(),
 		Failures: w.st.failures.Load(), Dead: w.st.dead.Load(), Claimed: w.st.claimed.Load(),
-		RedisRetries: w.st.redisRetries.Load()}
+		RedisRetries: w.st.redisRetries.Load(), Malformed: w.st.malformed.Load()}
 }
 
 // Run consumes until ctx ends, returning ctx.Err() after finishing the SMS
