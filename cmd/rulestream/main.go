@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/metrics"
 	"github.com/rulestream/rulestream/targets"
 )
 
@@ -55,6 +56,9 @@ type options struct {
 	// onRedisClose, when set (tests only), is called just before the Redis
 	// client (and the embedded server) is closed.
 	onRedisClose func()
+	// probe, when set (tests only: a clock, a hook), configures the PING
+	// behind /healthz's redis check; Every defaults to 1s.
+	probe metrics.ProbeConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {

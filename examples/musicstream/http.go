@@ -54,7 +54,11 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 	}
 	// Redis is PINGed every second: it is reported down within about a
 	// second of dying, not only when a lookup next fails.
-	ping, err := metrics.NewProbe(func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }, metrics.ProbeConfig{Every: time.Second})
+	pc := a.o.probe
+	if pc.Every == 0 {
+		pc.Every = time.Second
+	}
+	ping, err := metrics.NewProbe(func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }, pc)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +79,6 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 		return nil, err
 	}
 	a.bg.Go(func() { _ = silence.Run(ctx) })
-	a.bg.Go(func() { _ = ping.Run(ctx) })
 	a.bg.Go(func() { _ = dash.Run(ctx) })
 
 	mux := http.NewServeMux()
@@ -86,6 +89,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 	if err != nil {
 		return nil, err
 	}
+	a.bg.Go(func() { _ = ping.Run(ctx) }) // its first probe once /healthz is served
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	a.bg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/metrics"
 )
 
 // options are the command line.
@@ -65,6 +66,9 @@ type options struct {
 	// onRedisClose, when set (tests only), is called just before the Redis
 	// client (and the embedded server) is closed.
 	onRedisClose func()
+	// probe, when set (tests only: a clock, a hook), configures the PING
+	// behind /healthz's redis check; Every defaults to 1s.
+	probe metrics.ProbeConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
