@@ -376,7 +376,7 @@ func (a *app) ending(ctx context.Context, err error) ending {
 		if e.shutdown.TimedOut {
 			what = fmt.Sprintf("-shutdown-timeout %s passed", a.o.shutdownTimeout)
 		}
-		e.err = fmt.Errorf("%s before what was read was processed and written (%s); what was not written is not acknowledged as read, so a restart writes it: %w",
+		e.err = fmt.Errorf("%s before what was read was processed and written (%s); what was not written is not acknowledged as read, so a restart that reads it again writes it: %w",
 			what, unwrittenText(a.sc.Built().Targets(), e.shutdown.Unwritten), err)
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		e.stopped = true
