@@ -176,6 +176,9 @@ func (s *SortedSource) Stats() SortStats { return s.stats }
 // events; then the sorted events.
 func (s *SortedSource) Read(ctx context.Context) (Batch, error) {
 	for s.reading {
+		if err := ctx.Err(); err != nil {
+			return Batch{}, err
+		}
 		if s.cur == len(s.srcs) {
 			if err := s.finishReading(); err != nil {
 				return Batch{}, err
@@ -202,6 +205,9 @@ func (s *SortedSource) Read(ctx context.Context) (Batch, error) {
 		if len(out.Rejects) > 0 || len(out.Late) > 0 {
 			return out, nil
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Batch{}, err
 	}
 	return s.next()
 }

@@ -228,3 +228,20 @@ func TestSortByTimeRefusals(t *testing.T) {
 	left, _ := os.ReadDir(dir)
 	require.Empty(t, left)
 }
+
+// A cancelled Read returns at once, while reading and while merging.
+func TestSortByTimeCancelled(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	src, err := SortByTime([]Source{NewSliceSource("in", sortPlays(r, 300, 0, 1), 10)}, SortConfig{})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = src.Read(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	b, err := src.Read(context.Background())
+	require.NoError(t, err)
+	require.NotEmpty(t, b.Events)
+	_, err = src.Read(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, src.Close(context.Background()))
+}

@@ -54,7 +54,7 @@ func testRedis(t *testing.T) (*redis.Client, string, string) {
 // prefix, as the flags would make them (-progress off).
 func newOptions(jobPath, url, prefix string) *options {
 	return &options{job: jobPath, redis: url, prefix: prefix, parallelism: 1, progress: "off",
-		checkpointEvery: 100 * time.Millisecond, sessionTimeout: time.Second}
+		checkpointEvery: 100 * time.Millisecond, sessionTimeout: time.Second, sort: "auto", memory: "auto"}
 }
 
 // runJob runs o to its end (bounded by a deadline well within the test
