@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -87,4 +88,43 @@ func MemoryFlag(s string) (int64, error) {
 		return 0, fmt.Errorf("-memory %s: at least 16MiB", s)
 	}
 	return n, nil
+}
+
+// PeakRSS returns the most resident memory the process has used, in bytes
+// (VmHWM in /proc/self/status); 0 when unknown (not Linux).
+func PeakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmHWM:" {
+			if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// MemoryLine is the summary line of a run's memory: its peak RSS, and the
+// budget (Config.MemoryBudget, or GOMEMLIMIT when lower) and how often it
+// made the operators shed state, when it did.
+func MemoryLine(st Stats, budget int64) string {
+	var b strings.Builder
+	b.WriteString("memory:")
+	if peak := PeakRSS(); peak > 0 {
+		fmt.Fprintf(&b, " peak %d MiB RSS", peak>>20)
+	}
+	if budget > 0 {
+		if limit := debug.SetMemoryLimit(-1); limit < budget {
+			budget = limit // GOMEMLIMIT, lower: the budget the run had
+		}
+		fmt.Fprintf(&b, ", budget %d MiB", budget>>20)
+	}
+	if st.Sheds > 0 {
+		fmt.Fprintf(&b, ", the operators shed their oldest state %d times (counted in the evictions)", st.Sheds)
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,4 +37,15 @@ func TestMemoryFlag(t *testing.T) {
 		require.Equal(t, avail/10*8, auto)
 		require.Positive(t, auto)
 	}
+}
+
+func TestPeakRSSAndMemoryLine(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	peak := PeakRSS()
+	require.Positive(t, peak)
+	require.Regexp(t, `^memory: peak \d+ MiB RSS$`, MemoryLine(Stats{}, 0))
+	require.Regexp(t, `^memory: peak \d+ MiB RSS, budget 64 MiB, the operators shed their oldest state 3 times \(counted in the evictions\)$`,
+		MemoryLine(Stats{Sheds: 3}, 64<<20))
 }

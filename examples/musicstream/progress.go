@@ -92,9 +92,8 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
 		ss := a.sorted.Stats()
 		fmt.Fprintf(out, "sorted: %d events by event time, %.1f MiB held, %d runs spilled\n", ss.Events, float64(ss.PeakBytes)/(1<<20), ss.Runs)
 	}
-	if st.Sheds > 0 {
-		fmt.Fprintf(out, "memory: the budget made the operators shed their oldest state %d times (counted in the evictions)\n", st.Sheds)
-	}
+	budget, _ := stream.MemoryFlag(a.o.memory)
+	fmt.Fprintln(out, stream.MemoryLine(st, budget))
 	if st.Ahead > 0 {
 		fmt.Fprintf(out, "ahead: %d events far ahead of their input's event time, held out of the watermark (%d of them outliers)\n", st.Ahead, st.Outliers)
 	}
