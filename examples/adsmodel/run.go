@@ -12,38 +12,29 @@ import (
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
 )
 
 func run(ctx context.Context, o *options, out io.Writer) error {
-	rows, err := loadRows(o, out)
-	if err != nil {
-		return err
-	}
-	res, err := model.Train(rows, model.TrainConfig{Seed: o.seed})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "trained on %d customers, held out %d: error %.2f%% (train %.2f%%), threshold %.2f%%\n",
-		len(res.Train), len(res.Test), res.TestError*100, res.TrainError*100, o.threshold*100)
-	fmt.Fprintf(out, "model: %v\n", res.Model)
-
 	rdb, closeRedis, err := openRedis(ctx, o.redis, out)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
-	pub, err := model.Publish(ctx, rdb, res, rows, model.PublishConfig{Prefix: o.prefix, Threshold: o.threshold})
-	if err != nil {
-		return err // a *model.RefusedError names the error and the threshold
+	tr := &trainer{o: o, rdb: rdb, out: out, clock: o.clock}
+	if tr.clock == nil {
+		tr.clock = stream.SystemClock{}
 	}
-	fmt.Fprintf(out, "published %s%s version %d: %d pred_event keys, pred_event set on %d customer hashes (%d absent)\n",
-		o.prefix, model.Key, pub.Model.Version, pub.Predictions, pub.Customers, pub.Missing)
-	return nil
+	if o.every > 0 {
+		return tr.schedule(ctx, o.every)
+	}
+	_, err = tr.attempt(ctx)
+	return err // a *model.RefusedError names the error and the threshold
 }
 
 // loadRows reads -features, or joins the plays with the clicks; either may
-// be generated.
-func loadRows(o *options, out io.Writer) ([]model.Row, error) {
+// be generated (from seed).
+func loadRows(o *options, seed uint64, out io.Writer) ([]model.Row, error) {
 	if o.features != "" {
 		f, err := os.Open(o.features)
 		if err != nil {
@@ -54,11 +45,11 @@ func loadRows(o *options, out io.Writer) ([]model.Row, error) {
 		fmt.Fprintf(out, "read %d customers from %s\n", len(rows), o.features)
 		return rows, err
 	}
-	d := &gen.Data{Config: gen.Config{Seed: o.seed}}
+	d := &gen.Data{Config: gen.Config{Seed: seed}}
 	if o.tracks == "" {
 		n := o.customers
-		d = gen.Generate(gen.Config{Seed: o.seed, Customers: n, Tracks: 60, Plays: 40 * n, MeanGap: 2 * time.Minute, Duplicates: 0.01})
-		fmt.Fprintf(out, "generated %d plays of %d customers (seed %d)\n", len(d.Plays), n, o.seed)
+		d = gen.Generate(gen.Config{Seed: seed, Customers: n, Tracks: 60, Plays: 40 * n, MeanGap: 2 * time.Minute, Duplicates: 0.01})
+		fmt.Fprintf(out, "generated %d plays of %d customers (seed %d)\n", len(d.Plays), n, seed)
 	} else {
 		f, err := os.Open(o.tracks)
 		if err != nil {

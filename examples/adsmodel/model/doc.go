@@ -24,6 +24,10 @@
 //     hash exists, so enrichment delivers customer.pred_event to rules;
 //   - a message with the new version on the channel <prefix>model:ads.
 //
+// Every training attempt, published or not, can be recorded in the stream
+// <prefix>model:ads:history (AppendHistory; ReadHistory reads it back): its
+// time, rows, held-out error, threshold, outcome and reason.
+//
 // Load reads the live model back; a Watcher polls its version on an
 // injected clock, so a long-running process picks up a new model without a
 // restart, and scores features with it (Score), or an enriched customer
