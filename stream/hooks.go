@@ -28,6 +28,9 @@ func (p *Pipeline) AssignPartition(ctx context.Context, src Source, partition in
 	if err != nil {
 		return 0, false, err
 	}
+	if p.cfg.CountSources {
+		p.registerSource(i, partition, p.cfg.Clock.Now())
+	}
 	if p.cfg.Checkpoints == nil {
 		return 0, false, nil
 	}

@@ -77,6 +77,11 @@ type Config struct {
 	// besides those the sources declare; snapshot restores reuse these
 	// pointers. Operators find them in Env.Schemas.
 	Schemas []*Schema
+	// CountSources counts the events read per source partition (each file,
+	// each Kafka partition), for Pipeline.SourceStats: what a per-source
+	// silence check judges. Its cost is a map lookup and two atomic
+	// writes per run of one partition's events in a batch.
+	CountSources bool
 	// MemoryBudget bounds the process's live heap, in bytes (0: no bound).
 	// The runner sets the Go runtime's soft memory limit to it (unless a
 	// lower one is set, GOMEMLIMIT, which is then the budget), so that the
@@ -172,6 +177,7 @@ type Pipeline struct {
 	started    atomic.Bool
 	runner     atomic.Pointer[runner]
 	stats      stats
+	srcCounts  sourceCounts // Config.CountSources
 }
 
 // New declares a pipeline.

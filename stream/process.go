@@ -170,12 +170,29 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 	}
 	evs := m.batch.Events
 	st.in.Add(int64(len(evs)))
+	for _, part := range m.batch.NewPartitions {
+		r.announced(PartitionID{Source: m.src, Partition: part}, now)
+	}
+	count := r.cfg.CountSources
+	if count {
+		for i := 0; i < len(m.batch.Late); {
+			j := i + 1
+			for j < len(m.batch.Late) && m.batch.Late[j].Pos.Partition == m.batch.Late[i].Pos.Partition {
+				j++
+			}
+			r.countSource(PartitionID{Source: m.src, Partition: m.batch.Late[i].Pos.Partition}, j-i, now)
+			i = j
+		}
+	}
 
 	var last *task
 	for i := 0; i < len(evs); {
 		j := i + 1
 		for j < len(evs) && evs[j].Pos.Partition == evs[i].Pos.Partition {
 			j++
+		}
+		if count {
+			r.countSource(PartitionID{Source: m.src, Partition: evs[i].Pos.Partition}, j-i, now)
 		}
 		t, err := r.taskFor(ctx, PartitionID{Source: m.src, Partition: evs[i].Pos.Partition}, now)
 		if err != nil {
@@ -195,6 +212,19 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 	r.publishWatermark()
 	r.govern(now)
 	return r.send(ctx, msg, out)
+}
+
+// announced registers a partition a source starts reading (a file that
+// appeared): the single task's watermark waits for it, and it is counted.
+// A partitioned pipeline starts the partition's own watermark at its first
+// event.
+func (r *runner) announced(pid PartitionID, now time.Time) {
+	if r.single != nil {
+		r.single.tracker.Expect(pid, now)
+	}
+	if r.cfg.CountSources {
+		r.p.registerSource(pid.Source, pid.Partition, now)
+	}
 }
 
 // settle records where a partitioned task stands after a batch and holds
@@ -317,6 +347,7 @@ func (r *runner) endOfSource(ctx context.Context, src int, out chan<- *outMsg) e
 		return err
 	}
 	now := r.cfg.Clock.Now()
+	r.p.srcCounts.finish(src, nil)
 	err = r.eachTask(func(t *task) error {
 		if r.single == nil && t.pid.Source != src {
 			return nil
@@ -379,6 +410,7 @@ func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) e
 
 // revoke checkpoints a partition's task and drops it.
 func (r *runner) revoke(ctx context.Context, req *revokeReq, out chan<- *outMsg) error {
+	r.p.srcCounts.finish(req.pid.Source, &req.pid.Partition)
 	if r.single != nil {
 		// One shared chain: the partition only stops holding the watermark,
 		// which may move at once.

@@ -104,6 +104,10 @@ type runner struct {
 
 	// unwritten counts the outputs the writer dropped after a failure.
 	unwritten atomic.Int64
+
+	// the partition last counted (Config.CountSources), processing only
+	lastCount    *sourceCounter
+	lastCountPID PartitionID
 }
 
 func (r *runner) setErr(err error) {
@@ -140,6 +144,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			if pl, ok := src.(PartitionLister); ok {
 				for _, part := range pl.Partitions() {
 					r.single.tracker.Expect(PartitionID{Source: i, Partition: part}, now)
+				}
+			}
+		}
+	}
+	if cfg.CountSources {
+		now := cfg.Clock.Now()
+		for i, src := range p.sources {
+			if pl, ok := src.(PartitionLister); ok {
+				for _, part := range pl.Partitions() {
+					p.registerSource(i, part, now)
 				}
 			}
 		}

@@ -32,6 +32,13 @@ type Batch struct {
 	// they are, counted as read and late.
 	Late   []Event
 	LateWM []int64
+	// NewPartitions are partitions the source starts reading from now on
+	// (a file that appeared, GlobSource), announced before their first
+	// event: in an ordinary pipeline (Via) each then holds the watermark
+	// where it is until it produces, goes idle or ends, as the partitions
+	// a source lists before reading do (PartitionLister), so that its
+	// events are not found late behind what the others read meanwhile.
+	NewPartitions []int32
 }
 
 // Source produces batches of events. Read blocks until a batch is ready, ctx
