@@ -132,7 +132,7 @@ func TestDashboardInBrowser(t *testing.T) {
 }
 
 func mustJSON(t *testing.T, d *Dashboard) []byte {
-	b, err := json.Marshal(d.State(context.Background(), t0))
+	b, err := json.Marshal(d.State(context.Background(), t0, RangeDay))
 	if err != nil {
 		t.Fatal(err)
 	}

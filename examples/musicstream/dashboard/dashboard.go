@@ -36,13 +36,24 @@ func New(cfg Config) (*Dashboard, error) {
 		return nil, err
 	}
 	files := http.FileServerFS(static)
+	page := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.ServeFileFS(w, r, static, name)
+		}
+	}
 	d.mux.HandleFunc("GET /api/dashboard", d.serveState)
-	d.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		http.ServeFileFS(w, r, static, "index.html")
+	d.mux.HandleFunc("GET /{$}", page("index.html"))
+	d.mux.HandleFunc("GET /customer/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := d.customer(w, r, true); ok {
+			page("customer.html")(w, r)
+		}
 	})
-	d.mux.Handle("GET /app.js", files)
-	d.mux.Handle("GET /app.css", files)
+	d.mux.HandleFunc("GET /api/customer/{id}", d.serveCustomer)
+	d.mux.HandleFunc("GET /api/customer/{id}/{section}", d.serveSection)
+	for _, f := range []string{"/app.js", "/app.css", "/charts.js", "/panels.js", "/customer.js"} {
+		d.mux.Handle("GET "+f, files)
+	}
 	return d, nil
 }
 
@@ -81,10 +92,22 @@ func (d *Dashboard) serveState(w http.ResponseWriter, r *http.Request) {
 	if d.smp.due(now) {
 		d.Sample(now)
 	}
-	st := d.State(r.Context(), now)
+	rng := d.cfg.Range
+	if q := r.URL.Query().Get("range"); q != "" {
+		var err error
+		if rng, err = ParseRange(q); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, d.State(r.Context(), now, rng))
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(st)
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // watermarkText formats a watermark for people: "" at either end of time.

@@ -18,22 +18,24 @@ import (
 )
 
 func TestStateAfterARun(t *testing.T) {
-	d := served(t, 6000, &metrics.HealthConfig{Checks: map[string]metrics.Check{
-		"redis": func(time.Time) error { return errors.New("customer lookup degraded") }}})
-	st := d.State(context.Background(), t0)
+	d := served(t, 6000, func(c *Config) {
+		c.Health = &metrics.HealthConfig{Checks: map[string]metrics.Check{
+			"redis": func(time.Time) error { return errors.New("customer lookup degraded") }}}
+	})
+	st := d.State(context.Background(), t0, RangeDay)
 	if len(st.Errors) > 0 {
 		t.Fatalf("read errors: %v", st.Errors)
 	}
 	var plays int64
-	for _, h := range st.Hours {
+	for _, h := range st.Buckets {
 		plays += h.Plays
 		if h.Mobile+h.Desktop != h.Plays || h.MobileShare < 0 || h.MobileShare > 1 {
 			t.Errorf("hour %+v", h)
 		}
 	}
 	// 6000 plays and 60 planted triples, 8s apart: about 13 hours.
-	if len(st.Hours) < 10 || plays != 6180 {
-		t.Errorf("%d hours, %d plays", len(st.Hours), plays)
+	if len(st.Buckets) < 10 || plays != 6180 {
+		t.Errorf("%d hours, %d plays", len(st.Buckets), plays)
 	}
 	if len(st.TopZips.Entries) != 20 || len(st.TopTracks.Entries) != 20 {
 		t.Errorf("rankings of %d zips and %d tracks, want 20 each", len(st.TopZips.Entries), len(st.TopTracks.Entries))
@@ -77,7 +79,7 @@ func TestHandlerServesPageAndJSON(t *testing.T) {
 		{"/", "text/html", `<script src="app.js">`},
 		{"/app.js", "javascript", "api/dashboard"},
 		{"/app.css", "text/css", "--panel"},
-		{"/api/dashboard", "application/json", `"hours"`},
+		{"/api/dashboard", "application/json", `"buckets"`},
 	} {
 		code, ctype, body := get(c.path)
 		if code != 200 || !strings.Contains(ctype, c.ctype) || !strings.Contains(body, c.contains) {
@@ -92,8 +94,8 @@ func TestHandlerServesPageAndJSON(t *testing.T) {
 	}
 	_, _, body := get("/api/dashboard")
 	var st State
-	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Hours) == 0 {
-		t.Fatalf("JSON: %v, %d hours", err, len(st.Hours))
+	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Buckets) == 0 {
+		t.Fatalf("JSON: %v, %d hours", err, len(st.Buckets))
 	}
 }
 

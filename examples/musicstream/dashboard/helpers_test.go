@@ -3,9 +3,10 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"github.com/rulestream/rulestream/internal/testredis"
 	"testing"
 	"time"
+
+	"github.com/rulestream/rulestream/internal/testredis"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
@@ -13,7 +14,6 @@ import (
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/stream"
-	"github.com/rulestream/rulestream/stream/metrics"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -41,9 +41,10 @@ func (s sampledSource) Read(ctx context.Context) (stream.Batch, error) {
 
 // scenario declares the music-stream scenario (dedup, lookups, repeats and
 // order, rules) with the analytics as a branch beside repeats and order,
-// over generated data loaded into Redis. onRead is called before each batch
-// is read. Run the pipeline with run.
-func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int, onRead func()) (*stream.Pipeline, *music.Scenario) {
+// each batch's plays recorded for the customer page (Recorder.Tap), over
+// generated data loaded into Redis. onRead is called before each batch is
+// read. Run the pipeline with run.
+func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int, onRead func()) (*stream.Pipeline, *music.Scenario, *Recorder) {
 	t.Helper()
 	ctx := context.Background()
 	d := gen.Generate(gen.Config{Seed: 11, Plays: plays, Customers: 2000, Tracks: 500, MeanGap: 8 * time.Second,
@@ -65,7 +66,11 @@ func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int,
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := music.New(rdb, music.Config{Prefix: prefix, Analytics: af.Operator})
+	rec, err := NewRecorder(rdb, RecorderConfig{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := music.New(rdb, music.Config{Prefix: prefix, Analytics: rec.Tap(af.Operator)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +84,7 @@ func scenario(t testing.TB, rdb redis.UniversalClient, prefix string, plays int,
 	}
 	p := stream.New("musicstream", stream.Config{OutOfOrderness: 2 * time.Minute})
 	p.From(src).ViaPartitioned(sc.Operators).To(router)
-	return p, sc
+	return p, sc, rec
 }
 
 func run(t testing.TB, p *stream.Pipeline) {
@@ -93,18 +98,23 @@ func run(t testing.TB, p *stream.Pipeline) {
 
 // served runs the scenario over plays generated plays, sampling the
 // dashboard's counters before each batch is read (the clock moving 1s per
-// batch), and returns the dashboard.
-func served(t testing.TB, plays int, health *metrics.HealthConfig) *Dashboard {
+// batch), and returns the dashboard. edit, when not nil, changes its
+// Config before New.
+func served(t testing.TB, plays int, edit func(*Config)) *Dashboard {
 	t.Helper()
 	rdb, prefix := testRedis(t)
 	clock := stream.NewManualClock(t0)
 	var d *Dashboard
-	p, sc := scenario(t, rdb, prefix, plays, func() {
+	p, sc, rec := scenario(t, rdb, prefix, plays, func() {
 		clock.Advance(time.Second)
 		d.Sample(clock.Now())
 	})
-	d, err := New(Config{Redis: rdb, Prefix: prefix, Pipeline: p, Firings: func() map[string]int64 { return sc.Counters().Firings },
-		Clock: clock, Hours: 72, Health: health})
+	cfg := Config{Redis: rdb, Prefix: prefix, Pipeline: p, Firings: func() map[string]int64 { return sc.Counters().Firings },
+		Clock: clock, Plays: rec}
+	if edit != nil {
+		edit(&cfg)
+	}
+	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,11 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rulestream/rulestream/examples/musicstream/analytics"
 	"github.com/rulestream/rulestream/stream/metrics"
@@ -14,7 +17,8 @@ type State struct {
 	Pipeline  string                `json:"pipeline"`
 	Time      time.Time             `json:"time"`
 	Stats     PipelineStats         `json:"stats"`
-	Hours     []Hour                `json:"hours"`
+	Range     RangeInfo             `json:"range"`
+	Buckets   []Bucket              `json:"buckets"`
 	TopZips   Ranking               `json:"topZips"`
 	TopTracks Ranking               `json:"topTracks"`
 	Levels    []analytics.Entry     `json:"levels"`
@@ -22,6 +26,8 @@ type State struct {
 	Ages      []analytics.Entry     `json:"ages"`
 	Ops       []OpsPoint            `json:"ops"`
 	Rules     []string              `json:"rules"`
+	Model     ModelState            `json:"model"`
+	Sources   SourcesState          `json:"sources"`
 	Health    *metrics.HealthReport `json:"health,omitempty"`
 	Errors    []string              `json:"errors"`
 }
@@ -38,25 +44,37 @@ type PipelineStats struct {
 	Firings      int64   `json:"firings"`      // all rules
 }
 
-// Hour is one hour of plays.
-type Hour struct {
-	analytics.HourStats
-	MobileShare float64 `json:"mobileShare"`
-}
-
-// Ranking is a top list of one bucket.
+// Ranking is a top list over the range's hours: the sum of each hour's
+// list (stats:zip:hour:<H>, stats:track:hour:<H>), which the analytics keep
+// to their top TopZips or TopTracks (20 by default); a member outside an
+// hour's list is not counted for that hour, so over several hours the
+// counts are lower bounds.
 type Ranking struct {
-	Bucket  string            `json:"bucket"`
-	Entries []analytics.Entry `json:"entries"`
+	Hours   int         `json:"hours"` // hours summed
+	Entries []RankEntry `json:"entries"`
 }
 
-// State reads everything the page shows. Read errors are reported in
-// State.Errors; what could be read is still returned.
-func (d *Dashboard) State(ctx context.Context, now time.Time) State {
+// RankEntry is one member of a ranking.
+type RankEntry struct {
+	Key   string `json:"key"` // the zip code or track id
+	Plays int64  `json:"plays"`
+	// Track is a track's title and artist; null for a zip code, or a track
+	// without a track:<id> hash.
+	Track *Track `json:"track,omitempty"`
+}
+
+// State reads everything the page shows for range r. Read errors are
+// reported in State.Errors; what could be read is still returned.
+func (d *Dashboard) State(ctx context.Context, now time.Time, r Range) State {
 	st := d.cfg.Pipeline.Stats()
-	s := State{Pipeline: d.cfg.Pipeline.Name(), Time: now.UTC(), Errors: []string{}, Hours: []Hour{},
+	s := State{Pipeline: d.cfg.Pipeline.Name(), Time: now.UTC(), Errors: []string{}, Buckets: []Bucket{},
+		Range: RangeInfo{Name: r, Label: r.Label(), Bucket: "hour"},
 		Stats: PipelineStats{EventsIn: st.EventsIn, EventsOut: st.EventsOut, DeadLetters: st.DeadLetters, Late: st.Late,
-			Watermark: watermarkText(st.Watermark), MaxEventTime: watermarkText(st.MaxEventTime)}}
+			Watermark: watermarkText(st.Watermark), MaxEventTime: watermarkText(st.MaxEventTime)},
+		TopZips: Ranking{Entries: []RankEntry{}}, TopTracks: Ranking{Entries: []RankEntry{}}}
+	if r == RangeAll {
+		s.Range.Bucket = "day"
+	}
 	if l := lag(sample{wm: st.Watermark, max: st.MaxEventTime}); l != nil {
 		s.Stats.LagSeconds = *l
 	}
@@ -69,19 +87,14 @@ func (d *Dashboard) State(ctx context.Context, now time.Time) State {
 		s.Errors = append(s.Errors, err.Error())
 		d.cfg.Logger.Warn("dashboard: read failed", "error", err)
 	}
-	hours, err := d.reader.Hours(ctx, d.cfg.Hours)
-	if err != nil {
-		fail(err)
-	}
-	names := make([]string, len(hours))
-	for i, h := range hours {
-		s.Hours = append(s.Hours, Hour{HourStats: h, MobileShare: h.MobileShare()})
-		names[i] = h.Hour
-	}
-	if len(hours) > 0 {
-		last := hours[len(hours)-1].Hour
-		s.TopTracks = d.ranking(ctx, "track:hour:", last, fail)
-		s.TopZips = d.ranking(ctx, "zip:day:", last[:8], fail)
+	names := d.rangeHours(ctx, r, &s.Range, fail)
+	if len(names) > 0 {
+		hours, err := d.reader.Hours(ctx, len(names))
+		if err != nil {
+			fail(err)
+		}
+		s.Buckets = buckets(hours, r == RangeAll)
+		s.TopZips, s.TopTracks = d.rankings(ctx, names, fail)
 	}
 	for _, b := range []struct {
 		dim string
@@ -94,6 +107,12 @@ func (d *Dashboard) State(ctx context.Context, now time.Time) State {
 		*b.out = entries(m)
 	}
 	s.Ops, s.Rules = d.smp.series()
+	var from time.Time
+	if r != RangeAll {
+		from = now.Add(-r.span())
+	}
+	s.Model = d.modelState(ctx, from, fail)
+	s.Sources = d.sources()
 	if d.cfg.Health != nil {
 		r := d.cfg.Health.Health(now)
 		s.Health = &r
@@ -101,15 +120,80 @@ func (d *Dashboard) State(ctx context.Context, now time.Time) State {
 	return s
 }
 
-func (d *Dashboard) ranking(ctx context.Context, kind, bucket string, fail func(error)) Ranking {
-	es, err := d.reader.Top(ctx, kind+bucket, d.cfg.Top)
+// rangeHours returns the hours of r, oldest first, filling in info.
+func (d *Dashboard) rangeHours(ctx context.Context, r Range, info *RangeInfo, fail func(error)) []string {
+	n := d.cfg.MaxHours + 1 // one more, to know whether some were left out
+	if r != RangeAll {
+		n = int(r.span() / time.Hour)
+	}
+	written, err := d.reader.Buckets(ctx, "hours", n)
+	if err != nil {
+		fail(err)
+		return nil
+	}
+	names, omitted, err := hoursIn(r, written, d.cfg.MaxHours)
+	if err != nil {
+		fail(err)
+		return nil
+	}
+	if omitted > 0 { // at least one: how many exactly
+		total, err := d.cfg.Redis.ZCard(ctx, d.cfg.Prefix+"stats:hours").Result()
+		if err != nil {
+			fail(fmt.Errorf("dashboard: read %sstats:hours: %w", d.cfg.Prefix, err))
+		}
+		omitted = max(omitted, int(total)-len(names))
+	}
+	info.Hours, info.Omitted = len(names), omitted
+	if len(names) > 0 {
+		info.From, info.To = names[0], names[len(names)-1]
+	}
+	return names
+}
+
+// rankings sums the zip and track lists of hours (the top 5×Top of each, in
+// one round trip) and gives the tracks their titles.
+func (d *Dashboard) rankings(ctx context.Context, hours []string, fail func(error)) (zips, tracks Ranking) {
+	depth := int64(5 * d.cfg.Top)
+	stats := d.cfg.Prefix + "stats:"
+	zcmds := make([]*redis.ZSliceCmd, len(hours))
+	tcmds := make([]*redis.ZSliceCmd, len(hours))
+	_, err := d.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, h := range hours {
+			zcmds[i] = p.ZRevRangeWithScores(ctx, stats+"zip:hour:"+h, 0, depth-1)
+			tcmds[i] = p.ZRevRangeWithScores(ctx, stats+"track:hour:"+h, 0, depth-1)
+		}
+		return nil
+	})
+	if err != nil {
+		fail(fmt.Errorf("dashboard: read the rankings: %w", err))
+	}
+	zips = Ranking{Hours: len(hours), Entries: top(zcmds, d.cfg.Top)}
+	tracks = Ranking{Hours: len(hours), Entries: top(tcmds, d.cfg.Top)}
+	ids := make([]string, len(tracks.Entries))
+	for i, e := range tracks.Entries {
+		ids[i] = e.Key
+	}
+	titles, err := d.tracks(ctx, ids)
 	if err != nil {
 		fail(err)
 	}
-	if es == nil {
-		es = []analytics.Entry{}
+	for i, e := range tracks.Entries {
+		if t, ok := titles[e.Key]; ok {
+			tracks.Entries[i].Track = &t
+		}
 	}
-	return Ranking{Bucket: bucket, Entries: es}
+	return zips, tracks
+}
+
+// top sums the lists and returns the n highest, by plays then key.
+func top(cmds []*redis.ZSliceCmd, n int) []RankEntry {
+	sum := map[string]int64{}
+	for _, c := range cmds {
+		for _, z := range c.Val() {
+			sum[fmt.Sprint(z.Member)] += int64(z.Score)
+		}
+	}
+	return topOf(sum, n)
 }
 
 // entries sorts a breakdown by key.
