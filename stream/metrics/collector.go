@@ -16,6 +16,7 @@ type collector struct {
 	in, out, dead, late, batches, cps           *prometheus.Desc
 	wm, wmLag, wmDelay, cpAge                   *prometheus.Desc
 	firings, ruleErrs, redisErrs, redisUp, ctrs *prometheus.Desc
+	src                                         sourceDescs
 }
 
 func newCollector(m *Metrics, p StatsSource) *collector {
@@ -39,6 +40,7 @@ func newCollector(m *Metrics, p StatsSource) *collector {
 		redisErrs: d("redis_errors_total", "Redis errors per component.", "component"),
 		redisUp:   d("redis_up", "1 while the component reaches Redis, 0 while degraded.", "component"),
 		ctrs:      d("scenario_total", "Scenario counters by name.", "name"),
+		src:       newSourceDescs(d),
 	}
 }
 
@@ -47,6 +49,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.firings, c.ruleErrs, c.redisErrs, c.redisUp, c.ctrs} {
 		ch <- d
 	}
+	c.src.describe(ch)
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -93,6 +96,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(c.redisUp, v, k)
 	}
+	c.src.collect(c.m.cfg, counter, gauge)
 }
 
 func call(f func() map[string]int64) map[string]int64 {

@@ -37,6 +37,18 @@ type Config struct {
 	// Counters returns further counters by name (e.g. duplicates, matches),
 	// exported as scenario_total{name}.
 	Counters func() map[string]int64
+	// Sources returns each source's status (SourceMonitor.Status), exported
+	// as source_events_total, source_rate, source_expected_rate,
+	// source_silent and source_never_started, each by source.
+	Sources func() []SourceStatus
+	// Alerts returns the alerts raised by kind (SourceMonitor.Alerts),
+	// exported as alerts_total{kind}.
+	Alerts func() map[string]int64
+	// AlertQueues returns the alert delivery queues' counts by sink (an
+	// alert.Outbox's Stats), exported as alert_queue_sent_total,
+	// alert_queue_failed_total, alert_queue_dropped_total and
+	// alert_queue_pending, each by sink.
+	AlertQueues func() map[string]QueueStats
 	// Buckets are the sink latency histogram's buckets in seconds. Default
 	// from 100µs to 10s.
 	Buckets []float64
