@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -163,7 +164,7 @@ func (r *Recorder) record(ctx context.Context, in []stream.Event, b *batch) erro
 			continue
 		}
 		member, err := json.Marshal(play{EventID: field(ev, b.f.id).Text(), TrackID: field(ev, b.f.track).Text(),
-			Zip: field(ev, b.f.zip).Text(), Mobile: field(ev, b.f.mobile).Int() != 0})
+			Zip: field(ev, b.f.zip).Text(), Mobile: truthy(field(ev, b.f.mobile))})
 		if err != nil {
 			return fmt.Errorf("dashboard: encode a play: %w", err)
 		}
@@ -209,6 +210,12 @@ func (r *Recorder) failed(err error, n int) error {
 		r.cfg.Logger.Warn("dashboard: recent plays not recorded (the customer page misses them; not retried)", "error", err, "plays", n)
 	}
 	return err
+}
+
+// truthy reads a mobile flag: a bool, an int or a string "1" or "true".
+func truthy(v stream.Value) bool {
+	t := v.Text()
+	return t == "1" || strings.EqualFold(t, "true")
 }
 
 func field(ev *stream.Event, i int) stream.Value {
