@@ -66,13 +66,15 @@ func bodyAttr(body, name string) string {
 }
 
 // TestDashboardInBrowser runs the scenario with the analytics on generated
-// data, serves the dashboard, loads it in headless Chromium, checks that
-// every chart has data and that no JavaScript error happened, and saves a
+// data, with ten days of model training and five sources, serves the
+// dashboard, loads it in headless Chromium, checks that every chart and
+// panel has data and that no JavaScript error happened, and saves a
 // screenshot (into the test's artifact directory; also to
 // $DASHBOARD_SCREENSHOT when set, e.g. docs/dashboard.png).
 func TestDashboardInBrowser(t *testing.T) {
 	bin := chromium(t)
-	d := served(t, 20000, nil)
+	d := served(t, 20000, func(c *Config) { c.Sources = someSources })
+	seedModel(t, d)
 	srv := httptest.NewServer(d)
 	defer srv.Close()
 
@@ -103,7 +105,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		n, _ := strconv.Atoi(m[2])
 		charts[m[1]] = n
 	}
-	for _, c := range []string{"chart-hours", "chart-zips", "chart-tracks", "chart-levels", "chart-genders", "chart-firings", "chart-rate", "chart-lag"} {
+	for _, c := range []string{"chart-hours", "chart-zips", "chart-tracks", "chart-levels", "chart-genders", "chart-model", "chart-firings", "chart-rate", "chart-lag"} {
 		if charts[c] == 0 {
 			t.Errorf("%s has no data points (%v)", c, charts)
 		}
@@ -111,13 +113,23 @@ func TestDashboardInBrowser(t *testing.T) {
 	if charts["chart-zips"] != 20 || charts["chart-tracks"] != 20 {
 		t.Errorf("rankings: %d zips, %d tracks; want 20 each", charts["chart-zips"], charts["chart-tracks"])
 	}
+	// The default range, 24 h: the attempts of t0-20h to t0 (the clock is past t0).
+	if charts["chart-hours"] != 24 || charts["chart-model"] != 6 {
+		t.Errorf("24 h: %d hours, %d training attempts; want 24 and 6", charts["chart-hours"], charts["chart-model"])
+	}
+	if n := strings.Count(dom, `data-state="`); n != 5 || !strings.Contains(dom, `data-state="silent"`) || !strings.Contains(dom, "host-c.csv") {
+		t.Errorf("sources panel: %d rows: %s", n, between(dom, `id="sources"`, "</table>"))
+	}
+	if !strings.Contains(dom, " — ") || strings.Contains(between(dom, `id="chart-tracks"`, "</svg>"), ">track ") {
+		t.Errorf("top tracks without titles: %.1000s", between(dom, `id="chart-tracks"`, "</svg>"))
+	}
 	if t.Failed() {
 		t.Logf("DOM:\n%.4000s", dom)
 	}
 
 	shot := filepath.Join(t.ArtifactDir(), "dashboard.png")
 	start = time.Now()
-	headless(t, bin, srv.URL+"/", "--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,2250", "--screenshot="+shot)
+	headless(t, bin, srv.URL+"/", "--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,2900", "--screenshot="+shot)
 	t.Logf("screenshot in %v", time.Since(start))
 	png, err := os.ReadFile(shot)
 	if err != nil || len(png) < 10000 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
@@ -167,7 +179,9 @@ func TestEmptyDashboardInBrowser(t *testing.T) {
 	if bodyAttr(body, "data-status") != "ok" || bodyAttr(body, "data-js-errors") != "0" {
 		t.Fatalf("body %s; errors: %s", body, between(dom, `id="js-errors"`, "</ul>"))
 	}
-	if !strings.Contains(dom, "no complete hour yet") || !strings.Contains(dom, "no samples yet") {
+	if !strings.Contains(dom, "no complete hour yet") || !strings.Contains(dom, "no samples yet") ||
+		!strings.Contains(dom, "no training attempt in this range") || !strings.Contains(dom, "No source monitor is wired") ||
+		!strings.Contains(dom, `data-sources="unwired"`) {
 		t.Errorf("placeholders missing:\n%.3000s", dom)
 	}
 }

@@ -242,11 +242,16 @@ func (b *browser) click(selector string) {
 	}
 }
 
-// screenshot returns a PNG of the whole page.
+// screenshot returns a PNG of the whole page, beyond the window's height.
 func (b *browser) screenshot() []byte {
 	b.t.Helper()
+	var m struct {
+		CSSContentSize struct{ Width, Height float64 }
+	}
+	b.call(b.session, "Page.getLayoutMetrics", nil, &m)
 	var res struct{ Data string }
-	b.call(b.session, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true}, &res)
+	b.call(b.session, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
+		"clip": map[string]any{"x": 0, "y": 0, "width": m.CSSContentSize.Width, "height": m.CSSContentSize.Height, "scale": 1}}, &res)
 	png, err := base64.StdEncoding.DecodeString(res.Data)
 	if err != nil {
 		b.t.Fatal(err)

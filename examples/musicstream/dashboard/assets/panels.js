@@ -26,7 +26,7 @@ var dashboard = (function () {
     }
     var top = 0;
     at.forEach(function (a) { top = Math.max(top, a.threshold, a.error === null ? 0 : a.error); });
-    var max = rs.niceMax(top * 1.1);
+    var max = Math.max(0.05, Math.ceil(top * 1.15 * 20) / 20); // a multiple of 0.05 above them all
     function x(t) { return (L + w * (t - t0) / (t1 - t0)).toFixed(1); }
     function y(v) { return (T + h - h * v / max).toFixed(1); }
     rs.axes(svg, L, T, w, h, max, function (v) { return v.toFixed(3); });
