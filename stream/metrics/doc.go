@@ -28,9 +28,24 @@
 //	operator_seconds{operator,call}                         histogram of Operator's Process and Advance
 //	sink_seconds{sink,op}                                   histogram of Sink's Write and Flush
 //	sink_errors_total{sink,op}, sink_events_total{sink}
+//	source_events_total{source}, source_rate{source},       Config.Sources (SourceMonitor.Status)
+//	source_expected_rate{source}, source_silent{source},
+//	source_never_started{source}
+//	alerts_total{kind}                                      Config.Alerts (SourceMonitor.Alerts)
+//	alert_queue_sent_total{sink}, alert_queue_failed_total{sink},
+//	alert_queue_dropped_total{sink}, alert_queue_pending{sink}  Config.AlertQueues (alert.Outbox.Stats)
 //
-// Silence is the health check against a dead collector: a source that was
-// producing and falls below a fraction of its recent rate. Probe checks a
+// SourceMonitor watches each source of a pipeline on its own (each file
+// of a glob, each Kafka partition: stream.Config.CountSources): one that
+// produced and falls below a tenth of what it is expected to produce over
+// a span is silent, one that never produced is never started, and each
+// change is an Alert (delivered by package stream/alert). What a source is
+// expected to produce is its rate in the same hour on earlier days where
+// that history exists (HistoryStore), else its own recent rate. Its Check
+// names every silent source, for /healthz. See docs/alerts.md.
+//
+// Silence is the older, simpler check against a dead collector: a source
+// that was producing and falls below a fraction of its recent rate. Probe checks a
 // dependency actively (a Redis PING on a timer), so that it is reported down
 // within the probe's period even while nothing else asks it anything.
 // HealthHandler serves /healthz from checks like these: 200 when all pass,
