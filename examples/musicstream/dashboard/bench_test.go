@@ -17,7 +17,7 @@ func BenchmarkState(b *testing.B) {
 	for _, c := range []struct {
 		r       Range
 		buckets int
-	}{{RangeDay, 24}, {RangeWeek, 168}, {RangeAll, 19}} {
+	}{{RangeDay, 24}, {RangeWeek, 168}, {RangeAll, 18}} {
 		b.Run(string(c.r), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -78,6 +78,9 @@ func TestHandlerServesPageAndJSON(t *testing.T) {
 	for _, c := range []struct{ path, ctype, contains string }{
 		{"/", "text/html", `<script src="app.js">`},
 		{"/app.js", "javascript", "api/dashboard"},
+		{"/charts.js", "javascript", "textContent"},
+		{"/panels.js", "javascript", "chart-model"},
+		{"/customer.js", "javascript", "api/customer/"},
 		{"/app.css", "text/css", "--panel"},
 		{"/api/dashboard", "application/json", `"buckets"`},
 	} {

@@ -24,7 +24,7 @@ func ExampleNew() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", d)
-	for _, path := range []string{"/", "/app.js", "/app.css"} {
+	for _, path := range []string{"/", "/app.js", "/charts.js", "/app.css"} {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		fmt.Println(path, rec.Code, rec.Header().Get("Content-Type"))
@@ -32,5 +32,6 @@ func ExampleNew() {
 	// Output:
 	// / 200 text/html; charset=utf-8
 	// /app.js 200 text/javascript; charset=utf-8
+	// /charts.js 200 text/javascript; charset=utf-8
 	// /app.css 200 text/css; charset=utf-8
 }
