@@ -55,7 +55,7 @@ func TestEventTimesOfJobsWithWindows(t *testing.T) {
 			if got := j.RecordSpec().EventTimes; (len(j.Windows) > 0) != (got == window.EventTimes) || (len(j.Windows) == 0) != got.IsZero() {
 				t.Fatalf("EventTimes %+v with %d windows", got, len(j.Windows))
 			}
-			srcs, err := j.FileSources(path, false, stream.FileConfig{})
+			srcs, err := j.FileSources(path, false, stream.FileConfig{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,12 +47,19 @@ func (j *Job) Decoder() (stream.Decoder, error) {
 	return stream.NewColumnsDecoder(spec, j.Input.Columns)
 }
 
-// FileSources returns the sources of a file input: one per file matching
-// the path (a glob matches several), or stdin for "-". path, when not "",
-// replaces the job's (it is taken as given, not relative to the job file).
-// follow reads each file like tail -F instead of to its end. Kafka inputs
-// are built by the caller (they need the pipeline's partition hooks).
-func (j *Job) FileSources(path string, follow bool, cfg stream.FileConfig) ([]stream.Source, error) {
+// IsGlob says whether an input path is a glob (holds *, ? or [).
+func IsGlob(path string) bool { return strings.ContainsAny(path, "*?[") }
+
+// FileSources returns the sources of a file input, or stdin for "-". path,
+// when not "", replaces the job's (it is taken as given, not relative to
+// the job file). follow reads each file like tail -F instead of to its
+// end: a followed glob is one stream.GlobSource, each file a partition of
+// its own (a source of its own in SourceStats), joined by the files that
+// match later (each logged to logger, which may be nil); read to its end,
+// a glob gives one source per file matching now, and matching none is an
+// error. Kafka inputs are built by the caller (they need the pipeline's
+// partition hooks).
+func (j *Job) FileSources(path string, follow bool, cfg stream.FileConfig, logger *slog.Logger) ([]stream.Source, error) {
 	if path == "" {
 		path = j.Input.Path
 	}
@@ -66,8 +74,17 @@ func (j *Job) FileSources(path string, follow bool, cfg stream.FileConfig) ([]st
 	if path == "-" {
 		return []stream.Source{stream.NewFileSource("-", dec, cfg)}, nil
 	}
+	if follow && IsGlob(path) {
+		// Followed, a glob is one source whose files are its partitions,
+		// each judged on its own, and files that appear later join it.
+		g, err := stream.NewGlobSource(path, j.Decoder, stream.GlobConfig{File: cfg, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		return []stream.Source{g}, nil
+	}
 	files := []string{path}
-	if strings.ContainsAny(path, "*?[") {
+	if IsGlob(path) {
 		if files, err = filepath.Glob(path); err != nil {
 			return nil, fmt.Errorf("input %s: %w", path, err)
 		}

@@ -84,22 +84,33 @@ func TestFileSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.FileSources("", false, stream.FileConfig{}); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := j.FileSources("", false, stream.FileConfig{}, nil); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("FileSources of a missing file: %v", err)
 	}
-	srcs, err := j.FileSources(filepath.Join("testdata", "plays", "*.csv"), false, stream.FileConfig{})
+	srcs, err := j.FileSources(filepath.Join("testdata", "plays", "*.csv"), false, stream.FileConfig{}, nil)
 	if err != nil || len(srcs) != 2 {
 		t.Errorf("FileSources(glob): %d sources, %v; want 2", len(srcs), err)
 	}
-	if _, err := j.FileSources(filepath.Join("testdata", "none", "*.csv"), false, stream.FileConfig{}); err == nil || err.Error() != "input testdata/none/*.csv: no file matches" {
+	if _, err := j.FileSources(filepath.Join("testdata", "none", "*.csv"), false, stream.FileConfig{}, nil); err == nil || err.Error() != "input testdata/none/*.csv: no file matches" {
 		t.Errorf("FileSources(a glob matching nothing): %v", err)
 	}
-	if srcs, err := j.FileSources("-", true, stream.FileConfig{}); err != nil || len(srcs) != 1 {
+	// Followed, a glob is one source whose files are its partitions, and
+	// one matching nothing yet waits for files to appear.
+	for _, pattern := range []string{filepath.Join("testdata", "plays", "*.csv"), filepath.Join("testdata", "none", "*.csv")} {
+		srcs, err = j.FileSources(pattern, true, stream.FileConfig{}, nil)
+		if err != nil || len(srcs) != 1 {
+			t.Fatalf("FileSources(%s, follow): %d sources, %v; want 1", pattern, len(srcs), err)
+		}
+		if g, ok := srcs[0].(*stream.GlobSource); !ok || g.Name() != pattern {
+			t.Errorf("FileSources(%s, follow): %T, want a *stream.GlobSource of the pattern", pattern, srcs[0])
+		}
+	}
+	if srcs, err := j.FileSources("-", true, stream.FileConfig{}, nil); err != nil || len(srcs) != 1 {
 		t.Errorf("FileSources(-): %d sources, %v", len(srcs), err)
 	}
 
 	k := mustParse(t, "input:\n  kafka: {brokers: [b:9092], topic: t, group: g}\n  format: json\n  fields: {user: string, ts: time, n: float}\n  time: ts\n"+baseRules+baseTargets)
-	if _, err := k.FileSources("", false, stream.FileConfig{}); err == nil || err.Error() != "job: the input is not a file (kafka); no -input given" {
+	if _, err := k.FileSources("", false, stream.FileConfig{}, nil); err == nil || err.Error() != "job: the input is not a file (kafka); no -input given" {
 		t.Errorf("FileSources of a kafka input: %v", err)
 	}
 	if _, err := j.KafkaSource(nil, KafkaConfig{}); err == nil || err.Error() != "job: the input is not Kafka" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rulestream/rulestream/internal/sourcewatch"
 	"github.com/rulestream/rulestream/job"
 )
 
@@ -33,6 +34,10 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"sort", []string{"-job", "j.yaml", "-sort", "yes"}, `-sort must be auto, on or off, not "yes"`},
 		{"memory", []string{"-job", "j.yaml", "-memory", "1MiB"}, "-memory 1MiB: at least 16MiB"},
 		{"memory unit", []string{"-job", "j.yaml", "-memory", "2XB"}, `-memory: "2XB": unknown unit "XB" (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)`},
+		{"silence negative", []string{"-job", "j.yaml", "-silence", "-1s"}, "-silence must not be negative, not -1s"},
+		{"silence too short", []string{"-job", "j.yaml", "-silence", "10ms"}, "-silence must be at least 1s (or 0: off), not 10ms"},
+		{"webhook scheme", []string{"-job", "j.yaml", "-alert-webhook", "ftp://u:secret@h/x"}, "-alert-webhook ftp://u:xxxxx@h/x: want an http:// or https:// URL with a host"},
+		{"webhook no host", []string{"-job", "j.yaml", "-alert-webhook", "hooks.example/alerts"}, "-alert-webhook hooks.example/alerts: want an http:// or https:// URL with a host"},
 		{"extra args", []string{"-job", "j.yaml", "more", "args"}, "unexpected arguments: [more args]"},
 		{"unknown flag", []string{"-job", "j.yaml", "-nope"}, "flag provided but not defined: -nope"},
 	} {
@@ -52,7 +57,7 @@ func TestParseFlagsUsage(t *testing.T) {
 	_, err := parseFlags([]string{"-help"}, &stderr)
 	require.ErrorIs(t, err, flag.ErrHelp)
 	for _, name := range []string{"-job", "-input", "-redis", "-once", "-backtest", "-http", "-prefix", "-parallelism",
-		"-print", "-schema", "-explain", "-quiet", "-progress"} {
+		"-print", "-schema", "-explain", "-quiet", "-progress", "-silence", "-alert-webhook"} {
 		require.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String(), "usage lacks %s", name)
 	}
 }
@@ -62,7 +67,8 @@ func TestParseFlagsDefaults(t *testing.T) {
 	o, err := parseFlags([]string{"-job", "j.yaml"}, &stderr)
 	require.NoError(t, err)
 	require.Equal(t, &options{job: "j.yaml", parallelism: runtime.GOMAXPROCS(0), progress: "auto",
-		checkpointEvery: time.Second, sessionTimeout: 10 * time.Second, shutdownTimeout: 5 * time.Second, sort: "auto", memory: "auto"}, o)
+		checkpointEvery: time.Second, sessionTimeout: 10 * time.Second, shutdownTimeout: 5 * time.Second, sort: "auto", memory: "auto",
+		watch: sourcewatch.Options{Silence: 5 * time.Minute}}, o)
 	require.Empty(t, stderr.String())
 
 	o, err = parseFlags([]string{"-schema"}, &stderr)

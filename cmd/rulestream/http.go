@@ -21,7 +21,7 @@ import (
 func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if _, err := metrics.New(reg, p, metrics.Config{
+	mcfg := metrics.Config{
 		Firings:    func() map[string]int64 { return a.built.Counters().Firings },
 		RuleErrors: func() map[string]int64 { return a.built.Counters().RuleErrors },
 		RedisUp:    func() map[string]bool { return map[string]bool{"lookups": a.built.Counters().Degraded == ""} },
@@ -43,12 +43,21 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 			}
 			return m
 		},
-	}); err != nil {
+	}
+	a.watch.Metrics(&mcfg)
+	if _, err := metrics.New(reg, p, mcfg); err != nil {
 		return nil, err
 	}
-	silence, err := metrics.NewSilence(metrics.PipelineInput(p), metrics.SilenceConfig{})
-	if err != nil {
-		return nil, err
+	// Each source is judged on its own (-silence); without, the whole
+	// input's rate is.
+	silenceCheck := a.watch.Check
+	if a.watch == nil {
+		silence, err := metrics.NewSilence(metrics.PipelineInput(p), metrics.SilenceConfig{})
+		if err != nil {
+			return nil, err
+		}
+		silenceCheck = silence.Check
+		a.bg.Go(func() { _ = silence.Run(ctx) })
 	}
 	// Redis is PINGed every second: it is reported down within about a
 	// second of dying, not only when a lookup next fails.
@@ -62,7 +71,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 	}
 	health := metrics.HealthConfig{
 		Checks: map[string]metrics.Check{
-			"silence": silence.Check,
+			"silence": silenceCheck,
 			"redis": func(now time.Time) error {
 				if d := a.built.Counters().Degraded; d != "" {
 					return errors.New(d)
@@ -72,7 +81,6 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 		},
 		Info: func() any { return p.Stats() },
 	}
-	a.bg.Go(func() { _ = silence.Run(ctx) })
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", metrics.HealthHandler(health))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

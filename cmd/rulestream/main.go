@@ -18,6 +18,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/rulestream/rulestream/internal/sourcewatch"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/metrics"
 	"github.com/rulestream/rulestream/targets"
@@ -42,6 +43,7 @@ type options struct {
 	cpuprofile      string
 	sort            string
 	memory          string
+	watch           sourcewatch.Options
 
 	// onReload, when set (tests only; no flag sets it), is called after
 	// each attempt to reload the job file, with its outcome: nil when the
@@ -59,6 +61,12 @@ type options struct {
 	// probe, when set (tests only: a clock, a hook), configures the PING
 	// behind /healthz's redis check; Every defaults to 1s.
 	probe metrics.ProbeConfig
+	// onPipeline, when set (tests only), is called with the pipeline
+	// before it runs.
+	onPipeline func(*stream.Pipeline)
+	// files, when set (tests only), configures the file sources (a poll
+	// interval).
+	files stream.FileConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -84,7 +92,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.StringVar(&o.memory, "memory", "auto", "the memory budget of the process's live heap (e.g. 512MiB, 2GiB; auto: 80% of its cgroup's limit or of the machine's memory; off): past 90% of it, windows fire early, keys forget their state and buffered events are released early (counted as evictions, logged) instead of the process dying by the OOM killer")
 	fs.StringVar(&o.sort, "sort", "auto", "with -once on files or stdin, sort the input by event time before processing it (on, off; auto: when the lateness is 1h or more and the job holds events or windows until the watermark), so that a history processed with a lateness covering its disorder is held as ~70 bytes per event, spilled to disk beyond 256 MiB, instead of whole in the operators; the results are the same")
+	sourcewatch.Register(fs, &o.watch)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := o.watch.Validate(); err != nil {
 		return nil, err
 	}
 	switch {

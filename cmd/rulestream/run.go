@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/internal/sourcewatch"
 	"github.com/rulestream/rulestream/job"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
@@ -37,6 +38,7 @@ type app struct {
 	built   *job.Built
 	kafka   *kafka.Source
 	sorted  *stream.SortedSource // the input, when sorted by event time first
+	watch   *sourcewatch.Watch   // each source judged for silence (nil: off)
 	// bg holds the goroutines started beside the pipeline (job watcher,
 	// invalidator, HTTP): runPipeline stops and joins them before it
 	// returns, so before Redis is closed.
@@ -86,7 +88,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	// file fails the run before the reference data is loaded.
 	var srcs []stream.Source
 	if j.Input.Kafka == nil || o.input != "" {
-		if srcs, err = j.FileSources(o.input, !o.once, stream.FileConfig{}); err != nil {
+		if srcs, err = j.FileSources(o.input, !o.once, o.files, a.log); err != nil {
 			return err
 		}
 	}
@@ -135,14 +137,18 @@ func (a *app) pipelineConfig() stream.Config {
 	}
 	budget, _ := stream.MemoryFlag(a.o.memory) // checked by parseFlags
 	return stream.Config{OutOfOrderness: a.job.Lateness, MaxAhead: a.job.StreamMaxAhead(), Parallelism: lanes, ShutdownTimeout: a.o.shutdownTimeout,
-		MemoryBudget: budget, Logger: a.log}
+		MemoryBudget: budget, Logger: a.log, CountSources: a.watching()}
 }
+
+// watching says whether each source is judged for silence: while
+// following files or reading Kafka, with -silence above 0.
+func (a *app) watching() bool { return !a.o.once && !a.o.backtest && a.o.watch.Enabled() }
 
 func (a *app) runBacktest(ctx context.Context) error {
 	if a.job.Input.Kafka != nil && a.o.input == "" {
 		return errors.New("-backtest reads a file: give -input")
 	}
-	srcs, err := a.job.FileSources(a.o.input, false, stream.FileConfig{})
+	srcs, err := a.job.FileSources(a.o.input, false, stream.FileConfig{}, nil)
 	if err != nil {
 		return err
 	}
@@ -200,11 +206,12 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 		for _, s := range srcs {
 			p.From(s)
 		}
-		if len(srcs) == 1 {
+		if _, glob := srcs[0].(*stream.GlobSource); len(srcs) == 1 && !glob {
 			p.ViaPartitioned(a.built.Operators) // one partition, split across lanes
 		} else {
 			// The files of a glob feed one chain: a key's events may be in
-			// any of them (the watermark is the minimum over the files).
+			// any of them (the watermark is the minimum over the files
+			// not idle).
 			ops, err := a.built.Operators(stream.PartitionID{Partition: -1})
 			if err != nil {
 				return err
@@ -241,12 +248,22 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	if err := a.watchJob(runCtx); err != nil {
 		return err
 	}
+	if a.watching() {
+		w, err := sourcewatch.Start(runCtx, &a.bg, p, a.rdb, a.o.prefix, a.o.watch, a.log)
+		if err != nil {
+			return err
+		}
+		a.watch = w
+	}
 	if a.o.http != "" {
 		stop, err := a.serveHTTP(runCtx, p)
 		if err != nil {
 			return err
 		}
 		defer stop()
+	}
+	if a.o.onPipeline != nil {
+		a.o.onPipeline(p)
 	}
 	stopProgress := a.startProgress(p)
 	start := time.Now()

@@ -28,7 +28,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 	if a.kafka != nil {
 		reg.MustRegister(kafkaCollector{a.kafka})
 	}
-	if _, err := metrics.New(reg, p, metrics.Config{
+	mcfg := metrics.Config{
 		Firings:    firings,
 		RuleErrors: func() map[string]int64 { return a.sc.Counters().RuleErrors },
 		RedisUp:    func() map[string]bool { return map[string]bool{"lookups": a.sc.Counters().Degraded == ""} },
@@ -45,12 +45,21 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 			c := a.sc.Counters()
 			return map[string]int64{"duplicates": c.Duplicates, "matches": c.Matches, "evictions": c.Evictions}
 		},
-	}); err != nil {
+	}
+	a.watch.Metrics(&mcfg)
+	if _, err := metrics.New(reg, p, mcfg); err != nil {
 		return nil, err
 	}
-	silence, err := metrics.NewSilence(metrics.PipelineInput(p), metrics.SilenceConfig{})
-	if err != nil {
-		return nil, err
+	// Each source is judged on its own (-silence); without, the whole
+	// input's rate is.
+	silenceCheck := a.watch.Check
+	if a.watch == nil {
+		silence, err := metrics.NewSilence(metrics.PipelineInput(p), metrics.SilenceConfig{})
+		if err != nil {
+			return nil, err
+		}
+		silenceCheck = silence.Check
+		a.bg.Go(func() { _ = silence.Run(ctx) })
 	}
 	// Redis is PINGed every second: it is reported down within about a
 	// second of dying, not only when a lookup next fails.
@@ -64,7 +73,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 	}
 	health := &metrics.HealthConfig{
 		Checks: map[string]metrics.Check{
-			"silence": silence.Check,
+			"silence": silenceCheck,
 			"redis": func(now time.Time) error {
 				if d := a.sc.Counters().Degraded; d != "" {
 					return errors.New(d)
@@ -74,11 +83,14 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 		},
 		Info: func() any { return p.Stats() },
 	}
-	dash, err := dashboard.New(dashboard.Config{Redis: a.rdb, Prefix: a.o.prefix, Pipeline: p, Firings: firings, Health: health, Logger: a.log})
+	dcfg := dashboard.Config{Redis: a.rdb, Prefix: a.o.prefix, Pipeline: p, Firings: firings, Health: health, Logger: a.log}
+	if a.watch != nil {
+		dcfg.Sources = a.watch.Sources
+	}
+	dash, err := dashboard.New(dcfg)
 	if err != nil {
 		return nil, err
 	}
-	a.bg.Go(func() { _ = silence.Run(ctx) })
 	a.bg.Go(func() { _ = dash.Run(ctx) })
 
 	mux := http.NewServeMux()

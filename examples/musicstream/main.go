@@ -24,6 +24,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/rulestream/rulestream/internal/sourcewatch"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/metrics"
 )
@@ -55,6 +56,7 @@ type options struct {
 	sort                     string
 	memory                   string
 	parallelism              int
+	watch                    sourcewatch.Options
 
 	// onReload, when set (tests only; no flag sets it), is called after
 	// each attempt to reload -rules, with the live version and the
@@ -66,6 +68,12 @@ type options struct {
 	// onRedisClose, when set (tests only), is called just before the Redis
 	// client (and the embedded server) is closed.
 	onRedisClose func()
+	// onPipeline, when set (tests only), is called with the pipeline
+	// before it runs.
+	onPipeline func(*stream.Pipeline)
+	// files, when set (tests only), configures the -tracks file sources
+	// (a poll interval).
+	files stream.FileConfig
 	// probe, when set (tests only: a clock, a hook), configures the PING
 	// behind /healthz's redis check; Every defaults to 1s.
 	probe metrics.ProbeConfig
@@ -75,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("musicstream", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.tracks, "tracks", "", "plays CSV in the demo's positional schema (no header); - for stdin. Default: a generated data set")
+	fs.StringVar(&o.tracks, "tracks", "", "plays CSV in the demo's positional schema (no header): a file, a glob (quoted, e.g. 'logs/*.csv': followed, each file is a source of its own, one collector per host, and files that appear join), or - for stdin. Default: a generated data set")
 	fs.StringVar(&o.customers, "customers", "", "customer CSV (cust.csv schema), loaded into Redis before processing")
 	fs.StringVar(&o.music, "music", "", "music CSV (music.csv schema), loaded into Redis before processing")
 	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// / rediss:// URL). Default: an embedded Redis-protocol server")
@@ -104,7 +112,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.memory, "memory", "auto", "the memory budget of the process's live heap (e.g. 512MiB, 2GiB; auto: 80% of its cgroup's limit or of the machine's memory; off): past 90% of it, windows fire early, keys forget their state and buffered events are released early (counted as evictions, logged) instead of the process dying by the OOM killer")
 	fs.StringVar(&o.sort, "sort", "auto", "with -once (a file, stdin or the generated plays), sort the plays by event time before processing them (on, off; auto: when the lateness is 1h or more), so that a history processed with a lateness covering its disorder is held as ~70 bytes per play, spilled to disk beyond 256 MiB, instead of whole in the operators; the results are the same")
 	fs.IntVar(&o.parallelism, "parallelism", runtime.GOMAXPROCS(0), "lanes per partition: a partition's plays are split by customer across this many copies of the operators")
+	sourcewatch.Register(fs, &o.watch)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := o.watch.Validate(); err != nil {
 		return nil, err
 	}
 	fs.Visit(func(f *flag.Flag) { o.latenessSet = o.latenessSet || f.Name == "lateness" })

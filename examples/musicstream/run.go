@@ -20,6 +20,7 @@ import (
 	"github.com/rulestream/rulestream/examples/musicstream/analytics"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
+	"github.com/rulestream/rulestream/internal/sourcewatch"
 	"github.com/rulestream/rulestream/job"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
@@ -40,6 +41,7 @@ type app struct {
 	sc      *music.Scenario
 	kafka   *kafka.Source        // the Kafka source, when reading Kafka
 	sorted  *stream.SortedSource // the input, when sorted by event time first
+	watch   *sourcewatch.Watch   // each source judged for silence (nil: off)
 	// lateness is -lateness when given, else the job's lateness:.
 	lateness time.Duration
 	// model is the live ad-response model behind ad_score (nil until Redis
@@ -242,14 +244,18 @@ func (a *app) loadRules(j *job.Job) (*rules.RuleSet, error) {
 func (a *app) pipelineConfig() stream.Config {
 	budget, _ := stream.MemoryFlag(a.o.memory) // checked by parseFlags
 	return stream.Config{OutOfOrderness: a.lateness, MaxAhead: a.sc.Job().StreamMaxAhead(), Parallelism: a.o.parallelism, ShutdownTimeout: a.o.shutdownTimeout,
-		MemoryBudget: budget, Logger: a.log}
+		MemoryBudget: budget, Logger: a.log, CountSources: a.watching()}
 }
 
 func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte) error {
-	src, err := a.fileSource(plays, true)
+	srcs, err := a.fileSources(plays, true)
 	if err != nil {
 		return err
 	}
+	if len(srcs) != 1 {
+		return fmt.Errorf("-backtest reads one file; -tracks matches %d", len(srcs))
+	}
+	src := srcs[0]
 	up, err := a.sc.Upstream()
 	if err != nil {
 		return err
@@ -262,28 +268,36 @@ func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte)
 	return rep.Format(a.out)
 }
 
-// fileSource reads -tracks (a file, followed unless -once; or stdin), or the
-// generated plays.
-func (a *app) fileSource(plays []byte, once bool) (stream.Source, error) {
-	dec, err := a.sc.Job().Decoder()
-	if err != nil {
-		return nil, err
-	}
+// fileSources reads -tracks (a file or a glob, followed unless -once; or
+// stdin), or the generated plays. A followed glob is one source whose
+// files are its partitions (one collector per host), joined by the files
+// that appear; read once, it is a source per file.
+func (a *app) fileSources(plays []byte, once bool) ([]stream.Source, error) {
 	if a.o.tracks == "" {
-		return stream.NewReaderSource("generated", bytes.NewReader(plays), dec, stream.FileConfig{}), nil
+		dec, err := a.sc.Job().Decoder()
+		if err != nil {
+			return nil, err
+		}
+		return []stream.Source{stream.NewReaderSource("generated", bytes.NewReader(plays), dec, stream.FileConfig{})}, nil
 	}
-	if a.o.tracks != "-" {
+	if a.o.tracks != "-" && !job.IsGlob(a.o.tracks) {
 		if _, err := os.Stat(a.o.tracks); err != nil {
 			return nil, err
 		}
 	}
-	return stream.NewFileSource(a.o.tracks, dec, stream.FileConfig{Follow: !once}), nil
+	return a.sc.Job().FileSources(a.o.tracks, !once, a.o.files, a.log)
+}
+
+// watching says whether each source is judged for silence: while
+// following -tracks or reading Kafka, with -silence above 0.
+func (a *app) watching() bool {
+	return !a.o.once && !a.o.backtest && !a.o.produce && a.o.watch.Enabled()
 }
 
 func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 	cfg := a.pipelineConfig()
 	p := stream.New("musicstream", cfg)
-	var src stream.Source
+	var srcs []stream.Source
 	if a.o.kafka != "" {
 		cfg.Checkpoints = checkpoint.NewRedis(a.rdb, a.o.prefix+"checkpoint:")
 		cfg.CheckpointInterval = a.o.checkpointEvery
@@ -292,10 +306,10 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 		if err != nil {
 			return err
 		}
-		src, a.kafka = ks, ks
+		srcs, a.kafka = []stream.Source{ks}, ks
 	} else {
 		var err error
-		if src, err = a.fileSource(plays, a.o.once); err != nil {
+		if srcs, err = a.fileSources(plays, a.o.once); err != nil {
 			return err
 		}
 		if a.o.once {
@@ -310,10 +324,10 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 				if budget = budget / 4; budget >= 256<<20 {
 					budget = 0 // the sort's default
 				}
-				if a.sorted, err = j.SortInput([]stream.Source{src}, a.lateness, budget, ""); err != nil {
+				if a.sorted, err = j.SortInput(srcs, a.lateness, budget, ""); err != nil {
 					return err
 				}
-				src = a.sorted
+				srcs = []stream.Source{a.sorted}
 				p = stream.New("musicstream", job.SortedPipeline(cfg))
 			}
 		}
@@ -322,7 +336,22 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 	if err != nil {
 		return err
 	}
-	p.From(src).ViaPartitioned(a.sc.Operators).To(router).DeadLetter(stream.SinkFunc(router.Write))
+	for _, s := range srcs {
+		p.From(s)
+	}
+	if _, glob := srcs[0].(*stream.GlobSource); len(srcs) == 1 && !glob {
+		p.ViaPartitioned(a.sc.Operators) // one partition (or each Kafka partition), split across lanes
+	} else {
+		// The files of a glob feed one chain: a customer's plays may be in
+		// any of them (the watermark is the minimum over the files not
+		// idle).
+		ops, err := a.sc.Operators(stream.PartitionID{Partition: -1})
+		if err != nil {
+			return err
+		}
+		p.Via(ops...)
+	}
+	p.To(router).DeadLetter(stream.SinkFunc(router.Write))
 	if late := a.sc.Late(func() int64 { return p.Stats().Watermark }); late != nil {
 		p.Late(late)
 	}
@@ -335,12 +364,22 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 			return err
 		}
 	}
+	if a.watching() {
+		w, err := sourcewatch.Start(runCtx, &a.bg, p, a.rdb, a.o.prefix, a.o.watch, a.log)
+		if err != nil {
+			return err
+		}
+		a.watch = w
+	}
 	if a.o.http != "" {
 		stopHTTP, err := a.serveHTTP(runCtx, p, router)
 		if err != nil {
 			return err
 		}
 		defer stopHTTP()
+	}
+	if a.o.onPipeline != nil {
+		a.o.onPipeline(p)
 	}
 	stopProgress := a.startProgress(p)
 	start := time.Now()
@@ -488,6 +527,8 @@ func (a *app) produce(ctx context.Context, plays []byte) error {
 	var r io.Reader = bytes.NewReader(plays)
 	if a.o.tracks == "-" {
 		r = os.Stdin
+	} else if job.IsGlob(a.o.tracks) {
+		return fmt.Errorf("-produce reads one file, not the glob %s", a.o.tracks)
 	} else if a.o.tracks != "" {
 		f, err := os.Open(a.o.tracks)
 		if err != nil {
