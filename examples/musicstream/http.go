@@ -83,7 +83,7 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 		},
 		Info: func() any { return p.Stats() },
 	}
-	dcfg := dashboard.Config{Redis: a.rdb, Prefix: a.o.prefix, Pipeline: p, Firings: firings, Health: health, Logger: a.log}
+	dcfg := dashboard.Config{Redis: a.rdb, Prefix: a.o.prefix, Pipeline: p, Firings: firings, Health: health, Logger: a.log, Plays: a.plays}
 	if a.watch != nil {
 		dcfg.Sources = a.watch.Sources
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,9 +69,41 @@ func TestHTTPEndpoints(t *testing.T) {
 	code, body = get("/")
 	require.Equal(t, 200, code)
 	require.Contains(t, body, "<html")
-	code, body = get("/api/dashboard")
-	require.Equal(t, 200, code)
-	require.True(t, strings.HasPrefix(strings.TrimSpace(body), "{"), body)
+	var st struct {
+		Sources struct {
+			Wired   bool `json:"wired"`
+			Sources []struct {
+				Source string `json:"source"`
+				Events int64  `json:"events"`
+			} `json:"sources"`
+		} `json:"sources"`
+	}
+	for { // the source monitor samples every second
+		code, body = get("/api/dashboard")
+		require.Equal(t, 200, code)
+		require.True(t, strings.HasPrefix(strings.TrimSpace(body), "{"), body)
+		require.NoError(t, json.Unmarshal([]byte(body), &st))
+		if len(st.Sources.Sources) > 0 && st.Sources.Sources[0].Events == int64(len(d.Plays)) || !time.Now().Before(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling a process outside the test
+	}
+	require.True(t, st.Sources.Wired, body)
+	require.Len(t, st.Sources.Sources, 1, body)
+	require.Equal(t, plays, st.Sources.Sources[0].Source)
+	// The customer page reads the plays the binary recorded.
+	cid := d.Plays[len(d.Plays)-1].CustomerID
+	code, body = get(fmt.Sprintf("/api/customer/%d", cid))
+	require.Equal(t, 200, code, body)
+	var cs struct {
+		Plays struct {
+			Total int64 `json:"total"`
+		} `json:"plays"`
+		Recorder *struct{} `json:"recorder"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &cs))
+	require.NotNil(t, cs.Recorder, body)
+	require.Positive(t, cs.Plays.Total, body)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	done := make(chan error, 1)

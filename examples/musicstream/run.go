@@ -18,6 +18,7 @@ import (
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/adsmodel/model"
 	"github.com/rulestream/rulestream/examples/musicstream/analytics"
+	"github.com/rulestream/rulestream/examples/musicstream/dashboard"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/internal/sourcewatch"
@@ -42,6 +43,7 @@ type app struct {
 	kafka   *kafka.Source        // the Kafka source, when reading Kafka
 	sorted  *stream.SortedSource // the input, when sorted by event time first
 	watch   *sourcewatch.Watch   // each source judged for silence (nil: off)
+	plays   *dashboard.Recorder  // each customer's recent plays (with -http)
 	// lateness is -lateness when given, else the job's lateness:.
 	lateness time.Duration
 	// model is the live ad-response model behind ad_score (nil until Redis
@@ -127,7 +129,12 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		mc.Analytics = af.Operator
+		// Each customer's recent plays, for the dashboard's customer page.
+		rec, err := dashboard.NewRecorder(rdb, dashboard.RecorderConfig{Prefix: o.prefix, Logger: a.log})
+		if err != nil {
+			return err
+		}
+		mc.Analytics, a.plays = rec.Tap(af.Operator), rec
 	}
 	if a.sc, err = music.New(rdb, mc); err != nil {
 		return err

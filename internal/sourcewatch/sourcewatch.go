@@ -108,8 +108,8 @@ func Start(ctx context.Context, bg *sync.WaitGroup, p *stream.Pipeline, rdb redi
 	}
 	mcfg := o.Monitor
 	mcfg.Span = o.Silence
-	if mcfg.Every == 0 && mcfg.Span/10 > 10*time.Second {
-		mcfg.Every = 10 * time.Second
+	if mcfg.Every == 0 && mcfg.Span/10 > time.Second {
+		mcfg.Every = time.Second // a source's state shows within a second
 	}
 	mcfg.History = alert.NewRedisHistory(rdb, prefix)
 	if mcfg.Logger == nil {
