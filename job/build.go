@@ -177,7 +177,7 @@ func (j *Job) targets(cfg BuildConfig) (*targets.Router, *targets.Router, error)
 		var ws []targets.Write
 		for _, w := range t.Writes {
 			ws = append(ws, targets.Write{Op: writeOp[w.Type], Key: escape(cfg.Prefix) + w.Key, Fields: w.Fields,
-				Member: w.Member, Score: w.Score, NX: w.NX, MaxLen: w.MaxLen, IDField: w.IDField})
+				Member: w.Member, Score: w.Score, NX: w.NX, LT: w.LT, MaxLen: w.MaxLen, IDField: w.IDField})
 		}
 		if t.Name == LateTarget {
 			late[t.Name] = ws

@@ -161,11 +161,15 @@ func (j *Job) checkTargets(c *errs) {
 }
 
 // checkWriteSelf checks what a write says on its own, whatever it receives:
-// its key template and its maxlen. It reports whether the key parsed.
+// its key template, its maxlen, nx with lt. It reports whether the key
+// parsed.
 func checkWriteSelf(c *errs, w Write) bool {
 	o := w.node
 	if w.MaxLen < 0 {
 		c.add(o.node("maxlen"), join(o.path, "maxlen"), "must not be negative")
+	}
+	if w.NX && w.LT {
+		c.add(o.node("lt"), join(o.path, "lt"), "give nx or lt, not both (nx keeps the first score, lt the lowest)")
 	}
 	t, err := stream.ParseTemplate(w.Key)
 	if err != nil {

@@ -186,6 +186,7 @@ type Write struct {
 	Member  string
 	Score   string
 	NX      bool
+	LT      bool
 	IDField string
 
 	node *obj // for errors

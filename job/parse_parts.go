@@ -267,7 +267,7 @@ func (j *Job) parseTargets(c *errs, list []*obj) {
 func readWrite(o *obj) Write {
 	noRepeats(o.c, o, "fields")
 	return Write{Type: o.str("type"), Key: o.str("key"), Fields: o.strs("fields"), MaxLen: o.integer("maxlen"),
-		Member: o.str("member"), Score: o.str("score"), NX: o.boolean("nx"), IDField: o.str("id_field"), node: o}
+		Member: o.str("member"), Score: o.str("score"), NX: o.boolean("nx"), LT: o.boolean("lt"), IDField: o.str("id_field"), node: o}
 }
 
 // article gives a kind with its indefinite article: "an int", "a string".

@@ -156,7 +156,7 @@ func (j *Job) Print(w io.Writer) error {
 				m["member"] = w.Member
 			}
 			if w.Type == "sorted_set" {
-				m["score"], m["nx"] = w.Score, w.NX
+				m["score"], m["nx"], m["lt"] = w.Score, w.NX, w.LT
 				if w.Score == "" {
 					m["score"] = "the event time (unix ms)"
 				}

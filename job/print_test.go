@@ -101,7 +101,7 @@ targets:
 		{[]any{"rules", 0}, map[string]any{"name": "big", "when": "customer.level > 1", "target": "out", "enabled": true}},
 		{[]any{"rules", 1}, map[string]any{"name": "off", "when": "true", "target": "z", "enabled": false, "cooldown": "24h0m0s"}},
 		{[]any{"targets", 0, "writes"}, []any{map[string]any{"type": "stream", "key": "q", "fields": "all"}}},
-		{[]any{"targets", 1, "writes", 0}, map[string]any{"type": "sorted_set", "key": "z", "member": "user", "nx": false, "score": "the event time (unix ms)"}},
+		{[]any{"targets", 1, "writes", 0}, map[string]any{"type": "sorted_set", "key": "z", "member": "user", "nx": false, "lt": false, "score": "the event time (unix ms)"}},
 		{[]any{"plan", "chain"}, "dedup → customer → track → rules"},
 		{[]any{"plan", "unused"}, []any{}}, // track drops unknown tracks: it runs though no rule reads it
 	} {

@@ -215,6 +215,7 @@ var writeFields = map[string][]field{
 		{name: "member", typ: tString, required: true, doc: "the field whose text is the member"},
 		{name: "score", typ: tString, doc: "the field holding the score (an int, a float, or a time as unix ms); default: the event time in unix ms"},
 		{name: "nx", typ: tBool, def: "false", doc: "keep an existing member's score (ZADD NX: the first one wins)"},
+		{name: "lt", typ: tBool, def: "false", doc: "keep the lowest score (ZADD LT: a member's score only goes down; a new member is added); not with nx; Redis 6.2 or later"},
 	},
 	"set": {
 		{name: "member", typ: tString, required: true, doc: "the field whose text is the member"},
@@ -228,7 +229,7 @@ var writeFields = map[string][]field{
 var writeDocs = map[string]string{
 	"stream":     "XADD key [MAXLEN ~ n] * field value ...",
 	"list":       "LPUSH key element",
-	"sorted_set": "ZADD key [NX] score member",
+	"sorted_set": "ZADD key [NX|LT] score member",
 	"set":        "SADD key member",
 	"hash":       "HSET key field value ...",
 }

@@ -40,7 +40,9 @@
 // marker for the ID and applies the event's writes and the marker
 // atomically, so writing an event again (a replay after a crash, a batch
 // retried after a lost reply) changes nothing in Redis while the marker
-// lives (Config.MarkerTTL, 24h by default). Markers are set members bucketed
+// lives (Config.MarkerTTL, 24h by default); past it, a sorted-set write
+// with NX or LT (Write.LT: the lowest score wins) still changes nothing, the
+// first or the lowest score being there already. Markers are set members bucketed
 // by time, which costs far less than one expiring key per event; they take
 // about 64 bytes of Redis memory each, up to two TTLs of them (see
 // Config.MarkerTTL for sizing). One caveat:

@@ -82,8 +82,11 @@ func (c *writer) layout(s *stream.Schema) ([]arg, error) {
 			return nil, fmt.Errorf("%s: schema %s has no fields to write", c.w, schemaName(s))
 		}
 	case OpSortedSet:
-		if c.w.NX {
+		switch {
+		case c.w.NX:
 			args = append(args, arg{lit: "NX"})
+		case c.w.LT:
+			args = append(args, arg{lit: "LT"})
 		}
 		args = append(args, arg{value: true}, arg{value: true})
 	case OpList, OpSet:

@@ -15,7 +15,7 @@ type Op uint8
 const (
 	OpStream    Op = iota + 1 // XADD key [MAXLEN ~ n] * field value ...
 	OpList                    // LPUSH key element
-	OpSortedSet               // ZADD key [NX] score member
+	OpSortedSet               // ZADD key [NX|LT] score member
 	OpSet                     // SADD key member
 	OpHash                    // HSET key field value ...
 )
@@ -50,6 +50,11 @@ type Write struct {
 	Score string
 	// NX keeps an existing member's score (ZADD NX: the first one wins).
 	NX bool
+	// LT keeps the lowest score (ZADD LT, Redis 6.2 or later): a member's
+	// score only goes down; a new member is added. A result corrected by an
+	// earlier event arriving late thus converges to the least score written,
+	// whatever the order of the writes. NX and LT are exclusive.
+	LT bool
 	// MaxLen caps a stream approximately (XADD MAXLEN ~ n); 0: unbounded.
 	MaxLen int64
 	// IDField, if set, also writes the event's ID under this field name
@@ -99,8 +104,11 @@ func (w Write) Validate() error {
 	if w.MaxLen < 0 {
 		return fmt.Errorf("write %s: negative MaxLen", w)
 	}
-	if (w.Score != "" || w.NX) && w.Op != OpSortedSet {
-		return fmt.Errorf("write %s: Score and NX apply to sorted sets only", w)
+	if (w.Score != "" || w.NX || w.LT) && w.Op != OpSortedSet {
+		return fmt.Errorf("write %s: Score, NX and LT apply to sorted sets only", w)
+	}
+	if w.NX && w.LT {
+		return fmt.Errorf("write %s: NX and LT are exclusive (NX keeps the first score, LT the lowest)", w)
 	}
 	if w.MaxLen > 0 && w.Op != OpStream {
 		return errors.New("write " + w.String() + ": MaxLen applies to streams only")
