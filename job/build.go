@@ -454,6 +454,7 @@ func (b *Built) Reload(next *Job) error {
 	if why := b.job.structureDiff(next); why != "" {
 		return fmt.Errorf("%w: %s", ErrRestartNeeded, why)
 	}
+	next.Live = b.job.Live // the same input
 	np := next.Plan()
 	for _, name := range b.cfg.Lookups { // built for the Tap whatever the rules read
 		if !slices.Contains(np.Lookups, name) {

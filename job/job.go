@@ -45,9 +45,21 @@ type Job struct {
 	// MaxAhead is the outlier guard of event time (stream.Config.MaxAhead);
 	// 0 turns it off. StreamMaxAhead gives it as the pipeline takes it.
 	MaxAhead time.Duration
-	Lookups  []Lookup
-	Windows  []Window
-	Targets  []Target
+	// IdleAdvance: a live input quiet for this long moves event time on
+	// with processing time (idle_advance:; StreamIdleAdvance gives it as
+	// the pipeline takes it).
+	IdleAdvance time.Duration
+	// Order is the order per-event rules see events in (order:); Live
+	// resolves OrderAuto.
+	Order Order
+	// Live says the input is live (a followed file, Kafka) rather than a
+	// bounded input read once: OrderAuto then means arrival order. Set by
+	// the runner before Build (default false: event-time order, as a
+	// bounded run gives).
+	Live    bool
+	Lookups []Lookup
+	Windows []Window
+	Targets []Target
 	// Rules is the compiled rule set.
 	Rules *rules.RuleSet
 	// Env is the rules' environment: the input schema, the lookups and the
@@ -231,4 +243,46 @@ func (j *Job) StreamMaxAhead() time.Duration {
 		return -1
 	}
 	return j.MaxAhead
+}
+
+// Order is the order per-event rules see events in (the job file's
+// order:).
+type Order string
+
+// The orders.
+const (
+	// OrderAuto: OrderArrival for a live input, OrderEventTime for a
+	// bounded input read once (Job.Live).
+	OrderAuto Order = "auto"
+	// OrderArrival: per-event rules decide each event as it arrives,
+	// cooldowns included, in its partition's arrival order (Kafka Streams'
+	// model: a replay of the partition, or of a file from its start,
+	// decides the same). Nothing waits for the watermark.
+	OrderArrival Order = "arrival"
+	// OrderEventTime: per-event rules with a cooldown see events held until
+	// the watermark passes them, in event-time order, so that what a
+	// cooldown suppresses does not depend on arrival order; decisions wait
+	// for the lateness.
+	OrderEventTime Order = "event_time"
+)
+
+// RuleOrder returns the order the per-event rules run in: Order with
+// OrderAuto resolved by Live.
+func (j *Job) RuleOrder() Order {
+	switch {
+	case j.Order != OrderAuto && j.Order != "":
+		return j.Order
+	case j.Live:
+		return OrderArrival
+	}
+	return OrderEventTime
+}
+
+// StreamIdleAdvance returns stream.Config.IdleAdvance for the job: its
+// idle_advance for a live input (Live), 0 (off) for a bounded one.
+func (j *Job) StreamIdleAdvance() time.Duration {
+	if !j.Live {
+		return 0
+	}
+	return j.IdleAdvance
 }

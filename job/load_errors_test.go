@@ -35,7 +35,7 @@ var loadErrorCases = []struct {
 	{"top level null", "null\n", []string{
 		"job.yaml:1:1: want a mapping (A rulestream job: input, lookups, windows, rules and targets.)"}},
 	{"unknown top-level key", withBase("nme: x\n"), []string{
-		`job.yaml:1:1: unknown field "nme" (want name, version, description, input, lateness, max_ahead, lookups, windows, rules, targets)`}},
+		`job.yaml:1:1: unknown field "nme" (want name, version, description, input, lateness, max_ahead, idle_advance, order, lookups, windows, rules, targets)`}},
 	{"repeated top-level key", withBase("name: a\nname: b\n"), []string{
 		`job.yaml:2:1: field "name" given twice`}},
 	{"repeated section", withBase(baseTargets + baseTargets), []string{

@@ -20,6 +20,9 @@ import (
 // maxJobSize bounds a job file.
 const maxJobSize = 4 << 20
 
+// defaultIdleAdvance is the idle_advance of a job that gives none.
+const defaultIdleAdvance = 30 * time.Second
+
 // defaultLateness is the lateness of a job that gives none.
 const defaultLateness = 5 * time.Minute
 
@@ -73,6 +76,14 @@ func Parse(name string, src []byte, opts Options) (*Job, error) {
 	j.version = top.str("version")
 	j.Lateness = top.duration("lateness", defaultLateness)
 	j.MaxAhead = top.duration("max_ahead", defaultMaxAhead)
+	j.IdleAdvance = top.duration("idle_advance", defaultIdleAdvance)
+	if j.IdleAdvance < 0 {
+		c.add(top.node("idle_advance"), "idle_advance", "must not be negative (0s turns it off)")
+	}
+	j.Order = Order(top.str("order"))
+	if j.Order == "" {
+		j.Order = OrderAuto
+	}
 	if j.MaxAhead < 0 {
 		c.add(top.node("max_ahead"), "max_ahead", "must not be negative (0s turns the guard off)")
 	}

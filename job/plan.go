@@ -24,7 +24,9 @@ type Plan struct {
 	PerEvent bool
 	// Order: per-event rules see events in event-time order (released once
 	// the watermark passes them), because one has a cooldown, whose outcome
-	// would otherwise depend on arrival order.
+	// would otherwise depend on arrival order, and the job's order is
+	// event_time (Job.RuleOrder). In arrival order they decide each event
+	// as it arrives.
 	Order bool
 	// Unused names what the job declares and Build leaves out, with why.
 	Unused []string
@@ -45,7 +47,7 @@ func (j *Job) Plan() Plan {
 			continue
 		}
 		p.PerEvent = true
-		if r.Cooldown > 0 {
+		if r.Cooldown > 0 && j.RuleOrder() == OrderEventTime {
 			p.Order = true
 		}
 	}

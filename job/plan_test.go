@@ -203,3 +203,32 @@ func TestLanes(t *testing.T) {
 		})
 	}
 }
+
+// The order per-event rules see events in: auto means arrival for a live
+// input (Job.Live) and event time otherwise; order: overrides either way.
+// Only event-time order builds the order operator in front of a cooldown.
+func TestPlanRuleOrder(t *testing.T) {
+	for _, c := range []struct {
+		order string
+		live  bool
+		want  Order
+	}{
+		{"", false, OrderEventTime},
+		{"", true, OrderArrival},
+		{"order: auto\n", true, OrderArrival},
+		{"order: arrival\n", false, OrderArrival},
+		{"order: event_time\n", true, OrderEventTime},
+	} {
+		j := mustParse(t, withBase(c.order+strings.Replace(planJob, "COOLDOWN", "cooldown: 1h", 1)))
+		j.Live = c.live
+		if got := j.RuleOrder(); got != c.want {
+			t.Errorf("%q live=%v: RuleOrder() = %q, want %q", c.order, c.live, got, c.want)
+		}
+		if p := j.Plan(); p.Order != (c.want == OrderEventTime) || !p.PerEvent {
+			t.Errorf("%q live=%v: Plan() Order %v PerEvent %v", c.order, c.live, p.Order, p.PerEvent)
+		}
+	}
+	if _, err := Parse("job.yaml", []byte(withBase("order: sometimes\n"+strings.Replace(planJob, "COOLDOWN", "", 1))), Options{}); err == nil || !strings.Contains(err.Error(), "sometimes") {
+		t.Errorf("order: sometimes: %v", err)
+	}
+}

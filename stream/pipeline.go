@@ -37,6 +37,17 @@ type Config struct {
 	// events before it stops holding back the pipeline watermark. Default
 	// 30s; negative disables.
 	IdleTimeout time.Duration
+	// IdleAdvance, for a live input, moves event time with processing time
+	// while the input is quiet: once no partition of a chain had an event
+	// for IdleAdvance, its watermark is the newest event time seen plus the
+	// processing time since the latest event arrived (WatermarkTracker.
+	// SetIdleAdvance), so that absences and windows are decided when their
+	// time passes rather than when the next events arrive. A run stopped
+	// before the end of its input without Checkpoints then also decides, as
+	// it stops, what is due on the wall clock (AdvanceToNow). Default 0: off
+	// (the watermark holds while every partition is idle). Off with
+	// ProcessingTime.
+	IdleAdvance time.Duration
 	// ProcessingTime stamps each event with the processing time at ingestion
 	// instead of its own event time.
 	ProcessingTime bool
@@ -139,6 +150,9 @@ func (c *Config) setDefaults() {
 // Validate reports settings that cannot work.
 func (c Config) Validate() error {
 	var errs []error
+	if c.IdleAdvance < 0 {
+		errs = append(errs, errors.New("IdleAdvance must not be negative"))
+	}
 	if c.OutOfOrderness < 0 {
 		errs = append(errs, errors.New("OutOfOrderness must not be negative"))
 	}

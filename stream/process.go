@@ -309,6 +309,7 @@ func (r *runner) newTracker(idle time.Duration) *WatermarkTracker {
 	w := NewWatermarkTracker(r.cfg.OutOfOrderness, idle)
 	if !r.cfg.ProcessingTime {
 		w.SetOutlierGuard(r.cfg.MaxAhead, r.cfg.AheadConfirm)
+		w.SetIdleAdvance(r.cfg.IdleAdvance)
 	}
 	return w
 }
@@ -363,8 +364,10 @@ func (r *runner) endOfSource(ctx context.Context, src int, out chan<- *outMsg) e
 }
 
 // finish ends processing: at the end of all input every task is advanced to
-// MaxWatermark (everything pending fires); then, with checkpoints, every
-// task takes a last one.
+// MaxWatermark (everything pending fires); at a stop before it, without
+// checkpoints and with IdleAdvance, to what is due on the wall clock
+// (WatermarkTracker.AdvanceToNow); then, with checkpoints, every task takes
+// a last one (its pending state with it).
 func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) error {
 	if ctx.Err() != nil {
 		return nil
@@ -390,9 +393,16 @@ func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) e
 		}
 	}
 	err = r.eachTask(func(t *task) error {
-		if allDone {
+		switch {
+		case allDone:
 			t.tracker.AllDone()
 			if err := r.step(ctx, t, nil, MaxWatermark, msg); err != nil {
+				return err
+			}
+		case r.cfg.IdleAdvance > 0 && r.cfg.Checkpoints == nil && !r.cfg.ProcessingTime:
+			// A live run stopped with nothing checkpointed: what is due on
+			// the wall clock is decided now, not left to a restart.
+			if err := r.step(ctx, t, nil, t.tracker.AdvanceToNow(now), msg); err != nil {
 				return err
 			}
 		}

@@ -84,8 +84,12 @@ type WatermarkTracker struct {
 
 	maxAhead int64 // 0: no guard
 	confirm  int
-	scratch  []int64
-	counts   OutlierCounts
+	// idleAdvance: once no partition had an event for this long, the
+	// watermark moves with processing time (0: off).
+	idleAdvance time.Duration
+	advances    int64
+	scratch     []int64
+	counts      OutlierCounts
 }
 
 // OutlierCounts counts the outlier guard's work.
@@ -366,6 +370,62 @@ func (w *WatermarkTracker) AllDone() {
 	w.current = MaxWatermark
 }
 
+// SetIdleAdvance makes event time move with processing time while the
+// input is quiet (a live input): once no partition had an event for d
+// (processing time) and some has not finished, the watermark is the highest
+// partition clock plus the processing time passed since the latest event
+// arrived, re-evaluated by Update. So an absence's deadline or a window's
+// end passes about when it passes on the wall clock (not before d after
+// the last event), instead of when the next events arrive, which may be
+// never. The price: an event that then arrives older than that is late,
+// as it would be behind the watermark its successors would have made.
+// d <= 0 disables it, the default.
+func (w *WatermarkTracker) SetIdleAdvance(d time.Duration) { w.idleAdvance = max(d, 0) }
+
+// IdleAdvances counts the Updates that moved the watermark with
+// processing time (SetIdleAdvance).
+func (w *WatermarkTracker) IdleAdvances() int64 { return w.advances }
+
+// AdvanceToNow moves the watermark, at once, to where SetIdleAdvance
+// would move it if the input stayed quiet from now on (without waiting for
+// the bound): the newest event time plus the processing time since the
+// latest event arrived. What is due on the wall clock is then decided; an
+// absence whose deadline has not come is not. A live run stopping before
+// the end of its input, with nothing checkpointed, decides so. It returns
+// the watermark.
+func (w *WatermarkTracker) AdvanceToNow(now time.Time) int64 {
+	bound := w.idleAdvance
+	w.idleAdvance = time.Duration(math.MinInt64)
+	w.advanceIdle(now)
+	w.idleAdvance = bound
+	return w.current
+}
+
+// advanceIdle moves the watermark with processing time when every
+// partition has been quiet for idleAdvance.
+func (w *WatermarkTracker) advanceIdle(now time.Time) {
+	if w.allDone {
+		return
+	}
+	var last time.Time
+	clock, active := MinWatermark, false
+	for _, st := range w.parts {
+		clock = max(clock, st.maxTime)
+		active = active || !st.done
+		if st.lastSeen.After(last) {
+			last = st.lastSeen
+		}
+	}
+	quiet := now.Sub(last)
+	if !active || clock == MinWatermark || quiet < w.idleAdvance {
+		return
+	}
+	if c := clock + int64(quiet); c > w.current && c > clock {
+		w.current = c
+		w.advances++
+	}
+}
+
 // Update re-evaluates idleness at processing time now and returns the
 // watermark.
 func (w *WatermarkTracker) Update(now time.Time) int64 {
@@ -380,6 +440,9 @@ func (w *WatermarkTracker) Update(now time.Time) int64 {
 		if changed {
 			w.recompute()
 		}
+	}
+	if w.idleAdvance > 0 {
+		w.advanceIdle(now)
 	}
 	return w.current
 }

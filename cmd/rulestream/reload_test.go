@@ -239,9 +239,9 @@ func (f *follower) stop() string {
 }
 
 // Hot reload of a followed job: a new condition applies to the events
-// read after it; a file with an error, or a change that needs a restart
-// (a window's count, a cooldown, which needs the event-time order), is
-// refused and the running rules go on; cancelling the run drains it and
+// read after it, and so does a cooldown (followed, the rules decide in
+// arrival order); a file with an error, or a change that needs a restart
+// (a window's count, the event-time order), is refused and the running rules go on; cancelling the run drains it and
 // prints the summary.
 func TestReloadFollow(t *testing.T) {
 	f := startFollower(t, reloadJob("", "event.amount > 100", "3", ""))
@@ -270,24 +270,30 @@ func TestReloadFollow(t *testing.T) {
 	}
 	require.Contains(t, f.stderr.String(), `msg="job rejected; the running job goes on"`)
 
+	// Followed, the rules decide in arrival order: a cooldown is a change of
+	// the rules only, taken live. The user's second big payment is under it.
+	require.NoError(t, f.rewrite(reloadJob("", "event.amount > 40", "3", "1h")))
+	f.payAs("same-cooldown", []int{500, 500, 30}, 0)
+
 	// Changes beyond the rules need a restart: refused, the running rules
 	// go on (the new condition is not taken either).
+	eventTime := strings.Replace(reloadJob("", "event.amount > 1000", "3", "1h"), "lateness: 1m", "lateness: 1m\norder: event_time", 1)
+	require.Contains(t, eventTime, "order: event_time")
 	for _, c := range []struct {
 		name, text, why string
 	}{
-		{"window count", reloadJob("", "event.amount > 1000", "4", ""), "windows"},
-		{"cooldown", reloadJob("", "event.amount > 40", "3", "1h"), "the rules need other operators"},
+		{"window count", reloadJob("", "event.amount > 1000", "4", "1h"), "windows"},
+		{"event-time order", eventTime, "the rules need other operators"},
 	} {
 		err := f.rewrite(c.text)
 		require.ErrorIs(t, err, job.ErrRestartNeeded, c.name)
 		require.Contains(t, err.Error(), c.why, c.name)
-		// Under a cooldown, the user's second big payment would not fire.
-		f.payAs("same-"+strings.ReplaceAll(c.name, " ", "-"), []int{500, 500, 30}, 0, 1)
+		f.payAs("same-"+strings.ReplaceAll(c.name, " ", "-"), []int{500, 500, 30}, 0)
 	}
 	require.Contains(t, f.stderr.String(), `msg="job changed: restart to apply; the running job goes on"`)
 
 	// Back to the running file's content: nothing to do.
-	require.NoError(t, f.rewrite(reloadJob("", "event.amount > 40", "3", "")))
+	require.NoError(t, f.rewrite(reloadJob("", "event.amount > 40", "3", "1h")))
 	f.pay([]int{41}, 0)
 
 	stdout := f.stop()

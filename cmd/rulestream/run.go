@@ -63,6 +63,10 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Following files or reading Kafka (a partition replays in the same
+	// order, -once or not), per-event rules decide each event as it arrives
+	// (order: auto); a file read once, in event-time order.
+	j.Live = (j.Input.Kafka != nil && o.input == "" || !o.once) && !o.backtest
 	a.job = j
 	if o.print {
 		return j.Print(stdout)
@@ -137,7 +141,7 @@ func (a *app) pipelineConfig() stream.Config {
 	}
 	budget, _ := stream.MemoryFlag(a.o.memory) // checked by parseFlags
 	return stream.Config{OutOfOrderness: a.job.Lateness, MaxAhead: a.job.StreamMaxAhead(), Parallelism: lanes, ShutdownTimeout: a.o.shutdownTimeout,
-		MemoryBudget: budget, Logger: a.log, CountSources: a.watching()}
+		MemoryBudget: budget, Logger: a.log, CountSources: a.watching(), IdleAdvance: a.job.StreamIdleAdvance()}
 }
 
 // watching says whether each source is judged for silence: while

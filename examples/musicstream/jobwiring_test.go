@@ -180,9 +180,9 @@ func (r *reloadRun) rewrite(rules string) (string, error) {
 	return r.reload()
 }
 
-// -rules hot reload goes through the job: a set needing operators the
-// running job did not build (a window, or the event-time order a cooldown
-// needs) is refused as needing a restart, a file with an error is
+// -rules hot reload goes through the job: a cooldown is taken live (the
+// followed input is decided in arrival order), a set needing operators the
+// running job did not build (a window) is refused as needing a restart, a file with an error is
 // rejected, and in both cases the previous set stays live; a change of
 // conditions is taken.
 func TestRulesReloadThroughJob(t *testing.T) {
@@ -194,21 +194,26 @@ func TestRulesReloadThroughJob(t *testing.T) {
 	require.NoError(t, err, "the initial load")
 	require.Equal(t, "r1", v)
 
+	// Followed, the rules decide in arrival order: a cooldown is a change
+	// of the rules only, taken live.
+	v, err = r.rewrite(rulesV("r2", "    cooldown: 1h\n"))
+	require.NoError(t, err, "a cooldown in arrival order")
+	require.Equal(t, "r2", v)
+
 	for _, c := range []struct{ name, text, why string }{
-		{"cooldown", rulesV("r2", "    cooldown: 1h\n"), "the rules need other operators"},
 		{"window", rulesV("r2", "  - name: interest\n    window: repeats\n    when: \"true\"\n    target: interest\n"), "the rules need other operators"},
 	} {
 		v, err := r.rewrite(c.text)
 		require.ErrorIs(t, err, job.ErrRestartNeeded, c.name)
 		require.Contains(t, err.Error(), c.why, c.name)
-		require.Equal(t, "r1", v, "%s: the previous set stays live", c.name)
+		require.Equal(t, "r2", v, "%s: the previous set stays live", c.name)
 	}
 	require.Contains(t, r.stderr.String(), `msg="rules changed: restart to apply; the previous set stays live"`)
 
 	v, err = r.rewrite(rulesV("r3", "  - name: broken\n    when: event.nope\n    target: ads\n"))
 	require.Error(t, err)
 	require.NotErrorIs(t, err, job.ErrRestartNeeded)
-	require.Equal(t, "r1", v)
+	require.Equal(t, "r2", v)
 	require.Contains(t, r.stderr.String(), `msg="rules rejected; the previous set stays live"`)
 
 	v, err = r.rewrite(strings.Replace(rulesV("r4", ""), "level < 9", "level < 2", 1))

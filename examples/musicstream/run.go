@@ -76,6 +76,10 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Followed or read from Kafka (a partition replays in the same order,
+	// -once or not), per-event rules decide each play as it arrives
+	// (order: auto); a file read once, in event-time order.
+	j.Live = (o.kafka != "" || !o.once) && !o.backtest && !o.produce
 	a.lateness = j.Lateness
 	if o.latenessSet {
 		a.lateness = o.lateness
@@ -251,7 +255,7 @@ func (a *app) loadRules(j *job.Job) (*rules.RuleSet, error) {
 func (a *app) pipelineConfig() stream.Config {
 	budget, _ := stream.MemoryFlag(a.o.memory) // checked by parseFlags
 	return stream.Config{OutOfOrderness: a.lateness, MaxAhead: a.sc.Job().StreamMaxAhead(), Parallelism: a.o.parallelism, ShutdownTimeout: a.o.shutdownTimeout,
-		MemoryBudget: budget, Logger: a.log, CountSources: a.watching()}
+		MemoryBudget: budget, Logger: a.log, CountSources: a.watching(), IdleAdvance: a.sc.Job().StreamIdleAdvance()}
 }
 
 func (a *app) runBacktest(ctx context.Context, set *rules.RuleSet, plays []byte) error {
