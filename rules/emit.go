@@ -134,8 +134,10 @@ func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key strin
 		Fields: f,
 		Joins:  append([]stream.Join(nil), ev.Joins...),
 		Window: ev.Window,
-		Target: c.Target,
-		ID:     en.emissionID(c.Name, key, ev),
+		Target:  c.Target,
+		ID:      en.emissionID(c.Name, key, ev),
+		Rule:    c.Name,
+		Arrived: ev.Arrived,
 	}, nil
 }
 

@@ -77,6 +77,13 @@ type Event struct {
 	// ID is a deterministic id of an emitted event, used for idempotent
 	// writes (rule, key and event id or window end). Empty for input events.
 	ID string
+	// Rule names the rule that emitted the event (set by rules; empty for
+	// input events): the decision-latency histograms are per rule.
+	Rule string
+	// Arrived is the processing time (unix ns) the event was read from its
+	// source, set by the runner; window results and emissions keep the
+	// arrival of the event that completed them. Zero: unknown.
+	Arrived int64
 }
 
 // EventTime returns Time as a time.Time in UTC.

@@ -192,6 +192,7 @@ type Pipeline struct {
 	runner     atomic.Pointer[runner]
 	stats      stats
 	srcCounts  sourceCounts // Config.CountSources
+	latency    decisionLatency
 }
 
 // New declares a pipeline.

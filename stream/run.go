@@ -381,6 +381,14 @@ func (r *runner) read(ctx context.Context, i int, src Source) error {
 			}
 			return fmt.Errorf("source %s: %w", src.Name(), err)
 		}
+		if n := len(b.Events); n > 0 {
+			now := r.cfg.Clock.Now().UnixNano()
+			for k := range b.Events {
+				if b.Events[k].Arrived == 0 {
+					b.Events[k].Arrived = now
+				}
+			}
+		}
 		select {
 		case r.raw <- inMsg{src: i, batch: b}:
 		case <-ctx.Done():

@@ -19,9 +19,11 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
 	flush := func() error {
 		for _, f := range flushers {
 			if err := protect("sink flush", func() error { return f.Flush(ctx) }); err != nil {
+				p.latency.dropped()
 				return fmt.Errorf("sink flush: %w", err)
 			}
 		}
+		p.latency.flushed(r.cfg.Clock.Now())
 		return nil
 	}
 	var failed error
@@ -61,6 +63,9 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
 			continue
 		}
 		err := r.writeMsg(ctx, msg)
+		if err == nil {
+			p.latency.written(msg.events)
+		}
 		if len(msg.events) > 0 || len(msg.late) > 0 || len(msg.dead) > 0 {
 			dirty = true
 		}

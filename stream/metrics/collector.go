@@ -17,6 +17,7 @@ type collector struct {
 	wm, wmLag, wmDelay, cpAge                   *prometheus.Desc
 	firings, ruleErrs, redisErrs, redisUp, ctrs *prometheus.Desc
 	src                                         sourceDescs
+	latency                                     *prometheus.Desc
 }
 
 func newCollector(m *Metrics, p StatsSource) *collector {
@@ -41,6 +42,7 @@ func newCollector(m *Metrics, p StatsSource) *collector {
 		redisUp:   d("redis_up", "1 while the component reaches Redis, 0 while degraded.", "component"),
 		ctrs:      d("scenario_total", "Scenario counters by name.", "name"),
 		src:       newSourceDescs(d),
+		latency:   newLatencyDesc(d),
 	}
 }
 
@@ -50,6 +52,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	c.src.describe(ch)
+	ch <- c.latency
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -97,6 +100,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.redisUp, v, k)
 	}
 	c.src.collect(c.m.cfg, counter, gauge)
+	collectLatency(c.latency, c.p, ch)
 }
 
 func call(f func() map[string]int64) map[string]int64 {

@@ -28,6 +28,9 @@ type State struct {
 	Rules     []string              `json:"rules"`
 	Model     ModelState            `json:"model"`
 	Sources   SourcesState          `json:"sources"`
+	// Latency is each rule's decision latency (null: the pipeline keeps
+	// none).
+	Latency []LatencyRow          `json:"latency"`
 	Health    *metrics.HealthReport `json:"health,omitempty"`
 	Errors    []string              `json:"errors"`
 }
@@ -113,6 +116,7 @@ func (d *Dashboard) State(ctx context.Context, now time.Time, r Range) State {
 	}
 	s.Model = d.modelState(ctx, from, fail)
 	s.Sources = d.sources()
+	s.Latency = d.latency()
 	if d.cfg.Health != nil {
 		r := d.cfg.Health.Health(now)
 		s.Health = &r

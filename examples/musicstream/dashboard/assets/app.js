@@ -102,6 +102,7 @@
     renderPlays(st);
     dashboard.model(st);
     dashboard.sources(st);
+    dashboard.latency(st);
     renderOps(st);
     body.dataset.range = st.range.name;
 

@@ -88,5 +88,19 @@ var dashboard = (function () {
     }, "no sources");
   }
 
-  return { model: model, sources: sources };
+  // latency fills the decision-latency table: one row per rule.
+  function latency(st) {
+    var rows = st.latency, tb = byId("latency").tBodies[0];
+    if (!rows) {
+      byId("latency-note").textContent = "The pipeline keeps no decision latencies.";
+      rs.rows(tb, [], null, "none");
+      return;
+    }
+    byId("latency-note").textContent = rows.length ? "p50 and p99 are the upper bounds of the histogram's buckets (100 µs doubling); also rulestream_decision_latency_seconds in /metrics." : "";
+    rs.rows(tb, rows, function (r) {
+      return [r.rule, rs.fmt(r.count), r.p50ms.toFixed(1), r.p99ms.toFixed(1), r.maxMs.toFixed(1)];
+    }, "no decision written yet");
+  }
+
+  return { model: model, sources: sources, latency: latency };
 })();
