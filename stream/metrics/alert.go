@@ -19,8 +19,9 @@ const (
 
 // Alert is a change of a source's state that someone should hear of: one
 // per silence, per source that never started, and per recovery from
-// either. Its JSON (a webhook's body) and its Redis stream entry
-// (alert.RedisStream) carry the same field names.
+// either. Its Redis stream entry (alert.NewRedisStream, queue:alerts) and
+// a webhook's JSON body (alert.NewWebhook) carry the same field names,
+// the times in UTC with milliseconds; that JSON decodes into an Alert.
 type Alert struct {
 	// Source names the source: the file path, or topic/partition.
 	Source string    `json:"source"`
