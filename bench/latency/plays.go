@@ -114,8 +114,11 @@ type writer interface {
 
 type fileWriter struct{ f *os.File }
 
-func (w fileWriter) write(_ context.Context, lines []byte) error { _, err := w.f.Write(lines); return err }
-func (w fileWriter) close() error                                 { return w.f.Close() }
+func (w fileWriter) write(_ context.Context, lines []byte) error {
+	_, err := w.f.Write(lines)
+	return err
+}
+func (w fileWriter) close() error { return w.f.Close() }
 
 // runPlays feeds rate plays/s for the duration to a musicstream run and
 // reports the latency of upgrade_ad and interest.
