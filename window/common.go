@@ -29,6 +29,12 @@ type Stats struct {
 	Emitted    int64 // results emitted, updates included
 	Rejected   int64 // events with a time out of range, sent to the dead letter
 	Errors     int64 // a pattern's predicates that failed on an event (counted as no match)
+
+	// With Early set (count-within, sequence, new_value, distinct_count;
+	// see the package doc, "Early results"):
+	Early       int64 // results emitted on arrival of their events (included in Emitted)
+	Confirmed   int64 // event-time results not emitted: an early result had their completing event
+	Corrections int64 // event-time results emitted at the watermark: no early result had their completing event (included in Emitted)
 }
 
 // MaxEventTime bounds event times: windows need |time| < MaxEventTime

@@ -42,6 +42,19 @@ type CountWithinConfig struct {
 	// Beyond it the oldest half is decided early (counted as evictions) and
 	// events older than those become late. Default DefaultMaxPending.
 	MaxPending int
+	// Early emits a result as soon as the events of a key that have
+	// arrived (and are not used by an earlier result) hold Count events
+	// within Within: in the Process call of the event that makes the
+	// match, without waiting for the watermark. The event-time decision
+	// still runs at the watermark; its results whose completing event
+	// already had an early result are not emitted again (Stats.Confirmed),
+	// the others are (Stats.Corrections). With events in order the early
+	// results are the event-time results, one for one; under disorder
+	// every event-time result is emitted (early or as a correction), the
+	// earliest completion time among a key's results is the event-time
+	// answer's first, and a key has a result exactly when it has one in
+	// event time. See the package doc, "Early results".
+	Early bool
 }
 
 func (c *CountWithinConfig) setDefaults() {
@@ -91,6 +104,7 @@ type CountWithin struct {
 	log    evictionLog // of shedding only
 	stats  Stats
 	pub    *published
+	early  *early // Early mode's bookkeeping, nil without it
 }
 
 // NewCountWithin returns a CountWithin operator.
@@ -104,7 +118,15 @@ func NewCountWithin(cfg CountWithinConfig) (*CountWithin, error) {
 	c.pub = &published{}
 	c.clk.lateness = int64(cfg.AllowedLateness)
 	c.buf.dedup.name = cfg.Dedup
+	c.early = c.newEarly()
 	return c, nil
+}
+
+func (c *CountWithin) newEarly() *early {
+	if !c.cfg.Early {
+		return nil
+	}
+	return newEarly(c.cfg.KeyBy, c.cfg.Dedup, c.cfg.Within, c.cfg.MaxKeys, c.cfg.MaxPending, false, !c.cfg.AllowOverlap)
 }
 
 // Start takes the pipeline's allowed lateness if the config left it zero,
@@ -140,6 +162,9 @@ func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.
 			continue
 		}
 		c.buf.add(&in[i])
+		if c.early != nil {
+			c.arrive(&in[i], cut, out)
+		}
 	}
 	if len(c.buf.evs) > c.cfg.MaxPending {
 		rp := c.buf.cutHalf()
@@ -147,6 +172,9 @@ func (c *CountWithin) Process(_ context.Context, in []stream.Event, out *stream.
 		c.decide(rp, false, out)
 		c.stats.Evictions += int64(n - len(c.buf.evs))
 		c.clk.floor = max(c.clk.floor, rp)
+		if c.early != nil {
+			c.early.sweep(c.clk.cutoff(), false)
+		}
 	}
 	return nil
 }
@@ -165,6 +193,9 @@ func (c *CountWithin) Advance(_ context.Context, wm int64, out *stream.Emitter) 
 	all := c.clk.wm == stream.MaxWatermark
 	c.decide(rp, all, out)
 	c.expire(rp, all)
+	if c.early != nil {
+		c.early.sweep(rp, all)
+	}
 	return nil
 }
 
@@ -192,6 +223,9 @@ func (c *CountWithin) shedNow(out *stream.Emitter) {
 	}
 	for range shedCount(f, c.live()) {
 		c.evictOne()
+	}
+	if c.early != nil {
+		c.early.shed(f, &c.stats)
 	}
 	c.log.note(c.stats.Evictions, shedWhat)
 }

@@ -81,6 +81,9 @@ func (c *CountWithin) keyString(tab *flatTable, a, b int64) string {
 }
 
 func (c *CountWithin) match(ev *stream.Event, first int64, tab *flatTable, a, b int64, out *stream.Emitter) {
+	if c.early != nil && c.settle(ev) {
+		return
+	}
 	res := *ev
 	res.Window = &stream.WindowInfo{
 		Name: c.cfg.Name, Kind: KindCountWithin, Key: c.keyString(tab, a, b),
@@ -169,7 +172,9 @@ type cwKey struct {
 }
 
 // Snapshot serialises the watermark, the buffered events and every key's
-// unmatched event times, in a deterministic order.
+// unmatched event times, in a deterministic order; in Early mode, then
+// the early bookkeeping (so that a restored operator neither fires an
+// early result again nor emits its event-time result a second time).
 func (c *CountWithin) Snapshot() ([]byte, error) {
 	e := newEncoder(snapCountWith)
 	e.iv(c.clk.wm)
@@ -210,6 +215,9 @@ func (c *CountWithin) Snapshot() ([]byte, error) {
 		for i := 0; i < n; i++ {
 			e.iv(k.e[fHead+(head+i)%c.stride])
 		}
+	}
+	if c.early != nil {
+		c.early.encode(e, c.buf.known)
 	}
 	return e.b, nil
 }
@@ -253,6 +261,8 @@ func (c *CountWithin) Restore(data []byte) error {
 			en[fHead+j] = d.iv()
 		}
 	}
+	n.early = c.newEarly()
+	restoreEarly(d, n.early, c.buf.known)
 	if err := d.finish(); err != nil {
 		return err
 	}

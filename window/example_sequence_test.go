@@ -61,5 +61,5 @@ func ExampleNewSequence() {
 	// fail_then_buy user=1 first=12:05 last=12:15 span=10m0s
 	//   step 0: event 3 (payment_failed)
 	//   step 1: event 5 (purchase)
-	// {Late:0 Duplicates:1 Evictions:0 Expired:1 ActiveKeys:0 Pending:0 Emitted:1 Rejected:0 Errors:0}
+	// {Late:0 Duplicates:1 Evictions:0 Expired:1 ActiveKeys:0 Pending:0 Emitted:1 Rejected:0 Errors:0 Early:0 Confirmed:0 Corrections:0}
 }
