@@ -46,12 +46,13 @@ func runAbsence(ctx context.Context, o *options, rdb *redis.Client, bin, dir str
 	if err != nil {
 		return err
 	}
-	// The carts, by distinct users, at the current time.
+	// The carts, by distinct users, a millisecond apart up to the current
+	// time (none in the future of its arrival).
 	sent := map[int64]time.Time{}
 	var b bytes.Buffer
 	now := time.Now()
 	for i := range o.carts {
-		t := now.Add(time.Duration(i) * time.Millisecond)
+		t := now.Add(time.Duration(i-o.carts+1) * time.Millisecond)
 		fmt.Fprintf(&b, `{"event_id":%d,"user":"u%d","kind":"cart","item":"i1","amount":9.5,"device":"d","time":%q}`+"\n",
 			i+1, i, t.UTC().Format(time.RFC3339Nano))
 		sent[int64(i+1)] = t.Add(o.within)
