@@ -40,6 +40,7 @@ type driver struct {
 	bound     time.Duration
 	wm, maxT  int64
 	fed       int // events fed so far
+	all       []stream.Event
 	from      int // index of the first event of the last Process call
 	res       []emitted
 	out       stream.Emitter
@@ -74,6 +75,7 @@ func (d *driver) feed(evs []stream.Event, batch int) {
 		}
 		d.from = d.fed
 		d.fed += len(in)
+		d.all = append(d.all, in...)
 		d.collect(true)
 		if w := d.maxT - int64(d.bound); w > d.wm {
 			d.advance(w)
@@ -99,6 +101,9 @@ func (d *driver) finish() []emitted {
 	}
 	return d.res
 }
+
+// fedAll returns every event fed.
+func (d *driver) fedAll() []stream.Event { return d.all }
 
 // earlyDrive feeds evs in batches of batch events, advancing the
 // watermark to the highest time seen minus bound after each batch, then to
@@ -177,19 +182,29 @@ func checkEarly(t *testing.T, what string, got []emitted, want []stream.Event, s
 	diff(t, what+": early results in order", gl, wl)
 }
 
-// earlyLines describes results fully: window, completing event, steps.
+// earlyLines describes results fully: window, completing event, steps;
+// times in minutes from base.
 func earlyLines(evs []stream.Event) []string {
 	var ls []string
 	for _, ev := range evs {
 		w := ev.Window
-		l := fmt.Sprintf("%s %s %d..%d n=%d first=%d last=%d by=%d", w.Kind, w.Key, w.Start-base, w.End-base, w.Count,
-			w.First-base, w.Last-base, ev.Fields[0].Int())
+		l := fmt.Sprintf("%s %s %s..%s n=%d first=%s last=%s by=%d", w.Kind, w.Key, mins(w.Start), mins(w.End), w.Count,
+			mins(w.First), mins(w.Last), ev.Fields[0].Int())
 		for _, s := range w.Steps {
-			l += fmt.Sprintf(" [%d %d]", s.Time-base, s.Fields[0].Int())
+			l += fmt.Sprintf(" [%s %d]", mins(s.Time), s.Fields[0].Int())
 		}
 		ls = append(ls, l)
 	}
 	return ls
+}
+
+// mins is t in minutes from base (with the nanoseconds if not whole).
+func mins(t int64) string {
+	d := time.Duration(t - base)
+	if d%time.Minute == 0 {
+		return fmt.Sprint(int64(d / time.Minute))
+	}
+	return d.String()
 }
 
 // decisionOrder sorts events as the operators decide them: time, then the
@@ -202,3 +217,44 @@ func decisionOrder(evs []stream.Event) []stream.Event {
 	return evs
 }
 
+// earlyOp is an operator with counters and snapshots.
+type earlyOp interface {
+	statser
+	stream.Snapshotter
+}
+
+// earlyRun checks one input against the operator's event-time results
+// (fresh(false) on the same input): arrival as given, in batches of batch,
+// through fresh(true), and restarted from a snapshot after snapAt events
+// when snapAt >= 0 (the snapshot restores into a fresh operator to the
+// same bytes); then, when inOrder, the same events in decision order. It
+// returns the counters of the run in arrival order.
+func earlyRun(t *testing.T, what string, fresh func(early bool) earlyOp, evs []stream.Event, batch int, bound time.Duration, snapAt int, inOrder bool) window.Stats {
+	t.Helper()
+	want := evsOf(earlyDrive(t, fresh(false), evs, batch, bound))
+	op := fresh(true)
+	d := newDriver(t, op, bound)
+	st := window.Stats{}
+	if snapAt >= 0 {
+		d.feed(evs[:snapAt], batch)
+		snap := must(op.Snapshot())
+		back := fresh(true)
+		if err := back.Restore(snap); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if again := must(back.Snapshot()); !slices.Equal(again, snap) {
+			t.Fatalf("%s: the restored operator's snapshot differs", what)
+		}
+		st, d.op, op, evs = op.Stats(), back, back, evs[snapAt:]
+	}
+	d.feed(evs, batch)
+	got := d.finish()
+	st = addStats(st, op.Stats())
+	checkEarly(t, what, got, want, st, nil)
+	if inOrder {
+		sorted := decisionOrder(d.fedAll())
+		op := fresh(true)
+		checkEarly(t, what+" in order", earlyDrive(t, op, sorted, batch, bound), want, op.Stats(), sorted)
+	}
+	return st
+}

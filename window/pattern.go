@@ -93,6 +93,20 @@ type SequenceConfig struct {
 	// expired) per key; beyond it the oldest is dropped, counted in
 	// Stats.Evictions. Default DefaultMaxMatches.
 	MaxMatches int
+	// Early emits a match as soon as the events of its key that have
+	// arrived (and are not used by an earlier result) hold the steps in
+	// order within Within: in the Process call of the event that makes it,
+	// without waiting for the watermark. The match is the one the rule
+	// above finds among those events; it claims them up to its last one.
+	// The event-time decision still runs at the watermark; its results
+	// whose completing event already had an early result are not emitted
+	// again (Stats.Confirmed), the others are (Stats.Corrections). With
+	// events in order the early results are the event-time results, one
+	// for one; under disorder every event-time result is emitted (early or
+	// as a correction). The steps' predicates are also called on arrival
+	// (errors there are not counted again in Stats.Errors). At most 64
+	// Steps. See the package doc, "Early results".
+	Early bool
 }
 
 // AbsenceConfig configures an Absence: per key, an event matching Start

@@ -23,7 +23,7 @@ func (c *SequenceConfig) setDefaults() {
 
 // Validate reports settings that cannot work: those of PatternConfig, fewer
 // than two steps (or more than 1024), a nil step, MaxMatches above 32768,
-// MaxKeys above 2^30.
+// MaxKeys above 2^30, more than 64 steps with Early.
 func (c SequenceConfig) Validate() error {
 	errs := c.PatternConfig.check()
 	if len(c.Steps) < 2 || len(c.Steps) > maxSeqSteps {
@@ -40,6 +40,9 @@ func (c SequenceConfig) Validate() error {
 	}
 	if c.MaxKeys > maxSeqKeys {
 		errs = append(errs, errors.New("MaxKeys must be at most 2^30"))
+	}
+	if c.Early && len(c.Steps) > maxEarlySteps {
+		errs = append(errs, errors.New("Early needs at most 64 Steps"))
 	}
 	return configErr("sequence "+c.Name, errs)
 }
@@ -105,11 +108,15 @@ type Sequence struct {
 	shed   shedRequest
 	log    evictionLog
 	pub    *published
+	early  *early  // Early mode's bookkeeping, nil without it
+	ecand  []int32 // Early: candidates' matched pool entries, steps-1 each
+	ecnt   []int32 // Early: candidates' matched steps
 }
 
 // seqEvictions counts evictions by cause, for the log; shed counts those
-// of keys and pending events that were shed for the memory budget.
-type seqEvictions struct{ keys, matches, pending, shed int64 }
+// of keys and pending events that were shed for the memory budget, early
+// those of Early mode's bookkeeping.
+type seqEvictions struct{ keys, matches, pending, shed, early int64 }
 
 // NewSequence returns a Sequence operator.
 func NewSequence(cfg SequenceConfig) (*Sequence, error) {
@@ -119,6 +126,7 @@ func NewSequence(cfg SequenceConfig) (*Sequence, error) {
 	}
 	s := &Sequence{cfg: cfg, clk: newClock(), pub: &published{}}
 	s.init()
+	s.early = s.newEarly()
 	s.clk.lateness = int64(cfg.AllowedLateness)
 	s.buf.dedup.name = cfg.Dedup
 	s.log = evictionLog{op: "sequence " + cfg.Name}
@@ -171,6 +179,9 @@ func (s *Sequence) Process(_ context.Context, in []stream.Event, out *stream.Emi
 			continue
 		}
 		s.buf.add(&in[i])
+		if s.early != nil {
+			s.arrive(&in[i], cut, out)
+		}
 	}
 	if len(s.buf.evs) > s.cfg.MaxPending {
 		rp := s.buf.cutHalf()
@@ -179,6 +190,9 @@ func (s *Sequence) Process(_ context.Context, in []stream.Event, out *stream.Emi
 		s.stats.Evictions += int64(n - len(s.buf.evs))
 		s.ev.pending += int64(n - len(s.buf.evs))
 		s.clk.floor = max(s.clk.floor, rp)
+		if s.early != nil {
+			s.early.sweep(s.clk.cutoff(), false)
+		}
 	}
 	return nil
 }
@@ -197,6 +211,9 @@ func (s *Sequence) Advance(_ context.Context, wm int64, out *stream.Emitter) err
 	all := s.clk.wm == stream.MaxWatermark
 	s.decide(rp, all, out)
 	s.expire(rp, all)
+	if s.early != nil {
+		s.early.sweep(rp, all)
+	}
 	return nil
 }
 
@@ -231,6 +248,12 @@ func (s *Sequence) shedNow(out *stream.Emitter) {
 		s.evictOne()
 	}
 	s.ev.shed += int64(k)
+	if s.early != nil {
+		before := s.stats.Evictions
+		s.early.shed(f, &s.stats)
+		s.ev.early += s.stats.Evictions - before
+		s.ev.shed += s.stats.Evictions - before
+	}
 }
 
 func (s *Sequence) decide(rp int64, all bool, out *stream.Emitter) {

@@ -15,7 +15,8 @@ type seqKey struct {
 
 // Snapshot serialises the watermark, the buffered events and every key's
 // candidates (each matched event's time and fields), in a deterministic
-// order: keys by newest start, then key.
+// order: keys by newest start, then key; in Early mode, then the early
+// bookkeeping.
 func (s *Sequence) Snapshot() ([]byte, error) {
 	e := newEncoder(snapSequence)
 	e.iv(s.clk.wm)
@@ -62,6 +63,9 @@ func (s *Sequence) Snapshot() ([]byte, error) {
 			}
 		})
 	}
+	if s.early != nil {
+		s.early.encode(e, s.buf.known)
+	}
 	return e.b, nil
 }
 
@@ -97,6 +101,8 @@ func (s *Sequence) Restore(data []byte) error {
 	for i := 0; i < keys && d.err == nil; i++ {
 		n.restoreKey(d)
 	}
+	n.early = s.newEarly()
+	restoreEarly(d, n.early, s.buf.known)
 	if err := d.finish(); err != nil {
 		return err
 	}

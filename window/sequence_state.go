@@ -217,6 +217,9 @@ func (s *Sequence) keyString(tab *flatTable, a, b int64) string {
 // match emits the candidate run (every step matched but the last),
 // completed by ev.
 func (s *Sequence) match(ev *stream.Event, run []int64, tab *flatTable, a, b int64, out *stream.Emitter) {
+	if s.early != nil && s.settle(ev) {
+		return
+	}
 	steps := make([]stream.Matched, s.steps)
 	for j := range s.steps - 1 {
 		steps[j] = stream.Matched{Time: run[2*j], Fields: s.held.get(runSlot(run, j))}
@@ -276,6 +279,9 @@ func (s *Sequence) evictOne() {
 }
 
 func (e seqEvictions) String() string {
+	if e.early > 0 {
+		return fmt.Sprintf("keys %d, candidate matches %d, pending events %d, early bookkeeping of keys %d (of these, shed for the memory budget: %d)", e.keys, e.matches, e.pending, e.early, e.shed)
+	}
 	if e.shed > 0 {
 		return fmt.Sprintf("keys %d, candidate matches %d, pending events %d (of these, shed for the memory budget: %d)", e.keys, e.matches, e.pending, e.shed)
 	}
