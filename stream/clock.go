@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -33,6 +35,7 @@ type ManualClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	tickers []*manualTicker
+	changed chan struct{} // closed when a ticker starts or stops
 }
 
 type manualTicker struct {
@@ -58,10 +61,46 @@ func (c *ManualClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
 	defer c.mu.Unlock()
 	t := &manualTicker{c: make(chan time.Time, 1), every: d, next: c.now.Add(d)}
 	c.tickers = append(c.tickers, t)
+	c.signal()
 	return t.c, func() {
 		c.mu.Lock()
-		t.stopped = true
+		defer c.mu.Unlock()
+		if !t.stopped {
+			t.stopped = true
+			c.tickers = slices.DeleteFunc(c.tickers, func(x *manualTicker) bool { return x == t })
+			c.signal()
+		}
+	}
+}
+
+// signal wakes WaitTickers (c.mu held).
+func (c *ManualClock) signal() {
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
+}
+
+// WaitTickers blocks until at least n tickers are running (made by
+// NewTicker and not stopped), so that a test's Advance reaches the ticker
+// a goroutine is about to wait on, or until ctx ends.
+func (c *ManualClock) WaitTickers(ctx context.Context, n int) error {
+	for {
+		c.mu.Lock()
+		if len(c.tickers) >= n {
+			c.mu.Unlock()
+			return nil
+		}
+		if c.changed == nil {
+			c.changed = make(chan struct{})
+		}
+		ch := c.changed
 		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

@@ -16,9 +16,21 @@ type FileConfig struct {
 	BatchSize int
 	// Follow keeps reading as the file grows, like tail -F: at the end it
 	// waits, and reopens the path when the file is replaced or truncated.
+	// A write to the file wakes the reader at once (change notification:
+	// inotify on Linux, kqueue, ReadDirectoryChangesW, watching the file's
+	// directory); the poll goes on as the fallback.
 	Follow bool
-	// PollInterval is how often a followed file is checked. Default 250ms.
+	// PollInterval is how often a followed file is checked when no change
+	// notification came: the bound on how late a change notification
+	// cannot report is seen (a filesystem without inotify, such as NFS or
+	// FUSE, a path whose directory was replaced, a file reached through a
+	// symbolic link that changed), and the latency of every append under
+	// PollOnly. Default 250ms.
 	PollInterval time.Duration
+	// PollOnly turns change notification off: a followed file is then only
+	// checked every PollInterval. Notification also falls back to polling
+	// by itself when it cannot be set up (no inotify instance left, say).
+	PollOnly bool
 	// Clock drives the polling. Default: the system clock.
 	Clock Clock
 	// ChunkSize is how many bytes are read at once. Default 256 KiB.
@@ -77,6 +89,14 @@ type FileSource struct {
 	header  bool   // the current file's header was seen (or none is needed)
 	// headerRead is true once a header was read (from the first file).
 	headerRead bool
+	// replaced: the followed path is a new file; the old one is read to its
+	// end first.
+	replaced bool
+
+	watch      *watcher  // wakes wait when the file changes (nil: polling)
+	ownWatch   bool      // watch is this source's own, closed with it
+	wsub       *watchSub // this file's subscription to watch
+	watchTried bool      // subscribing was tried (or is not to be)
 }
 
 // NewFileSource returns a source reading path ("-" for stdin) with dec.
@@ -169,6 +189,7 @@ func (s *FileSource) open() error {
 
 // Close closes the file (never stdin).
 func (s *FileSource) Close(context.Context) error {
+	s.unwatch()
 	if s.file != nil {
 		err := s.file.Close()
 		s.file = nil
@@ -380,30 +401,94 @@ var bom = []byte("\ufeff")
 // maxRejectRaw bounds the raw bytes kept of an over-long line.
 const maxRejectRaw = 4096
 
-// wait blocks until the next poll, then reopens the path if the file was
-// replaced (rotated) or truncated.
+// wait blocks until the file changes or the next poll, then reopens the
+// path if the file was replaced (rotated) or truncated.
 func (s *FileSource) wait(ctx context.Context) error {
+	if s.replaced {
+		// The old file was read to its end: on to the new one.
+		s.replaced = false
+		return s.reopen()
+	}
+	if !s.watchTried {
+		s.watchTried = true
+		if s.subscribe() {
+			// Look once more: what was written before the subscription
+			// sent no notification.
+			return nil
+		}
+	}
+	var changed <-chan struct{} // nil without notification: only the poll
+	if s.wsub != nil {
+		changed = s.wsub.c
+	}
 	tick, stop := s.cfg.Clock.NewTicker(s.cfg.PollInterval)
 	defer stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-tick:
+	case <-changed:
 	}
 	fi, err := os.Stat(s.path)
 	if err != nil {
 		return nil // being rotated: try again at the next poll
 	}
 	cur, err := s.file.Stat()
-	if err != nil || !os.SameFile(fi, cur) || fi.Size() < s.offset {
-		if len(s.pending) > 0 {
-			// The old file's unterminated last line is a line.
-			s.chunk, s.pos = string(s.pending)+"\n", 0
-			s.pending = s.pending[:0]
-		}
-		return s.open()
+	switch {
+	case err == nil && os.SameFile(fi, cur) && fi.Size() >= s.offset:
+		return nil // the same file, grown or not
+	case err == nil && !os.SameFile(fi, cur) && cur.Size() > s.offset:
+		// Replaced, but the old file got lines after those read (written
+		// before its writer moved on): read them, then the new file.
+		s.replaced = true
+		return nil
 	}
-	return nil
+	return s.reopen()
+}
+
+// reopen opens the path again, after a rotation or truncation.
+func (s *FileSource) reopen() error {
+	if len(s.pending) > 0 {
+		// The old file's unterminated last line is a line.
+		s.chunk, s.pos = string(s.pending)+"\n", 0
+		s.pending = s.pending[:0]
+	}
+	return s.open()
+}
+
+// subscribe sets up the change notification of a followed file, with a
+// watcher of its own unless one was given (a GlobSource's). It reports
+// whether notifications will come; if not, the file is polled.
+func (s *FileSource) subscribe() bool {
+	if s.cfg.PollOnly || s.path == "-" || s.path == "" {
+		return false
+	}
+	if s.watch == nil {
+		w, err := newWatcher()
+		if err != nil {
+			return false
+		}
+		s.watch, s.ownWatch = w, true
+	}
+	sub, err := s.watch.file(s.path)
+	if err != nil {
+		s.unwatch()
+		return false
+	}
+	s.wsub = sub
+	return true
+}
+
+// unwatch ends the file's subscription, and its watcher if its own.
+func (s *FileSource) unwatch() {
+	if s.wsub != nil {
+		s.watch.remove(s.wsub)
+		s.wsub = nil
+	}
+	if s.ownWatch {
+		_ = s.watch.close()
+	}
+	s.watch, s.ownWatch = nil, false
 }
 
 var _ SchemaSource = (*FileSource)(nil)

@@ -8,16 +8,20 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
 // GlobConfig configures a GlobSource. Zero values mean the defaults.
 type GlobConfig struct {
-	// File configures each file's source. Follow is always on.
+	// File configures each file's source. Follow is always on. Unless
+	// File.PollOnly, one change notification watcher serves every file,
+	// and a file created in the pattern's directory (when the directory
+	// part has no wildcard) is matched at once.
 	File FileConfig
 	// Rescan is how often the pattern is matched again for files that
-	// appeared. Default 1s.
+	// appeared (the fallback when no notification says so). Default 1s.
 	Rescan time.Duration
 	// Clock paces the rescans. Default File.Clock (the system clock).
 	Clock Clock
@@ -63,6 +67,7 @@ type GlobSource struct {
 	files []*FileSource // by partition
 	known map[string]bool
 
+	watch     *watcher // shared by the files (nil: polling)
 	startOnce sync.Once
 	startErr  error
 	ch        chan globMsg
@@ -133,9 +138,16 @@ func (g *GlobSource) match() ([]string, error) {
 func (g *GlobSource) add(path string, dec Decoder) int32 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.files = append(g.files, NewFileSource(path, dec, g.cfg.File))
+	g.files = append(g.files, g.newFile(path, dec))
 	g.known[path] = true
 	return int32(len(g.files) - 1)
+}
+
+// newFile returns the source of one file, woken by the glob's watcher.
+func (g *GlobSource) newFile(path string, dec Decoder) *FileSource {
+	f := NewFileSource(path, dec, g.cfg.File)
+	f.watch, f.watchTried = g.watch, g.watch == nil
+	return f
 }
 
 func (g *GlobSource) file(part int32) *FileSource {
@@ -191,13 +203,30 @@ func (g *GlobSource) Connect(ctx context.Context) error {
 }
 
 func (g *GlobSource) start() error {
+	var created <-chan struct{} // a file was created in the pattern's directory
+	if !g.cfg.File.PollOnly {
+		if w, err := newWatcher(); err == nil {
+			g.watch = w
+			if dir := filepath.Dir(g.pattern); !hasMeta(dir) {
+				if sub, err := w.created(dir); err == nil {
+					created = sub.c
+				}
+			}
+		}
+	}
 	g.mu.Lock()
 	files := slices.Clone(g.files)
+	for _, f := range files {
+		f.watch, f.watchTried = g.watch, g.watch == nil
+	}
 	g.mu.Unlock()
 	for _, f := range files {
 		if err := f.Connect(context.Background()); err != nil {
 			for _, f := range files {
 				_ = f.Close(context.Background())
+			}
+			if g.watch != nil {
+				_ = g.watch.close()
 			}
 			return err
 		}
@@ -215,6 +244,8 @@ func (g *GlobSource) start() error {
 		for {
 			select {
 			case <-tick:
+				g.rescan(ctx)
+			case <-created:
 				g.rescan(ctx)
 			case <-ctx.Done():
 				return
@@ -272,7 +303,7 @@ func (g *GlobSource) rescan(ctx context.Context) {
 			g.send(ctx, globMsg{err: fmt.Errorf("%s: %w", path, err)})
 			return
 		}
-		f := NewFileSource(path, dec, g.cfg.File)
+		f := g.newFile(path, dec)
 		if err := f.Connect(ctx); err != nil {
 			g.cfg.Logger.Warn("a file matching the input could not be opened; tried again at the next rescan", "file", path, "error", err)
 			continue
@@ -322,7 +353,20 @@ func (g *GlobSource) Close(ctx context.Context) error {
 	for _, f := range g.files {
 		errs = append(errs, f.Close(ctx))
 	}
+	if g.watch != nil {
+		errs = append(errs, g.watch.close())
+		g.watch = nil
+	}
 	return errors.Join(errs...)
+}
+
+// hasMeta reports whether path has filepath.Match's special characters.
+func hasMeta(path string) bool {
+	magic := `*?[`
+	if filepath.Separator != '\\' {
+		magic = `*?[\`
+	}
+	return strings.ContainsAny(path, magic)
 }
 
 var (
