@@ -76,6 +76,9 @@ type DistinctCounter struct {
 	log    evictionLog
 	stats  Stats
 	pub    *published
+	early  *early                 // Early mode's bookkeeping, nil without it
+	efield fieldRef               // Early: the value field
+	ecount map[stream.Value]int32 // Early: values in a window of the pool
 }
 
 // NewDistinctCount returns a DistinctCounter operator.
@@ -87,6 +90,9 @@ func NewDistinctCount(cfg DistinctCountConfig) (*DistinctCounter, error) {
 	c := &DistinctCounter{cfg: cfg, within: int64(cfg.Within), clk: newClock(), slots: cfg.Count - 1, pub: &published{}}
 	c.reset()
 	c.bind()
+	if c.early = c.newEarly(); c.early != nil {
+		c.efield, c.ecount = fieldRef{name: cfg.Field}, map[stream.Value]int32{}
+	}
 	c.clk.lateness = int64(cfg.AllowedLateness)
 	c.buf.dedup.name = cfg.Dedup
 	return c, nil
@@ -147,6 +153,9 @@ func (c *DistinctCounter) Process(_ context.Context, in []stream.Event, out *str
 			continue
 		}
 		c.buf.add(&in[i])
+		if c.early != nil {
+			c.arrive(&in[i], cut, out)
+		}
 	}
 	if len(c.buf.evs) > c.cfg.MaxPending {
 		rp := c.buf.cutHalf()
@@ -155,6 +164,9 @@ func (c *DistinctCounter) Process(_ context.Context, in []stream.Event, out *str
 		c.stats.Evictions += int64(n - len(c.buf.evs))
 		c.log.note(c.stats.Evictions, "events decided early (MaxPending)")
 		c.clk.floor = max(c.clk.floor, rp)
+		if c.early != nil {
+			c.early.sweep(c.clk.cutoff(), false)
+		}
 	}
 	return nil
 }
@@ -173,6 +185,9 @@ func (c *DistinctCounter) Advance(_ context.Context, wm int64, out *stream.Emitt
 	all := c.clk.wm == stream.MaxWatermark
 	c.decide(rp, all, out)
 	c.expire(rp, all)
+	if c.early != nil {
+		c.early.sweep(rp, all)
+	}
 	return nil
 }
 
@@ -200,6 +215,9 @@ func (c *DistinctCounter) shedNow(out *stream.Emitter) {
 	}
 	for range shedCount(f, c.live()) {
 		c.dropOldest()
+	}
+	if c.early != nil {
+		c.early.shed(f, &c.stats)
 	}
 	c.log.note(c.stats.Evictions, shedWhat)
 }
@@ -273,6 +291,9 @@ func (c *DistinctCounter) step(ev *stream.Event, pk *preKey, out *stream.Emitter
 }
 
 func (c *DistinctCounter) match(ev *stream.Event, first int64, out *stream.Emitter) {
+	if c.early != nil && c.settle(ev) {
+		return
+	}
 	res := *ev
 	res.Window = &stream.WindowInfo{Name: c.cfg.Name, Kind: KindDistinctCount, Key: keyText(c.kf.values(ev)),
 		Start: first, End: ev.Time, Count: int64(c.cfg.Count), First: first, Last: ev.Time}

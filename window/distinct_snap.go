@@ -8,7 +8,8 @@ import (
 )
 
 // Snapshot serialises the watermark, the buffered events and every key's
-// values with their times, in a deterministic order.
+// values with their times, in a deterministic order; in Early mode, then
+// the early bookkeeping.
 func (c *DistinctCounter) Snapshot() ([]byte, error) {
 	e := newEncoder(snapDistinct)
 	e.iv(c.clk.wm)
@@ -55,6 +56,9 @@ func (c *DistinctCounter) Snapshot() ([]byte, error) {
 			}
 			e.iv(k.e[fHead+2*i+1])
 		}
+	}
+	if c.early != nil {
+		c.early.encode(e, c.buf.known)
 	}
 	return e.b, nil
 }
@@ -110,6 +114,8 @@ func (c *DistinctCounter) Restore(data []byte) error {
 		}
 		n.restoreKey(tab.at(tab.insert(p, a, b)), last, vals, times)
 	}
+	n.early, n.efield, n.ecount = c.newEarly(), c.efield, c.ecount
+	restoreEarly(d, n.early, c.buf.known)
 	if err := d.finish(); err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ type NewValue struct {
 	log   evictionLog
 	stats Stats
 	pub   *published
+	early *early // Early mode's bookkeeping (by key and value), nil without it
 }
 
 // NewNewValue returns a NewValue operator.
@@ -57,6 +58,7 @@ func NewNewValue(cfg NewValueConfig) (*NewValue, error) {
 		ints: newFlat(fHead), other: newFlat(fHead), pub: &published{}}
 	n.clk.lateness = int64(cfg.AllowedLateness)
 	n.buf.dedup.name = cfg.Dedup
+	n.early = n.newEarly()
 	return n, nil
 }
 
@@ -96,6 +98,9 @@ func (n *NewValue) Process(_ context.Context, in []stream.Event, out *stream.Emi
 			continue
 		}
 		n.buf.add(&in[i])
+		if n.early != nil {
+			n.arrive(&in[i], cut, out)
+		}
 	}
 	if len(n.buf.evs) > n.cfg.MaxPending {
 		rp := n.buf.cutHalf()
@@ -104,6 +109,9 @@ func (n *NewValue) Process(_ context.Context, in []stream.Event, out *stream.Emi
 		n.stats.Evictions += int64(before - len(n.buf.evs))
 		n.log.note(n.stats.Evictions, "events decided early (MaxPending)")
 		n.clk.floor = max(n.clk.floor, rp)
+		if n.early != nil {
+			n.early.sweep(n.clk.cutoff(), false)
+		}
 	}
 	return nil
 }
@@ -122,6 +130,9 @@ func (n *NewValue) Advance(_ context.Context, wm int64, out *stream.Emitter) err
 	all := n.clk.wm == stream.MaxWatermark
 	n.decide(rp, all, out)
 	n.expire(rp, all)
+	if n.early != nil {
+		n.early.sweep(rp, all)
+	}
 	return nil
 }
 
@@ -149,6 +160,9 @@ func (n *NewValue) shedNow(out *stream.Emitter) {
 	}
 	for range shedCount(f, n.live()) {
 		n.dropOldest()
+	}
+	if n.early != nil {
+		n.early.shed(f, &n.stats)
 	}
 	n.log.note(n.stats.Evictions, shedWhat)
 }
@@ -225,6 +239,9 @@ func (n *NewValue) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 }
 
 func (n *NewValue) emit(ev *stream.Event, out *stream.Emitter) {
+	if n.early != nil && n.settle(ev) {
+		return
+	}
 	res := *ev
 	res.Window = &stream.WindowInfo{Name: n.cfg.Name, Kind: KindNewValue, Key: keyText(n.key.values(ev)),
 		Start: ev.Time, End: ev.Time, First: ev.Time, Last: ev.Time, Count: 1}

@@ -12,7 +12,8 @@ type nvPair struct {
 }
 
 // Snapshot serialises the watermark, the buffered events and every pair's
-// last time, in a deterministic order.
+// last time, in a deterministic order; in Early mode, then the early
+// bookkeeping.
 func (n *NewValue) Snapshot() ([]byte, error) {
 	e := newEncoder(snapNewValue)
 	e.iv(n.clk.wm)
@@ -48,6 +49,9 @@ func (n *NewValue) Snapshot() ([]byte, error) {
 		}
 		e.iv(p.last)
 	}
+	if n.early != nil {
+		n.early.encode(e, n.buf.known)
+	}
 	return e.b, nil
 }
 
@@ -82,6 +86,8 @@ func (n *NewValue) Restore(data []byte) error {
 		}
 		tab.at(tab.insert(p, a, b))[fLast] = last
 	}
+	r.early = n.newEarly()
+	restoreEarly(d, r.early, n.buf.known)
 	if err := d.finish(); err != nil {
 		return err
 	}

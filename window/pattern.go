@@ -134,6 +134,19 @@ type NewValueConfig struct {
 	PatternConfig
 	// Field is the field whose values are tracked. Required.
 	Field string
+	// Early emits an event on arrival when its value was not seen among
+	// the events of its key that have arrived, in the Within before it: in
+	// its Process call, without waiting for the watermark. The event-time
+	// decision still runs at the watermark; its results already emitted
+	// early are not emitted again (Stats.Confirmed), the others are
+	// (Stats.Corrections). With events in order the early results are the
+	// event-time results, one for one. Under disorder, new_value is not
+	// monotone: an event that arrives later but is earlier in event time
+	// can make a value not new after all, so an early result may be one
+	// the event-time answer does not have (it is not retracted); every
+	// event-time result is emitted (early or as a correction), never
+	// twice. See the package doc, "Early results".
+	Early bool
 }
 
 // DistinctCountConfig configures a DistinctCount: per key, an event that
@@ -147,4 +160,16 @@ type DistinctCountConfig struct {
 	Field string
 	// Count is the number of distinct values that makes a match (≥ 1).
 	Count int
+	// Early emits a match as soon as the events of its key that have
+	// arrived (and are not used by an earlier result) hold Count distinct
+	// values within Within: in the Process call of the event that makes
+	// it, without waiting for the watermark. The match is the one the rule
+	// above finds among those events; it claims them up to its completing
+	// event. The event-time decision still runs at the watermark; its
+	// results whose completing event already had an early result are not
+	// emitted again (Stats.Confirmed), the others are (Stats.Corrections).
+	// With events in order the early results are the event-time results,
+	// one for one; under disorder every event-time result is emitted
+	// (early or as a correction). See the package doc, "Early results".
+	Early bool
 }
