@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -89,6 +90,9 @@ type FileSource struct {
 	header  bool   // the current file's header was seen (or none is needed)
 	// headerRead is true once a header was read (from the first file).
 	headerRead bool
+	// drained: the last read from a reader that is not a regular file (a
+	// pipe, stdin) took less than it could: all there was for now.
+	drained bool
 	// replaced: the followed path is a new file; the old one is read to its
 	// end first.
 	replaced bool
@@ -234,6 +238,12 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 			}
 			return b, ErrEndOfInput
 		}
+		if s.drained && (len(b.Events) > 0 || len(b.Rejects) > 0) {
+			// A pipe gave all it had: what was read goes now, rather than
+			// waiting for a full batch that may take long to come.
+			s.drained = false
+			return b, nil
+		}
 		n, err := s.fill()
 		if n > 0 {
 			continue
@@ -266,7 +276,11 @@ func (s *FileSource) fill() (int, error) {
 		copy(grown, s.pending)
 		s.pending = grown
 	}
+	space := cap(s.pending) - len(s.pending)
 	n, err := s.rd.Read(s.pending[len(s.pending):cap(s.pending)])
+	// A short read from a pipe or stdin means nothing more is there yet. A
+	// regular file's short read is its end: Read handles that.
+	s.drained = s.file == nil && n < space
 	if n == 0 {
 		if err == nil {
 			err = io.EOF
@@ -360,14 +374,21 @@ func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
 	}
 	schema := s.dec.Schema()
 	nf := schema.Len()
-	if len(*vals) < nf {
-		*vals = make([]Value, nf*s.cfg.BatchSize)
-		if b.Events == nil {
-			b.Events = make([]Event, 0, s.cfg.BatchSize)
+	if len(*vals) < nf || b.Events == nil {
+		// Room for the rest of a batch, or for the lines read and not yet
+		// decoded when they are few (counted when under 16 bytes a line
+		// would fill the batch): a line that trickles in alone does not
+		// cost a whole batch's.
+		n := s.cfg.BatchSize - len(b.Events)
+		if rest := len(s.chunk) - s.pos; rest < 16*n {
+			n = min(n, 1+strings.Count(s.chunk[min(s.pos, len(s.chunk)):], "\n"))
 		}
-	}
-	if b.Events == nil {
-		b.Events = make([]Event, 0, s.cfg.BatchSize)
+		if len(*vals) < nf {
+			*vals = make([]Value, nf*n)
+		}
+		if b.Events == nil {
+			b.Events = make([]Event, 0, n)
+		}
 	}
 	b.Events = append(b.Events, Event{Pos: pos, Schema: schema})
 	ev := &b.Events[len(b.Events)-1]

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -164,6 +165,34 @@ func TestFileSourcePollsWithoutNotification(t *testing.T) {
 			require.Equal(t, []int64{2}, ids(t, <-got))
 		})
 	}
+}
+
+// A line from a pipe (stdin) is delivered at once, not held until a
+// batch fills or the input ends.
+func TestReaderSourceDeliversWhatThePipeHas(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	src := NewReaderSource("stdin", pr, testPlayDecoder(), FileConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for id := 1; id <= 3; id++ {
+		got := readAsync(ctx, src)
+		_, err := io.WriteString(pw, playLines(id, 1, t0))
+		require.NoError(t, err)
+		require.Equal(t, []int64{int64(id)}, ids(t, <-got))
+	}
+	// A line in two writes is one event; a full read is one batch.
+	got := readAsync(ctx, src)
+	line := playLines(4, 1, t0)
+	_, err := io.WriteString(pw, line[:10])
+	require.NoError(t, err)
+	_, err = io.WriteString(pw, line[10:]+playLines(5, 2, t0))
+	require.NoError(t, err)
+	require.Equal(t, []int64{4, 5, 6}, ids(t, <-got))
+	require.NoError(t, pw.Close())
+	_, err = src.Read(ctx)
+	require.ErrorIs(t, err, ErrEndOfInput)
 }
 
 // A glob's files share one watcher: an append to any of them, and a file

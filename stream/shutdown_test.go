@@ -226,7 +226,7 @@ func TestShutdownDoesNotWaitForAStuckReader(t *testing.T) {
 	seen := make(chan struct{})
 	p := stream.New("stuck", stream.Config{ShutdownTimeout: time.Hour, ProcessingTime: true})
 	p.From(src).Via(stream.Map(func(ev *stream.Event) bool {
-		if ev.Get("n").Int() == 3 {
+		if ev.Get("n").Int() == 4 {
 			close(seen)
 		}
 		return true
@@ -234,7 +234,9 @@ func TestShutdownDoesNotWaitForAStuckReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	_, err := io.WriteString(pw, "n\n1\n2\n3\n4\n") // one batch; the fourth line waits for more
+	// A full batch, then the fourth line at once: the pipe has nothing more
+	// for now. Then the reader is stuck in Read.
+	_, err := io.WriteString(pw, "n\n1\n2\n3\n4\n")
 	require.NoError(t, err)
 	<-seen
 	cancel()
@@ -244,5 +246,5 @@ func TestShutdownDoesNotWaitForAStuckReader(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run waits for a reader stuck in Read")
 	}
-	require.Equal(t, 3, out.Len())
+	require.Equal(t, 4, out.Len())
 }
