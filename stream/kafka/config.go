@@ -82,8 +82,19 @@ type SourceConfig struct {
 	// declare its schema (stream.NewColumnsDecoder, stream.NewJSONDecoder).
 	// Header-mapped decoders are refused: messages have no header.
 	Decoder stream.Decoder
-	// BatchSize is the most events in one batch. Default 1024.
+	// BatchSize is the most events in one batch. Default 1024. A batch
+	// holds what has arrived: it never waits to fill.
 	BatchSize int
+	// MaxWait is how long the broker may hold a fetch while the partitions
+	// have no new data (sarama's Consumer.MaxWaitTime; Consumer.Fetch.Min
+	// is 1 byte, so a new message ends the wait at once). It does not
+	// delay a message of a partition being fetched, but bounds how long a
+	// partition joins the next fetch: one just assigned, or one resumed
+	// after the pipeline took its messages slower than sarama's
+	// MaxProcessingTime (100ms). Each idle broker connection then answers
+	// a fetch every MaxWait: at 50ms, 20 small requests a second. Default
+	// 50ms (sarama's own default is 500ms); at least 1ms.
+	MaxWait time.Duration
 	// StopAtEnd makes Read return stream.ErrEndOfInput once every partition
 	// assigned to this consumer has been delivered up to the high-water mark
 	// it had when the source connected. For tests and one-shot runs.
@@ -124,6 +135,9 @@ func (c *SourceConfig) setDefaults() {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 1024
 	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 50 * time.Millisecond
+	}
 	if c.CommitInterval <= 0 {
 		c.CommitInterval = time.Second
 	}
@@ -150,6 +164,9 @@ func (c SourceConfig) Validate() error {
 	if c.Group == "" {
 		errs = append(errs, errors.New("no Group"))
 	}
+	if c.MaxWait > 0 && c.MaxWait < time.Millisecond {
+		errs = append(errs, fmt.Errorf("MaxWait %v: want at least 1ms (brokers count it in milliseconds), or 0 for the default", c.MaxWait))
+	}
 	if c.InitialOffset != Oldest && c.InitialOffset != Newest {
 		errs = append(errs, fmt.Errorf("InitialOffset %d is neither Oldest nor Newest", c.InitialOffset))
 	}
@@ -174,6 +191,9 @@ func (c SourceConfig) saramaConfig() (*sarama.Config, error) {
 	if c.InitialOffset == Newest {
 		sc.Consumer.Offsets.Initial = sarama.OffsetNewest
 	}
+	// Fetches end as soon as one byte is there, or after MaxWait.
+	sc.Consumer.Fetch.Min = 1
+	sc.Consumer.MaxWaitTime = c.MaxWait
 	sc.Consumer.Offsets.AutoCommit.Enable = true
 	sc.Consumer.Offsets.AutoCommit.Interval = c.CommitInterval
 	sc.ChannelBufferSize = max(256, c.BatchSize)

@@ -62,6 +62,16 @@
 // line, keyed by ProducerConfig.Key (CSVColumn(i): a CSV column) so that
 // one key's lines land in one partition.
 //
+// # Latency
+//
+// Nothing waits to fill: a batch holds the messages that have arrived, a
+// fetch returns at the broker's first new byte (Consumer.Fetch.Min 1), and
+// ProduceLines sends a line as soon as it reads it, a request leaving after
+// ProducerConfig.Linger (5ms). SourceConfig.MaxWait (50ms, sarama's default
+// is 500ms) bounds how long a partition that joins the fetches (newly
+// assigned, or resumed after the pipeline was slow) waits for the fetch in
+// flight. BENCHMARKS.md has the figures.
+//
 // # Observability
 //
 // Stats reports, per assigned partition, the high-water mark, the next
