@@ -203,12 +203,18 @@ func (x *early) dup(k *ekey, ev *stream.Event) bool {
 			return true
 		}
 	}
-	for j := range k.held {
-		if h := &k.held[j]; h.t == ev.Time && x.same(x.ev(h.ev), ev) {
+	for j := heldAt(k.held, ev.Time); j < len(k.held) && k.held[j].t == ev.Time; j++ {
+		if x.same(x.ev(k.held[j].ev), ev) {
 			return true
 		}
 	}
 	return false
+}
+
+// heldAt returns the index of the first held entry at or after t.
+func heldAt(held []eref, t int64) int {
+	i, _ := slices.BinarySearchFunc(held, t, func(h eref, t int64) int { return cmp.Compare(h.t, t) })
+	return i
 }
 
 // schedule sets the lowest release point at which prune has work: a pool
@@ -375,8 +381,8 @@ func (x *early) settle(ev *stream.Event) bool {
 		x.dropFront(k, n)
 		x.schedule(k)
 	}
-	for j := range k.held {
-		if h := &k.held[j]; h.fired && h.t == ev.Time && x.same(x.ev(h.ev), ev) {
+	for j := heldAt(k.held, ev.Time); j < len(k.held) && k.held[j].t == ev.Time; j++ {
+		if h := &k.held[j]; h.fired && x.same(x.ev(h.ev), ev) {
 			h.fired = false
 			return true
 		}
