@@ -33,7 +33,8 @@
 // time are ordered by the dedup field's value, then the event key, then the
 // position. The set (and sequence) of results therefore does not depend on
 // the arrival order of events that are not late; the cost is latency
-// (out-of-orderness plus lateness).
+// (out-of-orderness plus lateness). Early mode (see "Early results") trades
+// some of that independence for results on arrival.
 //
 // Time windows fire when the watermark reaches their end: results go out
 // sorted by window end, then key, then start. A window's content does not
@@ -99,6 +100,79 @@
 // Every pattern bounds its state (MaxKeys, MaxPending, and MaxMatches for
 // the candidate matches of Sequence and Absence); reaching a bound evicts
 // the oldest, counted in Stats.Evictions and logged at most once a minute.
+//
+// # Early results
+//
+// CountWithin, Sequence, DistinctCounter and NewValue take an opt-in Early
+// setting (CountWithinConfig.Early, SequenceConfig.Early,
+// DistinctCountConfig.Early, NewValueConfig.Early): a result goes out as
+// soon as the events that have arrived make it certain, in the Process
+// call of the event that completes it, instead of once the watermark minus
+// the allowed lateness passes it.
+//
+// In Process, each accepted event (not late, not a duplicate) joins its
+// key's pool: the events arrived that no early result has claimed and no
+// event-time match has consumed. When the pool then holds a match
+// (count-within: Count events within Within; distinct_count: Count
+// distinct values within Within; sequence: the steps in order within
+// Within, chosen by the sequence's own rule), the operator emits at once
+// the result the event-time decision gives that match, a copy of its
+// completing event (its last in decision order) with Window set, and the
+// match claims the pool's events up to its completing event (skip past
+// last event). These three are monotone: more events never undo a match,
+// so an early result is a real match of events that exist, whatever
+// arrives later. NewValue is not: an event is new early when no event of
+// its key with its value that has arrived lies in the Within before it,
+// and an event that arrives later but is earlier in event time can make
+// it not new.
+//
+// In Advance the event-time decision runs exactly as without Early. Each
+// of its results whose completing event had an early result (the same
+// time and dedup value, or without a dedup value the same position) is
+// not emitted again (counted in Stats.Confirmed); any other is emitted, a
+// correction (Stats.Corrections). Stats.Early counts the early results;
+// Stats.Emitted counts early results and corrections. So a consumer sees:
+//
+//   - Events in decision order: the early results are the event-time
+//     results, one for one, each in the call of its completing event; the
+//     watermark emits nothing more.
+//   - Events out of order within the allowed lateness: every event-time
+//     result is emitted, early or as a correction, and no completing
+//     event twice; besides, an early result may complete a match that the
+//     event-time answer completes with another event (or, for new_value,
+//     be a value the event-time answer does not call new). Nothing is
+//     retracted.
+//   - Count-within: per key, the earliest completion time among the
+//     results emitted is the event-time answer's first match (that match
+//     completes as early as any Count events of the key within Within can,
+//     every early result is such a set, and the event-time result is
+//     emitted), and a key has a result exactly when it has one in event
+//     time. A sorted set written with ZADD LT, scored by completion time,
+//     converges to the event-time answer. With AllowOverlap the results
+//     are exactly the event-time results, all early (an event's result
+//     depends only on the events before it within Within, which have all
+//     arrived when it fires); a result's First is then taken from the
+//     events arrived so far.
+//   - NewValue: an event-time result always went out early (an event that
+//     hid it on arrival hides it in event time too), so there are no
+//     corrections, only, under disorder, early results the event-time
+//     answer lacks.
+//
+// Cost and bounds: an undecided event is held once more (the buffer holds
+// the other copy); a decided one keeps its time (its event, for Sequence
+// and DistinctCounter) until the release point is more than Within past
+// it, a claimed one until it is decided. The bookkeeping holds at most
+// MaxKeys keys and MaxPending events: beyond, the key whose newest event is
+// oldest among 16 sampled loses it (Stats.Evictions), and that key's
+// early results may go out again at the watermark, as corrections. Shed
+// drops ceil(fraction × k) of its k keys the same way. Snapshots carry it,
+// so that a restored operator neither fires an early result again nor
+// emits its event-time result twice; an operator without Early restores
+// such a snapshot and drops it. Duplicates are recognised per key (time
+// and dedup value). Sequence's steps are also called on arrival (their
+// errors counted once, by the event-time decision), and Early allows at
+// most 64 steps. Without Early, nothing changes: the cost is one nil check
+// per event.
 //
 // # Duplicates
 //
