@@ -21,7 +21,7 @@ import "github.com/rulestream/rulestream/stream"
 // time of the Count-th entry back, as the event-time decision would.
 func (c *CountWithin) arrive(ev *stream.Event, cut int64, out *stream.Emitter) {
 	x := c.early
-	s, i, ok := x.arrive(ev, 0, cut, &c.stats)
+	s, i, ok := x.arrive(ev, 0, stream.Value{}, cut, &c.stats)
 	if !ok {
 		return
 	}

@@ -262,7 +262,7 @@ func (c *CountWithin) Restore(data []byte) error {
 		}
 	}
 	n.early = c.newEarly()
-	restoreEarly(d, n.early, c.buf.known)
+	restoreEarly(d, n.early, c.buf.known, false)
 	if err := d.finish(); err != nil {
 		return err
 	}

@@ -76,9 +76,9 @@ type DistinctCounter struct {
 	log    evictionLog
 	stats  Stats
 	pub    *published
-	early  *early                 // Early mode's bookkeeping, nil without it
-	efield fieldRef               // Early: the value field
-	ecount map[stream.Value]int32 // Early: values in a window of the pool
+	early  *early          // Early mode's bookkeeping, nil without it
+	efield fieldRef        // Early: the value field
+	ecount map[int32]int32 // Early: values (their slots) in a window of the pool
 }
 
 // NewDistinctCount returns a DistinctCounter operator.
@@ -91,7 +91,7 @@ func NewDistinctCount(cfg DistinctCountConfig) (*DistinctCounter, error) {
 	c.reset()
 	c.bind()
 	if c.early = c.newEarly(); c.early != nil {
-		c.efield, c.ecount = fieldRef{name: cfg.Field}, map[stream.Value]int32{}
+		c.efield, c.ecount = fieldRef{name: cfg.Field}, map[int32]int32{}
 	}
 	c.clk.lateness = int64(cfg.AllowedLateness)
 	c.buf.dedup.name = cfg.Dedup

@@ -6,13 +6,12 @@ func (c *DistinctCounter) newEarly() *early {
 	if !c.cfg.Early {
 		return nil
 	}
-	return newEarly(c.cfg.KeyBy, c.cfg.Dedup, c.cfg.Within, c.cfg.MaxKeys, c.cfg.MaxPending, true, true)
+	return newEarly(c.cfg.KeyBy, c.cfg.Dedup, c.cfg.Within, c.cfg.MaxKeys, c.cfg.MaxPending, false, true).withValues()
 }
 
-// value is the (canonical) value of pool entry j of key k.
-func (c *DistinctCounter) value(pool []eent, j int) stream.Value {
-	return canonValue(c.efield.get(c.early.ev(pool[j].ev)))
-}
+// value is the slot of the value of pool entry j: equal slots, equal
+// values.
+func (c *DistinctCounter) value(pool []eent, j int) int32 { return int32(pool[j].aux) }
 
 // arrive is Early mode's look at an accepted event with a value: it joins
 // its key's pool (the events arrived, not claimed by an early result nor
@@ -26,11 +25,12 @@ func (c *DistinctCounter) value(pool []eent, j int) stream.Value {
 // would report it (First: the earliest among the other values' latest
 // times) and claims the pool up to its last event.
 func (c *DistinctCounter) arrive(ev *stream.Event, cut int64, out *stream.Emitter) {
-	if c.efield.get(ev).IsNull() {
+	v := canonValue(c.efield.get(ev))
+	if v.IsNull() {
 		return
 	}
 	x := c.early
-	k, i, ok := x.arrive(ev, 0, cut, &c.stats)
+	k, i, ok := x.arrive(ev, 0, v, cut, &c.stats)
 	if !ok {
 		return
 	}
@@ -70,7 +70,7 @@ func (c *DistinctCounter) emitEarly(k int32, pool []eent, lo, j int, out *stream
 	last := c.value(pool, j)
 	first := pool[j].t
 	for m := j - 1; m >= lo; m-- { // the other values' latest times, newest first
-		if v := c.value(pool, m); !v.Equal(last) && c.ecount[v] == 0 {
+		if v := c.value(pool, m); v != last && c.ecount[v] == 0 {
 			c.ecount[v] = 1
 			first = pool[m].t
 		}

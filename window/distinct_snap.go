@@ -115,7 +115,7 @@ func (c *DistinctCounter) Restore(data []byte) error {
 		n.restoreKey(tab.at(tab.insert(p, a, b)), last, vals, times)
 	}
 	n.early, n.efield, n.ecount = c.newEarly(), c.efield, c.ecount
-	restoreEarly(d, n.early, c.buf.known)
+	restoreEarly(d, n.early, c.buf.known, true)
 	if err := d.finish(); err != nil {
 		return err
 	}

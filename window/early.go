@@ -28,16 +28,17 @@ import (
 // early bookkeeping (counted in Stats.Evictions).
 type early struct {
 	within int64
-	keepEv bool // decided entries keep their event (a sequence's steps, a distinct count's values)
+	keepEv bool // decided entries keep their event (a sequence's steps need their fields)
 	claims bool // a match claims the events up to its completing one (not with overlap, nor for new_value)
 	dedup  fieldRef
 	kf     keyFields
 	keys   *keyTable // interns the keys (for new_value, the key and value pairs)
 	ks     []ekey    // by keys slot
 	evs    evSlab
-	held   int   // pool and held entries of every key
-	cursor int32 // of the sweep and of eviction sampling
-	since  int   // arrivals since the last sweep
+	vals   *valueTable // distinct_count: the pool entries' values, interned (aux)
+	held   int         // pool and held entries of every key
+	cursor int32       // of the sweep and of eviction sampling
+	since  int         // arrivals since the last sweep
 	// Bounds: keys and entries.
 	maxKeys, maxHeld int
 }
@@ -45,7 +46,7 @@ type early struct {
 // eent is an arrived event held in a key's pool.
 type eent struct {
 	t     int64
-	aux   uint64 // sequence: the steps it matches
+	aux   uint64 // sequence: the steps it matches; with values: its value's slot in vals
 	ev    int32  // slab slot of its event, or -1 once decided (without keepEv)
 	fired bool   // without claims: an early result it completes went out
 }
@@ -73,7 +74,18 @@ func newEarly(keyBy []string, dedup string, within time.Duration, maxKeys, maxHe
 
 // fresh returns an empty early of the same settings.
 func (x *early) fresh() *early {
-	return newEarly(x.kf.names, x.dedup.name, time.Duration(x.within), x.maxKeys, x.maxHeld, x.keepEv, x.claims)
+	n := newEarly(x.kf.names, x.dedup.name, time.Duration(x.within), x.maxKeys, x.maxHeld, x.keepEv, x.claims)
+	if x.vals != nil {
+		n.withValues()
+	}
+	return n
+}
+
+// withValues makes the pool entries hold values (a distinct count's).
+func (x *early) withValues() *early {
+	v := newValueTable()
+	x.vals = &v
+	return x
 }
 
 func (x *early) live(s int32) bool { return x.keys.kind[s] != keyFree }
@@ -135,12 +147,13 @@ func (x *early) slotOf(ev *stream.Event) int32 {
 	return s
 }
 
-// arrive adds an accepted event (aux: the matcher's data) to its key's
-// pool and returns the key's slot and the entry's index; ok is false for a
-// delivery of an event already held (by its dedup value) and when the
-// bounds leave no room for it. cut is the operator's cutoff: no event
-// before it is undecided.
-func (x *early) arrive(ev *stream.Event, aux uint64, cut int64, st *Stats) (s int32, i int, ok bool) {
+// arrive adds an accepted event to its key's pool and returns the key's
+// slot and the entry's index; ok is false for a delivery of an event
+// already held (by its dedup value) and when the bounds leave no room for
+// it. aux is the matcher's data; with vals, v is the event's value, held
+// in vals (aux: its slot). cut is the operator's cutoff: no event before it
+// is undecided.
+func (x *early) arrive(ev *stream.Event, aux uint64, v stream.Value, cut int64, st *Stats) (s int32, i int, ok bool) {
 	s, created := x.keys.find(x.kf.values(ev), true)
 	if created {
 		for int(s) >= len(x.ks) {
@@ -156,6 +169,9 @@ func (x *early) arrive(ev *stream.Event, aux uint64, cut int64, st *Stats) (s in
 	k := &x.ks[s]
 	if x.dup(k, ev) {
 		return s, 0, false
+	}
+	if x.vals != nil {
+		aux = uint64(x.vals.hold(v))
 	}
 	slot := x.evs.put(ev)
 	c := x.ev(slot)
@@ -267,8 +283,12 @@ func (x *early) prune(s int32, cut int64) {
 // dropFront removes the first n pool entries of k.
 func (x *early) dropFront(k *ekey, n int) {
 	for i := range n {
-		if e := &k.pool[i]; e.ev >= 0 {
+		e := &k.pool[i]
+		if e.ev >= 0 {
 			x.evs.drop(e.ev)
+		}
+		if x.vals != nil {
+			x.vals.release(int32(e.aux))
 		}
 	}
 	m := copy(k.pool, k.pool[n:])

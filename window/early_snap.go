@@ -14,7 +14,7 @@ const snapEarly = 'E'
 
 // encode writes the early bookkeeping: its keys in key order, each with
 // its pool (time, matcher data, fired, event if held) and its claimed
-// events (time, fired, event).
+// events (fired, event).
 func (x *early) encode(e *encoder, known []*stream.Schema) {
 	st := schemaTable{known: known}
 	e.u8(snapEarly)
@@ -34,7 +34,11 @@ func (x *early) encode(e *encoder, known []*stream.Schema) {
 		for i := range k.pool {
 			p := &k.pool[i]
 			e.iv(p.t)
-			e.uv(p.aux)
+			if x.vals != nil {
+				e.value(x.vals.value(int32(p.aux)))
+			} else {
+				e.uv(p.aux)
+			}
 			e.boolean(p.fired)
 			e.boolean(p.ev >= 0)
 			if p.ev >= 0 {
@@ -70,7 +74,17 @@ func (x *early) decode(d *decoder, known []*stream.Schema) {
 		k.last = d.iv()
 		m := d.count()
 		for j := 0; j < m && d.err == nil; j++ {
-			p := eent{t: d.iv(), aux: d.uv(), fired: d.boolean(), ev: -1}
+			p := eent{t: d.iv(), ev: -1}
+			if x.vals != nil {
+				v := canonValue(d.value())
+				if v.IsNull() {
+					d.fail("early: a null value")
+				}
+				p.aux = uint64(x.vals.hold(v))
+			} else {
+				p.aux = d.uv()
+			}
+			p.fired = d.boolean()
 			if d.boolean() {
 				ev := d.event(&st)
 				if ev.Time != p.t {
@@ -102,14 +116,18 @@ func (x *early) decode(d *decoder, known []*stream.Schema) {
 }
 
 // restoreEarly reads the early section of a snapshot, if there is one,
-// into x (a fresh early), or reads and drops it when x is nil.
-func restoreEarly(d *decoder, x *early, known []*stream.Schema) {
+// into x (a fresh early), or reads and drops it when x is nil (values:
+// its pool entries hold values).
+func restoreEarly(d *decoder, x *early, known []*stream.Schema, values bool) {
 	if d.err != nil || d.off >= len(d.b) || d.b[d.off] != snapEarly {
 		return
 	}
 	d.u8()
 	if x == nil {
 		x = newEarly(nil, "", 0, math.MaxInt, math.MaxInt, false, false)
+		if values {
+			x.withValues()
+		}
 	}
 	x.decode(d, known)
 }

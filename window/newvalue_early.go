@@ -21,7 +21,7 @@ func (n *NewValue) arrive(ev *stream.Event, cut int64, out *stream.Emitter) {
 	if vals[len(vals)-1].IsNull() {
 		return
 	}
-	k, i, ok := x.arrive(ev, 0, cut, &n.stats)
+	k, i, ok := x.arrive(ev, 0, stream.Value{}, cut, &n.stats)
 	if !ok {
 		return
 	}

@@ -87,7 +87,7 @@ func (n *NewValue) Restore(data []byte) error {
 		tab.at(tab.insert(p, a, b))[fLast] = last
 	}
 	r.early = n.newEarly()
-	restoreEarly(d, r.early, n.buf.known)
+	restoreEarly(d, r.early, n.buf.known, false)
 	if err := d.finish(); err != nil {
 		return err
 	}

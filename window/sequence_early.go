@@ -34,7 +34,7 @@ func (s *Sequence) arrive(ev *stream.Event, cut int64, out *stream.Emitter) {
 	}
 	x := s.early
 	before := s.stats.Evictions
-	k, i, ok := x.arrive(ev, mask, cut, &s.stats)
+	k, i, ok := x.arrive(ev, mask, stream.Value{}, cut, &s.stats)
 	s.ev.early += s.stats.Evictions - before
 	if !ok {
 		return

@@ -102,7 +102,7 @@ func (s *Sequence) Restore(data []byte) error {
 		n.restoreKey(d)
 	}
 	n.early = s.newEarly()
-	restoreEarly(d, n.early, s.buf.known)
+	restoreEarly(d, n.early, s.buf.known, false)
 	if err := d.finish(); err != nil {
 		return err
 	}
