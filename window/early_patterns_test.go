@@ -2,6 +2,7 @@ package window_test
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -230,4 +231,56 @@ func TestNewValueEarlyProperties(t *testing.T) {
 		t.Fatalf("counters %+v: want no correction, some confirmed, some early results beyond event time", sum)
 	}
 	t.Logf("%d early (%d confirmed), %d corrections", sum.Early, sum.Confirmed, sum.Corrections)
+}
+
+// Through a stream.Pipeline (its watermark, lateness and batches) whose
+// operator restarts from snapshots every few calls: every event-time
+// result's completing event is emitted once; count-within's first
+// completion per key and its keys are the event-time answer's.
+func TestEarlyPipeline(t *testing.T) {
+	restarts := 0
+	for seed := range uint64(8) {
+		r := rand.New(rand.NewPCG(seed, 0xe1))
+		lateness := time.Duration(seed%2) * 10 * time.Minute
+		evs := adArrival(r, dcEvents(dcInput(r, 300, 6*time.Hour, dcDomains[seed%3]), seed%4 >= 2), 0.2, bound+lateness)
+		for _, kind := range []string{"count_within", "distinct_count"} {
+			fresh := func(early bool) func() adOp {
+				return func() adOp {
+					if kind == "distinct_count" {
+						cfg := dcConfig([]string{"user"}, 3, 20*time.Minute, 0)
+						cfg.Early = early
+						return must(window.NewDistinctCount(cfg))
+					}
+					return must(window.NewCountWithin(window.CountWithinConfig{Name: "c", KeyBy: []string{"user"}, Count: 3,
+						Within: 20 * time.Minute, Dedup: "id", Early: early}))
+				}
+			}
+			batch, every := 1+r.IntN(9), 2+r.IntN(4)
+			want, _, _ := adPipeline(t, fresh(false), evs, bound, lateness, batch, every)
+			got, late, rs := adPipeline(t, fresh(true), evs, bound, lateness, batch, every)
+			what := fmt.Sprintf("%s seed %d", kind, seed)
+			if len(late) != 0 || len(want) == 0 {
+				t.Fatalf("%s: %d late, %d event-time results", what, len(late), len(want))
+			}
+			restarts += rs.restarts
+			seen := map[string]bool{}
+			for _, ev := range got {
+				if seen[completing(&ev)] {
+					t.Fatalf("%s: %s twice", what, completing(&ev))
+				}
+				seen[completing(&ev)] = true
+			}
+			for _, ev := range want {
+				if !seen[completing(&ev)] {
+					t.Fatalf("%s: event-time result %s missing", what, completing(&ev))
+				}
+			}
+			if kind == "count_within" && !maps.Equal(firstMatch(got), firstMatch(want)) {
+				t.Fatalf("%s: first completions %v, in event time %v", what, firstMatch(got), firstMatch(want))
+			}
+		}
+	}
+	if restarts == 0 {
+		t.Fatal("no restart")
+	}
 }
