@@ -119,7 +119,8 @@
 // the result the event-time decision gives that match, a copy of its
 // completing event (its last in decision order) with Window set, and the
 // match claims the pool's events up to its completing event (skip past
-// last event). These three are monotone: more events never undo a match,
+// last event; with AllowOverlap nothing is claimed, and each event
+// completes at most one early result). These three are monotone: more events never undo a match,
 // so an early result is a real match of events that exist, whatever
 // arrives later. NewValue is not: an event is new early when no event of
 // its key with its value that has arrived lies in the Within before it,
@@ -158,10 +159,13 @@
 //     corrections, only, under disorder, early results the event-time
 //     answer lacks.
 //
+// These hold while no bound is reached: see below for what evictions and
+// shedding do.
+//
 // Cost and bounds: an undecided event is held once more (the buffer holds
-// the other copy); a decided one keeps its time (its event, for Sequence
-// and DistinctCounter) until the release point is more than Within past
-// it, a claimed one until it is decided. The bookkeeping holds at most
+// the other copy); a decided one keeps its time (for Sequence its event,
+// for DistinctCounter its value) until the release point is more than
+// Within past it, a claimed one until it is decided. The bookkeeping holds at most
 // MaxKeys keys and MaxPending events: beyond, the key whose newest event is
 // oldest among 16 sampled loses it (Stats.Evictions), and that key's
 // early results may go out again at the watermark, as corrections. Shed
