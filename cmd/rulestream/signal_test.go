@@ -126,8 +126,8 @@ func loginLines(t *testing.T, n int) []byte {
 // (stdin, still open) drains what it read, says on the summary's first
 // line that it was interrupted, and exits 130 or 143 as a shell reports a
 // process the signal ended; the same run to the end of its input exits 0.
-// (Stdin is read in batches of 1024 lines: 3000 make two, the rest waits
-// for more input.)
+// (What stdin holds is read at once, though it stays open: the 3000
+// lines are in before the signal.)
 func TestOnceInterruptedExitCode(t *testing.T) {
 	logins := loginLines(t, 3000)
 	job := filepath.Join(loginsDir, "job.yaml")
@@ -140,12 +140,12 @@ func TestOnceInterruptedExitCode(t *testing.T) {
 			p := startSigProc(t, "-job", job, "-input", "-", "-once", "-progress", "on")
 			_, err := p.stdin.Write(logins)
 			require.NoError(t, err)
-			p.stderr.wait(t, p, `in 2048 `) // the progress line: the pipeline is running
+			p.stderr.wait(t, p, `in 3000 `) // the progress line: the pipeline is running
 			require.NoError(t, p.cmd.Process.Signal(c.sig))
 			code, _ := p.exit(t, time.Minute)
 			out := p.stdout.String()
 			require.Equal(t, c.code, code, "stdout:\n%s\nstderr:\n%s", out, p.stderr)
-			require.Contains(t, out, "interrupted by "+c.name+" before the end of the input: what was read is written, the counts are partial\nevents: 2048 in,")
+			require.Contains(t, out, "interrupted by "+c.name+" before the end of the input: what was read is written, the counts are partial\nevents: 3000 in,")
 			require.Regexp(t, `(?m)^written: alerts=\d+ audit=\d+ `, out)
 			require.NotContains(t, p.stderr.String(), "rulestream:", "an interruption is not an error")
 		})

@@ -127,8 +127,8 @@ func playLines(t *testing.T, n int) []byte {
 // (stdin, still open) drains what it read, says on the summary's first
 // line that it was interrupted, and exits 130 or 143 as a shell reports a
 // process the signal ended; the same run to the end of its input exits 0.
-// (Stdin is read in batches of 1024 lines: 5000 make four batches, the
-// rest waits for more input.)
+// (What stdin holds is read at once, though it stays open: the 5000
+// plays are in before the signal.)
 func TestOnceInterruptedExitCode(t *testing.T) {
 	plays := playLines(t, 5000)
 	for _, c := range []struct {
@@ -140,12 +140,12 @@ func TestOnceInterruptedExitCode(t *testing.T) {
 			p := startSigProc(t, "-tracks", "-", "-once", "-progress", "on")
 			_, err := p.stdin.Write(plays)
 			require.NoError(t, err)
-			p.stderr.wait(t, p, `in 4096 `) // the progress line: the pipeline is running
+			p.stderr.wait(t, p, `in 5000 `) // the progress line: the pipeline is running
 			require.NoError(t, p.cmd.Process.Signal(c.sig))
 			code, _ := p.exit(t, time.Minute)
 			out := p.stdout.String()
 			require.Equal(t, c.code, code, "stdout:\n%s\nstderr:\n%s", out, p.stderr)
-			require.Contains(t, out, "interrupted by "+c.name+" before the end of the input: what was read is written, the counts are partial\nevents: 4096 in,")
+			require.Contains(t, out, "interrupted by "+c.name+" before the end of the input: what was read is written, the counts are partial\nevents: 5000 in,")
 			require.Regexp(t, `(?m)^written: ads=\d+ `, out)
 			require.NotContains(t, p.stderr.String(), "musicstream:", "an interruption is not an error")
 		})
