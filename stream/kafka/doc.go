@@ -70,7 +70,9 @@
 // ProducerConfig.Linger (5ms). SourceConfig.MaxWait (50ms, sarama's default
 // is 500ms) bounds how long a partition that joins the fetches (newly
 // assigned, or resumed after the pipeline was slow) waits for the fetch in
-// flight. BENCHMARKS.md has the figures.
+// flight (a fetch in flight for other, idle partitions lasts MaxWait).
+// After an assignment sarama gathers the partitions' subscriptions for
+// 100ms before fetching, whatever MaxWait. BENCHMARKS.md has the figures.
 //
 // # Observability
 //
