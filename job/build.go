@@ -365,16 +365,17 @@ func (j *Job) window(w Window) (stream.Operator, windowStats, error) {
 	}
 	pc := window.PatternConfig{Name: w.Name, KeyBy: w.Key, Within: w.Within, Dedup: j.Input.ID, MaxKeys: w.MaxKeys,
 		MaxPending: w.MaxPending}
+	early := j.EarlyFor(w)
 	switch w.Type {
 	case "count_within":
 		op, err := window.NewCountWithin(window.CountWithinConfig{Name: w.Name, KeyBy: w.Key, Count: w.Count, Within: w.Within,
-			Dedup: j.Input.ID, MaxKeys: w.MaxKeys, MaxPending: w.MaxPending})
+			Dedup: j.Input.ID, MaxKeys: w.MaxKeys, MaxPending: w.MaxPending, Early: early})
 		return op, op, err
 	case "new_value":
-		op, err := window.NewNewValue(window.NewValueConfig{PatternConfig: pc, Field: w.Field})
+		op, err := window.NewNewValue(window.NewValueConfig{PatternConfig: pc, Field: w.Field, Early: early})
 		return op, op, err
 	case "distinct_count":
-		op, err := window.NewDistinctCount(window.DistinctCountConfig{PatternConfig: pc, Field: w.Field, Count: w.Count})
+		op, err := window.NewDistinctCount(window.DistinctCountConfig{PatternConfig: pc, Field: w.Field, Count: w.Count, Early: early})
 		return op, op, err
 	case "sequence":
 		var steps []window.Predicate
@@ -385,7 +386,7 @@ func (j *Job) window(w Window) (stream.Operator, windowStats, error) {
 			}
 			steps = append(steps, p)
 		}
-		op, err := window.NewSequence(window.SequenceConfig{PatternConfig: pc, Steps: steps, MaxMatches: w.MaxMatches})
+		op, err := window.NewSequence(window.SequenceConfig{PatternConfig: pc, Steps: steps, MaxMatches: w.MaxMatches, Early: early})
 		return op, op, err
 	case "absence":
 		start, err := j.predicate(w.Name, w.Start)

@@ -167,6 +167,10 @@ type Window struct {
 	// until the watermark passes them; MaxMatches a sequence's candidate
 	// matches or an absence's pending starts per key (0: the defaults).
 	MaxPending, MaxMatches int
+	// Early fires a count_within or pattern match as soon as the events
+	// that have arrived hold one (early:); nil: Job.Live decides
+	// (EarlyFor).
+	Early *bool
 
 	node *obj // for errors
 }
@@ -285,4 +289,21 @@ func (j *Job) StreamIdleAdvance() time.Duration {
 		return 0
 	}
 	return j.IdleAdvance
+}
+
+// EarlyFor says whether window w fires its matches early (window.
+// CountWithinConfig.Early and the patterns'): its early: when given, else
+// for a live input (Live), so that a bounded run read once gives the
+// event-time answers. Only count_within, sequence, new_value and
+// distinct_count have it.
+func (j *Job) EarlyFor(w Window) bool {
+	switch w.Type {
+	case "count_within", "sequence", "new_value", "distinct_count":
+	default:
+		return false
+	}
+	if w.Early != nil {
+		return *w.Early
+	}
+	return j.Live
 }

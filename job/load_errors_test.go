@@ -251,7 +251,7 @@ var loadErrorCases = []struct {
 		"job.yaml:24:10: windows[4].gap: must be positive",
 		`job.yaml:29:5: windows[5]: unknown field "count" (want name, type, key, where, max_keys, gap, aggregates)`}},
 	{"count_within has no aggregates", withBase("windows:\n  - name: w\n    type: count_within\n    key: user\n    count: 3\n    within: 10m\n    aggregates: {a: count}\n"), []string{
-		`job.yaml:7:5: windows[0]: unknown field "aggregates" (want name, type, key, where, max_keys, count, within, max_pending)`}},
+		`job.yaml:7:5: windows[0]: unknown field "aggregates" (want name, type, key, where, max_keys, count, within, max_pending, early)`}},
 	{"where type error, plain scalar", withBase("windows:\n  - name: w\n    type: count_within\n    key: user\n    count: 3\n    within: 10m\n    where: event.n > \"x\"\n"), []string{
 		"job.yaml:7:20: windows[0].where: found no matching overload for '_>_' applied to '(double, string)'\n" +
 			" | event.n > \"x\"\n" +

@@ -166,6 +166,10 @@ func (j *Job) parseWindows(c *errs, list []*obj) {
 		w.MaxKeys = bound("max_keys", "keys")
 		w.MaxPending = bound("max_pending", "events")
 		w.MaxMatches = bound("max_matches", "matches")
+		if o.has("early") {
+			e := o.boolean("early")
+			w.Early = &e
+		}
 		w.Aggregates = j.parseAggs(c, o)
 		j.Windows = append(j.Windows, w)
 	}

@@ -249,7 +249,7 @@ rules:
 	want := []string{
 		"job.yaml:7:18: windows[0].max_matches: want a positive number of matches",
 		"job.yaml:8:18: windows[0].max_pending: want a positive number of events",
-		`job.yaml:14:5: windows[1]: unknown field "max_matches" (want name, type, key, where, max_keys, field, within, max_pending)`,
+		`job.yaml:14:5: windows[1]: unknown field "max_matches" (want name, type, key, where, max_keys, field, within, max_pending, early)`,
 	}
 	if es.Error() != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%v\nwant:\n%s", es, strings.Join(want, "\n"))

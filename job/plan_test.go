@@ -232,3 +232,40 @@ func TestPlanRuleOrder(t *testing.T) {
 		t.Errorf("order: sometimes: %v", err)
 	}
 }
+
+// early: given is kept; absent, a live input fires count_within and
+// pattern matches early and a bounded one does not; time windows never do.
+func TestEarlyFor(t *testing.T) {
+	j := mustParse(t, withBase(`windows:
+  - name: w
+    type: count_within
+    key: user
+    count: 3
+    within: 10m
+  - name: off
+    type: count_within
+    key: user
+    count: 3
+    within: 10m
+    early: false
+  - name: on
+    type: count_within
+    key: user
+    count: 3
+    within: 10m
+    early: true
+  - name: t
+    type: tumbling
+    key: user
+    size: 1m
+`))
+	want := map[bool]map[string]bool{false: {"w": false, "off": false, "on": true, "t": false}, true: {"w": true, "off": false, "on": true, "t": false}}
+	for _, live := range []bool{false, true} {
+		j.Live = live
+		for _, w := range j.Windows {
+			if got := j.EarlyFor(w); got != want[live][w.Name] {
+				t.Errorf("live=%v window %s: EarlyFor %v", live, w.Name, got)
+			}
+		}
+	}
+}

@@ -136,6 +136,7 @@ var windowCommon = []field{
 var (
 	maxPending = field{name: "max_pending", typ: tInt, doc: "the most events buffered until the watermark passes them; beyond it the oldest half is decided early, counted and logged as evictions, and events older than those are late. Default 4194304"}
 	maxMatches = field{name: "max_matches", typ: tInt, doc: "the most candidate matches held per key; beyond it the oldest is dropped, counted and logged as an eviction. Default 64"}
+	early      = field{name: "early", typ: tBool, doc: "fire a match as soon as the events that have arrived hold one, in the batch of the event completing it, instead of when the watermark passes it; the event-time decision then confirms it (not emitted again) or corrects it (emits the match it finds, which early firing did not); default: true for a live input (a followed file, Kafka), false for files read once (-once), which so give today's event-time answers"}
 )
 
 var timeWindowAggs = field{name: "aggregates", typ: tAggs, doc: "named aggregates: count, sum(field), min(field), max(field), first(field), last(field), distinct(field); rules read them typed, as window.aggregates.<name>"}
@@ -145,7 +146,7 @@ var windowSpec = &spec{name: "window", doc: "A windowed operator over the events
 		{name: "count_within", doc: "count events of a key, firing when count of them lie within `within` (first to last, inclusive); a match consumes its events", fields: []field{
 			{name: "count", typ: tInt, required: true, doc: "events that make a match"},
 			{name: "within", typ: tDuration, required: true, doc: "the most time from a match's first event to its last (inclusive)"},
-			maxPending,
+			maxPending, early,
 		}},
 		{name: "tumbling", doc: "fixed, non-overlapping windows [k*size+offset, (k+1)*size+offset), firing when the watermark reaches their end", fields: []field{
 			{name: "size", typ: tDuration, required: true},
@@ -165,7 +166,7 @@ var windowSpec = &spec{name: "window", doc: "A windowed operator over the events
 		{name: "sequence", doc: "events matching steps[0], steps[1]... in that order (others in between ignored), the last at most within after the first; each step takes the earliest event that can complete the match, and the next match starts after it", fields: []field{
 			{name: "steps", typ: tStrings, required: true, doc: "the steps: CEL conditions over event and the lookups, at least two"},
 			{name: "within", typ: tDuration, required: true, doc: "the most time from a match's first event to its last (inclusive)"},
-			maxMatches, maxPending,
+			maxMatches, maxPending, early,
 		}},
 		{name: "absence", doc: "an event matching start that no event matching end follows within `within`; fires when the watermark passes start + within", fields: []field{
 			{name: "start", typ: tString, required: true, doc: "a CEL condition: the event that starts the wait"},
@@ -177,13 +178,13 @@ var windowSpec = &spec{name: "window", doc: "A windowed operator over the events
 		{name: "new_value", doc: "an event whose field has a value its key has not shown in the `within` before it; fires on that event", fields: []field{
 			{name: "field", typ: tString, required: true, doc: "the field whose values are tracked"},
 			{name: "within", typ: tDuration, required: true, doc: "how long a value stays known after it was last seen (inclusive)"},
-			maxPending,
+			maxPending, early,
 		}},
 		{name: "distinct_count", doc: "an event that brings the distinct values of field among its key's events in the last `within` to count; the match consumes its events", fields: []field{
 			{name: "field", typ: tString, required: true, doc: "the field whose distinct values are counted"},
 			{name: "count", typ: tInt, required: true, doc: "distinct values that make a match"},
 			{name: "within", typ: tDuration, required: true, doc: "the span the values are counted over (inclusive)"},
-			maxPending,
+			maxPending, early,
 		}},
 	}}
 
