@@ -14,25 +14,25 @@ import (
 
 // State is the JSON the page polls.
 type State struct {
-	Pipeline  string                `json:"pipeline"`
-	Time      time.Time             `json:"time"`
-	Stats     PipelineStats         `json:"stats"`
-	Range     RangeInfo             `json:"range"`
-	Buckets   []Bucket              `json:"buckets"`
-	TopZips   Ranking               `json:"topZips"`
-	TopTracks Ranking               `json:"topTracks"`
-	Levels    []analytics.Entry     `json:"levels"`
-	Genders   []analytics.Entry     `json:"genders"`
-	Ages      []analytics.Entry     `json:"ages"`
-	Ops       []OpsPoint            `json:"ops"`
-	Rules     []string              `json:"rules"`
-	Model     ModelState            `json:"model"`
-	Sources   SourcesState          `json:"sources"`
+	Pipeline  string            `json:"pipeline"`
+	Time      time.Time         `json:"time"`
+	Stats     PipelineStats     `json:"stats"`
+	Range     RangeInfo         `json:"range"`
+	Buckets   []Bucket          `json:"buckets"`
+	TopZips   Ranking           `json:"topZips"`
+	TopTracks Ranking           `json:"topTracks"`
+	Levels    []analytics.Entry `json:"levels"`
+	Genders   []analytics.Entry `json:"genders"`
+	Ages      []analytics.Entry `json:"ages"`
+	Ops       []OpsPoint        `json:"ops"`
+	Rules     []string          `json:"rules"`
+	Model     ModelState        `json:"model"`
+	Sources   SourcesState      `json:"sources"`
 	// Latency is each rule's decision latency (null: the pipeline keeps
 	// none).
 	Latency []LatencyRow          `json:"latency"`
-	Health    *metrics.HealthReport `json:"health,omitempty"`
-	Errors    []string              `json:"errors"`
+	Health  *metrics.HealthReport `json:"health,omitempty"`
+	Errors  []string              `json:"errors"`
 }
 
 // PipelineStats are the pipeline's counters as shown.
