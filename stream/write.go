@@ -6,10 +6,20 @@ import (
 )
 
 // write sends each message's events to the sinks, flushes them when the
-// message carries acks or checkpoints, saves the checkpoints, then
-// acknowledges the input the message settles.
-func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
+// message carries acks or checkpoints, then acknowledges the input the
+// message settles; its checkpoints go to a saver goroutine, which saves
+// them in order and then acknowledges what they cover, while the writer
+// goes on writing what follows (outputs beyond a checkpoint are written
+// again, idempotently, by a replay from it): a checkpoint's save does not
+// hold back the next decisions.
+func (r *runner) write(ctx context.Context, out <-chan *outMsg) (err error) {
 	p := r.p
+	sv := r.startSaver(ctx)
+	defer func() {
+		if serr := sv.close(); err == nil {
+			err = serr
+		}
+	}()
 	var flushers []Flusher
 	for _, s := range r.allSinks() {
 		if f, ok := s.(Flusher); ok {
@@ -54,6 +64,11 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
 			}
 			continue
 		}
+		if failed == nil {
+			if serr := sv.failed(); serr != nil {
+				failed = serr // setErr'd by the saver
+			}
+		}
 		if failed != nil {
 			// Nack what follows a failure so the source can redeliver it.
 			r.unwritten.Add(int64(r.outputs(msg)))
@@ -73,17 +88,12 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) error {
 			err = flush()
 			dirty = false
 		}
-		for i := range msg.cps {
-			cp := &msg.cps[i]
-			if err != nil || cp.cp == nil {
-				continue
-			}
-			if serr := r.cfg.Checkpoints.Save(ctx, cp.key, cp.cp); serr != nil {
-				err = fmt.Errorf("checkpoint %s: %w", cp.key, serr)
-			} else {
-				p.stats.checkpoints.Add(1)
-				p.stats.lastCheckpoint.Store(cp.cp.SavedAt.UnixNano())
-			}
+		if err == nil && len(msg.cps) > 0 {
+			// The saver saves and settles the checkpoints; the message's
+			// own acks are settled here.
+			sv.save(ctx, msg.cps)
+			clear(msg.cps)
+			msg.cps = msg.cps[:0]
 		}
 		if aerr := settle(ctx, msg, err); aerr != nil && err == nil {
 			err = aerr

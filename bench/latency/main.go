@@ -46,6 +46,7 @@ type options struct {
 	within   time.Duration
 	bin      string
 	keep     bool
+	extra    []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -62,9 +63,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.within, "within", 45*time.Second, "with -absence, the abandoned-cart window's within (the job's idle_advance is 30s)")
 	fs.StringVar(&o.bin, "bin", "", "directory of prebuilt musicstream and rulestream binaries (default: go build them)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the Redis keys written")
+	var extra string
+	fs.StringVar(&extra, "args", "", "more flags for the binary, space-separated (e.g. \"-checkpoint-interval 5s\")")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	o.extra = strings.Fields(extra)
 	if o.redis == "" {
 		return nil, errors.New("-redis is required")
 	}

@@ -153,7 +153,7 @@ func runPlays(ctx context.Context, o *options, rdb *redis.Client, bin, dir strin
 		w, args = kw, append(args, "-kafka", brokers, "-topic", "plays", "-group", "latency")
 	}
 	defer w.close()
-	stop, err := startBinary(ctx, dir, filepath.Join(bin, "musicstream"), args...)
+	stop, err := startBinary(ctx, dir, filepath.Join(bin, "musicstream"), append(args, o.extra...)...)
 	if err != nil {
 		return err
 	}
