@@ -28,6 +28,10 @@ type WindowCounts struct {
 	Late      int64 // events too late for it
 	Filtered  int64 // events its where: kept out
 	Errors    int64 // its where: or its pattern's conditions failing on an event (counted as false)
+	// With early: (window.Stats), results emitted on arrival; event-time
+	// results an early one had already given; event-time results emitted
+	// as corrections. Results = Early + Corrections.
+	Early, Confirmed, Corrections int64
 }
 
 // Counters sums the counters of every partition's operators, those of
@@ -76,6 +80,9 @@ func (pt *part) counts() Counters {
 			wc.Evictions += st.Evictions
 			wc.Late += st.Late
 			wc.Errors += st.Errors
+			wc.Early += st.Early
+			wc.Confirmed += st.Confirmed
+			wc.Corrections += st.Corrections
 		}
 		for _, f := range pt.filters[name] {
 			st := f.Stats()
@@ -103,6 +110,9 @@ func addCounts(a, b Counters) Counters {
 		w.Late += v.Late
 		w.Filtered += v.Filtered
 		w.Errors += v.Errors
+		w.Early += v.Early
+		w.Confirmed += v.Confirmed
+		w.Corrections += v.Corrections
 		a.Windows[k] = w
 	}
 	return a

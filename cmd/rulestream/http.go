@@ -40,6 +40,9 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline) (func(), error)
 			for name, w := range c.Windows {
 				m["window_"+name+"_results"] = w.Results
 				m["window_"+name+"_evictions"] = w.Evictions
+				m["window_"+name+"_early"] = w.Early
+				m["window_"+name+"_confirmed"] = w.Confirmed
+				m["window_"+name+"_corrections"] = w.Corrections
 			}
 			return m
 		},

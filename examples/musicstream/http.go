@@ -43,7 +43,8 @@ func (a *app) serveHTTP(ctx context.Context, p *stream.Pipeline, router *targets
 		},
 		Counters: func() map[string]int64 {
 			c := a.sc.Counters()
-			return map[string]int64{"duplicates": c.Duplicates, "matches": c.Matches, "evictions": c.Evictions}
+			return map[string]int64{"duplicates": c.Duplicates, "matches": c.Matches, "evictions": c.Evictions,
+				"matches_early": c.Early, "matches_confirmed": c.Confirmed, "matches_corrections": c.Corrections}
 		},
 	}
 	a.watch.Metrics(&mcfg)

@@ -56,6 +56,7 @@ func TestHTTPEndpoints(t *testing.T) {
 		if code == 200 && strings.Contains(body, fmt.Sprintf(`rulestream_events_in_total{pipeline="musicstream"} %d`, len(d.Plays))) {
 			require.Contains(t, body, `rulestream_rule_firings_total{pipeline="musicstream",rule="upgrade_ad"}`)
 			require.Contains(t, body, "rulestream_watermark_lag_seconds")
+			require.Contains(t, body, `rulestream_scenario_total{name="matches_early",pipeline="musicstream"}`)
 			break
 		}
 		if !time.Now().Before(deadline) {

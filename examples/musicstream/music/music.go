@@ -149,11 +149,15 @@ func (s *Scenario) Late(wm func() int64) stream.Sink { return s.built.LateSink(w
 
 // Counters are the scenario's totals over every partition.
 type Counters struct {
-	Duplicates int64            // duplicate deliveries dropped
-	Matches    int64            // "repeats" matches
-	Evictions  int64            // window state dropped by its bounds
-	Firings    map[string]int64 // emissions per rule
-	RuleErrors map[string]int64 // runtime errors per rule
+	Duplicates int64 // duplicate deliveries dropped
+	Matches    int64 // "repeats" matches
+	Evictions  int64 // window state dropped by its bounds
+	// Early, Confirmed and Corrections are the repeats matches emitted on
+	// arrival, confirmed by the event-time decision, and emitted by it as
+	// corrections (job.WindowCounts).
+	Early, Confirmed, Corrections int64
+	Firings                       map[string]int64 // emissions per rule
+	RuleErrors                    map[string]int64 // runtime errors per rule
 	// WindowErrors are the runtime errors of each window's where: (or
 	// pattern conditions), by window.
 	WindowErrors map[string]int64
@@ -168,7 +172,8 @@ func (s *Scenario) Counters() Counters {
 	for name, wc := range c.Windows {
 		werrs[name] = wc.Errors
 	}
-	return Counters{Duplicates: c.Duplicates, Matches: w.Results, Evictions: w.Evictions, Firings: c.Firings,
+	return Counters{Duplicates: c.Duplicates, Matches: w.Results, Evictions: w.Evictions, Early: w.Early, Confirmed: w.Confirmed,
+		Corrections: w.Corrections, Firings: c.Firings,
 		RuleErrors: c.RuleErrors, WindowErrors: werrs, Degraded: c.Degraded}
 }
 
