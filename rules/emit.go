@@ -127,13 +127,13 @@ func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key strin
 		f[len(f)-1] = stream.String(explain(set, c, act))
 	}
 	return stream.Event{
-		Key:    key,
-		Time:   ev.Time,
-		Pos:    ev.Pos,
-		Schema: schema,
-		Fields: f,
-		Joins:  append([]stream.Join(nil), ev.Joins...),
-		Window: ev.Window,
+		Key:     key,
+		Time:    ev.Time,
+		Pos:     ev.Pos,
+		Schema:  schema,
+		Fields:  f,
+		Joins:   append([]stream.Join(nil), ev.Joins...),
+		Window:  ev.Window,
 		Target:  c.Target,
 		ID:      en.emissionID(c.Name, key, ev),
 		Rule:    c.Name,
