@@ -96,11 +96,17 @@ type pendingDecision struct {
 	arrived int64
 }
 
+// maxPendingDecisions bounds the emissions noted between two flushes (16
+// bytes each): under a load that never leaves the writer idle, the sinks
+// flush their batches themselves and the writer's flush may be far apart;
+// the emissions beyond it are not observed.
+const maxPendingDecisions = 1 << 20
+
 // written notes the emissions of a message handed to the sinks.
 func (d *decisionLatency) written(evs []Event) {
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Rule == "" || ev.Arrived == 0 {
+		if ev.Rule == "" || ev.Arrived == 0 || len(d.pending) >= maxPendingDecisions {
 			continue
 		}
 		d.pending = append(d.pending, pendingDecision{h: d.hist(ev.Rule), arrived: ev.Arrived})
