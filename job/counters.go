@@ -159,6 +159,12 @@ func (j *Job) structureDiff(next *Job) string {
 	if j.MaxAhead != next.MaxAhead {
 		diffs = append(diffs, "max_ahead")
 	}
+	if j.IdleAdvance != next.IdleAdvance {
+		diffs = append(diffs, "idle_advance")
+	}
+	if j.Order != next.Order {
+		diffs = append(diffs, "order")
+	}
 	if !reflect.DeepEqual(j.Lookups, next.Lookups) {
 		diffs = append(diffs, "lookups")
 	}

@@ -18,6 +18,12 @@ type Checkpoint struct {
 	MaxTime int64     // highest event time seen, unix ns (MinWatermark if none)
 	State   []byte    // the operators' snapshots
 	SavedAt time.Time // processing time of the snapshot
+	// Watermark is the partition's watermark when saved: after an idle
+	// advance (Config.IdleAdvance) it is ahead of MaxTime minus the bound,
+	// and a restore keeps it, so that the watermark never goes back and an
+	// event found late before the checkpoint is late on its replay too.
+	// MinWatermark when unknown (a checkpoint of version 1).
+	Watermark int64
 }
 
 // CheckpointStore keeps checkpoints. Save must replace the checkpoint of a
@@ -27,26 +33,32 @@ type CheckpointStore interface {
 	Save(ctx context.Context, key string, cp *Checkpoint) error
 }
 
-const checkpointVersion = 1
+// checkpointVersion 2 adds the watermark; version 1 is still read.
+const checkpointVersion = 2
 
 // MarshalBinary encodes a checkpoint (versioned).
 func (c *Checkpoint) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 32+len(c.State))
+	b := make([]byte, 0, 40+len(c.State))
 	b = append(b, checkpointVersion)
 	b = binary.AppendVarint(b, c.Offset)
 	b = binary.AppendVarint(b, c.MaxTime)
 	b = binary.AppendVarint(b, c.SavedAt.UnixNano())
+	b = binary.AppendVarint(b, c.Watermark)
 	b = appendUvarintBytes(b, c.State)
 	return b, nil
 }
 
 // UnmarshalBinary decodes a checkpoint; corrupt input is an error.
 func (c *Checkpoint) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] != checkpointVersion {
+	if len(b) == 0 || (b[0] != 1 && b[0] != checkpointVersion) {
 		return errors.New("checkpoint: unknown version")
 	}
+	version := b[0]
 	b = b[1:]
-	var vals [3]int64
+	vals := []int64{0, 0, 0, MinWatermark}
+	if version == 1 {
+		vals = vals[:3]
+	}
 	for i := range vals {
 		v, n := binary.Varint(b)
 		if n <= 0 {
@@ -61,7 +73,10 @@ func (c *Checkpoint) UnmarshalBinary(b []byte) error {
 	if len(rest) != 0 {
 		return errors.New("checkpoint: trailing bytes")
 	}
-	c.Offset, c.MaxTime, c.SavedAt = vals[0], vals[1], time.Unix(0, vals[2])
+	c.Offset, c.MaxTime, c.SavedAt, c.Watermark = vals[0], vals[1], time.Unix(0, vals[2]), MinWatermark
+	if version > 1 {
+		c.Watermark = vals[3]
+	}
 	c.State = append([]byte(nil), state...)
 	return nil
 }

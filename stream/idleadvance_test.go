@@ -107,27 +107,95 @@ func TestPipelineIdleAdvance(t *testing.T) {
 }
 
 // A live run (IdleAdvance) stopped before the end of its input, with
-// nothing checkpointed, decides what is due on the wall clock as it stops:
-// its last watermark is the newest event time plus the processing time
-// since the latest event, not the bounded one (nor MaxWatermark: what is
-// not due stays undecided).
+// nothing checkpointed, decides as it stops what is due on the wall clock
+// if its input has been quiet for IdleAdvance: its last watermark is the
+// newest event time plus the processing time since the latest event. A
+// stop amid traffic decides nothing early (events in transit within the
+// lateness may still come; a restart reads the input again).
 func TestPipelineStopDecidesWhatIsDue(t *testing.T) {
 	s := int64(time.Second)
-	clock := NewManualClock(time.Unix(1000, 0))
-	src := NewChanSource("live")
-	rec := &recorder{wmCh: make(chan int64, 16), procCh: make(chan int, 16)}
-	p := New("stop", Config{OutOfOrderness: time.Minute, IdleAdvance: 30 * time.Second, TickInterval: time.Hour, Clock: clock, MaxAhead: -1})
-	p.From(src).Via(rec).To(Discard)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
-	src.C <- Batch{Events: []Event{{Time: 100 * s, Pos: Position{Source: "live"}}}}
-	<-rec.procCh
-	require.Equal(t, 100*s-int64(time.Minute), <-rec.wmCh)
-	clock.Advance(2 * time.Second)
-	stop()
-	require.ErrorIs(t, <-done, context.Canceled)
-	require.Equal(t, []int64{100*s - int64(time.Minute), 102 * s}, rec.wms)
+	for _, c := range []struct {
+		name  string
+		quiet time.Duration
+		want  []int64
+	}{
+		{"quiet", 2 * time.Second, []int64{100*s - int64(time.Minute), 102 * s}},
+		{"amid traffic", 500 * time.Millisecond, []int64{100*s - int64(time.Minute)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clock := NewManualClock(time.Unix(1000, 0))
+			src := NewChanSource("live")
+			rec := &recorder{wmCh: make(chan int64, 16), procCh: make(chan int, 16)}
+			p := New("stop", Config{OutOfOrderness: time.Minute, IdleAdvance: time.Second, TickInterval: time.Hour, Clock: clock, MaxAhead: -1})
+			p.From(src).Via(rec).To(Discard)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- p.Run(runCtx) }()
+			src.C <- Batch{Events: []Event{{Time: 100 * s, Pos: Position{Source: "live"}}}}
+			<-rec.procCh
+			require.Equal(t, 100*s-int64(time.Minute), <-rec.wmCh)
+			clock.Advance(c.quiet)
+			stop()
+			require.ErrorIs(t, <-done, context.Canceled)
+			require.Equal(t, c.want, rec.wms)
+		})
+	}
 }
+
+// Input read and not yet taken in keeps the input from being quiet: a
+// tick during a processing stall does not advance the watermark past the
+// events waiting, which are then on time.
+func TestWatermarkTrackerInputWaiting(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	w := NewWatermarkTracker(time.Minute, 0)
+	w.SetIdleAdvance(time.Second)
+	w.Observe(PartitionID{0, 0}, int64(100*time.Second), t0)
+	w.InputWaiting(true)
+	require.Equal(t, int64(40*time.Second), w.Update(t0.Add(time.Hour)), "input waiting: no advance")
+	w.InputWaiting(false)
+	require.Equal(t, int64(100*time.Second+time.Hour), w.Update(t0.Add(time.Hour)))
+}
+
+// A checkpoint keeps the watermark an idle advance put ahead of the
+// partition's clock minus the bound (version 2), and still reads version 1.
+func TestCheckpointKeepsWatermark(t *testing.T) {
+	cp := &Checkpoint{Offset: 7, MaxTime: 100, State: []byte{1}, SavedAt: time.Unix(5, 0), Watermark: 160}
+	b, err := cp.MarshalBinary()
+	require.NoError(t, err)
+	var got Checkpoint
+	require.NoError(t, got.UnmarshalBinary(b))
+	require.Equal(t, *cp, got)
+	v1 := []byte{1, 14, 200, 1, 20, 1, 1} // offset 7, max 100, saved 10ns, state {1}
+	require.NoError(t, got.UnmarshalBinary(v1))
+	require.Equal(t, Checkpoint{Offset: 7, MaxTime: 100, SavedAt: time.Unix(0, 10), State: []byte{1}, Watermark: MinWatermark}, got)
+	w := NewWatermarkTracker(time.Minute, 0)
+	w.SetPartitionMax(PartitionID{0, 0}, 100, time.Unix(0, 0))
+	w.RaiseTo(160)
+	require.Equal(t, int64(160), w.Watermark())
+	w.RaiseTo(120)
+	require.Equal(t, int64(160), w.Watermark(), "never back")
+}
+
+// A Parallel snapshot whose branch held state is refused by a Parallel
+// whose branch keeps none (a job whose order: changed): restoring would
+// silently lose what that branch held.
+func TestParallelRestoreRefusesStateItCannotTake(t *testing.T) {
+	a := Parallel(Map(func(*Event) bool { return true }), &snapOp{state: []byte("pending")})
+	data, err := a.(Snapshotter).Snapshot()
+	require.NoError(t, err)
+	b := Parallel(Map(func(*Event) bool { return true }), Map(func(*Event) bool { return true }))
+	err = b.(Snapshotter).Restore(data)
+	require.ErrorContains(t, err, "parallel branch 1: the checkpoint holds 7 bytes of state for a branch that keeps none")
+	c := Parallel(Map(func(*Event) bool { return true }), &snapOp{})
+	require.NoError(t, c.(Snapshotter).Restore(data))
+	require.Equal(t, "pending", string(c.(*parallel).branches[1].(*snapOp).state))
+}
+
+type snapOp struct{ state []byte }
+
+func (s *snapOp) Process(context.Context, []Event, *Emitter) error { return nil }
+func (s *snapOp) Advance(context.Context, int64, *Emitter) error   { return nil }
+func (s *snapOp) Snapshot() ([]byte, error)                        { return s.state, nil }
+func (s *snapOp) Restore(b []byte) error                           { s.state = append([]byte(nil), b...); return nil }

@@ -74,10 +74,10 @@ func (h *latencyHist) observe(d time.Duration) {
 }
 
 func (h *latencyHist) snapshot() LatencySnapshot {
-	s := LatencySnapshot{Counts: make([]int64, len(h.counts)), Count: h.count.Load(),
-		Sum: time.Duration(h.sum.Load()), Max: time.Duration(h.max.Load())}
+	s := LatencySnapshot{Counts: make([]int64, len(h.counts)), Sum: time.Duration(h.sum.Load()), Max: time.Duration(h.max.Load())}
 	for i := range h.counts {
 		s.Counts[i] = h.counts[i].Load()
+		s.Count += s.Counts[i] // consistent with the buckets, read one by one
 	}
 	return s
 }
@@ -150,7 +150,10 @@ func (d *decisionLatency) hist(rule string) *latencyHist {
 // arrival in the process of the event a rule decided on (for a window
 // rule, the event that completed the match) to the flush of the sinks
 // that acknowledged the emission. An emission the sinks wrote before that
-// flush (a full batch) counts until the flush: an upper bound.
+// flush (a full batch) counts until the flush: an upper bound (the writer
+// flushes at least every 100ms under load). Results built without an
+// arriving event (an absence, a time window's aggregate) have no arrival
+// and are not observed.
 func (p *Pipeline) DecisionLatency() map[string]LatencySnapshot {
 	d := &p.latency
 	d.mu.Lock()

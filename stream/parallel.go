@@ -96,10 +96,17 @@ func (p *parallel) Restore(data []byte) error {
 			return fmt.Errorf("parallel branch %d: %w", i, err)
 		}
 		data = rest
-		if s, ok := b.(Snapshotter); ok {
+		s, ok := b.(Snapshotter)
+		switch {
+		case ok:
 			if err := s.Restore(part); err != nil {
 				return fmt.Errorf("parallel branch %d: %w", i, err)
 			}
+		case len(part) > 0:
+			// The snapshot's branch held state this one cannot take: it was
+			// saved by other operators (a job whose order: or windows
+			// changed). Dropping it would lose what it held.
+			return fmt.Errorf("parallel branch %d: the checkpoint holds %d bytes of state for a branch that keeps none: it was saved by other operators (the job's order: or windows changed since); run the job as it was until its input is processed, or remove the checkpoint", i, len(part))
 		}
 	}
 	if len(data) != 0 {

@@ -43,8 +43,10 @@ type Config struct {
 	// processing time since the latest event arrived (WatermarkTracker.
 	// SetIdleAdvance), so that absences and windows are decided when their
 	// time passes rather than when the next events arrive. A run stopped
-	// before the end of its input without Checkpoints then also decides, as
-	// it stops, what is due on the wall clock (AdvanceToNow). Default 0: off
+	// before the end of its input without Checkpoints, its input quiet for
+	// IdleAdvance, also decides as it stops what is due on the wall clock.
+	// Past a quiet spell the OutOfOrderness bound no longer protects older
+	// events (see WatermarkTracker.SetIdleAdvance). Default 0: off
 	// (the watermark holds while every partition is idle). Off with
 	// ProcessingTime.
 	IdleAdvance time.Duration

@@ -128,6 +128,7 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 		}
 		if cp.MaxTime != MinWatermark {
 			t.tracker.SetPartitionMax(pid, cp.MaxTime, now)
+			t.tracker.RaiseTo(cp.Watermark) // an idle advance's, kept
 			t.lastWM = t.tracker.Watermark()
 			for _, l := range t.lanes {
 				l.lastWM = t.lastWM
@@ -142,6 +143,9 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 // batch handles one source batch: dead letters, then each partition's run
 // of events through its task, then checkpoints that are due.
 func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
+	if len(m.batch.Events) > 0 {
+		r.unread.Add(-1)
+	}
 	msg, err := r.getMsg(ctx)
 	if err != nil {
 		return err
@@ -322,7 +326,9 @@ func (r *runner) tick(ctx context.Context, out chan<- *outMsg) error {
 		return err
 	}
 	now := r.cfg.Clock.Now()
+	waiting := r.unread.Load() > 0
 	err = r.eachTask(func(t *task) error {
+		t.tracker.InputWaiting(waiting)
 		if r.cfg.ProcessingTime {
 			t.tracker.Observe(PartitionID{Source: -1, Partition: -1}, now.UnixNano()-1, now)
 		}
@@ -365,9 +371,9 @@ func (r *runner) endOfSource(ctx context.Context, src int, out chan<- *outMsg) e
 
 // finish ends processing: at the end of all input every task is advanced to
 // MaxWatermark (everything pending fires); at a stop before it, without
-// checkpoints and with IdleAdvance, to what is due on the wall clock
-// (WatermarkTracker.AdvanceToNow); then, with checkpoints, every task takes
-// a last one (its pending state with it).
+// checkpoints and with IdleAdvance, as a tick would (an input quiet for
+// IdleAdvance decides what is due on the wall clock); then, with
+// checkpoints, every task takes a last one (its pending state with it).
 func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) error {
 	if ctx.Err() != nil {
 		return nil
@@ -400,9 +406,13 @@ func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) e
 				return err
 			}
 		case r.cfg.IdleAdvance > 0 && r.cfg.Checkpoints == nil && !r.cfg.ProcessingTime:
-			// A live run stopped with nothing checkpointed: what is due on
-			// the wall clock is decided now, not left to a restart.
-			if err := r.step(ctx, t, nil, t.tracker.AdvanceToNow(now), msg); err != nil {
+			// A live run stopped with nothing checkpointed, its input quiet
+			// for IdleAdvance: what is due on the wall clock is decided now
+			// rather than after a restart has read the input again. (A
+			// stop amid traffic decides nothing early: events in transit
+			// within the lateness may still come.)
+			t.tracker.InputWaiting(false)
+			if err := r.step(ctx, t, nil, t.tracker.Update(now), msg); err != nil {
 				return err
 			}
 		}

@@ -89,11 +89,15 @@ type runner struct {
 	// the readers start).
 	readDone []chan struct{}
 	ctrl     chan *revokeReq
-	free     chan *outMsg
-	done     chan struct{} // closed when processing ended
-	errOnce  sync.Once
-	err      error
-	fail     context.CancelFunc
+	// unread counts the batches with events a reader took from its source
+	// that processing has not taken in yet: while some wait, the input is
+	// not quiet (Config.IdleAdvance), however long processing took.
+	unread  atomic.Int64
+	free    chan *outMsg
+	done    chan struct{} // closed when processing ended
+	errOnce sync.Once
+	err     error
+	fail    context.CancelFunc
 
 	env Env // what operators are started with
 
@@ -382,6 +386,7 @@ func (r *runner) read(ctx context.Context, i int, src Source) error {
 			return fmt.Errorf("source %s: %w", src.Name(), err)
 		}
 		if n := len(b.Events); n > 0 {
+			r.unread.Add(1)
 			now := r.cfg.Clock.Now().UnixNano()
 			for k := range b.Events {
 				if b.Events[k].Arrived == 0 {
@@ -392,6 +397,9 @@ func (r *runner) read(ctx context.Context, i int, src Source) error {
 		select {
 		case r.raw <- inMsg{src: i, batch: b}:
 		case <-ctx.Done():
+			if len(b.Events) > 0 {
+				r.unread.Add(-1)
+			}
 			nack(ctx, b)
 			return nil
 		}

@@ -20,8 +20,8 @@ type saver struct {
 	once sync.Once
 }
 
-// startSaver starts the saver of r's checkpoints (none is started without
-// Checkpoints: there is nothing to save).
+// startSaver starts the saver of r's checkpoints (idle without
+// Checkpoints: nothing is handed to it).
 func (r *runner) startSaver(ctx context.Context) *saver {
 	s := &saver{r: r, ch: make(chan []cpWrite, 4)}
 	s.wg.Go(func() {

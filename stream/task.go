@@ -180,7 +180,8 @@ func (r *runner) checkpoint(t *task, msg *outMsg, now time.Time, done chan error
 	if err != nil {
 		return err
 	}
-	cp := &Checkpoint{Offset: t.nextOffset, MaxTime: t.tracker.PartitionMax(t.pid), State: state, SavedAt: now}
+	cp := &Checkpoint{Offset: t.nextOffset, MaxTime: t.tracker.PartitionMax(t.pid), State: state, SavedAt: now,
+		Watermark: t.tracker.Watermark()}
 	msg.cps = append(msg.cps, cpWrite{key: r.p.checkpointKey(t.pid.Source, t.pid.Partition), cp: cp, acks: t.acks, done: done})
 	t.acks, t.dirty = nil, false
 	return nil

@@ -88,6 +88,7 @@ type WatermarkTracker struct {
 	// watermark moves with processing time (0: off).
 	idleAdvance time.Duration
 	advances    int64
+	waiting     bool // input read and not yet observed: not quiet
 	scratch     []int64
 	counts      OutlierCounts
 }
@@ -317,6 +318,15 @@ func (w *WatermarkTracker) SetPartitionMax(p PartitionID, maxTime int64, now tim
 	w.recompute()
 }
 
+// RaiseTo moves the watermark up to wm if it is below (a restored
+// checkpoint's, which an idle advance may have put ahead of its partition's
+// clock minus the bound); it never goes back.
+func (w *WatermarkTracker) RaiseTo(wm int64) {
+	if wm > w.current && !w.allDone && wm != MaxWatermark {
+		w.current = wm
+	}
+}
+
 // PartitionMax returns partition p's clock: the highest event time it has
 // seen that the data supports (the highest it has seen, without an outlier
 // guard).
@@ -377,34 +387,29 @@ func (w *WatermarkTracker) AllDone() {
 // arrived, re-evaluated by Update. So an absence's deadline or a window's
 // end passes about when it passes on the wall clock (not before d after
 // the last event), instead of when the next events arrive, which may be
-// never. The price: an event that then arrives older than that is late,
-// as it would be behind the watermark its successors would have made.
-// d <= 0 disables it, the default.
+// never. The price: the bound no longer applies past a quiet spell. An
+// event that arrives after one, older than the newest event time plus the
+// quiet time, is late, though it is within the bound of the newest event
+// (a producer's retry after a 30 s outage, a collector flushing old
+// lines): after a quiet spell the effective lateness is the spell. Input
+// read and not yet observed (InputWaiting) keeps the input from being
+// quiet. d <= 0 disables it, the default.
 func (w *WatermarkTracker) SetIdleAdvance(d time.Duration) { w.idleAdvance = max(d, 0) }
 
 // IdleAdvances counts the Updates that moved the watermark with
 // processing time (SetIdleAdvance).
 func (w *WatermarkTracker) IdleAdvances() int64 { return w.advances }
 
-// AdvanceToNow moves the watermark, at once, to where SetIdleAdvance
-// would move it if the input stayed quiet from now on (without waiting for
-// the bound): the newest event time plus the processing time since the
-// latest event arrived. What is due on the wall clock is then decided; an
-// absence whose deadline has not come is not. A live run stopping before
-// the end of its input, with nothing checkpointed, decides so. It returns
-// the watermark.
-func (w *WatermarkTracker) AdvanceToNow(now time.Time) int64 {
-	bound := w.idleAdvance
-	w.idleAdvance = time.Duration(math.MinInt64)
-	w.advanceIdle(now)
-	w.idleAdvance = bound
-	return w.current
-}
+// InputWaiting tells the tracker whether input was read that it has not
+// observed yet (batches waiting for processing): the input is then not
+// quiet, however long ago the last event was observed, and the next
+// Updates do not advance the watermark with processing time.
+func (w *WatermarkTracker) InputWaiting(waiting bool) { w.waiting = waiting }
 
 // advanceIdle moves the watermark with processing time when every
 // partition has been quiet for idleAdvance.
 func (w *WatermarkTracker) advanceIdle(now time.Time) {
-	if w.allDone {
+	if w.allDone || w.waiting {
 		return
 	}
 	var last time.Time

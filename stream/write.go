@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // write sends each message's events to the sinks, flushes them when the
@@ -41,6 +42,10 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) (err error) {
 	// no message is waiting at a tick, they are flushed, so that a quiet
 	// input's last results reach the sinks within FlushInterval.
 	dirty := false
+	// Under a load that never leaves it idle, the writer still flushes
+	// every maxFlushDelay: results do not wait for full batches.
+	const maxFlushDelay = 100 * time.Millisecond
+	lastFlush := r.cfg.Clock.Now()
 	tick, stop := r.cfg.Clock.NewTicker(r.cfg.FlushInterval)
 	defer stop()
 	for {
@@ -54,13 +59,13 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) (err error) {
 				return flush()
 			}
 			msg = m
-		case <-tick:
-			if dirty && failed == nil && len(out) == 0 {
+		case now := <-tick:
+			if dirty && failed == nil && (len(out) == 0 || now.Sub(lastFlush) >= maxFlushDelay) {
 				if err := flush(); err != nil {
 					failed = err
 					r.setErr(err)
 				}
-				dirty = false
+				dirty, lastFlush = false, now
 			}
 			continue
 		}
@@ -86,7 +91,7 @@ func (r *runner) write(ctx context.Context, out <-chan *outMsg) (err error) {
 		}
 		if err == nil && (len(msg.acks) > 0 || len(msg.cps) > 0) {
 			err = flush()
-			dirty = false
+			dirty, lastFlush = false, r.cfg.Clock.Now()
 		}
 		if err == nil && len(msg.cps) > 0 {
 			// The saver saves and settles the checkpoints; the message's
