@@ -112,7 +112,7 @@ func (r *Redis) Save(ctx context.Context, key string, cp *stream.Checkpoint) err
 	err = saveScript.Run(ctx, r.rdb, []string{r.prefix + key, r.prefix + key + ":epoch"}, b, epoch).Err()
 	if err != nil && strings.HasPrefix(err.Error(), "FENCED ") {
 		cur, _ := strconv.ParseInt(strings.TrimPrefix(err.Error(), "FENCED "), 10, 64)
-		return fmt.Errorf("checkpoint %s%s: %w: the partition was assigned again since this consumer took it (epoch %d, this consumer's %d): this consumer is a zombie, its state is stale", r.prefix, key, ErrFenced, cur, epoch)
+		return fmt.Errorf("%w: the partition was assigned again since this consumer took it (epoch %d of %s%s:epoch, this consumer's %d): this consumer is a zombie, its state is stale", ErrFenced, cur, r.prefix, key, epoch)
 	}
 	return err
 }
