@@ -38,6 +38,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"silence too short", []string{"-job", "j.yaml", "-silence", "10ms"}, "-silence must be at least 1s (or 0: off), not 10ms"},
 		{"webhook scheme", []string{"-job", "j.yaml", "-alert-webhook", "ftp://u:secret@h/x"}, "-alert-webhook ftp://u:xxxxx@h/x: want an http:// or https:// URL with a host"},
 		{"webhook no host", []string{"-job", "j.yaml", "-alert-webhook", "hooks.example/alerts"}, "-alert-webhook hooks.example/alerts: want an http:// or https:// URL with a host"},
+		{"webhook without silence", []string{"-job", "j.yaml", "-silence", "0", "-alert-webhook", "https://hooks.example/a"}, "-alert-webhook needs the sources watched: -silence above 0"},
 		{"extra args", []string{"-job", "j.yaml", "more", "args"}, "unexpected arguments: [more args]"},
 		{"unknown flag", []string{"-job", "j.yaml", "-nope"}, "flag provided but not defined: -nope"},
 	} {

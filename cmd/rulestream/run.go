@@ -252,6 +252,9 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	if err := a.watchJob(runCtx); err != nil {
 		return err
 	}
+	if !a.watching() && a.o.watch.Webhook != "" {
+		a.log.Warn("-alert-webhook is not used: the sources of a -once run are not watched for silence")
+	}
 	if a.watching() {
 		w, err := sourcewatch.Start(runCtx, &a.bg, p, a.rdb, a.o.prefix, a.o.watch, a.log)
 		if err != nil {

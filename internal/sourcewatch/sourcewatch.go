@@ -60,6 +60,9 @@ func (o Options) Validate() error {
 	} else if o.Silence > 0 && o.Silence < time.Second {
 		errs = append(errs, fmt.Errorf("-silence must be at least 1s (or 0: off), not %s", o.Silence))
 	}
+	if o.Webhook != "" && o.Silence == 0 {
+		errs = append(errs, errors.New("-alert-webhook needs the sources watched: -silence above 0"))
+	}
 	if o.Webhook != "" {
 		u, err := url.Parse(o.Webhook)
 		switch {
