@@ -15,9 +15,9 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"time"
 
+	"github.com/rulestream/rulestream/internal/runcli"
 	"github.com/rulestream/rulestream/internal/sourcewatch"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/stream/metrics"
@@ -136,10 +136,10 @@ func runMain(args []string, stdout, stderr io.Writer) (status int) {
 		fmt.Fprintln(stderr, "rulestream:", err)
 		return 2
 	}
-	ctx, stop := notifySignals(context.Background())
+	ctx, stop := runcli.NotifySignals(context.Background())
 	defer stop()
 	if o.cpuprofile != "" {
-		stopProfile, err := startCPUProfile(o.cpuprofile)
+		stopProfile, err := runcli.StartCPUProfile(o.cpuprofile)
 		if err != nil {
 			fmt.Fprintln(stderr, "rulestream:", err)
 			return 2
@@ -151,37 +151,5 @@ func runMain(args []string, stdout, stderr io.Writer) (status int) {
 			}
 		}()
 	}
-	err = run(ctx, o, stdout, stderr)
-	var interrupted *interruptedError
-	switch sig, signalled := interruption(ctx); {
-	case err == nil:
-		return 0
-	case errors.As(err, &interrupted):
-		return interrupted.exitCode() // the summary said so
-	case signalled && errors.Is(err, context.Canceled):
-		fmt.Fprintf(stderr, "rulestream: %s: %v\n", sig, err)
-		return sig.exitCode()
-	}
-	fmt.Fprintln(stderr, "rulestream:", err)
-	return 1
-}
-
-// startCPUProfile starts profiling the CPU into a new file at path; the
-// returned function stops it and closes the file.
-func startCPUProfile(path string) (stop func() error, err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("-cpuprofile: %w", err)
-	}
-	return func() error {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("-cpuprofile: %w", err)
-		}
-		return nil
-	}, nil
+	return runcli.ExitStatus(ctx, run(ctx, o, stdout, stderr), stderr, "rulestream")
 }

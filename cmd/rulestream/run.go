@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rulestream/rulestream/enrich"
+	"github.com/rulestream/rulestream/internal/runcli"
 	"github.com/rulestream/rulestream/internal/sourcewatch"
 	"github.com/rulestream/rulestream/job"
 	"github.com/rulestream/rulestream/rules"
@@ -277,9 +278,9 @@ func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	err := p.Run(runCtx)
 	elapsed := time.Since(start)
 	stopProgress()
-	end := a.ending(ctx, err)
+	end := runcli.End(ctx, err, a.o.once, a.o.shutdownTimeout, a.built.Targets)
 	a.summary(p, elapsed, end)
-	return end.err
+	return end.Err
 }
 
 // sortInput returns the bounded input sorted by event time when -sort
@@ -304,52 +305,6 @@ func sortBudget(memory string) int64 {
 		return budget / 4
 	}
 	return 0
-}
-
-// ending is how a pipeline's run ended.
-type ending struct {
-	stopped  bool                  // cancelled before the end of its input
-	by       string                // what stopped it: SIGINT, SIGTERM or a cancellation
-	shutdown *stream.ShutdownError // the shutdown did not finish
-	err      error                 // what run returns
-}
-
-// ending interprets what the pipeline's Run returned. A signal's clean
-// stop is a success in follow mode and an *interruptedError under -once; a
-// shutdown that did not finish is an error saying what was not written.
-func (a *app) ending(ctx context.Context, err error) ending {
-	e := ending{err: err, by: "cancellation"}
-	sig, signalled := interruption(ctx)
-	if signalled {
-		e.by = signalName(sig.sig)
-	}
-	switch {
-	case errors.As(err, &e.shutdown):
-		e.stopped = true
-		what := "closing failed"
-		if e.shutdown.TimedOut {
-			what = fmt.Sprintf("-shutdown-timeout %s passed", a.o.shutdownTimeout)
-		}
-		e.err = fmt.Errorf("%s before what was read was processed and written (%s); what was not written is not acknowledged as read, so a restart that reads it again writes it: %w",
-			what, unwrittenText(a.built.Targets(), e.shutdown.Unwritten), err)
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		e.stopped = true
-		e.err = nil // drained, flushed and checkpointed
-		if a.o.once && signalled {
-			e.err = &interruptedError{sig}
-		}
-	}
-	return e
-}
-
-// unwrittenText says how many outputs were not written: pending in the
-// targets, and dropped before reaching one.
-func unwrittenText(ts map[string]job.TargetCounts, dropped int64) string {
-	pending := int64(0)
-	for _, t := range ts {
-		pending += int64(t.Pending)
-	}
-	return fmt.Sprintf("%d outputs not written: %d pending in the targets, %d dropped before reaching one", pending+dropped, pending, dropped)
 }
 
 // watchJob reloads the job file's rules when it changes. A change beyond
@@ -429,18 +384,11 @@ func (a *app) startProgress(p *stream.Pipeline) func() {
 
 // summary prints the final counts on stdout: first how the run ended when
 // a signal stopped it, then what was read, fired, written and not written.
-func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
+func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end runcli.Ending) {
 	st := p.Stats()
 	c := a.built.Counters()
 	out := a.stdout
-	switch {
-	case end.stopped && end.shutdown != nil:
-		fmt.Fprintf(out, "interrupted by %s: shutdown not finished, outputs not written (below)\n", end.by)
-	case end.stopped && a.o.once:
-		fmt.Fprintf(out, "interrupted by %s before the end of the input: what was read is written, the counts are partial\n", end.by)
-	case end.stopped:
-		fmt.Fprintf(out, "stopped by %s: what was read is written\n", end.by)
-	}
+	end.WriteHeadline(out, a.o.once)
 	fmt.Fprintf(out, "events: %d in, %d duplicates dropped, %d dead-lettered, %d late\n", st.EventsIn, c.Duplicates, st.DeadLetters, st.Late)
 	for _, name := range a.built.Plan().Windows {
 		w := c.Windows[name]
@@ -461,9 +409,7 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
 	if len(pending) > 0 {
 		fmt.Fprintf(out, "pending: %s (not written: not acknowledged by Redis)\n", job.FormatCounts(pending))
 	}
-	if end.shutdown != nil && end.shutdown.Unwritten > 0 {
-		fmt.Fprintf(out, "dropped: %d outputs (not written: the run stopped before they reached a target)\n", end.shutdown.Unwritten)
-	}
+	end.WriteDropped(out)
 	if a.sorted != nil {
 		ss := a.sorted.Stats()
 		fmt.Fprintf(out, "sorted: %d events by event time, %.1f MiB held, %d runs spilled\n", ss.Events, float64(ss.PeakBytes)/(1<<20), ss.Runs)

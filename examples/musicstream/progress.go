@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rulestream/rulestream/examples/musicstream/music"
+	"github.com/rulestream/rulestream/internal/runcli"
 	"github.com/rulestream/rulestream/stream"
 	"golang.org/x/term"
 )
@@ -56,18 +57,11 @@ func (a *app) startProgress(p *stream.Pipeline) func() {
 
 // summary prints the final counts on stdout: first how the run ended when
 // a signal stopped it, then what was read, fired, written and not written.
-func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
+func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end runcli.Ending) {
 	st := p.Stats()
 	c := a.sc.Counters()
 	out := a.stdout
-	switch {
-	case end.stopped && end.shutdown != nil:
-		fmt.Fprintf(out, "interrupted by %s: shutdown not finished, outputs not written (below)\n", end.by)
-	case end.stopped && a.o.once:
-		fmt.Fprintf(out, "interrupted by %s before the end of the input: what was read is written, the counts are partial\n", end.by)
-	case end.stopped:
-		fmt.Fprintf(out, "stopped by %s: what was read is written\n", end.by)
-	}
+	end.WriteHeadline(out, a.o.once)
 	fmt.Fprintf(out, "events: %d in, %d duplicates dropped, %d dead-lettered, %d late\n", st.EventsIn, c.Duplicates, st.DeadLetters, st.Late)
 	fmt.Fprintf(out, "repeats: %d matches, %d evictions\n", c.Matches, c.Evictions)
 	fmt.Fprintf(out, "rules: %s\n", music.FormatFirings(c.Firings))
@@ -85,9 +79,7 @@ func (a *app) summary(p *stream.Pipeline, elapsed time.Duration, end ending) {
 	if len(pending) > 0 {
 		fmt.Fprintf(out, "pending: %s (not written: not acknowledged by Redis)\n", music.FormatFirings(pending))
 	}
-	if end.shutdown != nil && end.shutdown.Unwritten > 0 {
-		fmt.Fprintf(out, "dropped: %d outputs (not written: the run stopped before they reached a target)\n", end.shutdown.Unwritten)
-	}
+	end.WriteDropped(out)
 	if a.sorted != nil {
 		ss := a.sorted.Stats()
 		fmt.Fprintf(out, "sorted: %d events by event time, %.1f MiB held, %d runs spilled\n", ss.Events, float64(ss.PeakBytes)/(1<<20), ss.Runs)

@@ -21,6 +21,7 @@ import (
 	"github.com/rulestream/rulestream/examples/musicstream/dashboard"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/examples/musicstream/music"
+	"github.com/rulestream/rulestream/internal/runcli"
 	"github.com/rulestream/rulestream/internal/sourcewatch"
 	"github.com/rulestream/rulestream/job"
 	"github.com/rulestream/rulestream/rules"
@@ -400,55 +401,9 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 	err = p.Run(runCtx)
 	elapsed := time.Since(start)
 	stopProgress()
-	end := a.ending(ctx, err)
+	end := runcli.End(ctx, err, a.o.once, a.o.shutdownTimeout, a.sc.Built().Targets)
 	a.summary(p, elapsed, end)
-	return end.err
-}
-
-// ending is how a pipeline's run ended.
-type ending struct {
-	stopped  bool                  // cancelled before the end of its input
-	by       string                // what stopped it: SIGINT, SIGTERM or a cancellation
-	shutdown *stream.ShutdownError // the shutdown did not finish
-	err      error                 // what run returns
-}
-
-// ending interprets what the pipeline's Run returned. A signal's clean
-// stop is a success in follow mode and an *interruptedError under -once; a
-// shutdown that did not finish is an error saying what was not written.
-func (a *app) ending(ctx context.Context, err error) ending {
-	e := ending{err: err, by: "cancellation"}
-	sig, signalled := interruption(ctx)
-	if signalled {
-		e.by = signalName(sig.sig)
-	}
-	switch {
-	case errors.As(err, &e.shutdown):
-		e.stopped = true
-		what := "closing failed"
-		if e.shutdown.TimedOut {
-			what = fmt.Sprintf("-shutdown-timeout %s passed", a.o.shutdownTimeout)
-		}
-		e.err = fmt.Errorf("%s before what was read was processed and written (%s); what was not written is not acknowledged as read, so a restart that reads it again writes it: %w",
-			what, unwrittenText(a.sc.Built().Targets(), e.shutdown.Unwritten), err)
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		e.stopped = true
-		e.err = nil // drained, flushed and checkpointed
-		if a.o.once && signalled {
-			e.err = &interruptedError{sig}
-		}
-	}
-	return e
-}
-
-// unwrittenText says how many outputs were not written: pending in the
-// targets, and dropped before reaching one.
-func unwrittenText(ts map[string]job.TargetCounts, dropped int64) string {
-	pending := int64(0)
-	for _, t := range ts {
-		pending += int64(t.Pending)
-	}
-	return fmt.Sprintf("%d outputs not written: %d pending in the targets, %d dropped before reaching one", pending+dropped, pending, dropped)
+	return end.Err
 }
 
 // invalidate starts dropping cached customers and tracks as soon as they
