@@ -36,7 +36,7 @@ func (s *saver) run(ctx context.Context, cps []cpWrite) {
 	p := s.r.p
 	for i := range cps {
 		cp := &cps[i]
-		err := s.failedErr()
+		err := s.failed()
 		if err == nil && cp.cp != nil {
 			if serr := s.r.cfg.Checkpoints.Save(ctx, cp.key, cp.cp); serr != nil {
 				err = fmt.Errorf("checkpoint %s: %w", cp.key, serr)
@@ -63,19 +63,17 @@ func (s *saver) save(ctx context.Context, cps []cpWrite) {
 	}
 }
 
-func (s *saver) failedErr() error {
+// failed returns the error of a failed save, if any.
+func (s *saver) failed() error {
 	if e := s.err.Load(); e != nil {
 		return *e
 	}
 	return nil
 }
 
-// failed returns the error of a failed save, if any.
-func (s *saver) failed() error { return s.failedErr() }
-
 // close waits for the saves handed over and returns the first failure.
 func (s *saver) close() error {
 	s.once.Do(func() { close(s.ch) })
 	s.wg.Wait()
-	return s.failedErr()
+	return s.failed()
 }

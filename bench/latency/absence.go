@@ -68,7 +68,7 @@ func runAbsence(ctx context.Context, o *options, rdb *redis.Client, bin, dir str
 		done <- consume(cctx, rdb, map[string]*samples{p + "shop:abandoned": lat}, func(eid int64) (time.Time, bool) {
 			t, ok := sent[eid]
 			return t, ok
-		}, nil)
+		})
 	}()
 	werr := waitFor(ctx, func() bool { return lat.len() >= o.carts }, o.within+2*time.Minute)
 	cancel()

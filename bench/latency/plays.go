@@ -163,7 +163,7 @@ func runPlays(ctx context.Context, o *options, rdb *redis.Client, bin, dir strin
 	defer cancel()
 	consumed := make(chan error, 1)
 	go func() {
-		consumed <- consume(cctx, rdb, map[string]*samples{p + "queue:ads": ads, p + "queue:interest": interest}, f.appendedAt, nil)
+		consumed <- consume(cctx, rdb, map[string]*samples{p + "queue:ads": ads, p + "queue:interest": interest}, f.appendedAt)
 	}()
 	// Warm up: the first ad sample, once written, says the run is ready.
 	var b bytes.Buffer
@@ -227,8 +227,8 @@ func writeWith(path string, fn func(io.Writer) error) error {
 
 // consume reads the streams from their start until ctx ends, and adds the
 // latency of each entry whose event_id at knows: the entry id's time
-// (Redis's clock) minus when it was appended, or minus offset of it.
-func consume(ctx context.Context, rdb *redis.Client, streams map[string]*samples, at func(int64) (time.Time, bool), offset func(map[string]any) time.Duration) error {
+// (Redis's clock) minus the time at gives.
+func consume(ctx context.Context, rdb *redis.Client, streams map[string]*samples, at func(int64) (time.Time, bool)) error {
 	keys := make([]string, 0, 2*len(streams))
 	for k := range streams {
 		keys = append(keys, k)
@@ -258,11 +258,7 @@ func consume(ctx context.Context, rdb *redis.Client, streams map[string]*samples
 					continue
 				}
 				ms, _ := strconv.ParseInt(strings.SplitN(m.ID, "-", 2)[0], 10, 64)
-				lat := time.UnixMilli(ms).Sub(t)
-				if offset != nil {
-					lat -= offset(m.Values)
-				}
-				streams[st.Stream].add(lat)
+				streams[st.Stream].add(time.UnixMilli(ms).Sub(t))
 			}
 		}
 	}
