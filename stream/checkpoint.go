@@ -24,6 +24,11 @@ type Checkpoint struct {
 	// event found late before the checkpoint is late on its replay too.
 	// MinWatermark when unknown (a checkpoint of version 1).
 	Watermark int64
+	// Delta, for a DeltaCheckpointStore, replaces State: the state as the
+	// change since the previous checkpoint of the key this process saved or
+	// loaded (see DeltaSnapshotter). A store loads it back with every part
+	// Full.
+	Delta *StateDelta
 }
 
 // CheckpointStore keeps checkpoints. Save must replace the checkpoint of a
@@ -34,23 +39,33 @@ type CheckpointStore interface {
 }
 
 // checkpointVersion 2 adds the watermark; version 1 is still read.
-const checkpointVersion = 2
+// checkpointDeltaVersion is a delta checkpoint's header: its State is the
+// delta's Meta, its parts are stored apart (by a DeltaCheckpointStore).
+const (
+	checkpointVersion      = 2
+	checkpointDeltaVersion = 3
+)
 
-// MarshalBinary encodes a checkpoint (versioned).
+// MarshalBinary encodes a checkpoint (versioned). A delta checkpoint's
+// encoding holds its Meta, not its parts: the store keeps those.
 func (c *Checkpoint) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 40+len(c.State))
-	b = append(b, checkpointVersion)
+	version, state := byte(checkpointVersion), c.State
+	if c.Delta != nil {
+		version, state = checkpointDeltaVersion, c.Delta.Meta
+	}
+	b := make([]byte, 0, 40+len(state))
+	b = append(b, version)
 	b = binary.AppendVarint(b, c.Offset)
 	b = binary.AppendVarint(b, c.MaxTime)
 	b = binary.AppendVarint(b, c.SavedAt.UnixNano())
 	b = binary.AppendVarint(b, c.Watermark)
-	b = appendUvarintBytes(b, c.State)
+	b = appendUvarintBytes(b, state)
 	return b, nil
 }
 
 // UnmarshalBinary decodes a checkpoint; corrupt input is an error.
 func (c *Checkpoint) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || (b[0] != 1 && b[0] != checkpointVersion) {
+	if len(b) == 0 || b[0] < 1 || b[0] > checkpointDeltaVersion {
 		return errors.New("checkpoint: unknown version")
 	}
 	version := b[0]
@@ -77,29 +92,45 @@ func (c *Checkpoint) UnmarshalBinary(b []byte) error {
 	if version > 1 {
 		c.Watermark = vals[3]
 	}
-	c.State = append([]byte(nil), state...)
+	c.State, c.Delta = append([]byte(nil), state...), nil
+	if version == checkpointDeltaVersion {
+		c.State, c.Delta = nil, &StateDelta{Meta: c.State}
+	}
 	return nil
 }
 
-// MemoryCheckpoints is an in-memory CheckpointStore for tests.
+// MemoryCheckpoints is an in-memory CheckpointStore for tests; it keeps
+// delta checkpoints (DeltaCheckpointStore).
 type MemoryCheckpoints struct {
-	mu sync.Mutex
-	c  map[string][]byte
+	mu    sync.Mutex
+	c     map[string][]byte
+	parts map[string][]map[string][]byte // a delta checkpoint's entries, by key
 }
 
 // NewMemoryCheckpoints returns an empty in-memory store.
-func NewMemoryCheckpoints() *MemoryCheckpoints { return &MemoryCheckpoints{c: map[string][]byte{}} }
+func NewMemoryCheckpoints() *MemoryCheckpoints {
+	return &MemoryCheckpoints{c: map[string][]byte{}, parts: map[string][]map[string][]byte{}}
+}
+
+// KeepsDeltas implements DeltaCheckpointStore.
+func (m *MemoryCheckpoints) KeepsDeltas() bool { return true }
 
 // Load implements CheckpointStore.
 func (m *MemoryCheckpoints) Load(_ context.Context, key string) (*Checkpoint, error) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	b, ok := m.c[key]
-	m.mu.Unlock()
 	if !ok {
 		return nil, nil
 	}
 	var cp Checkpoint
-	return &cp, cp.UnmarshalBinary(b)
+	if err := cp.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	if cp.Delta != nil {
+		cp.Delta = LoadedDelta(cp.Delta.Meta, m.parts[key])
+	}
+	return &cp, nil
 }
 
 // Save implements CheckpointStore.
@@ -109,8 +140,20 @@ func (m *MemoryCheckpoints) Save(_ context.Context, key string, cp *Checkpoint) 
 		return err
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cp.Delta == nil {
+		delete(m.parts, key)
+	} else {
+		parts := m.parts[key]
+		for i := range cp.Delta.Parts {
+			if i == len(parts) {
+				parts = append(parts, nil)
+			}
+			parts[i] = ApplyDelta(parts[i], &cp.Delta.Parts[i])
+		}
+		m.parts[key] = parts[:len(cp.Delta.Parts)]
+	}
 	m.c[key] = b
-	m.mu.Unlock()
 	return nil
 }
 

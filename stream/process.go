@@ -123,7 +123,11 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 	delete(r.restores, pid)
 	r.restoreMu.Unlock()
 	if cp != nil {
-		if err := restoreTask(t, cp.State); err != nil {
+		restore := func() error { return restoreTask(t, cp.State) }
+		if cp.Delta != nil {
+			restore = func() error { return restoreTaskDelta(t, cp.Delta) }
+		}
+		if err := restore(); err != nil {
 			return nil, fmt.Errorf("partition %d/%d: restore checkpoint: %w", pid.Source, pid.Partition, err)
 		}
 		if cp.MaxTime != MinWatermark {
@@ -135,6 +139,7 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 			}
 		}
 		t.nextOffset = cp.Offset
+		t.deltaBase = cp.Delta != nil // the store holds what was restored
 	}
 	r.tasks[pid] = t
 	return t, nil

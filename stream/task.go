@@ -26,6 +26,7 @@ type task struct {
 	nextOffset int64     // next offset to read, -1 before any batch
 	acks       []AckFunc // acks held until the next checkpoint
 	lastCP     time.Time
+	deltaBase  bool // the store holds this task's entries: checkpoint deltas
 	dirty      bool
 
 	// lanes split a partition's events by key across copies of the
@@ -176,12 +177,20 @@ func (r *runner) checkpoint(t *task, msg *outMsg, now time.Time, done chan error
 		}
 		return nil
 	}
-	state, err := snapshotTask(t)
+	cp := &Checkpoint{Offset: t.nextOffset, MaxTime: t.tracker.PartitionMax(t.pid), SavedAt: now,
+		Watermark: t.tracker.Watermark()}
+	var err error
+	if keepsDeltas(r.cfg.Checkpoints) {
+		// The store holds the entries of the last checkpoint: only what
+		// changed since goes (all of it the first time).
+		cp.Delta, err = snapshotTaskDelta(t, !t.deltaBase)
+		t.deltaBase = err == nil
+	} else {
+		cp.State, err = snapshotTask(t)
+	}
 	if err != nil {
 		return err
 	}
-	cp := &Checkpoint{Offset: t.nextOffset, MaxTime: t.tracker.PartitionMax(t.pid), State: state, SavedAt: now,
-		Watermark: t.tracker.Watermark()}
 	msg.cps = append(msg.cps, cpWrite{key: r.p.checkpointKey(t.pid.Source, t.pid.Partition), cp: cp, acks: t.acks, done: done})
 	t.acks, t.dirty = nil, false
 	return nil

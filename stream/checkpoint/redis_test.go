@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -24,9 +25,82 @@ func TestRedisStoreRoundTrip(t *testing.T) {
 	require.Equal(t, want.Offset, got.Offset)
 	require.Equal(t, want.MaxTime, got.MaxTime)
 	require.Equal(t, want.State, got.State)
-	require.NoError(t, rdb.Set(ctx, prefix+"p/t/0", "garbage", 0).Err())
+	keys, err := s.Keys(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"p/t/0"}, keys)
+	require.NoError(t, rdb.Set(ctx, prefix+"{p/t/0}", "\x00garbage", 0).Err())
 	_, err = s.Load(ctx, "p/t/0")
-	require.ErrorContains(t, err, "checkpoint "+prefix+"p/t/0: checkpoint: unknown version")
+	require.ErrorContains(t, err, "checkpoint "+prefix+"{p/t/0}: checkpoint: unknown version")
+}
+
+// A delta checkpoint: each save applies only the entries changed; a load
+// returns them all. Big saves are staged and applied in one call.
+func TestRedisStoreDeltas(t *testing.T) {
+	rdb, prefix := testredis.Client(t, 5)
+	ctx := context.Background()
+	s := NewRedis(rdb, prefix)
+	_, err := s.Load(ctx, "p/t/2")
+	require.NoError(t, err)
+	want := []map[string][]byte{{}, {}}
+	save := func(offset int64, parts ...stream.DeltaPart) {
+		t.Helper()
+		for i := range parts {
+			want[i] = stream.ApplyDelta(want[i], &parts[i])
+		}
+		require.NoError(t, s.Save(ctx, "p/t/2", &stream.Checkpoint{Offset: offset, Delta: &stream.StateDelta{Meta: []byte{3, 7}, Parts: parts}}))
+		got, err := s.Load(ctx, "p/t/2") // takes the next epoch: s stays the owner
+		require.NoError(t, err)
+		require.Equal(t, offset, got.Offset)
+		require.Equal(t, []byte{3, 7}, got.Delta.Meta)
+		require.Len(t, got.Delta.Parts, len(parts))
+		for i, p := range got.Delta.Parts {
+			m := map[string][]byte{}
+			for _, kv := range p.Puts {
+				m[string(kv.Key)] = kv.Value
+			}
+			require.Equal(t, want[i], m, "part %d after offset %d", i, offset)
+		}
+	}
+	kv := func(k, v string) stream.KV { return stream.KV{Key: []byte(k), Value: []byte(v)} }
+	save(1, stream.DeltaPart{Full: true, Puts: []stream.KV{kv("a", "1"), kv("b", "2")}}, stream.DeltaPart{Full: true})
+	save(2, stream.DeltaPart{Puts: []stream.KV{kv("c", "3"), kv("a", "4")}, Dels: [][]byte{[]byte("b")}}, stream.DeltaPart{Puts: []stream.KV{kv("x", "")}})
+	// Removed and set again in one delta: set.
+	save(3, stream.DeltaPart{Puts: []stream.KV{kv("b", "5")}, Dels: [][]byte{[]byte("b"), []byte("c")}}, stream.DeltaPart{})
+	// Staged: more than one call's worth.
+	big := stream.DeltaPart{}
+	for i := range inlineArgs/2 + 10 {
+		big.Puts = append(big.Puts, kv(fmt.Sprint("k", i), fmt.Sprint(i)))
+	}
+	big.Dels = [][]byte{[]byte("a")}
+	save(4, big, stream.DeltaPart{Full: true, Puts: []stream.KV{kv("y", "1")}})
+	save(5, stream.DeltaPart{Full: true, Puts: big.Puts[:inlineArgs/2+1]}, stream.DeltaPart{Dels: [][]byte{[]byte("y")}})
+	// Nothing staged is left behind.
+	var left []string
+	require.NoError(t, scanKeys(ctx, rdb, prefix+"*stage*", func(k string) { left = append(left, k) }))
+	require.Empty(t, left)
+	// Fewer parts: the dropped part's hash goes.
+	require.NoError(t, s.Save(ctx, "p/t/2", &stream.Checkpoint{Offset: 6, Delta: &stream.StateDelta{Meta: []byte{3}, Parts: []stream.DeltaPart{{Full: true}}}}))
+	require.Zero(t, rdb.Exists(ctx, prefix+"{p/t/2}:1").Val())
+}
+
+// A checkpoint of the layout before deltas (one string) is loaded, and
+// removed once the first delta checkpoint is saved.
+func TestRedisStoreLoadsTheOldLayout(t *testing.T) {
+	rdb, prefix := testredis.Client(t, 5)
+	ctx := context.Background()
+	old := &stream.Checkpoint{Offset: 12, MaxTime: 99, State: []byte{1, 2, 3}, SavedAt: time.Unix(10, 0)}
+	b, err := old.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, rdb.Set(ctx, prefix+"p/t/3", b, 0).Err())
+	s := NewRedis(rdb, prefix)
+	got, err := s.Load(ctx, "p/t/3")
+	require.NoError(t, err)
+	require.Equal(t, old.State, got.State)
+	require.NoError(t, s.Save(ctx, "p/t/3", &stream.Checkpoint{Offset: 13, Delta: &stream.StateDelta{Meta: []byte{3}}}))
+	require.Zero(t, rdb.Exists(ctx, prefix+"p/t/3").Val())
+	got, err = s.Load(ctx, "p/t/3")
+	require.NoError(t, err)
+	require.EqualValues(t, 13, got.Offset)
 }
 
 // Fencing: each Load (an assignment) takes a new epoch; a store whose
