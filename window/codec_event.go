@@ -1,6 +1,7 @@
 package window
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/rulestream/rulestream/stream"
@@ -9,15 +10,25 @@ import (
 // schemaTable numbers the schemas of one snapshot: each is written once.
 // On restore, a schema that matches one of known field for field is that
 // one, so restored events share the pipeline's schemas (stream.Env.Schemas).
+//
+// In an entry of an incremental checkpoint (hashed, byHash), a schema is
+// its hash instead, and its fields are an entry of their own.
 type schemaTable struct {
-	ids   map[*stream.Schema]uint64
-	list  []*stream.Schema
-	known []*stream.Schema
+	ids    map[*stream.Schema]uint64
+	list   []*stream.Schema
+	known  []*stream.Schema
+	hashed *deltaSchemas
+	byHash map[uint64]*stream.Schema
 }
 
 func (e *encoder) schema(t *schemaTable, s *stream.Schema) {
 	if s == nil {
 		e.uv(0)
+		return
+	}
+	if t.hashed != nil {
+		e.uv(1)
+		e.b = binary.BigEndian.AppendUint64(e.b, t.hashed.ref(s))
 		return
 	}
 	if t.ids == nil {
@@ -42,6 +53,18 @@ func (d *decoder) schema(t *schemaTable) *stream.Schema {
 	id := d.uv()
 	if d.err != nil || id == 0 {
 		return nil
+	}
+	if t.byHash != nil {
+		if d.off+8 > len(d.b) {
+			d.fail("schema reference truncated")
+			return nil
+		}
+		s, ok := t.byHash[binary.BigEndian.Uint64(d.b[d.off:])]
+		d.off += 8
+		if !ok {
+			d.fail("an unknown schema")
+		}
+		return s
 	}
 	if id <= uint64(len(t.list)) {
 		return t.list[id-1]

@@ -105,6 +105,10 @@ type CountWithin struct {
 	stats  Stats
 	pub    *published
 	early  *early // Early mode's bookkeeping, nil without it
+	// Incremental checkpoints: the keys changed since the last, and the
+	// schemas the store holds (nil and empty before the first).
+	dk *keyDelta
+	ds deltaSchemas
 }
 
 // NewCountWithin returns a CountWithin operator.

@@ -43,6 +43,11 @@ func (c *CountWithin) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 		}
 		p = tab.insert(p, a, b)
 	}
+	if tab == c.ints {
+		c.dk.int2(a, b)
+	} else {
+		c.dk.slot(int32(a))
+	}
 	e := tab.at(p)
 	e[fLast] = ev.Time
 	n, head := unmeta(e[fMeta])
@@ -96,13 +101,19 @@ func (c *CountWithin) match(ev *stream.Event, first int64, tab *flatTable, a, b 
 // drop removes the entry at p (and its interned key).
 func (c *CountWithin) drop(tab *flatTable, p uint64) {
 	if tab == c.other {
-		c.keys.remove(int32(tab.at(p)[fKeyA]))
+		c.forget(tab.at(p))
+	} else {
+		e := tab.at(p)
+		c.dk.int2(e[fKeyA], e[fKeyB])
 	}
 	tab.del(p)
 }
 
 // forget releases the interned key of an entry of the other table.
-func (c *CountWithin) forget(e []int64) { c.keys.remove(int32(e[fKeyA])) }
+func (c *CountWithin) forget(e []int64) {
+	c.dk.freed(entKey, c.keys, int32(e[fKeyA]))
+	c.keys.remove(int32(e[fKeyA]))
+}
 
 // expire drops keys whose last event is more than Within before the release
 // point: no future event can match with what they hold. An incremental
@@ -114,6 +125,9 @@ func (c *CountWithin) expire(rp int64, all bool) {
 		c.stats.Expired += int64(c.live())
 		c.ints, c.other = newFlat(fHead+c.stride), newFlat(fHead+c.stride)
 		c.keys = newKeyTable()
+		if c.dk != nil {
+			c.dk.reset = true
+		}
 		return
 	}
 	limit := sub(rp, int64(c.cfg.Within))
@@ -122,6 +136,8 @@ func (c *CountWithin) expire(rp int64, all bool) {
 		var gone func(e []int64)
 		if tab == c.other {
 			gone = c.forget
+		} else if c.dk != nil {
+			gone = func(e []int64) { c.dk.int2(e[fKeyA], e[fKeyB]) }
 		}
 		c.stats.Expired += int64(tab.sweep(budget, limit, gone))
 	}

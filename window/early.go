@@ -41,6 +41,7 @@ type early struct {
 	since  int         // arrivals since the last sweep
 	// Bounds: keys and entries.
 	maxKeys, maxHeld int
+	dl               *keyDelta // incremental checkpoints' tracking, nil before the first
 }
 
 // eent is an arrived event held in a key's pool.
@@ -155,6 +156,7 @@ func (x *early) slotOf(ev *stream.Event) int32 {
 // is undecided.
 func (x *early) arrive(ev *stream.Event, aux uint64, v stream.Value, cut int64, st *Stats) (s int32, i int, ok bool) {
 	s, created := x.keys.find(x.kf.values(ev), true)
+	x.dl.slot(s)
 	if created {
 		for int(s) >= len(x.ks) {
 			x.ks = append(x.ks, ekey{})
@@ -254,6 +256,7 @@ func (x *early) schedule(k *ekey) {
 // of decided entries, and claimed entries before it (their duplicates are
 // late; their decisions are taken).
 func (x *early) prune(s int32, cut int64) {
+	x.dl.slot(s)
 	k := &x.ks[s]
 	if n := lower(k.pool, sub(cut, x.within)); n > 0 {
 		x.dropFront(k, n)
@@ -311,6 +314,7 @@ func (x *early) free(s int32) {
 	x.held -= len(k.held)
 	clear(k.held)
 	*k = ekey{pool: k.pool[:0], held: k.held[:0]}
+	x.dl.freed(entEarly, x.keys, s)
 	x.keys.remove(s)
 }
 
@@ -346,13 +350,17 @@ func (x *early) shed(fraction float64, st *Stats) {
 
 // fire records that an early result completed by pool entry j of key s
 // went out. With claims, claim must follow.
-func (x *early) fire(s int32, j int) { x.ks[s].pool[j].fired = true }
+func (x *early) fire(s int32, j int) {
+	x.dl.slot(s)
+	x.ks[s].pool[j].fired = true
+}
 
 // claim removes the pool entries up to index j of key s (a match
 // consumes every event up to its completing one: skip past last event),
 // keeping the undecided ones that the dedup field tells apart, and the
 // fired one, as held.
 func (x *early) claim(s int32, j int, cut int64) {
+	x.dl.slot(s)
 	k := &x.ks[s]
 	for i := range j + 1 {
 		e := &k.pool[i]
@@ -380,6 +388,7 @@ func (x *early) settle(ev *stream.Event) bool {
 	if s < 0 {
 		return false
 	}
+	x.dl.slot(s)
 	k := &x.ks[s]
 	if !x.claims {
 		for j := lower(k.pool, ev.Time); j < len(k.pool) && k.pool[j].t == ev.Time; j++ {
@@ -415,7 +424,11 @@ func (x *early) settle(ev *stream.Event) bool {
 // watermark (all), everything goes.
 func (x *early) sweep(cut int64, all bool) {
 	if all {
+		dl := x.dl
 		*x = *x.fresh()
+		if x.dl = dl; dl != nil {
+			dl.reset = true
+		}
 		return
 	}
 	n := int32(len(x.ks))

@@ -27,29 +27,34 @@ func (x *early) encode(e *encoder, known []*stream.Schema) {
 	slices.SortFunc(slots, x.keys.compare)
 	e.uv(uint64(len(slots)))
 	for _, s := range slots {
-		k := &x.ks[s]
 		x.keys.writeKey(e, s)
-		e.iv(k.last)
-		e.uv(uint64(len(k.pool)))
-		for i := range k.pool {
-			p := &k.pool[i]
-			e.iv(p.t)
-			if x.vals != nil {
-				e.value(x.vals.value(int32(p.aux)))
-			} else {
-				e.uv(p.aux)
-			}
-			e.boolean(p.fired)
-			e.boolean(p.ev >= 0)
-			if p.ev >= 0 {
-				e.event(&st, x.ev(p.ev))
-			}
+		x.encodeKey(e, &st, s)
+	}
+}
+
+// encodeKey writes key s's bookkeeping (after its key).
+func (x *early) encodeKey(e *encoder, st *schemaTable, s int32) {
+	k := &x.ks[s]
+	e.iv(k.last)
+	e.uv(uint64(len(k.pool)))
+	for i := range k.pool {
+		p := &k.pool[i]
+		e.iv(p.t)
+		if x.vals != nil {
+			e.value(x.vals.value(int32(p.aux)))
+		} else {
+			e.uv(p.aux)
 		}
-		e.uv(uint64(len(k.held)))
-		for _, h := range k.held {
-			e.boolean(h.fired)
-			e.event(&st, x.ev(h.ev))
+		e.boolean(p.fired)
+		e.boolean(p.ev >= 0)
+		if p.ev >= 0 {
+			e.event(st, x.ev(p.ev))
 		}
+	}
+	e.uv(uint64(len(k.held)))
+	for _, h := range k.held {
+		e.boolean(h.fired)
+		e.event(st, x.ev(h.ev))
 	}
 }
 
@@ -67,52 +72,57 @@ func (x *early) decode(d *decoder, known []*stream.Schema) {
 			d.fail("early: a key twice")
 			return
 		}
-		for int(s) >= len(x.ks) {
-			x.ks = append(x.ks, ekey{})
-		}
-		k := &x.ks[s]
-		k.last = d.iv()
-		m := d.count()
-		for j := 0; j < m && d.err == nil; j++ {
-			p := eent{t: d.iv(), ev: -1}
-			if x.vals != nil {
-				v := canonValue(d.value())
-				if v.IsNull() {
-					d.fail("early: a null value")
-				}
-				p.aux = uint64(x.vals.hold(v))
-			} else {
-				p.aux = d.uv()
-			}
-			p.fired = d.boolean()
-			if d.boolean() {
-				ev := d.event(&st)
-				if ev.Time != p.t {
-					d.fail("early: an event's time differs from its entry's")
-				}
-				p.ev = x.evs.put(&ev)
-			} else if j > int(k.dec) {
-				d.fail("early: a decided entry after an undecided one")
-			} else {
-				k.dec++
-			}
-			if len(k.pool) > 0 && k.pool[len(k.pool)-1].t > p.t {
-				d.fail("early: pool out of order")
-			}
-			k.pool = append(k.pool, p)
-		}
-		m = d.count()
-		for j := 0; j < m && d.err == nil; j++ {
-			fired := d.boolean()
-			ev := d.event(&st)
-			if len(k.held) > 0 && k.held[len(k.held)-1].t > ev.Time {
-				d.fail("early: claimed events out of order")
-			}
-			k.held = append(k.held, eref{t: ev.Time, ev: x.evs.put(&ev), fired: fired})
-		}
-		x.held += len(k.pool) + len(k.held)
-		x.schedule(k)
+		x.decodeKey(d, &st, s)
 	}
+}
+
+// decodeKey reads what encodeKey wrote into key s (new).
+func (x *early) decodeKey(d *decoder, st *schemaTable, s int32) {
+	for int(s) >= len(x.ks) {
+		x.ks = append(x.ks, ekey{})
+	}
+	k := &x.ks[s]
+	k.last = d.iv()
+	m := d.count()
+	for j := 0; j < m && d.err == nil; j++ {
+		p := eent{t: d.iv(), ev: -1}
+		if x.vals != nil {
+			v := canonValue(d.value())
+			if v.IsNull() {
+				d.fail("early: a null value")
+			}
+			p.aux = uint64(x.vals.hold(v))
+		} else {
+			p.aux = d.uv()
+		}
+		p.fired = d.boolean()
+		if d.boolean() {
+			ev := d.event(st)
+			if ev.Time != p.t {
+				d.fail("early: an event's time differs from its entry's")
+			}
+			p.ev = x.evs.put(&ev)
+		} else if j > int(k.dec) {
+			d.fail("early: a decided entry after an undecided one")
+		} else {
+			k.dec++
+		}
+		if len(k.pool) > 0 && k.pool[len(k.pool)-1].t > p.t {
+			d.fail("early: pool out of order")
+		}
+		k.pool = append(k.pool, p)
+	}
+	m = d.count()
+	for j := 0; j < m && d.err == nil; j++ {
+		fired := d.boolean()
+		ev := d.event(st)
+		if len(k.held) > 0 && k.held[len(k.held)-1].t > ev.Time {
+			d.fail("early: claimed events out of order")
+		}
+		k.held = append(k.held, eref{t: ev.Time, ev: x.evs.put(&ev), fired: fired})
+	}
+	x.held += len(k.pool) + len(k.held)
+	x.schedule(k)
 }
 
 // restoreEarly reads the early section of a snapshot, if there is one,

@@ -83,6 +83,7 @@ type pending struct {
 	dedup fieldRef
 	min   int64            // lowest time buffered (valid when len(evs) > 0)
 	known []*stream.Schema // schemas restored events share (stream.Env.Schemas)
+	dl    *pendingDelta    // incremental checkpoints' tracking, nil before the first
 }
 
 func (p *pending) add(ev *stream.Event) {
@@ -90,6 +91,10 @@ func (p *pending) add(ev *stream.Event) {
 		p.min = ev.Time
 	}
 	p.evs = append(p.evs, *ev)
+	if p.dl != nil {
+		p.dl.seqs = append(p.dl.seqs, p.dl.next)
+		p.dl.next++
+	}
 }
 
 func (p *pending) less(a, b ref) int {
@@ -191,17 +196,27 @@ func (p *pending) compact(rp int64, all bool) {
 	}
 	kept := p.evs[:0]
 	p.min = 0
+	dl := p.dl
 	for i := range p.evs {
 		if all || p.evs[i].Time < rp {
+			if dl != nil && dl.seqs[i] < dl.saved {
+				dl.gone = append(dl.gone, dl.seqs[i])
+			}
 			continue
 		}
 		if len(kept) == 0 || p.evs[i].Time < p.min {
 			p.min = p.evs[i].Time
 		}
+		if dl != nil {
+			dl.seqs[len(kept)] = dl.seqs[i]
+		}
 		kept = append(kept, p.evs[i])
 	}
 	clear(p.evs[len(kept):])
 	p.evs = kept
+	if dl != nil {
+		dl.seqs = dl.seqs[:len(kept)]
+	}
 }
 
 // cutHalf returns a release point that lets out about half of the buffer,

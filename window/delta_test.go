@@ -1,0 +1,178 @@
+package window_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/window"
+)
+
+// deltaFactories are the operators that checkpoint incrementally, started
+// as a pipeline starts them (restored events share its schemas).
+func deltaFactories() map[string]func() snapOp {
+	out := map[string]func() snapOp{}
+	for name, fresh := range snapFactories() {
+		if _, ok := fresh().(stream.DeltaSnapshotter); ok {
+			out[name] = started(fresh)
+		}
+	}
+	strKey := func(early bool) func() snapOp {
+		return func() snapOp {
+			cfg := cwCfg(false)
+			cfg.KeyBy, cfg.Early = []string{"listening_zip_code", "track_id"}, early
+			return must(window.NewCountWithin(cfg))
+		}
+	}
+	out["count_within_strkey"], out["count_within_strkey_early"] = started(strKey(false)), started(strKey(true))
+	return out
+}
+
+func started(fresh func() snapOp) func() snapOp {
+	return func() snapOp {
+		op := fresh()
+		env := stream.Env{Schema: gen.PlaySchema, Schemas: []*stream.Schema{gen.PlaySchema}, Logger: slog.New(slog.DiscardHandler)}
+		if err := op.(stream.Starter).Start(context.Background(), env); err != nil {
+			panic(err)
+		}
+		return op
+	}
+}
+
+// deltaStore applies an operator's deltas as a DeltaCheckpointStore would.
+type deltaStore struct {
+	base    []byte
+	entries map[string][]byte
+	puts    int // entries put over every delta
+}
+
+func (s *deltaStore) save(t *testing.T, op stream.DeltaSnapshotter, full bool) {
+	t.Helper()
+	d := stream.DeltaPart{Full: full}
+	base, err := op.SnapshotDelta(&d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.base, s.entries = base, stream.ApplyDelta(s.entries, &d)
+	s.puts += len(d.Puts)
+}
+
+func (s *deltaStore) kvs() []stream.KV {
+	var kvs []stream.KV
+	for k, v := range s.entries {
+		kvs = append(kvs, stream.KV{Key: []byte(k), Value: v})
+	}
+	return kvs
+}
+
+// deltaRestoring wraps an operator: after each call it may checkpoint
+// incrementally, and at the cut-th call it restarts from the store's
+// entries, as a restart would, checking the restored state snapshots like
+// the one it replaces.
+type deltaRestoring struct {
+	snapOp
+	t        *testing.T
+	r        *rand.Rand
+	fresh    func() snapOp
+	store    deltaStore
+	started  bool
+	calls    int
+	cut      int
+	restarts int
+}
+
+func (d *deltaRestoring) step() {
+	d.calls++
+	op := d.snapOp.(stream.DeltaSnapshotter)
+	if d.r.IntN(3) == 0 || d.calls == d.cut {
+		d.store.save(d.t, op, !d.started)
+		d.started = true
+	}
+	if d.calls != d.cut || !d.started {
+		return
+	}
+	want, err := d.snapOp.Snapshot()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	n := d.fresh()
+	if err := n.(stream.DeltaSnapshotter).RestoreDelta(d.store.base, d.store.kvs()); err != nil {
+		d.t.Fatalf("restore: %v", err)
+	}
+	got, _ := n.Snapshot()
+	if !bytes.Equal(want, got) {
+		d.t.Fatalf("snapshot of the state restored from deltas differs (%d vs %d bytes) at call %d\n%x\n%x", len(got), len(want), d.calls, want, got)
+	}
+	d.snapOp = n
+	d.restarts++
+	d.cut += 1 + d.r.IntN(10)
+}
+
+func (d *deltaRestoring) Process(ctx context.Context, in []stream.Event, out *stream.Emitter) error {
+	defer d.step()
+	return d.snapOp.Process(ctx, in, out)
+}
+
+func (d *deltaRestoring) Advance(ctx context.Context, wm int64, out *stream.Emitter) error {
+	defer d.step()
+	return d.snapOp.Advance(ctx, wm, out)
+}
+
+// TestDeltaCheckpointsRestore checkpoints each incremental operator at
+// random calls, restarts it from the accumulated deltas several times, and
+// checks that every restored state equals the one it replaces and that the
+// results equal an uninterrupted run.
+func TestDeltaCheckpointsRestore(t *testing.T) {
+	for name, fresh := range deltaFactories() {
+		t.Run(name, func(t *testing.T) {
+			restarts := 0
+			for seed := range uint64(150) {
+				r := rand.New(rand.NewPCG(seed, 9))
+				ps := randomPlays(r, 20+r.IntN(80), 3*time.Hour)
+				evs := arrival(r, ps, 0.3, bound+10*time.Minute)
+				want, _ := drive(t, rand.New(rand.NewPCG(seed, 1)), fresh(), evs, bound)
+				rs := &deltaRestoring{snapOp: fresh(), t: t, r: r, fresh: fresh, cut: 1 + r.IntN(10)}
+				got, _ := drive(t, rand.New(rand.NewPCG(seed, 1)), rs, evs, bound)
+				diff(t, fmt.Sprintf("seed %d", seed), resultLines(got), resultLines(want))
+				restarts += rs.restarts
+			}
+			if restarts < 150 {
+				t.Fatalf("only %d restarts from deltas", restarts)
+			}
+		})
+	}
+}
+
+// A delta holds what changed, not the state: after a full checkpoint of
+// many keys, one more event puts a few entries.
+func TestDeltaFollowsTheChange(t *testing.T) {
+	for name, fresh := range deltaFactories() {
+		op := fresh()
+		var em stream.Emitter
+		var evs []stream.Event
+		for i := range 5000 {
+			evs = append(evs, play{id: int64(i), cust: int64(i), track: int64(i % 7), t: base + int64(i)*int64(time.Second)}.event(int64(i)))
+		}
+		ctx := context.Background()
+		if err := op.Process(ctx, evs, &em); err != nil {
+			t.Fatal(err)
+		}
+		var s deltaStore
+		s.save(t, op.(stream.DeltaSnapshotter), true)
+		full := s.puts
+		next := play{id: 9999, cust: 3, track: 3, t: base + 5000*int64(time.Second)}.event(9999)
+		if err := op.Process(ctx, []stream.Event{next}, &em); err != nil {
+			t.Fatal(err)
+		}
+		s.save(t, op.(stream.DeltaSnapshotter), false)
+		if d := s.puts - full; d < 1 || d > 4 {
+			t.Fatalf("%s: one event put %d entries (the full checkpoint %d)", name, d, full)
+		}
+	}
+}
