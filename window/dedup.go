@@ -165,3 +165,33 @@ func (d *Dedup) Restore(data []byte) error {
 	d.publish()
 	return nil
 }
+
+// SnapshotDelta implements stream.DeltaSnapshotter: the ids remembered and
+// forgotten since the last call, the watermark as the base.
+func (d *Dedup) SnapshotDelta(p *stream.DeltaPart) ([]byte, error) {
+	d.ids.deltaOf(p)
+	e := newEncoder(snapDedup)
+	e.iv(d.clk.wm)
+	return e.b, nil
+}
+
+// RestoreDelta implements stream.DeltaSnapshotter.
+func (d *Dedup) RestoreDelta(base []byte, entries []stream.KV) error {
+	dec, err := newDecoder(base, snapDedup)
+	if err != nil {
+		return err
+	}
+	wm := dec.iv()
+	if err := dec.finish(); err != nil {
+		return err
+	}
+	ids := newIDSet(max(d.cfg.MaxIDs, 1))
+	ids.max = int(^uint(0) >> 1) // restore everything, then apply the bound
+	if err := ids.restoreDelta(entries); err != nil {
+		return err
+	}
+	ids.max, ids.evictions = d.cfg.MaxIDs, d.ids.evictions
+	d.clk.wm, d.ids = wm, ids
+	d.publish()
+	return nil
+}

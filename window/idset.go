@@ -1,6 +1,10 @@
 package window
 
 import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rulestream/rulestream/stream"
@@ -24,6 +28,11 @@ type idSet struct {
 	head      int
 	max       int
 	evictions int64
+	// Incremental checkpoints: q[i] is at absolute position base+i; the
+	// store holds the positions [savedHead, savedTail). track is off
+	// before the first.
+	base, savedHead, savedTail uint64
+	track                      bool
 }
 
 func newIDSet(max int) *idSet {
@@ -70,6 +79,7 @@ func (s *idSet) compact() {
 	if s.head > 1024 && s.head*2 > len(s.q) {
 		n := copy(s.q, s.q[s.head:])
 		clear(s.q[n:])
+		s.base += uint64(s.head)
 		s.q, s.head = s.q[:n], 0
 	}
 }
@@ -119,4 +129,60 @@ func (s *idSet) decode(d *decoder) {
 		}
 		d.fail("duplicate id")
 	}
+}
+
+// deltaOf adds the ids remembered and forgotten since the last call to d
+// (every id when d.Full, which starts the tracking): the queue's head and
+// tail moved, and every position between is an entry.
+func (s *idSet) deltaOf(d *stream.DeltaPart) {
+	head, tail := s.base+uint64(s.head), s.base+uint64(len(s.q))
+	from := max(s.savedTail, head)
+	if d.Full || !s.track {
+		d.Full, s.track, from = true, true, head
+	} else {
+		for p := s.savedHead; p < min(head, s.savedTail); p++ {
+			d.Del(posKey(entID, p))
+		}
+	}
+	for p := from; p < tail; p++ {
+		en := &s.q[p-s.base]
+		e := &encoder{}
+		e.value(en.id)
+		e.iv(en.t)
+		d.Put(posKey(entID, p), e.b)
+	}
+	s.savedHead, s.savedTail = head, tail
+}
+
+// restoreDelta remembers the 'i' entries, in queue order (s is empty).
+func (s *idSet) restoreDelta(entries []stream.KV) error {
+	type queued struct {
+		p uint64
+		v []byte
+	}
+	var qs []queued
+	for _, kv := range entries {
+		if len(kv.Key) == 9 && kv.Key[0] == entID {
+			qs = append(qs, queued{binary.BigEndian.Uint64(kv.Key[1:]), kv.Value})
+		}
+	}
+	slices.SortFunc(qs, func(a, b queued) int { return cmp.Compare(a.p, b.p) })
+	for i, q := range qs {
+		if i > 0 && q.p != qs[i-1].p+1 {
+			return fmt.Errorf("%w: dedup: ids at positions %d and %d, none between", ErrCorrupt, qs[i-1].p, q.p)
+		}
+		d := &decoder{b: q.v}
+		id, t := d.value(), d.iv()
+		if err := d.finish(); err != nil {
+			return err
+		}
+		if s.seen(id, t) {
+			return fmt.Errorf("%w: dedup: an id twice", ErrCorrupt)
+		}
+	}
+	if len(qs) > 0 {
+		s.base = qs[0].p
+	}
+	s.track, s.savedHead, s.savedTail = true, s.base, s.base+uint64(len(s.q))
+	return nil
 }

@@ -52,6 +52,7 @@ type Order struct {
 	log   evictionLog // of shedding only
 	stats Stats
 	pub   *published
+	ds    deltaSchemas // schemas the incremental checkpoints hold
 }
 
 // NewOrder returns an Order operator.
@@ -176,6 +177,47 @@ func (o *Order) Restore(data []byte) error {
 		return err
 	}
 	o.clk.wm, o.clk.floor, o.buf = wm, floor, buf
+	o.publish()
+	return nil
+}
+
+// SnapshotDelta implements stream.DeltaSnapshotter: the events buffered and
+// released since the last call, the watermark as the base.
+func (o *Order) SnapshotDelta(d *stream.DeltaPart) ([]byte, error) {
+	if d.Full || o.buf.dl == nil {
+		d.Full = true
+		o.ds.full()
+	}
+	o.buf.deltaOf(d, &o.ds)
+	o.ds.flush(d)
+	e := newEncoder(snapOrder)
+	e.iv(o.clk.wm)
+	e.iv(o.clk.floor)
+	return e.b, nil
+}
+
+// RestoreDelta implements stream.DeltaSnapshotter.
+func (o *Order) RestoreDelta(base []byte, entries []stream.KV) error {
+	d, err := newDecoder(base, snapOrder)
+	if err != nil {
+		return err
+	}
+	wm, floor := d.iv(), d.iv()
+	if err := d.finish(); err != nil {
+		return err
+	}
+	byHash, err := restoredSchemas(entries, o.buf.known)
+	if err != nil {
+		return err
+	}
+	var buf pending
+	buf.dedup.name, buf.known = o.cfg.Dedup, o.buf.known
+	if err := buf.restoreDelta(entries, byHash); err != nil {
+		return err
+	}
+	o.clk.wm, o.clk.floor, o.buf = wm, floor, buf
+	o.ds = deltaSchemas{}
+	o.ds.restored(byHash)
 	o.publish()
 	return nil
 }
