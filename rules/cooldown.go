@@ -23,9 +23,26 @@ type cooldowns struct {
 	byRule map[string]*ruleCool
 	n      int
 	gen    int // changes when byRule is replaced (Restore)
+	// dirty holds the entries changed since the last incremental
+	// checkpoint; nil before the first (nothing is tracked).
+	dirty map[dirtyCool]struct{}
+}
+
+// dirtyCool names a changed entry.
+type dirtyCool struct {
+	rule string
+	key  coolKey
+}
+
+// touch records that an entry changed.
+func (c *cooldowns) touch(rule *ruleCool, key coolKey) {
+	if c.dirty != nil {
+		c.dirty[dirtyCool{rule.name, key}] = struct{}{}
+	}
 }
 
 type ruleCool struct {
+	name  string
 	ends  map[string]int64 // keys that are not canonical decimal ints
 	ints  map[int64]int64  // the others, by value: no string hashing
 	queue []coolEntry      // firing order; may hold superseded entries
@@ -115,7 +132,7 @@ func (c *cooldowns) len() int { return c.n }
 func (c *cooldowns) rule(name string) *ruleCool {
 	r, ok := c.byRule[name]
 	if !ok {
-		r = &ruleCool{ends: map[string]int64{}, ints: map[int64]int64{}}
+		r = &ruleCool{name: name, ends: map[string]int64{}, ints: map[int64]int64{}}
 		c.byRule[name] = r
 	}
 	return r
@@ -136,6 +153,7 @@ func (c *cooldowns) allow(r *ruleCool, key coolKey, t int64, d time.Duration) bo
 		end = math.MaxInt64
 	}
 	r.set(key, end)
+	c.touch(r, key)
 	r.queue = append(r.queue, coolEntry{key, end})
 	return true
 }
@@ -147,6 +165,7 @@ func (c *cooldowns) expire(watermark int64) {
 			e := r.queue[r.head]
 			if end, ok := r.get(e.key); ok && end == e.end { // not superseded
 				r.del(e.key)
+				c.touch(r, e.key)
 				c.n--
 			}
 			r.queue[r.head] = coolEntry{}
@@ -197,6 +216,7 @@ func (c *cooldowns) shed(k int) int {
 		r := h.rs[0].r
 		e := r.queue[r.head]
 		r.del(e.key)
+		c.touch(r, e.key)
 		c.n--
 		r.queue[r.head] = coolEntry{}
 		r.head++
