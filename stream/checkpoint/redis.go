@@ -255,7 +255,7 @@ return 'OK'
 
 // inlineArgs is the most arguments a save passes in its one call; a larger
 // one is staged first.
-const inlineArgs = 100000
+const inlineArgs = 500000
 
 // Save applies a checkpoint of key (its delta when cp.Delta is set), unless
 // the partition was assigned since this store loaded it (ErrFenced). A key
