@@ -84,6 +84,10 @@ type Event struct {
 	// source, set by the runner; window results and emissions keep the
 	// arrival of the event that completed them. Zero: unknown.
 	Arrived int64
+	// Origin is the checkpointed partition that emitted the event, set by
+	// the runner on what a partitioned pipeline with Checkpoints emits (nil
+	// otherwise): an exactly-once sink scopes its bookkeeping to it.
+	Origin *Origin
 }
 
 // EventTime returns Time as a time.Time in UTC.

@@ -141,6 +141,13 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 		t.nextOffset = cp.Offset
 		t.deltaBase = cp.Delta != nil // the store holds what was restored
 	}
+	if r.cfg.Checkpoints != nil {
+		restored := int64(-1)
+		if cp != nil {
+			restored = cp.Offset
+		}
+		t.origin = r.newOrigin(t, restored)
+	}
 	r.tasks[pid] = t
 	return t, nil
 }

@@ -47,10 +47,11 @@ type revokeReq struct {
 }
 
 type cpWrite struct {
-	key  string
-	cp   *Checkpoint
-	acks []AckFunc
-	done chan error
+	key    string
+	cp     *Checkpoint
+	acks   []AckFunc
+	done   chan error
+	origin *Origin // told once cp is saved
 }
 
 type outMsg struct {

@@ -43,6 +43,9 @@ func (s *saver) run(ctx context.Context, cps []cpWrite) {
 				s.err.CompareAndSwap(nil, &err)
 				s.r.setErr(err)
 			} else {
+				if cp.origin != nil {
+					cp.origin.committed(cp.cp.Offset)
+				}
 				p.stats.checkpoints.Add(1)
 				p.stats.lastCheckpoint.Store(cp.cp.SavedAt.UnixNano())
 			}

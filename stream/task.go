@@ -26,7 +26,8 @@ type task struct {
 	nextOffset int64     // next offset to read, -1 before any batch
 	acks       []AckFunc // acks held until the next checkpoint
 	lastCP     time.Time
-	deltaBase  bool // the store holds this task's entries: checkpoint deltas
+	deltaBase  bool    // the store holds this task's entries: checkpoint deltas
+	origin     *Origin // stamped on what the task emits; nil without checkpoints
 	dirty      bool
 
 	// lanes split a partition's events by key across copies of the
@@ -107,8 +108,20 @@ func (r *runner) heldAhead(t *task, src int, ev *Event, now time.Time) {
 }
 
 // step runs events through the operators and advances them to wm if it is
-// past where they are. The last operator's output is appended to msg.
+// past where they are. The last operator's output is appended to msg,
+// stamped with the task's origin.
 func (r *runner) step(ctx context.Context, t *task, evs []Event, wm int64, msg *outMsg) error {
+	n := len(msg.events)
+	err := r.stepOps(ctx, t, evs, wm, msg)
+	if t.origin != nil {
+		for i := n; i < len(msg.events); i++ {
+			msg.events[i].Origin = t.origin
+		}
+	}
+	return err
+}
+
+func (r *runner) stepOps(ctx context.Context, t *task, evs []Event, wm int64, msg *outMsg) error {
 	if len(t.lanes) > 0 {
 		return r.stepLanes(ctx, t, evs, wm, msg)
 	}
@@ -191,7 +204,11 @@ func (r *runner) checkpoint(t *task, msg *outMsg, now time.Time, done chan error
 	if err != nil {
 		return err
 	}
-	msg.cps = append(msg.cps, cpWrite{key: r.p.checkpointKey(t.pid.Source, t.pid.Partition), cp: cp, acks: t.acks, done: done})
+	msg.cps = append(msg.cps, cpWrite{key: r.p.checkpointKey(t.pid.Source, t.pid.Partition), cp: cp, acks: t.acks, done: done,
+		origin: t.origin})
+	if t.origin != nil {
+		t.origin = t.origin.next(cp.Offset) // what follows is replayed from cp if it is the last saved
+	}
 	t.acks, t.dirty = nil, false
 	return nil
 }
