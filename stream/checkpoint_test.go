@@ -142,6 +142,18 @@ func TestCheckpointRestoreResumesStateAndOffsets(t *testing.T) {
 		counts[ev.Pos.Partition] = ev.Fields[0].Int()
 	}
 	require.Equal(t, map[int32]int64{0: 35, 1: 32}, counts)
+	// What a restored partition emits carries its origin: the checkpoint it
+	// replays from (generation 30, saved).
+	var origin0 *Origin
+	for _, ev := range out2.Events() {
+		require.NotNil(t, ev.Origin)
+		require.Equal(t, "cp/topic/"+string(rune('0'+ev.Pos.Partition)), ev.Origin.Key)
+		require.EqualValues(t, 30, ev.Origin.Gen)
+		require.EqualValues(t, 30, ev.Origin.Committed())
+		if ev.Pos.Partition == 0 {
+			origin0 = ev.Origin
+		}
+	}
 
 	// Revoking partition 0 checkpoints it (and releases its acks) at once.
 	require.NoError(t, p2.RevokePartition(ctx2, src2, 0))
@@ -153,6 +165,7 @@ func TestCheckpointRestoreResumesStateAndOffsets(t *testing.T) {
 	require.False(t, acks.acked[[2]int64{1, 30}], "partition 1 is not checkpointed yet")
 	acks.mu.Unlock()
 	require.Equal(t, "cp/topic/0", <-store.saved)
+	require.EqualValues(t, 35, origin0.Committed(), "a replay of partition 0 starts at 35 now")
 
 	// The interval checkpoint covers partition 1 when the clock moves on.
 	clock.Advance(2 * time.Second)
