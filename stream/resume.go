@@ -217,3 +217,20 @@ func (t *task) resumeOf() []byte {
 	slices.SortFunc(pts, func(a, b resumePoint) int { return cmp.Compare(a.off.Partition, b.off.Partition) })
 	return encodeResume(pts)
 }
+
+// SourceOffsets returns the offsets a checkpoint holds for a resumable
+// source (none for a Kafka partition's): where each file stands, for a
+// tool or a test to read. Their Partition is -1: a restart numbers a
+// glob's files anew, and matches them by Name.
+func (c *Checkpoint) SourceOffsets() ([]SourceOffset, error) {
+	pts, err := decodeResume(c.Resume)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SourceOffset, len(pts))
+	for i, p := range pts {
+		out[i] = p.off
+		out[i].Partition = -1
+	}
+	return out, nil
+}
