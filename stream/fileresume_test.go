@@ -265,7 +265,7 @@ func TestCheckpointsNeedAResumableSource(t *testing.T) {
 	require.NoError(t, New("cp", Config{Checkpoints: store}).From(g).Via(&counter{}).To(NewCollectSink()).Validate())
 }
 
-// Checkpoint version 3 round-trips its Resume; version 2 still reads.
+// Checkpoint versions 4 and 5 round-trip Resume; version 2 still reads.
 func TestCheckpointResumeEncoding(t *testing.T) {
 	pts := []resumePoint{{off: SourceOffset{Name: "a.csv", Line: 7, Byte: 420, Dev: 3, Ino: 99}, maxTime: 5}, {off: SourceOffset{Name: "b", Line: 1}, maxTime: MinWatermark}}
 	cp := Checkpoint{Offset: 8, MaxTime: 5, State: []byte{1}, SavedAt: time.Unix(0, 9), Watermark: 2, Resume: encodeResume(pts)}
@@ -282,5 +282,21 @@ func TestCheckpointResumeEncoding(t *testing.T) {
 	require.NoError(t, got.UnmarshalBinary(v2))
 	require.Nil(t, got.Resume)
 	require.Equal(t, int64(8), got.Offset)
+	require.True(t, strings.HasPrefix(string(b), "\x04"), "version 2 with Resume")
+
+	// A delta checkpoint's header with Resume: version 5.
+	cp.State, cp.Delta = nil, &StateDelta{Meta: []byte{7}}
+	b, err = cp.MarshalBinary()
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(b), "\x05"))
+	got = Checkpoint{}
+	require.NoError(t, got.UnmarshalBinary(b))
+	require.Equal(t, cp.Resume, got.Resume)
+	require.Equal(t, []byte{7}, got.Delta.Meta)
+
+	// Without Resume (a Kafka partition's), the encoding is as before.
+	cp.Resume = nil
+	b, err = cp.MarshalBinary()
+	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(b), "\x03"))
 }
