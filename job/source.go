@@ -71,6 +71,9 @@ func (j *Job) FileSources(path string, follow bool, cfg stream.FileConfig, logge
 		return nil, err
 	}
 	cfg.Follow = follow
+	if cfg.Logger == nil {
+		cfg.Logger = logger // a resumed file replaced or truncated since is logged
+	}
 	if path == "-" {
 		return []stream.Source{stream.NewFileSource("-", dec, cfg)}, nil
 	}

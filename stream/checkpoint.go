@@ -29,6 +29,11 @@ type Checkpoint struct {
 	// loaded (see DeltaSnapshotter). A store loads it back with every part
 	// Full.
 	Delta *StateDelta
+	// Resume is where the partitions of a resumable source stand (a
+	// file's byte offset, line number and identity; each file of a
+	// followed glob's), encoded by the runner: nil for a Kafka partition,
+	// whose Offset says it all. Versions 4 and 5 carry it.
+	Resume []byte
 }
 
 // CheckpointStore keeps checkpoints. Save must replace the checkpoint of a
@@ -41,9 +46,12 @@ type CheckpointStore interface {
 // checkpointVersion 2 adds the watermark; version 1 is still read.
 // checkpointDeltaVersion is a delta checkpoint's header: its State is the
 // delta's Meta, its parts are stored apart (by a DeltaCheckpointStore).
+// Versions 4 and 5 are 2 and 3 followed by Resume (written only when there
+// is one, so that a Kafka partition's checkpoint is as before).
 const (
 	checkpointVersion      = 2
 	checkpointDeltaVersion = 3
+	checkpointResumeShift  = 2 // version 4 is 2 with Resume, 5 is 3 with Resume
 )
 
 // MarshalBinary encodes a checkpoint (versioned). A delta checkpoint's
@@ -53,22 +61,31 @@ func (c *Checkpoint) MarshalBinary() ([]byte, error) {
 	if c.Delta != nil {
 		version, state = checkpointDeltaVersion, c.Delta.Meta
 	}
-	b := make([]byte, 0, 40+len(state))
+	if len(c.Resume) > 0 {
+		version += checkpointResumeShift
+	}
+	b := make([]byte, 0, 40+len(state)+len(c.Resume))
 	b = append(b, version)
 	b = binary.AppendVarint(b, c.Offset)
 	b = binary.AppendVarint(b, c.MaxTime)
 	b = binary.AppendVarint(b, c.SavedAt.UnixNano())
 	b = binary.AppendVarint(b, c.Watermark)
 	b = appendUvarintBytes(b, state)
+	if len(c.Resume) > 0 {
+		b = appendUvarintBytes(b, c.Resume)
+	}
 	return b, nil
 }
 
 // UnmarshalBinary decodes a checkpoint; corrupt input is an error.
 func (c *Checkpoint) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] < 1 || b[0] > checkpointDeltaVersion {
+	if len(b) == 0 || b[0] < 1 || b[0] > checkpointDeltaVersion+checkpointResumeShift {
 		return errors.New("checkpoint: unknown version")
 	}
-	version := b[0]
+	version, resumed := b[0], b[0] > checkpointDeltaVersion
+	if resumed {
+		version -= checkpointResumeShift
+	}
 	b = b[1:]
 	vals := []int64{0, 0, 0, MinWatermark}
 	if version == 1 {
@@ -85,6 +102,12 @@ func (c *Checkpoint) UnmarshalBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
+	var resume []byte
+	if resumed {
+		if resume, rest, err = readUvarintBytes(rest); err != nil {
+			return err
+		}
+	}
 	if len(rest) != 0 {
 		return errors.New("checkpoint: trailing bytes")
 	}
@@ -95,6 +118,10 @@ func (c *Checkpoint) UnmarshalBinary(b []byte) error {
 	c.State, c.Delta = append([]byte(nil), state...), nil
 	if version == checkpointDeltaVersion {
 		c.State, c.Delta = nil, &StateDelta{Meta: c.State}
+	}
+	c.Resume = nil
+	if len(resume) > 0 {
+		c.Resume = append([]byte(nil), resume...)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -39,6 +40,10 @@ type FileConfig struct {
 	// MaxLineSize bounds a line; longer lines are rejected, their Raw
 	// holding the line's first bytes (at most 4 KiB). Default 1 MiB.
 	MaxLineSize int
+	// Logger receives a line when a file resumed from a checkpoint
+	// (Resume) is not the one checkpointed, or was truncated, and is read
+	// from its beginning. Default: discard.
+	Logger *slog.Logger
 }
 
 func (c *FileConfig) setDefaults() {
@@ -56,6 +61,9 @@ func (c *FileConfig) setDefaults() {
 	}
 	if c.MaxLineSize <= 0 {
 		c.MaxLineSize = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 }
 
@@ -79,6 +87,10 @@ type FileSource struct {
 	file   *os.File
 	offset int64 // bytes consumed from the current file
 	start  bool  // nothing of the current file read yet (BOM check)
+	// dev and ino identify the current file (fileID), for its offsets.
+	dev, ino uint64
+	// resumeAt is where the first open reads on from (Resume).
+	resumeAt *SourceOffset
 
 	pending []byte // bytes read but not yet a whole line
 	chunk   string // whole lines being decoded
@@ -188,6 +200,14 @@ func (s *FileSource) open() error {
 		_ = s.file.Close()
 	}
 	s.file, s.rd, s.offset, s.start = f, f, 0, true
+	s.dev, s.ino = 0, 0
+	if fi, err := f.Stat(); err == nil {
+		s.dev, s.ino = fileID(fi)
+	}
+	if at := s.resumeAt; at != nil {
+		s.resumeAt = nil
+		return s.seek(*at)
+	}
 	return nil
 }
 
@@ -230,11 +250,11 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 			}
 		}
 		if len(b.Events) >= s.cfg.BatchSize {
-			return b, nil
+			return s.mark(b), nil
 		}
 		if s.eof {
 			if len(b.Events) > 0 || len(b.Rejects) > 0 {
-				return b, nil
+				return s.mark(b), nil
 			}
 			return b, ErrEndOfInput
 		}
@@ -242,7 +262,7 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 			// A pipe gave all it had: what was read goes now, rather than
 			// waiting for a full batch that may take long to come.
 			s.drained = false
-			return b, nil
+			return s.mark(b), nil
 		}
 		n, err := s.fill()
 		if n > 0 {
@@ -261,7 +281,7 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 			continue
 		}
 		if len(b.Events) > 0 || len(b.Rejects) > 0 {
-			return b, nil
+			return s.mark(b), nil
 		}
 		if err := s.wait(ctx); err != nil {
 			return b, err

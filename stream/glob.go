@@ -42,6 +42,9 @@ func (c *GlobConfig) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.File.Logger == nil {
+		c.File.Logger = c.Logger
+	}
 }
 
 // GlobSource follows every file matching a pattern (filepath.Match syntax),
@@ -195,6 +198,33 @@ func (g *GlobSource) Paths() []string {
 	return out
 }
 
+// Resume makes each file that matched at construction read on from its
+// offset, matched by path (see FileSource.Resume), at Connect. An offset
+// of a file that no longer matches is dropped, which is logged: if it
+// appears again, it is read from its beginning.
+func (g *GlobSource) Resume(offsets []SourceOffset) ([]SourceOffset, error) {
+	g.mu.Lock()
+	byPath := make(map[string]int32, len(g.files))
+	for i, f := range g.files {
+		byPath[f.path] = int32(i)
+	}
+	g.mu.Unlock()
+	var took []SourceOffset
+	for _, o := range offsets {
+		part, ok := byPath[o.Name]
+		if !ok {
+			g.cfg.Logger.Warn("a checkpointed file no longer matches the input: its offset is dropped", "file", o.Name, "line", o.Line)
+			continue
+		}
+		if _, err := g.file(part).Resume([]SourceOffset{o}); err != nil {
+			return nil, err
+		}
+		o.Partition = part
+		took = append(took, o)
+	}
+	return took, nil
+}
+
 // Connect opens the files that matched at construction and starts reading
 // them and matching the pattern again.
 func (g *GlobSource) Connect(ctx context.Context) error {
@@ -272,6 +302,9 @@ func (g *GlobSource) follow(ctx context.Context, part int32, f *FileSource) {
 			}
 			for i := range b.Rejects {
 				b.Rejects[i].Pos.Partition = part
+			}
+			if b.Resume != nil {
+				b.Resume.Partition = part
 			}
 			if !g.send(ctx, globMsg{b: b}) {
 				return
@@ -371,6 +404,7 @@ func hasMeta(path string) bool {
 
 var (
 	_ PartitionLister = (*GlobSource)(nil)
+	_ ResumableSource = (*GlobSource)(nil)
 	_ PartitionNamer  = (*GlobSource)(nil)
 	_ SchemaSource    = (*GlobSource)(nil)
 	_ Connecter       = (*GlobSource)(nil)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -81,7 +82,10 @@ type Config struct {
 	// partition's offset, watermark and operator state every
 	// CheckpointInterval, when a partition is revoked and on shutdown. Input
 	// batches are then acknowledged only once a checkpoint covering them is
-	// saved, after their output was written and flushed.
+	// saved, after their output was written and flushed. A ResumableSource
+	// (a file, or a followed glob: one source, whose files share the
+	// operators of an ordinary pipeline) is checkpointed the same way, with
+	// each file's offset, and resumes there at the next Run.
 	Checkpoints CheckpointStore
 	// CheckpointInterval is the processing time between checkpoints of a
 	// partition. Default 1s.
@@ -281,8 +285,8 @@ func (p *Pipeline) Validate() error {
 	if p.factory != nil && len(p.ops) > 0 {
 		errs = append(errs, errors.New("use either Via or ViaPartitioned, not both"))
 	}
-	if p.cfg.Checkpoints != nil && p.factory == nil {
-		errs = append(errs, errors.New("checkpoints need a partitioned pipeline (ViaPartitioned)"))
+	if p.cfg.Checkpoints != nil && len(p.sources) > 0 {
+		errs = append(errs, p.checkpointable()...)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("pipeline %s: %w", p.name, errors.Join(errs...))
@@ -330,4 +334,28 @@ func unixOrZero(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns)
+}
+
+// checkpointable says why the pipeline's checkpoints could not resume it:
+// an ordinary pipeline (Via) checkpoints its one chain of operators, which
+// only one resumable source may feed; a partitioned one checkpoints each
+// partition, which a resumable source must name alike at every run (a
+// file, partition -1; a glob's files are numbered as they are found).
+func (p *Pipeline) checkpointable() []error {
+	var errs []error
+	if p.factory == nil {
+		if _, ok := p.sources[0].(ResumableSource); !ok || len(p.sources) > 1 {
+			errs = append(errs, errors.New("checkpoints need a partitioned pipeline (ViaPartitioned), or one resumable source (a file, a followed glob)"))
+		}
+		return errs
+	}
+	for _, s := range p.sources {
+		if _, ok := s.(ResumableSource); !ok {
+			continue
+		}
+		if pl, ok := s.(PartitionLister); !ok || !slices.Equal(pl.Partitions(), []int32{-1}) {
+			errs = append(errs, fmt.Errorf("source %s: a resumable source of many partitions (a glob) checkpoints in an ordinary pipeline (Via), not ViaPartitioned", s.Name()))
+		}
+	}
+	return errs
 }

@@ -140,6 +140,8 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 		}
 		t.nextOffset = cp.Offset
 		t.deltaBase = cp.Delta != nil // the store holds what was restored
+		t.restoreOffsets(r.resumed[pid])
+		delete(r.resumed, pid)
 	}
 	if r.cfg.Checkpoints != nil {
 		restored := int64(-1)
@@ -243,12 +245,13 @@ func (r *runner) announced(pid PartitionID, now time.Time) {
 	}
 }
 
-// settle records where a partitioned task stands after a batch and holds
-// the batch's ack until the task's next checkpoint; without checkpoints the
-// ack goes with the batch's output.
+// settle records where a task stands after a batch (a partitioned task,
+// or the single task of a resumable source) and holds the batch's ack
+// until the task's next checkpoint; without checkpoints the ack goes with
+// the batch's output.
 func (r *runner) settle(ctx context.Context, m inMsg, t *task, msg *outMsg, now time.Time) error {
 	store := r.cfg.Checkpoints
-	if store == nil || r.single != nil {
+	if store == nil {
 		if m.batch.Ack != nil {
 			msg.acks = append(msg.acks, m.batch.Ack)
 		}
@@ -284,6 +287,12 @@ func (r *runner) settle(ctx context.Context, m inMsg, t *task, msg *outMsg, now 
 	}
 	if next > t.nextOffset {
 		t.nextOffset = next
+	}
+	if o := m.batch.Resume; o != nil {
+		if t.offsets == nil {
+			t.offsets = map[int32]SourceOffset{}
+		}
+		t.offsets[o.Partition] = *o
 	}
 	t.dirty = true
 	if m.batch.Ack != nil {
@@ -347,7 +356,7 @@ func (r *runner) tick(ctx context.Context, out chan<- *outMsg) error {
 		if err := r.step(ctx, t, nil, t.tracker.Update(now), msg); err != nil {
 			return err
 		}
-		if r.cfg.Checkpoints != nil && r.single == nil && (t.dirty || len(t.acks) > 0) && now.Sub(t.lastCP) >= r.cfg.CheckpointInterval {
+		if r.cfg.Checkpoints != nil && (t.dirty || len(t.acks) > 0) && now.Sub(t.lastCP) >= r.cfg.CheckpointInterval {
 			return r.checkpoint(t, msg, now, nil)
 		}
 		return nil
@@ -428,7 +437,7 @@ func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) e
 				return err
 			}
 		}
-		if r.cfg.Checkpoints != nil && r.single == nil && r.err == nil {
+		if r.cfg.Checkpoints != nil && r.err == nil {
 			return r.checkpoint(t, msg, now, nil)
 		}
 		return nil

@@ -104,6 +104,9 @@ type runner struct {
 
 	restoreMu sync.Mutex
 	restores  map[PartitionID]*Checkpoint
+	// resumed holds, by checkpoint, the offsets resumable sources resumed
+	// at (resumeSources), for the task restored from it.
+	resumed map[PartitionID][]resumePoint
 
 	gov *governor // the memory budget's, if any
 
@@ -139,7 +142,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return ErrAlreadyRun
 	}
 	cfg := p.cfg
-	r := &runner{p: p, cfg: cfg, tasks: map[PartitionID]*task{}, restores: map[PartitionID]*Checkpoint{}, done: make(chan struct{})}
+	r := &runner{p: p, cfg: cfg, tasks: map[PartitionID]*task{}, restores: map[PartitionID]*Checkpoint{},
+		resumed: map[PartitionID][]resumePoint{}, done: make(chan struct{})}
 	if p.factory == nil {
 		r.single = newTask(PartitionID{Partition: -1}, p.ops, r.newTracker(cfg.IdleTimeout))
 		// The partitions known before reading (a file's) hold the watermark
@@ -264,6 +268,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 func (r *runner) start(ctx context.Context) error {
+	if err := r.resumeSources(ctx); err != nil {
+		return err
+	}
 	for _, s := range r.p.sources {
 		if c, ok := s.(Connecter); ok {
 			if err := c.Connect(ctx); err != nil {
@@ -281,7 +288,10 @@ func (r *runner) start(ctx context.Context) error {
 		}
 	}
 	if r.single != nil {
-		return startOps(ctx, r.single.ops, env)
+		if err := startOps(ctx, r.single.ops, env); err != nil {
+			return err
+		}
+		return r.restoreSingle(r.cfg.Clock.Now())
 	}
 	return nil
 }

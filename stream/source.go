@@ -39,6 +39,10 @@ type Batch struct {
 	// a source lists before reading do (PartitionLister), so that its
 	// events are not found late behind what the others read meanwhile.
 	NewPartitions []int32
+	// Resume, from a ResumableSource, is where the batch leaves the one
+	// partition its events and rejects come from: what a checkpoint saves
+	// for the source to resume at (nil: nothing to save).
+	Resume *SourceOffset
 }
 
 // Source produces batches of events. Read blocks until a batch is ready, ctx

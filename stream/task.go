@@ -22,9 +22,11 @@ type task struct {
 	outliers    int64     // the tracker's outlier count last added to the stats
 	aheadLogged time.Time // when an event held ahead was last logged
 
-	// checkpointing (partitioned pipelines with a CheckpointStore)
-	nextOffset int64     // next offset to read, -1 before any batch
-	acks       []AckFunc // acks held until the next checkpoint
+	// checkpointing (a CheckpointStore: partitioned pipelines, or the
+	// single task of a followed file or glob)
+	nextOffset int64                  // next offset to read, -1 before any batch
+	offsets    map[int32]SourceOffset // where a resumable source's partitions stand
+	acks       []AckFunc              // acks held until the next checkpoint
 	lastCP     time.Time
 	deltaBase  bool    // the store holds this task's entries: checkpoint deltas
 	origin     *Origin // stamped on what the task emits; nil without checkpoints
@@ -191,7 +193,7 @@ func (r *runner) checkpoint(t *task, msg *outMsg, now time.Time, done chan error
 		return nil
 	}
 	cp := &Checkpoint{Offset: t.nextOffset, MaxTime: t.tracker.PartitionMax(t.pid), SavedAt: now,
-		Watermark: t.tracker.Watermark()}
+		Watermark: t.tracker.Watermark(), Resume: t.resumeOf()}
 	var err error
 	if keepsDeltas(r.cfg.Checkpoints) {
 		// The store holds the entries of the last checkpoint: only what

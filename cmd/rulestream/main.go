@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.http, "http", "", "serve /metrics and /healthz on this address (e.g. :8080)")
 	fs.StringVar(&o.prefix, "prefix", "", "prefix of every Redis key the job reads or writes (default none)")
 	fs.IntVar(&o.parallelism, "parallelism", runtime.GOMAXPROCS(0), "lanes per partition, split by the input's key (1 when the job's windows do not allow it)")
-	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka")
+	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka or following a file")
 	fs.DurationVar(&o.sessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "after SIGINT or SIGTERM, how long to drain, write and checkpoint what was read; past it the run exits 1, reporting what was not written (its input is not acknowledged: a restart writes it)")
 	fs.BoolVar(&o.explain, "explain", false, "add an explain field (the values each condition read) to every emission")

@@ -185,7 +185,15 @@ func (a *app) runBacktest(ctx context.Context) error {
 func (a *app) runPipeline(ctx context.Context, srcs []stream.Source) error {
 	cfg := a.pipelineConfig()
 	kafkaIn := a.job.Input.Kafka != nil && a.o.input == ""
-	if kafkaIn {
+	// A followed file or glob resumes where it stopped, as a Kafka
+	// partition does: its offset (each file's) is checkpointed with the
+	// state.
+	path := a.o.input
+	if path == "" {
+		path = a.job.Input.Path
+	}
+	followed := !kafkaIn && !a.o.once && path != "-"
+	if kafkaIn || followed {
 		cfg.Checkpoints = checkpoint.NewRedis(a.rdb, a.o.prefix+"checkpoint:"+a.job.Name+"/")
 		cfg.CheckpointInterval = a.o.checkpointEvery
 	}

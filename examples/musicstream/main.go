@@ -101,7 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.http, "http", "", "serve /metrics, /healthz and the dashboard on this address (e.g. :8080)")
 	fs.IntVar(&o.events, "events", 100000, "size of the generated data set when -tracks is not given")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data set")
-	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka")
+	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "checkpoint interval when reading Kafka or following a file")
 	fs.DurationVar(&o.sessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout: how soon a dead instance's partitions move")
 	fs.BoolVar(&o.setNotifications, "set-notifications", true, "when -redis has keyspace notifications off, turn them on (CONFIG SET notify-keyspace-events, logged at WARN with the old and new value) so that changed customers and tracks reach the caches at once; false never changes the server's config (cache invalidation is then off unless they are on)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "after SIGINT or SIGTERM, how long to drain, write and checkpoint what was read; past it the run exits 1, reporting what was not written (its input is not acknowledged: a restart writes it)")

@@ -300,6 +300,12 @@ func (a *app) fileSources(plays []byte, once bool) ([]stream.Source, error) {
 	return a.sc.Job().FileSources(a.o.tracks, !once, a.o.files, a.log)
 }
 
+// followsFile says whether -tracks names a file or a glob to follow
+// (checkpointed), rather than stdin, the generated plays or a -once run.
+func (a *app) followsFile() bool {
+	return !a.o.once && a.o.tracks != "" && a.o.tracks != "-"
+}
+
 // watching says whether each source is judged for silence: while
 // following -tracks or reading Kafka, with -silence above 0.
 func (a *app) watching() bool {
@@ -323,6 +329,14 @@ func (a *app) runPipeline(ctx context.Context, plays []byte) error {
 		var err error
 		if srcs, err = a.fileSources(plays, a.o.once); err != nil {
 			return err
+		}
+		if a.followsFile() {
+			// A followed file or glob resumes where it stopped: its offset
+			// (each file's) is checkpointed with the state, as a Kafka
+			// partition's is.
+			cfg.Checkpoints = checkpoint.NewRedis(a.rdb, a.o.prefix+"checkpoint:")
+			cfg.CheckpointInterval = a.o.checkpointEvery
+			p = stream.New("musicstream", cfg)
 		}
 		if a.o.once {
 			j := a.sc.Job()
