@@ -8,9 +8,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -25,21 +27,32 @@ var ErrFenced = errors.New("fenced")
 
 // Redis is a stream.CheckpointStore on Redis that keeps checkpoints
 // incrementally (stream.DeltaCheckpointStore). A partition's checkpoint
-// (its key K) lives in keys of one hash slot, so that one Lua call saves it
-// atomically on a Redis Cluster too:
+// (its key K) lives in keys of one hash slot, so that one Lua call commits
+// it atomically on a Redis Cluster too:
 //
-//	prefix{K}        the header: offset, watermark, the operators' layout
-//	                 and small state (a string)
-//	prefix{K}:N      the entries of the N-th incremental operator (a hash:
-//	                 a key's window, a buffered event, a remembered id)
-//	prefix{K}:epoch  the fencing epoch (a counter)
+//	prefix{K}           the head: which keys below make the checkpoint, then
+//	                    its header (offset, watermark, the operators' layout
+//	                    and small state)
+//	prefix{K}:N:G       the entries of the N-th incremental operator as of
+//	                    some checkpoint (a hash: a key's window, a buffered
+//	                    event, a remembered id); G names its generation
+//	prefix{K}:sI        a checkpoint's changes since the one before (a
+//	                    string: every operator's entries set and removed)
+//	prefix{K}:epoch     the fencing epoch (a counter)
 //
-// A save writes the header and, per operator, only the entries changed
-// since the previous save (HSET, HDEL): its cost follows the change, not the
-// state. Nothing needs compacting: a hash replaces an entry in place. A
-// save too large for one call (the first one of a big state) is staged in
-// keys of the same slot first and applied by the one call that checks the
-// epoch.
+// A save writes its changes as one segment and the new head, in one Lua
+// call that checks the epoch: Redis copies a string, it does no work per
+// entry, so a save holds Redis for about a millisecond even when a second
+// of input changed tens of thousands of entries (writing them into the
+// hashes in that call held it for 20–30 ms, a stall for every other client).
+// After CompactAfter segments, the saver folds them into the hashes in the
+// background: in calls of a few hundred entries, each fenced, then one call
+// drops the folded segments from the head. A crash midway leaves the head
+// listing them: applied again over the hashes, they give the same state.
+// An operator's first checkpoint (and one after its state was reset) holds
+// every entry: it is written into a new hash, and the head points to it
+// when the save commits. A restore reads the hashes and applies the
+// segments after them, in order.
 //
 // Load, which the pipeline calls when a partition is assigned, takes a new
 // epoch (INCR); Save applies only while no later epoch was taken, else it
@@ -49,11 +62,33 @@ var ErrFenced = errors.New("fenced")
 type Redis struct {
 	rdb    redis.UniversalClient
 	prefix string
+	// CompactAfter is how many segments a checkpoint keeps before they are
+	// folded into its hashes (default 8).
+	CompactAfter int
 
 	mu     sync.Mutex
 	epochs map[string]int64 // by key: the epoch this store took
-	parts  map[string]int   // by key: the parts the stored checkpoint has
-	legacy map[string]bool  // keys loaded from a checkpoint of the old layout
+	heads  map[string]*head // by key: the checkpoint as saved or loaded
+}
+
+// head is what a checkpoint's head key says, and the segments it lists.
+type head struct {
+	parts  []partRef
+	next   uint64    // the next segment's id
+	segs   []segment // listed, oldest first (their changes kept to fold them)
+	gen    uint64    // the next hash generation
+	legacy bool      // loaded from the layout before deltas
+}
+
+// partRef is an operator's hash and the first segment that applies to it.
+type partRef struct {
+	gen   uint64 // its hash's generation: prefix{K}:N:gen
+	first uint64 // segments from this id on apply
+}
+
+type segment struct {
+	id    uint64
+	parts []stream.DeltaPart
 }
 
 // NewRedis returns a store writing keys under prefix (default
@@ -62,17 +97,19 @@ func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
 	if prefix == "" {
 		prefix = "checkpoint:"
 	}
-	return &Redis{rdb: rdb, prefix: prefix, epochs: map[string]int64{}, parts: map[string]int{}, legacy: map[string]bool{}}
+	return &Redis{rdb: rdb, prefix: prefix, CompactAfter: 8, epochs: map[string]int64{}, heads: map[string]*head{}}
 }
 
 // KeepsDeltas implements stream.DeltaCheckpointStore.
 func (r *Redis) KeepsDeltas() bool { return true }
 
-func (r *Redis) head(key string) string        { return r.prefix + "{" + key + "}" }
-func (r *Redis) epochKey(key string) string    { return r.head(key) + ":epoch" }
-func (r *Redis) part(key string, i int) string { return r.head(key) + ":" + strconv.Itoa(i) }
-func (r *Redis) stage(key string, e int64) string {
-	return r.head(key) + ":stage:" + strconv.FormatInt(e, 10)
+func (r *Redis) headKey(key string) string  { return r.prefix + "{" + key + "}" }
+func (r *Redis) epochKey(key string) string { return r.headKey(key) + ":epoch" }
+func (r *Redis) partKey(key string, i int, gen uint64) string {
+	return r.headKey(key) + ":" + strconv.Itoa(i) + ":" + strconv.FormatUint(gen, 10)
+}
+func (r *Redis) segKey(key string, id uint64) string {
+	return r.headKey(key) + ":s" + strconv.FormatUint(id, 10)
 }
 
 // Keys returns the checkpoint keys (pipeline/source/partition) stored under
@@ -116,7 +153,7 @@ func (r *Redis) Load(ctx context.Context, key string) (*stream.Checkpoint, error
 	if _, err := r.acquire(ctx, key); err != nil {
 		return nil, err
 	}
-	name := r.head(key)
+	name := r.headKey(key)
 	b, err := r.rdb.Get(ctx, name).Bytes()
 	legacy := false
 	if errors.Is(err, redis.Nil) {
@@ -129,31 +166,56 @@ func (r *Redis) Load(ctx context.Context, key string) (*stream.Checkpoint, error
 	if err != nil {
 		return nil, err
 	}
-	nparts := 0
+	h := &head{legacy: legacy}
 	if !legacy {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > 1<<20 {
-			return nil, fmt.Errorf("checkpoint %s: bad header", name)
+		if b, err = h.decode(b); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", name, err)
 		}
-		nparts, b = int(n), b[k:]
 	}
 	var cp stream.Checkpoint
 	if err := cp.UnmarshalBinary(b); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
 	}
 	if cp.Delta != nil {
-		parts := make([]map[string][]byte, nparts)
-		for i := range parts {
-			if parts[i], err = r.loadPart(ctx, r.part(key, i)); err != nil {
-				return nil, fmt.Errorf("checkpoint %s: %w", r.part(key, i), err)
-			}
+		if cp.Delta, err = r.loadDelta(ctx, key, h, cp.Delta.Meta); err != nil {
+			return nil, err
 		}
-		cp.Delta = stream.LoadedDelta(cp.Delta.Meta, parts)
 	}
 	r.mu.Lock()
-	r.parts[key], r.legacy[key] = nparts, legacy
+	r.heads[key] = h
 	r.mu.Unlock()
 	return &cp, nil
+}
+
+// loadDelta reads the hashes and segments h names and returns the state
+// they make, every part Full; it keeps the segments' changes in h.
+func (r *Redis) loadDelta(ctx context.Context, key string, h *head, meta []byte) (*stream.StateDelta, error) {
+	parts := make([]map[string][]byte, len(h.parts))
+	for i, p := range h.parts {
+		name := r.partKey(key, i, p.gen)
+		m, err := r.loadPart(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", name, err)
+		}
+		parts[i] = m
+	}
+	for k := range h.segs {
+		sg := &h.segs[k]
+		name := r.segKey(key, sg.id)
+		b, err := r.rdb.Get(ctx, name).Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", name, err)
+		}
+		if sg.parts, err = decodeSegment(b, len(parts)); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", name, err)
+		}
+		for i := range parts {
+			if sg.id >= h.parts[i].first {
+				parts[i] = stream.ApplyDelta(parts[i], &sg.parts[i])
+			}
+		}
+	}
+	return stream.LoadedDelta(meta, parts), nil
 }
 
 // loadPart reads a part's hash: at once when small, by HSCAN when not.
@@ -189,7 +251,7 @@ func (r *Redis) loadPart(ctx context.Context, name string) (map[string][]byte, e
 func (r *Redis) acquire(ctx context.Context, key string) (int64, error) {
 	e, err := r.rdb.Incr(ctx, r.epochKey(key)).Result()
 	if err != nil {
-		return 0, fmt.Errorf("checkpoint %s: epoch: %w", r.head(key), err)
+		return 0, fmt.Errorf("checkpoint %s: epoch: %w", r.headKey(key), err)
 	}
 	r.mu.Lock()
 	r.epochs[key] = e
@@ -204,70 +266,51 @@ func (r *Redis) Epoch(key string) int64 {
 	return r.epochs[key]
 }
 
-// saveScript applies a checkpoint, unless the epoch KEYS[2] is past
-// ARGV[1]. KEYS[1] is the header, then per part three keys: the part's
-// hash, its staged puts (a hash) and its staged deletions (a set); then the
-// hashes of parts the checkpoint no longer has. ARGV: the epoch, the header,
-// the number of parts, then per part: full, staged, the deletions' count,
-// the puts' count, the deletions, the puts (key, value).
-var saveScript = redis.NewScript(`
+// commitScript commits a checkpoint: unless the epoch KEYS[2] is past
+// ARGV[1], it sets the head KEYS[1] to ARGV[2], makes the keys written
+// for it, KEYS[3 .. 2+ARGV[3]] (a segment, new hashes), persistent and
+// unlinks the keys after them (hashes and segments no longer listed).
+var commitScript = redis.NewScript(`
 local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cur > tonumber(ARGV[1]) then
   return redis.error_reply('FENCED ' .. cur)
 end
-local function chunked(cmd, key, list, from, to, step)
-  local i = from
-  while i <= to do
-    local j = math.min(to, i + step - 1)
-    redis.call(cmd, key, unpack(list, i, j))
-    i = j + 1
-  end
-end
-local nparts = tonumber(ARGV[3])
-local a = 4
-for p = 1, nparts do
-  local key, stage, dels = KEYS[3 * p], KEYS[3 * p + 1], KEYS[3 * p + 2]
-  local full, staged = ARGV[a] == '1', ARGV[a + 1] == '1'
-  local nd, np = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  a = a + 4
-  if full then redis.call('DEL', key) end
-  if staged then
-    if full then
-      if redis.call('EXISTS', stage) == 1 then redis.call('RENAME', stage, key) end
-    else
-      local d = redis.call('SMEMBERS', dels)
-      chunked('HDEL', key, d, 1, #d, 1000)
-      local kv = redis.call('HGETALL', stage)
-      chunked('HSET', key, kv, 1, #kv, 1000)
-    end
-    redis.call('DEL', stage, dels)
-  else
-    chunked('HDEL', key, ARGV, a, a + nd - 1, 1000)
-    a = a + nd
-    chunked('HSET', key, ARGV, a, a + 2 * np - 1, 1000)
-    a = a + 2 * np
-  end
-end
-for k = 3 * nparts + 3, #KEYS do redis.call('DEL', KEYS[k]) end
+local fresh = tonumber(ARGV[3])
+for k = 3, 2 + fresh do redis.call('PERSIST', KEYS[k]) end
+for k = 3 + fresh, #KEYS do redis.call('UNLINK', KEYS[k]) end
 redis.call('SET', KEYS[1], ARGV[2])
 return 'OK'
 `)
 
-// inlineArgs is the most arguments a save passes in its one call; a larger
-// one is staged first.
-const inlineArgs = 500000
+// staleAfter is how long a key written for a checkpoint lives unless the
+// checkpoint commits (a save that fails midway, a zombie's, leaves no
+// garbage).
+const staleAfter = 24 * time.Hour
 
-// Save applies a checkpoint of key (its delta when cp.Delta is set), unless
-// the partition was assigned since this store loaded it (ErrFenced). A key
-// never loaded takes an epoch first.
+// foldScript applies entries to a hash KEYS[2] unless the epoch KEYS[1] is
+// past ARGV[1]: ARGV[2] deletions, then the puts (key, value).
+var foldScript = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur > tonumber(ARGV[1]) then
+  return redis.error_reply('FENCED ' .. cur)
+end
+local nd = tonumber(ARGV[2])
+if nd > 0 then redis.call('HDEL', KEYS[2], unpack(ARGV, 3, 2 + nd)) end
+if #ARGV > 2 + nd then redis.call('HSET', KEYS[2], unpack(ARGV, 3 + nd, #ARGV)) end
+return 'OK'
+`)
+
+// foldChunk is the most arguments of a foldScript call: each holds Redis
+// for well under a millisecond.
+const foldChunk = 512
+
+// Save commits a checkpoint of key (its delta when cp.Delta is set),
+// unless the partition was assigned since this store loaded it
+// (ErrFenced). A key never loaded takes an epoch first.
 func (r *Redis) Save(ctx context.Context, key string, cp *stream.Checkpoint) error {
 	header, err := cp.MarshalBinary()
 	if err != nil {
 		return err
-	}
-	var parts []stream.DeltaPart
-	if cp.Delta != nil {
-		parts = cp.Delta.Parts
 	}
 	epoch := r.Epoch(key)
 	if epoch == 0 {
@@ -276,103 +319,317 @@ func (r *Redis) Save(ctx context.Context, key string, cp *stream.Checkpoint) err
 		}
 	}
 	r.mu.Lock()
-	had, legacy := r.parts[key], r.legacy[key]
-	r.mu.Unlock()
-	nargs := 0
-	for _, p := range parts {
-		nargs += len(p.Dels) + 2*len(p.Puts)
+	h := r.heads[key]
+	if h == nil {
+		h = &head{}
+		r.heads[key] = h
 	}
-	staged := nargs > inlineArgs
-	keys := []string{r.head(key), r.epochKey(key)}
-	args := make([]any, 0, 3+4*len(parts)+min(nargs, inlineArgs+1))
-	// The header starts with the number of parts.
-	args = append(args, epoch, append(binary.AppendUvarint(nil, uint64(len(parts))), header...), len(parts))
-	stage := r.stage(key, epoch)
+	r.mu.Unlock()
+	var parts []stream.DeltaPart
+	if cp.Delta != nil {
+		parts = cp.Delta.Parts
+	}
+	// The new head: a Full part (or one the old head lacks) gets a new
+	// hash, the others keep theirs; parts beyond the new count go.
+	nh := &head{next: h.next, gen: h.gen, segs: h.segs}
+	// This epoch's segment ids and hash generations are its own (a zombie
+	// writing beside it never writes the same key) and above those before.
+	nh.next, nh.gen = max(nh.next, uint64(epoch)<<32), max(nh.gen, uint64(epoch)<<32)
+	keys := []string{r.headKey(key), r.epochKey(key)}
+	var fresh, gone []string
+	var seg []stream.DeltaPart
 	for i, p := range parts {
-		pstage, pdels := stage+":"+strconv.Itoa(i), stage+":"+strconv.Itoa(i)+":dels"
-		keys = append(keys, r.part(key, i), pstage, pdels)
-		args = append(args, flag(p.Full), flag(staged), len(p.Dels), len(p.Puts))
-		if staged {
-			if err := r.stagePart(ctx, pstage, pdels, p); err != nil {
-				return fmt.Errorf("checkpoint %s: staging: %w", r.head(key), err)
+		if p.Full || i >= len(h.parts) {
+			ref := partRef{gen: nh.gen, first: nh.next + 1}
+			nh.gen++
+			name := r.partKey(key, i, ref.gen)
+			if err := r.stage(ctx, name, p.Puts); err != nil {
+				return fmt.Errorf("checkpoint %s: %w", name, err)
 			}
+			fresh = append(fresh, name)
+			if i < len(h.parts) {
+				gone = append(gone, r.partKey(key, i, h.parts[i].gen))
+			}
+			nh.parts = append(nh.parts, ref)
+			seg = append(seg, stream.DeltaPart{})
 			continue
 		}
-		for _, k := range p.Dels {
-			args = append(args, k)
+		nh.parts = append(nh.parts, h.parts[i])
+		seg = append(seg, stream.DeltaPart{Puts: p.Puts, Dels: p.Dels})
+	}
+	for i := len(parts); i < len(h.parts); i++ {
+		gone = append(gone, r.partKey(key, i, h.parts[i].gen))
+	}
+	if len(nh.parts) == 0 {
+		// No hash to apply segments to: every segment is moot.
+		for _, sg := range nh.segs {
+			gone = append(gone, r.segKey(key, sg.id))
 		}
-		for _, kv := range p.Puts {
-			args = append(args, kv.Key, kv.Value)
+		nh.segs = nil
+	} else if cp.Delta != nil {
+		// The segment is written by a plain SET, not in the Lua call: Redis
+		// copies megabytes once instead of three times, and the call that
+		// commits holds it for microseconds.
+		id := nh.next
+		nh.next++
+		name := r.segKey(key, id)
+		if err := r.rdb.Set(ctx, name, encodeSegment(seg), staleAfter).Err(); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", name, err)
 		}
+		fresh = append(fresh, name)
+		nh.segs = append(slices.Clip(nh.segs), segment{id: id, parts: seg})
 	}
-	for i := len(parts); i < had; i++ {
-		keys = append(keys, r.part(key, i))
-	}
-	err = saveScript.Run(ctx, r.rdb, keys, args...).Err()
-	if err != nil && strings.HasPrefix(err.Error(), "FENCED ") {
-		cur, _ := strconv.ParseInt(strings.TrimPrefix(err.Error(), "FENCED "), 10, 64)
-		return fmt.Errorf("%w: the partition was assigned again since this consumer took it (epoch %d of %s, this consumer's %d): this consumer is a zombie, its state is stale", ErrFenced, cur, r.epochKey(key), epoch)
-	}
+	keys = append(append(keys, fresh...), gone...)
+	err = commitScript.Run(ctx, r.rdb, keys, epoch, append(nh.encode(), header...), len(fresh)).Err()
 	if err != nil {
-		return err
+		return r.fenced(key, epoch, err)
 	}
 	r.mu.Lock()
-	r.parts[key], r.legacy[key] = len(parts), false
+	r.heads[key] = nh
 	r.mu.Unlock()
-	if legacy {
+	if h.legacy {
 		// The checkpoint of the old layout is superseded.
-		return r.rdb.Del(ctx, r.prefix+key, r.prefix+key+":epoch").Err()
+		if err := r.rdb.Del(ctx, r.prefix+key, r.prefix+key+":epoch").Err(); err != nil {
+			return err
+		}
+	}
+	if len(nh.segs) >= max(r.CompactAfter, 1) {
+		return r.compact(ctx, key, nh, epoch, header)
 	}
 	return nil
 }
 
-// stagePart writes a part's puts and deletions into staging keys, in
-// pipelined chunks.
-func (r *Redis) stagePart(ctx context.Context, stage, dels string, p stream.DeltaPart) error {
-	if err := r.rdb.Del(ctx, stage, dels).Err(); err != nil {
-		return err
+// fenced turns a FENCED reply into ErrFenced.
+func (r *Redis) fenced(key string, epoch int64, err error) error {
+	if err != nil && strings.HasPrefix(err.Error(), "FENCED ") {
+		cur, _ := strconv.ParseInt(strings.TrimPrefix(err.Error(), "FENCED "), 10, 64)
+		return fmt.Errorf("%w: the partition was assigned again since this consumer took it (epoch %d of %s, this consumer's %d): this consumer is a zombie, its state is stale", ErrFenced, cur, r.epochKey(key), epoch)
 	}
-	const chunk = 2000
+	return err
+}
+
+// stage writes a new hash in pipelined chunks; it expires unless a commit
+// makes it persistent (a save that fails midway leaves no garbage).
+func (r *Redis) stage(ctx context.Context, name string, puts []stream.KV) error {
 	pipe := r.rdb.Pipeline()
-	queued := 0
-	flush := func(force bool) error {
-		if queued == 0 || (!force && queued < 64) {
-			return nil
-		}
-		queued = 0
-		_, err := pipe.Exec(ctx)
-		return err
-	}
-	for i := 0; i < len(p.Puts); i += chunk {
-		kvs := p.Puts[i:min(len(p.Puts), i+chunk)]
+	pipe.Del(ctx, name)
+	queued := 1
+	for i := 0; i < len(puts); i += foldChunk {
+		kvs := puts[i:min(len(puts), i+foldChunk)]
 		args := make([]any, 0, 2*len(kvs))
 		for _, kv := range kvs {
 			args = append(args, kv.Key, kv.Value)
 		}
-		pipe.HSet(ctx, stage, args...)
-		queued++
-		if err := flush(false); err != nil {
-			return err
+		pipe.HSet(ctx, name, args...)
+		if queued++; queued >= 64 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				return err
+			}
+			queued = 0
 		}
 	}
-	for i := 0; i < len(p.Dels); i += chunk {
-		ks := p.Dels[i:min(len(p.Dels), i+chunk)]
-		args := make([]any, 0, len(ks))
-		for _, k := range ks {
-			args = append(args, k)
-		}
-		pipe.SAdd(ctx, dels, args...)
-		queued++
-		if err := flush(false); err != nil {
-			return err
-		}
-	}
-	return flush(true)
+	pipe.Expire(ctx, name, staleAfter)
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
-func flag(b bool) string {
-	if b {
-		return "1"
+// compact folds h's segments into its hashes, then drops them from the
+// head (see Redis).
+func (r *Redis) compact(ctx context.Context, key string, h *head, epoch int64, header []byte) error {
+	if err := r.fold(ctx, key, h, epoch); err != nil {
+		return err
 	}
-	return "0"
+	nh := &head{next: h.next, gen: h.gen}
+	keys := []string{r.headKey(key), r.epochKey(key)}
+	for _, p := range h.parts {
+		nh.parts = append(nh.parts, partRef{gen: p.gen, first: h.next})
+	}
+	for _, sg := range h.segs {
+		keys = append(keys, r.segKey(key, sg.id))
+	}
+	if err := r.fenced(key, epoch, commitScript.Run(ctx, r.rdb, keys, epoch, append(nh.encode(), header...), 0).Err()); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.heads[key] = nh
+	r.mu.Unlock()
+	return nil
+}
+
+// fold writes the net change of h's segments into its hashes, in fenced
+// chunks.
+func (r *Redis) fold(ctx context.Context, key string, h *head, epoch int64) error {
+	epochKey := r.epochKey(key)
+	for i, p := range h.parts {
+		net := map[string][]byte{} // the last change of each entry; nil: removed
+		for _, sg := range h.segs {
+			if sg.id < p.first {
+				continue
+			}
+			for _, k := range sg.parts[i].Dels {
+				net[string(k)] = nil
+			}
+			for _, kv := range sg.parts[i].Puts {
+				net[string(kv.Key)] = kv.Value
+			}
+		}
+		if len(net) == 0 {
+			continue
+		}
+		name := r.partKey(key, i, p.gen)
+		var dels, puts []any
+		flush := func() error {
+			args := append(append([]any{epoch, len(dels)}, dels...), puts...)
+			dels, puts = dels[:0], puts[:0]
+			return r.fenced(key, epoch, foldScript.Run(ctx, r.rdb, []string{epochKey, name}, args...).Err())
+		}
+		for k, v := range net {
+			if v == nil {
+				dels = append(dels, k)
+			} else {
+				puts = append(puts, k, v)
+			}
+			if len(dels)+len(puts) >= foldChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if len(dels)+len(puts) > 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// encode writes the head's part of the head key: the parts (generation,
+// first segment), the next segment id and generation, the segments' ids.
+func (h *head) encode() []byte {
+	b := binary.AppendUvarint(nil, uint64(len(h.parts)))
+	for _, p := range h.parts {
+		b = binary.AppendUvarint(b, p.gen)
+		b = binary.AppendUvarint(b, p.first)
+	}
+	b = binary.AppendUvarint(b, h.next)
+	b = binary.AppendUvarint(b, h.gen)
+	b = binary.AppendUvarint(b, uint64(len(h.segs)))
+	for _, sg := range h.segs {
+		b = binary.AppendUvarint(b, sg.id)
+	}
+	return b
+}
+
+// decode reads what encode wrote and returns the rest (the header).
+func (h *head) decode(b []byte) ([]byte, error) {
+	var err error
+	uv := func() uint64 {
+		v, k := binary.Uvarint(b)
+		if k <= 0 {
+			err = errors.New("bad head")
+			return 0
+		}
+		b = b[k:]
+		return v
+	}
+	n := uv()
+	if n > 1<<16 {
+		return nil, errors.New("bad head")
+	}
+	for range n {
+		h.parts = append(h.parts, partRef{gen: uv(), first: uv()})
+	}
+	h.next, h.gen = uv(), uv()
+	ns := uv()
+	if ns > 1<<20 {
+		return nil, errors.New("bad head")
+	}
+	for range ns {
+		h.segs = append(h.segs, segment{id: uv()})
+	}
+	return b, err
+}
+
+// encodeSegment writes a segment: per part, its deletions and puts.
+func encodeSegment(parts []stream.DeltaPart) []byte {
+	n := 0
+	for _, p := range parts {
+		for _, k := range p.Dels {
+			n += len(k) + 2
+		}
+		for _, kv := range p.Puts {
+			n += len(kv.Key) + len(kv.Value) + 4
+		}
+	}
+	b := binary.AppendUvarint(make([]byte, 0, n+8), uint64(len(parts)))
+	for _, p := range parts {
+		b = binary.AppendUvarint(b, uint64(len(p.Dels)))
+		for _, k := range p.Dels {
+			b = appendBytes(b, k)
+		}
+		b = binary.AppendUvarint(b, uint64(len(p.Puts)))
+		for _, kv := range p.Puts {
+			b = appendBytes(appendBytes(b, kv.Key), kv.Value)
+		}
+	}
+	return b
+}
+
+func appendBytes(b, v []byte) []byte { return append(binary.AppendUvarint(b, uint64(len(v))), v...) }
+
+// decodeSegment reads a segment of nparts parts.
+func decodeSegment(b []byte, nparts int) ([]stream.DeltaPart, error) {
+	bad := errors.New("bad segment")
+	uv := func() (uint64, bool) {
+		v, k := binary.Uvarint(b)
+		if k <= 0 {
+			return 0, false
+		}
+		b = b[k:]
+		return v, true
+	}
+	bytes := func() ([]byte, bool) {
+		n, ok := uv()
+		if !ok || n > uint64(len(b)) {
+			return nil, false
+		}
+		v := b[:n:n]
+		b = b[n:]
+		return v, true
+	}
+	n, ok := uv()
+	if !ok || n != uint64(nparts) {
+		return nil, bad
+	}
+	parts := make([]stream.DeltaPart, n)
+	for i := range parts {
+		nd, ok := uv()
+		if !ok || nd > uint64(len(b)) {
+			return nil, bad
+		}
+		for range nd {
+			k, ok := bytes()
+			if !ok {
+				return nil, bad
+			}
+			parts[i].Dels = append(parts[i].Dels, k)
+		}
+		np, ok := uv()
+		if !ok || np > uint64(len(b)) {
+			return nil, bad
+		}
+		for range np {
+			k, ok1 := bytes()
+			v, ok2 := bytes()
+			if !ok1 || !ok2 {
+				return nil, bad
+			}
+			parts[i].Puts = append(parts[i].Puts, stream.KV{Key: k, Value: v})
+		}
+	}
+	if len(b) != 0 {
+		return nil, bad
+	}
+	return parts, nil
 }

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func TestRedisStoreRoundTrip(t *testing.T) {
 	require.Equal(t, []string{"p/t/0"}, keys)
 	require.NoError(t, rdb.Set(ctx, prefix+"{p/t/0}", "\x00garbage", 0).Err())
 	_, err = s.Load(ctx, "p/t/0")
-	require.ErrorContains(t, err, "checkpoint "+prefix+"{p/t/0}: checkpoint: unknown version")
+	require.ErrorContains(t, err, "checkpoint "+prefix+"{p/t/0}: ") // named, not a panic
 }
 
 // A delta checkpoint: each save applies only the entries changed; a load
@@ -66,21 +67,35 @@ func TestRedisStoreDeltas(t *testing.T) {
 	save(2, stream.DeltaPart{Puts: []stream.KV{kv("c", "3"), kv("a", "4")}, Dels: [][]byte{[]byte("b")}}, stream.DeltaPart{Puts: []stream.KV{kv("x", "")}})
 	// Removed and set again in one delta: set.
 	save(3, stream.DeltaPart{Puts: []stream.KV{kv("b", "5")}, Dels: [][]byte{[]byte("b"), []byte("c")}}, stream.DeltaPart{})
-	// Staged: more than one call's worth.
-	big := stream.DeltaPart{}
-	for i := range inlineArgs/2 + 10 {
+	// A part replaced whole (Full) while the other goes on in segments.
+	big := stream.DeltaPart{Full: true}
+	for i := range 3000 {
 		big.Puts = append(big.Puts, kv(fmt.Sprint("k", i), fmt.Sprint(i)))
 	}
-	big.Dels = [][]byte{[]byte("a")}
-	save(4, big, stream.DeltaPart{Full: true, Puts: []stream.KV{kv("y", "1")}})
-	save(5, stream.DeltaPart{Full: true, Puts: big.Puts[:inlineArgs/2+1]}, stream.DeltaPart{Dels: [][]byte{[]byte("y")}})
-	// Nothing staged is left behind.
-	var left []string
-	require.NoError(t, scanKeys(ctx, rdb, prefix+"*stage*", func(k string) { left = append(left, k) }))
-	require.Empty(t, left)
+	save(4, big, stream.DeltaPart{Puts: []stream.KV{kv("y", "1")}})
+	// Segments are folded into the hashes after CompactAfter saves, in
+	// chunks; every load in between sees the same state.
+	for i := range 20 {
+		save(int64(5+i), stream.DeltaPart{Puts: []stream.KV{kv(fmt.Sprint("k", i*7), "v"), kv(fmt.Sprint("n", i), "w")}, Dels: [][]byte{[]byte(fmt.Sprint("k", i*11))}},
+			stream.DeltaPart{Dels: [][]byte{[]byte("y")}, Puts: []stream.KV{kv(fmt.Sprint("y", i), "z")}})
+	}
+	var segs, stages []string
+	require.NoError(t, scanKeys(ctx, rdb, prefix+"{p/t/2}:s*", func(k string) { segs = append(segs, k) }))
+	require.LessOrEqual(t, len(segs), s.CompactAfter, "segments folded: %v", segs)
+	require.NoError(t, scanKeys(ctx, rdb, prefix+"{p/t/2}:*:*", func(k string) {
+		if !strings.HasSuffix(k, ":epoch") {
+			stages = append(stages, k)
+		}
+	}))
+	require.Len(t, stages, 2, "one hash per part, the replaced one gone: %v", stages)
+	for _, k := range stages {
+		require.EqualValues(t, -1, rdb.TTL(ctx, k).Val(), "%s is persistent", k)
+	}
 	// Fewer parts: the dropped part's hash goes.
 	require.NoError(t, s.Save(ctx, "p/t/2", &stream.Checkpoint{Offset: 6, Delta: &stream.StateDelta{Meta: []byte{3}, Parts: []stream.DeltaPart{{Full: true}}}}))
-	require.Zero(t, rdb.Exists(ctx, prefix+"{p/t/2}:1").Val())
+	var left []string
+	require.NoError(t, scanKeys(ctx, rdb, prefix+"{p/t/2}:*", func(k string) { left = append(left, k) }))
+	require.Len(t, left, 2, "the dropped part's hash and the folded segments go: %v", left) // epoch, part 0
 }
 
 // A checkpoint of the layout before deltas (one string) is loaded, and
@@ -131,4 +146,45 @@ func TestRedisStoreFencesZombies(t *testing.T) {
 	other := NewRedis(rdb, prefix)
 	require.NoError(t, other.Save(ctx, "p/t/1", &stream.Checkpoint{Offset: 10}))
 	require.ErrorIs(t, cur.Save(ctx, "p/t/1", &stream.Checkpoint{Offset: 11}), ErrFenced)
+}
+
+// A compaction that stops after folding the segments into the hashes (the
+// process dies before the head drops them) restores the same state: the
+// segments, applied again, change nothing.
+func TestRedisStoreFoldInterrupted(t *testing.T) {
+	rdb, prefix := testredis.Client(t, 5)
+	ctx := context.Background()
+	s := NewRedis(rdb, prefix)
+	s.CompactAfter = 100
+	_, err := s.Load(ctx, "p/t/4")
+	require.NoError(t, err)
+	kv := func(k, v string) stream.KV { return stream.KV{Key: []byte(k), Value: []byte(v)} }
+	require.NoError(t, s.Save(ctx, "p/t/4", &stream.Checkpoint{Offset: 1, Delta: &stream.StateDelta{Meta: []byte{3},
+		Parts: []stream.DeltaPart{{Full: true, Puts: []stream.KV{kv("a", "1"), kv("b", "1")}}}}}))
+	for i := range 5 {
+		p := stream.DeltaPart{Puts: []stream.KV{kv("a", fmt.Sprint(i)), kv(fmt.Sprint("c", i), "x")}}
+		if i%2 == 1 {
+			p.Dels = [][]byte{[]byte("b"), []byte(fmt.Sprint("c", i-1))}
+		} else {
+			p.Puts = append(p.Puts, kv("b", fmt.Sprint(i)))
+		}
+		require.NoError(t, s.Save(ctx, "p/t/4", &stream.Checkpoint{Offset: int64(2 + i), Delta: &stream.StateDelta{Meta: []byte{3}, Parts: []stream.DeltaPart{p}}}))
+	}
+	before, err := NewRedis(rdb, prefix).Load(ctx, "p/t/4")
+	require.NoError(t, err)
+	s = NewRedis(rdb, prefix)
+	_, err = s.Load(ctx, "p/t/4")
+	require.NoError(t, err)
+	require.NoError(t, s.fold(ctx, "p/t/4", s.heads["p/t/4"], s.Epoch("p/t/4")))
+	after, err := NewRedis(rdb, prefix).Load(ctx, "p/t/4")
+	require.NoError(t, err)
+	entries := func(cp *stream.Checkpoint) map[string]string {
+		m := map[string]string{}
+		for _, kv := range cp.Delta.Parts[0].Puts {
+			m[string(kv.Key)] = string(kv.Value)
+		}
+		return m
+	}
+	require.Equal(t, map[string]string{"a": "4", "b": "4", "c1": "x", "c3": "x", "c4": "x"}, entries(before))
+	require.Equal(t, entries(before), entries(after))
 }
