@@ -23,14 +23,47 @@ func deltaFactories() map[string]func() snapOp {
 			out[name] = started(fresh)
 		}
 	}
-	strKey := func(early bool) func() snapOp {
-		return func() snapOp {
-			cfg := cwCfg(false)
-			cfg.KeyBy, cfg.Early = []string{"listening_zip_code", "track_id"}, early
-			return must(window.NewCountWithin(cfg))
+	for name, fresh := range strKeyFactories() {
+		if _, ok := fresh().(stream.DeltaSnapshotter); ok {
+			out[name] = started(fresh)
 		}
 	}
-	out["count_within_strkey"], out["count_within_strkey_early"] = started(strKey(false)), started(strKey(true))
+	return out
+}
+
+// strKeyFactories are operators of snapFactories keyed by a string field
+// (and an int one): their keys take the path of keys that are not ints.
+func strKeyFactories() map[string]func() snapOp {
+	out := map[string]func() snapOp{}
+	zip := []string{"listening_zip_code", "track_id"}
+	pat := func() window.PatternConfig {
+		cfg := patCfg()
+		cfg.KeyBy = []string{"listening_zip_code"}
+		return cfg
+	}
+	for _, early := range []bool{false, true} {
+		suffix := "_strkey"
+		if early {
+			suffix += "_early"
+		}
+		out["count_within"+suffix] = func() snapOp {
+			cfg := cwCfg(false)
+			cfg.KeyBy, cfg.Early = zip, early
+			return must(window.NewCountWithin(cfg))
+		}
+		out["sequence"+suffix] = func() snapOp {
+			return must(window.NewSequence(window.SequenceConfig{PatternConfig: pat(), Steps: []window.Predicate{trackBelow(5), trackBelow(9)}, Early: early}))
+		}
+		out["new_value"+suffix] = func() snapOp {
+			return must(window.NewNewValue(window.NewValueConfig{PatternConfig: pat(), Field: "track_id", Early: early}))
+		}
+		out["distinct_count"+suffix] = func() snapOp {
+			return must(window.NewDistinctCount(window.DistinctCountConfig{PatternConfig: pat(), Field: "track_id", Count: 3, Early: early}))
+		}
+	}
+	out["absence_strkey"] = func() snapOp {
+		return must(window.NewAbsence(window.AbsenceConfig{PatternConfig: pat(), Start: trackBelow(3), End: trackBelow(1)}))
+	}
 	return out
 }
 
@@ -150,7 +183,9 @@ func TestDeltaCheckpointsRestore(t *testing.T) {
 }
 
 // A delta holds what changed, not the state: after a full checkpoint of
-// many keys, one more event puts a few entries.
+// 5000 keys whose events were decided (and swept until the state settles),
+// one more event, decided too, puts a few entries (its key's state, its
+// early bookkeeping, a dedup id, a key the sweep changed).
 func TestDeltaFollowsTheChange(t *testing.T) {
 	for name, fresh := range deltaFactories() {
 		op := fresh()
@@ -159,16 +194,36 @@ func TestDeltaFollowsTheChange(t *testing.T) {
 		for i := range 5000 {
 			evs = append(evs, play{id: int64(i), cust: int64(i), track: int64(i % 7), t: base + int64(i)*int64(time.Second)}.event(int64(i)))
 		}
+		next := play{id: 9999, cust: 3, track: 3, t: base + 5000*int64(time.Second)}.event(9999)
 		ctx := context.Background()
 		if err := op.Process(ctx, evs, &em); err != nil {
 			t.Fatal(err)
 		}
+		// Order's state is its buffer and Dedup's its ids, which the
+		// watermark empties (no lateness): they take the events buffered.
+		decided := name != "order" && name != "dedup"
+		rounds := 100
+		if !decided {
+			rounds = 0
+		}
+		for range rounds {
+			if err := op.Advance(ctx, next.Time, &em); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var s deltaStore
 		s.save(t, op.(stream.DeltaSnapshotter), true)
 		full := s.puts
-		next := play{id: 9999, cust: 3, track: 3, t: base + 5000*int64(time.Second)}.event(9999)
+		if full < 1000 {
+			t.Fatalf("%s: the full checkpoint put only %d entries", name, full)
+		}
 		if err := op.Process(ctx, []stream.Event{next}, &em); err != nil {
 			t.Fatal(err)
+		}
+		if decided {
+			if err := op.Advance(ctx, next.Time+1, &em); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s.save(t, op.(stream.DeltaSnapshotter), false)
 		if d := s.puts - full; d < 1 || d > 4 {

@@ -111,6 +111,10 @@ type Sequence struct {
 	early  *early  // Early mode's bookkeeping, nil without it
 	ecand  []int32 // Early: candidates' matched pool entries, steps-1 each
 	ecnt   []int32 // Early: candidates' matched steps
+	// Incremental checkpoints: the keys changed since the last one and
+	// the schemas the store holds (nil and empty before the first).
+	dk *keyDelta
+	ds deltaSchemas
 }
 
 // seqEvictions counts evictions by cause, for the log; shed counts those

@@ -51,22 +51,28 @@ func (s *Sequence) Snapshot() ([]byte, error) {
 			e.iv(k.a)
 			e.iv(k.b)
 		}
-		s.eachRun(k.e, func(runs []int64) {
-			e.uv(uint64(len(runs) / s.rw))
-			for r := 0; r < len(runs); r += s.rw {
-				run := runs[r:]
-				e.uv(uint64(runK(run)))
-				for j := range runK(run) {
-					e.iv(run[2*j])
-					e.values(s.held.get(runSlot(run, j)))
-				}
-			}
-		})
+		s.encodeKey(e, k.e)
 	}
 	if s.early != nil {
 		s.early.encode(e, s.buf.known)
 	}
 	return e.b, nil
+}
+
+// encodeKey writes the candidates of the entry en (after its key): each
+// one's matched events' times and fields.
+func (s *Sequence) encodeKey(e *encoder, en []int64) {
+	s.eachRun(en, func(runs []int64) {
+		e.uv(uint64(len(runs) / s.rw))
+		for r := 0; r < len(runs); r += s.rw {
+			run := runs[r:]
+			e.uv(uint64(runK(run)))
+			for j := range runK(run) {
+				e.iv(run[2*j])
+				e.values(s.held.get(runSlot(run, j)))
+			}
+		}
+	})
 }
 
 // eachRun calls fn with the candidates of the entry e, in list form.
@@ -121,6 +127,12 @@ func (s *Sequence) restoreKey(d *decoder) {
 	} else {
 		tab, a = s.other, int64(s.keys.readKey(d))
 	}
+	s.decodeKey(d, tab, a, b)
+}
+
+// decodeKey reads what encodeKey wrote into a new entry of key (a, b) of
+// tab.
+func (s *Sequence) decodeKey(d *decoder, tab *flatTable, a, b int64) {
 	cnt := d.uv()
 	if d.err != nil {
 		return

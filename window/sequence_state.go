@@ -65,11 +65,13 @@ func (s *Sequence) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 			s.evictOne()
 			p, _ = tab.find(a, b) // entries may have moved
 		}
+		s.dk.dirty(tab, s.ints, a, b)
 		e := tab.at(tab.insert(p, a, b))
 		e[fLast] = ev.Time
 		setLow(e, int64(s.held.put(ev.Fields)))
 		return
 	}
+	s.dk.dirty(tab, s.ints, a, b)
 	e := tab.at(p)
 	list := e[fMeta]&seqList != 0
 	var runs []int64
@@ -189,6 +191,7 @@ func (s *Sequence) forget(tab *flatTable, e []int64) {
 	} else {
 		s.held.drop(int32(id))
 	}
+	s.dk.removed(tab, s.ints, s.keys, e)
 	if tab == s.other {
 		s.keys.remove(int32(e[fKeyA]))
 	}
@@ -196,6 +199,7 @@ func (s *Sequence) forget(tab *flatTable, e []int64) {
 
 // drop removes the entry at p, whose held events and list are released.
 func (s *Sequence) drop(tab *flatTable, p uint64) {
+	s.dk.removed(tab, s.ints, s.keys, tab.at(p))
 	if tab == s.other {
 		s.keys.remove(int32(tab.at(p)[fKeyA]))
 	}
@@ -242,6 +246,9 @@ func (s *Sequence) expire(rp int64, all bool) {
 	if all {
 		s.stats.Expired += int64(s.live())
 		s.init()
+		if s.dk != nil {
+			s.dk.reset = true
+		}
 		return
 	}
 	limit := sub(rp, int64(s.cfg.Within))

@@ -1,0 +1,124 @@
+package window
+
+import (
+	"fmt"
+
+	"github.com/rulestream/rulestream/stream"
+)
+
+// Keyed state in two flat tables (ints: keys of one or two ints; other:
+// keyed by a slot of a keyTable), as Sequence, NewValue and DistinctCounter
+// hold it, checkpoints a 'k' entry per key, tracked by a keyDelta: the
+// operator marks a key whose entry it changes (dirty) and records an other
+// key by its bytes before it leaves the keyTable (removed).
+
+// dirty marks the key (a, b) of tab, one of the operator's ints and other.
+func (k *keyDelta) dirty(tab, ints *flatTable, a, b int64) {
+	if k == nil {
+		return
+	}
+	if tab == ints {
+		k.int2(a, b)
+	} else {
+		k.slot(int32(a))
+	}
+}
+
+// removed records that the entry en of tab is about to be removed, with its
+// interned key (of keys) when tab is not ints.
+func (k *keyDelta) removed(tab, ints *flatTable, keys *keyTable, en []int64) {
+	if k == nil {
+		return
+	}
+	if tab == ints {
+		k.int2(en[fKeyA], en[fKeyB])
+	} else {
+		k.freed(entKey, keys, int32(en[fKeyA]))
+	}
+}
+
+// flatDelta adds to d the 'k' entries of the keys dk marked since the last
+// call (of every key when d.Full); val encodes a key's state. It returns
+// the tracking to go on with (a new one when d.Full).
+func flatDelta(d *stream.DeltaPart, dk *keyDelta, ints, other *flatTable, keys *keyTable, val func(e *encoder, en []int64)) *keyDelta {
+	put := func(tab *flatTable, en []int64) {
+		var key []byte
+		if tab == other {
+			key = slotKey(entKey, keys, int32(en[fKeyA]))
+		} else {
+			key = intsKey(entKey, en[fKeyA], en[fKeyB])
+		}
+		e := &encoder{}
+		val(e, en)
+		d.Put(key, e.b)
+	}
+	if d.Full {
+		for _, tab := range [2]*flatTable{ints, other} {
+			tab.each(func(en []int64) { put(tab, en) })
+		}
+		return newKeyDelta()
+	}
+	for s := range dk.slots {
+		if p, ok := other.find(int64(s), 0); ok {
+			put(other, other.at(p))
+		}
+	}
+	for k := range dk.ints {
+		if p, ok := ints.find(k[0], k[1]); ok {
+			put(ints, ints.at(p))
+		} else {
+			d.Del(intsKey(entKey, k[0], k[1]))
+		}
+	}
+	for _, k := range dk.gone {
+		d.Del(k)
+	}
+	clear(dk.slots)
+	clear(dk.ints)
+	dk.gone = dk.gone[:0]
+	return dk
+}
+
+// readFlatKey reads the key of a 'k' entry: ints' (a, b), or other's slot
+// of keys (interned).
+func readFlatKey(key []byte, ints, other *flatTable, keys *keyTable) (tab *flatTable, a, b int64, err error) {
+	kd := &decoder{b: key, off: 1}
+	if len(key) > 1 && key[1] == keyInts {
+		kd.u8()
+		tab, a, b = ints, kd.iv(), kd.iv()
+	} else {
+		tab, a = other, int64(keys.readKey(kd))
+	}
+	return tab, a, b, kd.finish()
+}
+
+// restoreKeyed reads the 'k' entries with key and the 'e' entries into x
+// (an operator without Early, x nil, refuses them); it returns the number
+// of 'k' entries.
+func restoreKeyed(entries []stream.KV, byHash map[uint64]*stream.Schema, x *early, op string, key func(kv stream.KV) error) (int, error) {
+	n := 0
+	for _, kv := range entries {
+		if len(kv.Key) < 2 {
+			continue
+		}
+		var err error
+		switch kv.Key[0] {
+		case entKey:
+			n++
+			err = key(kv)
+		case entEarly:
+			if x == nil {
+				return 0, fmt.Errorf("%w: %s: early bookkeeping in a checkpoint of an operator without Early", ErrCorrupt, op)
+			}
+			err = x.restoreKey(kv, byHash)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// earlyFull reports whether the early bookkeeping x needs a Full delta
+// (never taken, or reset).
+func earlyFull(x *early) bool { return x != nil && (x.dl == nil || x.dl.reset) }
