@@ -41,6 +41,10 @@ type NewValue struct {
 	stats Stats
 	pub   *published
 	early *early // Early mode's bookkeeping (by key and value), nil without it
+	// Incremental checkpoints: the pairs changed since the last one and
+	// the schemas the store holds (nil and empty before the first).
+	dk *keyDelta
+	ds deltaSchemas
 }
 
 // NewNewValue returns a NewValue operator.
@@ -222,6 +226,7 @@ func (n *NewValue) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 	}
 	p, ok := tab.find(a, b)
 	if ok {
+		n.dk.dirty(tab, n.ints, a, b)
 		e := tab.at(p)
 		if ev.Time-e[fLast] > int64(n.cfg.Within) {
 			n.emit(ev, out)
@@ -233,6 +238,7 @@ func (n *NewValue) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 		n.evictOne()
 		p, _ = tab.find(a, b) // entries may have moved
 	}
+	n.dk.dirty(tab, n.ints, a, b)
 	e := tab.at(tab.insert(p, a, b))
 	e[fLast] = ev.Time
 	n.emit(ev, out)
@@ -273,6 +279,9 @@ func (n *NewValue) expire(rp int64, all bool) {
 	if all {
 		n.stats.Expired += int64(n.live())
 		n.ints, n.other, n.keys = newFlat(fHead), newFlat(fHead), newKeyTable()
+		if n.dk != nil {
+			n.dk.reset = true
+		}
 		return
 	}
 	limit := sub(rp, int64(n.cfg.Within))
@@ -280,7 +289,12 @@ func (n *NewValue) expire(rp int64, all bool) {
 		budget := 2*n.since + 64 + int(tab.cap()/256)
 		var gone func(e []int64)
 		if tab == n.other {
-			gone = func(e []int64) { n.keys.remove(int32(e[fKeyA])) }
+			gone = func(e []int64) {
+				n.dk.removed(tab, n.ints, n.keys, e)
+				n.keys.remove(int32(e[fKeyA]))
+			}
+		} else if n.dk != nil {
+			gone = func(e []int64) { n.dk.removed(tab, n.ints, n.keys, e) }
 		}
 		n.stats.Expired += int64(tab.sweep(budget, limit, gone))
 	}
@@ -313,6 +327,7 @@ func (n *NewValue) dropOldest() {
 		}
 	}
 	tab.cursor = (best + 1) & tab.mask
+	n.dk.removed(tab, n.ints, n.keys, tab.at(best))
 	if tab == n.other {
 		n.keys.remove(int32(tab.at(best)[fKeyA]))
 	}

@@ -8,7 +8,7 @@ import (
 type nvPair struct {
 	other bool
 	a, b  int64
-	last  int64
+	e     []int64
 }
 
 // Snapshot serialises the watermark, the buffered events and every pair's
@@ -21,10 +21,10 @@ func (n *NewValue) Snapshot() ([]byte, error) {
 	n.buf.encode(e)
 	pairs := make([]nvPair, 0, n.live())
 	for i, tab := range [2]*flatTable{n.ints, n.other} {
-		tab.each(func(en []int64) { pairs = append(pairs, nvPair{i == 1, en[fKeyA], en[fKeyB], en[fLast]}) })
+		tab.each(func(en []int64) { pairs = append(pairs, nvPair{i == 1, en[fKeyA], en[fKeyB], en}) })
 	}
 	slices.SortFunc(pairs, func(x, y nvPair) int {
-		if c := cmp.Compare(x.last, y.last); c != 0 {
+		if c := cmp.Compare(x.e[fLast], y.e[fLast]); c != 0 {
 			return c
 		}
 		if x.other != y.other {
@@ -47,7 +47,7 @@ func (n *NewValue) Snapshot() ([]byte, error) {
 			e.iv(p.a)
 			e.iv(p.b)
 		}
-		e.iv(p.last)
+		n.encodeKey(e, p.e)
 	}
 	if n.early != nil {
 		n.early.encode(e, n.buf.known)
@@ -75,16 +75,9 @@ func (n *NewValue) Restore(data []byte) error {
 		} else {
 			tab, a = r.other, int64(r.keys.readKey(d))
 		}
-		last := d.iv()
-		if d.err != nil {
+		if r.decodeKey(d, tab, a, b); d.err != nil {
 			break
 		}
-		p, dup := tab.find(a, b)
-		if dup {
-			d.fail("a pair twice")
-			break
-		}
-		tab.at(tab.insert(p, a, b))[fLast] = last
 	}
 	r.early = n.newEarly()
 	restoreEarly(d, r.early, n.buf.known, false)
@@ -95,4 +88,22 @@ func (n *NewValue) Restore(data []byte) error {
 	*n = *r
 	n.publish()
 	return nil
+}
+
+// encodeKey writes the state of the pair en (after its key): its last time.
+func (n *NewValue) encodeKey(e *encoder, en []int64) { e.iv(en[fLast]) }
+
+// decodeKey reads what encodeKey wrote into a new entry of pair (a, b) of
+// tab.
+func (n *NewValue) decodeKey(d *decoder, tab *flatTable, a, b int64) {
+	last := d.iv()
+	if d.err != nil {
+		return
+	}
+	p, dup := tab.find(a, b)
+	if dup {
+		d.fail("a pair twice")
+		return
+	}
+	tab.at(tab.insert(p, a, b))[fLast] = last
 }
