@@ -79,6 +79,10 @@ type DistinctCounter struct {
 	early  *early          // Early mode's bookkeeping, nil without it
 	efield fieldRef        // Early: the value field
 	ecount map[int32]int32 // Early: values (their slots) in a window of the pool
+	// Incremental checkpoints: the keys changed since the last one and
+	// the schemas the store holds (nil and empty before the first).
+	dk *keyDelta
+	ds deltaSchemas
 }
 
 // NewDistinctCount returns a DistinctCounter operator.
@@ -287,6 +291,7 @@ func (c *DistinctCounter) step(ev *stream.Event, pk *preKey, out *stream.Emitter
 		}
 		p = tab.insert(p, ka, kb)
 	}
+	c.dk.dirty(tab, c.ints, ka, kb)
 	c.add(tab, p, v, ev, out)
 }
 

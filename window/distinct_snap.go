@@ -44,18 +44,7 @@ func (c *DistinctCounter) Snapshot() ([]byte, error) {
 			e.iv(k.a)
 			e.iv(k.b)
 		}
-		e.iv(k.e[fLast])
-		n, mode := dcUnmeta(k.e[fMeta])
-		e.uv(uint64(n))
-		for i := range n {
-			w := k.e[fHead+2*i]
-			if mode == dcInterned {
-				e.value(c.values.value(int32(w)))
-			} else {
-				e.value(rawValue(mode, w))
-			}
-			e.iv(k.e[fHead+2*i+1])
-		}
+		c.encodeKey(e, k.e)
 	}
 	if c.early != nil {
 		c.early.encode(e, c.buf.known)
@@ -78,8 +67,6 @@ func (c *DistinctCounter) Restore(data []byte) error {
 	n.buf.dedup.name, n.buf.known = c.cfg.Dedup, c.buf.known
 	n.buf.decode(d)
 	keys := d.count()
-	vals := make([]stream.Value, 0, n.slots)
-	times := make([]int64, 0, n.slots)
 	for i := 0; i < keys && d.err == nil; i++ {
 		tab, a, b := n.ints, int64(0), int64(0)
 		if d.off < len(d.b) && d.b[d.off] == keyInts {
@@ -88,31 +75,7 @@ func (c *DistinctCounter) Restore(data []byte) error {
 		} else {
 			tab, a = n.other, int64(n.keys.readKey(d))
 		}
-		last, cnt := d.iv(), d.count()
-		if d.err != nil {
-			break
-		}
-		if cnt == 0 || cnt > n.slots {
-			d.fail("bad key state")
-			break
-		}
-		vals, times = vals[:0], times[:0]
-		for range cnt {
-			vals, times = append(vals, canonValue(d.value())), append(times, d.iv())
-		}
-		if d.err != nil {
-			break
-		}
-		if !distinctValues(vals) {
-			d.fail("a value twice, or null")
-			break
-		}
-		p, dup := tab.find(a, b)
-		if dup {
-			d.fail("a key twice")
-			break
-		}
-		n.restoreKey(tab.at(tab.insert(p, a, b)), last, vals, times)
+		n.decodeKey(d, tab, a, b)
 	}
 	n.early, n.efield, n.ecount = c.newEarly(), c.efield, c.ecount
 	restoreEarly(d, n.early, c.buf.known, true)
@@ -124,6 +87,53 @@ func (c *DistinctCounter) Restore(data []byte) error {
 	c.bind()
 	c.publish()
 	return nil
+}
+
+// encodeKey writes the state of the entry en (after its key): its last
+// time, then its values with their times.
+func (c *DistinctCounter) encodeKey(e *encoder, en []int64) {
+	e.iv(en[fLast])
+	n, mode := dcUnmeta(en[fMeta])
+	e.uv(uint64(n))
+	for i := range n {
+		w := en[fHead+2*i]
+		if mode == dcInterned {
+			e.value(c.values.value(int32(w)))
+		} else {
+			e.value(rawValue(mode, w))
+		}
+		e.iv(en[fHead+2*i+1])
+	}
+}
+
+// decodeKey reads what encodeKey wrote into a new entry of key (a, b) of
+// tab.
+func (c *DistinctCounter) decodeKey(d *decoder, tab *flatTable, a, b int64) {
+	last, cnt := d.iv(), d.count()
+	if d.err != nil {
+		return
+	}
+	if cnt == 0 || cnt > c.slots {
+		d.fail("bad key state")
+		return
+	}
+	vals, times := make([]stream.Value, 0, cnt), make([]int64, 0, cnt)
+	for range cnt {
+		vals, times = append(vals, canonValue(d.value())), append(times, d.iv())
+	}
+	if d.err != nil {
+		return
+	}
+	if !distinctValues(vals) {
+		d.fail("a value twice, or null")
+		return
+	}
+	p, dup := tab.find(a, b)
+	if dup {
+		d.fail("a key twice")
+		return
+	}
+	c.restoreKey(tab.at(tab.insert(p, a, b)), last, vals, times)
 }
 
 // distinctValues reports whether vals are all different and not null.

@@ -21,8 +21,16 @@ func dcUnmeta(m int64) (n, mode int) { return int(m & 0xffff), int(m >> 16 & 0xf
 func rawMode(k stream.Kind) bool {
 	return k == stream.KindInt || k == stream.KindTime || k == stream.KindBool
 }
-func (c *DistinctCounter) goneInt(e []int64)   { c.release(e) }
-func (c *DistinctCounter) goneOther(e []int64) { c.release(e); c.keys.remove(int32(e[fKeyA])) }
+func (c *DistinctCounter) goneInt(e []int64) {
+	c.release(e)
+	c.dk.removed(c.ints, c.ints, c.keys, e)
+}
+
+func (c *DistinctCounter) goneOther(e []int64) {
+	c.release(e)
+	c.dk.removed(c.other, c.ints, c.keys, e)
+	c.keys.remove(int32(e[fKeyA]))
+}
 
 // canonValue makes equal floats equal bitwise: -0 is 0, every NaN one NaN.
 func canonValue(v stream.Value) stream.Value {
@@ -175,6 +183,7 @@ func (c *DistinctCounter) release(e []int64) {
 func (c *DistinctCounter) drop(tab *flatTable, p uint64) {
 	e := tab.at(p)
 	c.release(e)
+	c.dk.removed(tab, c.ints, c.keys, e)
 	if tab == c.other {
 		c.keys.remove(int32(e[fKeyA]))
 	}
@@ -189,6 +198,9 @@ func (c *DistinctCounter) expire(rp int64, all bool) {
 	if all {
 		c.stats.Expired += int64(c.live())
 		c.reset()
+		if c.dk != nil {
+			c.dk.reset = true
+		}
 		return
 	}
 	limit := sub(rp, c.within)
