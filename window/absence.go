@@ -92,6 +92,10 @@ type Absence struct {
 	log     evictionLog
 	stats   Stats
 	pub     *published
+	// Incremental checkpoints: the records' sequences and the schemas the
+	// store holds (nil and empty before the first).
+	dl *absDelta
+	ds deltaSchemas
 }
 
 // absRec is a start in the queue, which holds them in decision order (also
@@ -355,6 +359,10 @@ func (a *Absence) addStart(e []int64, t int64) {
 	at := a.recs.tail
 	a.recs.push(absRec{t: t, size: uint32(len(a.scratch))})
 	a.data.pushAll(a.scratch)
+	if a.dl != nil {
+		a.dl.seqs.push(a.dl.next)
+		a.dl.next++
+	}
 	a.alive++
 	n := int(e[fMeta] & metaLow)
 	if n == 0 {
@@ -368,6 +376,7 @@ func (a *Absence) addStart(e []int64, t int64) {
 	e[fLast] = t
 	if n > a.cfg.MaxMatches {
 		first, last := unpackChain(e[absChain])
+		a.died(a.pos(first))
 		r := a.recs.at(a.pos(first))
 		r.t = absDead
 		e[absChain] = packChain(r.next, last)
@@ -385,6 +394,7 @@ func (a *Absence) dropKey(tab *flatTable, p uint64) {
 	n := int(e[fMeta] & metaLow)
 	first, _ := unpackChain(e[absChain])
 	for range n {
+		a.died(a.pos(first))
 		r := a.recs.at(a.pos(first))
 		first = r.next
 		r.t = absDead

@@ -37,6 +37,9 @@ func (a *Absence) fire(limit int64, all bool) {
 		}
 		a.data.popTo(a.data.head + uint64(size))
 		a.recs.popTo(a.recs.head + 1)
+		if a.dl != nil {
+			a.dl.seqs.popTo(a.recs.head)
+		}
 	}
 }
 
@@ -76,6 +79,7 @@ func (a *Absence) fireOne(r *absRec, size int) {
 	res.items = append(res.items, absItem{off: off, size: size, koff: koff, klen: len(res.bytes) - koff,
 		start: r.t, deadline: add(r.t, a.within)})
 	res.nvals += len(ev.Fields)
+	a.died(a.recs.head)
 	r.t = absDead
 	a.alive--
 }
@@ -143,6 +147,10 @@ func (a *Absence) compactQueue() {
 		return
 	}
 	recs, data := newChunkFIFO[absRec](absRecShift), newChunkFIFO[byte](absDataShift)
+	var seqs chunkFIFO[uint64]
+	if a.dl != nil {
+		seqs = newChunkFIFO[uint64](absRecShift)
+	}
 	olds := make([]uint64, 0, a.alive) // old positions of the kept records, in order
 	at := a.data.head
 	for i := a.recs.head; i < a.recs.tail; i++ {
@@ -153,6 +161,9 @@ func (a *Absence) compactQueue() {
 			a.data.read(a.scratch, at)
 			data.pushAll(a.scratch)
 			recs.push(r)
+			if a.dl != nil {
+				seqs.push(*a.dl.seqs.at(i))
+			}
 		}
 		at += uint64(r.size)
 	}
@@ -174,4 +185,7 @@ func (a *Absence) compactQueue() {
 		})
 	}
 	a.recs, a.data = recs, data
+	if a.dl != nil {
+		a.dl.seqs = seqs
+	}
 }

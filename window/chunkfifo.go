@@ -82,6 +82,12 @@ func (f *chunkFIFO[T]) popTo(i uint64) {
 	}
 }
 
+// startAt empties the queue, whose next position is then i.
+func (f *chunkFIFO[T]) startAt(i uint64) {
+	*f = chunkFIFO[T]{shift: f.shift, head: i, tail: i}
+	f.base = i &^ (f.size() - 1)
+}
+
 // reset empties the queue, keeping positions increasing.
 func (f *chunkFIFO[T]) reset() {
 	f.popTo(f.tail)

@@ -16,6 +16,7 @@ import (
 //	'k' key       a key's state (CountWithin: its last time and stored times)
 //	'e' key       a key's early bookkeeping (Early mode)
 //	'i' pos       a remembered id (Dedup), by its position in the queue
+//	'a' seq       a pending start (Absence), by its arrival sequence
 //	's' hash      a schema the events above refer to, by a hash of its fields
 //
 // and the rest (watermark, counters) is the operator's base. Each
@@ -29,6 +30,7 @@ const (
 	entKey      = 'k'
 	entEarly    = 'e'
 	entID       = 'i'
+	entStart    = 'a'
 	entSchema   = 's'
 )
 
