@@ -180,18 +180,7 @@ func (s *Sessions) Restore(data []byte) error {
 	}
 	n := &Sessions{base: s.fresh(),
 		lateness: s.lateness, gap: s.gap}
-	n.decode(d, func(i int32) {
-		w := &n.wins[i]
-		if int(w.key) >= len(n.byKey) {
-			n.byKey = append(n.byKey, make([][]int32, n.keys.slots()-len(n.byKey))...)
-		}
-		for _, j := range n.byKey[w.key] {
-			if o := &n.wins[j]; o.start < w.end && w.start < o.end {
-				d.fail("overlapping sessions")
-			}
-		}
-		n.byKey[w.key] = append(n.byKey[w.key], i)
-	})
+	n.decode(d, n.index)
 	if err := d.finish(); err != nil {
 		return err
 	}
@@ -200,4 +189,19 @@ func (s *Sessions) Restore(data []byte) error {
 	s.publish()
 	s.onKill = s.unindex
 	return nil
+}
+
+// index adds a restored session i to its key's, refusing one that
+// overlaps another.
+func (s *Sessions) index(d *decoder, i int32) {
+	w := &s.wins[i]
+	if int(w.key) >= len(s.byKey) {
+		s.byKey = append(s.byKey, make([][]int32, s.keys.slots()-len(s.byKey))...)
+	}
+	for _, j := range s.byKey[w.key] {
+		if o := &s.wins[j]; o.start < w.end && w.start < o.end {
+			d.fail("overlapping sessions")
+		}
+	}
+	s.byKey[w.key] = append(s.byKey[w.key], i)
 }

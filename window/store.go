@@ -53,6 +53,7 @@ type base struct {
 	stats      Stats
 	pub        *published
 	keySchema  *stream.Schema // of the results' fields (the key's); set at Start or by the first event
+	dk         *keyDelta      // incremental checkpoints: the keys whose windows changed, nil before the first
 }
 
 func newBase(cfg WindowConfig, kind string) base {
@@ -124,12 +125,14 @@ func (b *base) checkKey(ev *stream.Event) error {
 func (b *base) key(ev *stream.Event, out *stream.Emitter) int32 {
 	vals := b.kf.values(ev)
 	if s, _ := b.keys.find(vals, false); s >= 0 {
+		b.dk.slot(s) // the event changes the key's windows
 		return s
 	}
 	for b.keys.live >= b.maxKeys && b.evictOne(out) {
 	}
 	s, _ := b.keys.find(vals, true)
 	b.ensureKey(s)
+	b.dk.slot(s)
 	return s
 }
 
@@ -154,6 +157,7 @@ func (b *base) newWin(key int32, start, end int64) int32 {
 	*w = win{key: key, start: start, end: end, live: true, ver: w.ver + 1, next: b.head[key]}
 	b.head[key] = i
 	b.refs[key]++
+	b.dk.slot(key)
 	b.schedule(i)
 	return i
 }
@@ -173,6 +177,7 @@ func (b *base) schedule(i int32) {
 // touched notes that a late event changed a window the watermark has passed.
 func (b *base) touched(i int32) {
 	w := &b.wins[i]
+	b.dk.slot(w.key)
 	if w.emitted {
 		w.dirty = true
 	}
@@ -207,8 +212,11 @@ func (b *base) kill(i int32) {
 	b.free = append(b.free, i)
 	b.refs[w.key]--
 	if b.refs[w.key] == 0 {
+		b.dk.freed(entKey, b.keys, w.key)
 		b.keys.remove(w.key)
 		b.stats.Expired++
+	} else {
+		b.dk.slot(w.key)
 	}
 }
 
@@ -238,6 +246,7 @@ func (b *base) emit(i int32, out *stream.Emitter) {
 		Aggs: b.agg.results(&w.acc), Update: w.emitted,
 	}
 	w.emitted, w.dirty = true, false
+	b.dk.slot(w.key)
 	b.stats.Emitted++
 	res := stream.Event{Key: key, Time: w.end - 1, Pos: stream.Position{Source: b.name, Partition: -1}, Window: info}
 	if b.keySchema != nil {

@@ -163,19 +163,44 @@ func (b *base) encode(e *encoder) {
 	})
 	e.uv(uint64(len(live)))
 	for _, i := range live {
-		w := &b.wins[i]
-		b.keys.writeKey(e, w.key)
-		e.iv(w.start)
-		e.iv(w.end)
-		e.boolean(w.emitted)
-		e.boolean(w.dirty)
-		b.agg.encode(e, &w.acc)
+		b.keys.writeKey(e, b.wins[i].key)
+		b.encodeWin(e, i)
 	}
 }
 
+// encodeWin writes window i (after its key).
+func (b *base) encodeWin(e *encoder, i int32) {
+	w := &b.wins[i]
+	e.iv(w.start)
+	e.iv(w.end)
+	e.boolean(w.emitted)
+	e.boolean(w.dirty)
+	b.agg.encode(e, &w.acc)
+}
+
+// decodeWin reads what encodeWin wrote into a new window of key, and
+// returns it (-1 on error).
+func (b *base) decodeWin(d *decoder, key int32) int32 {
+	start, end, emitted, dirty := d.iv(), d.iv(), d.boolean(), d.boolean()
+	a := b.agg.decode(d)
+	if d.err != nil {
+		return -1
+	}
+	if end < start || a.count <= 0 {
+		d.fail("bad window")
+		return -1
+	}
+	b.ensureKey(key)
+	i := b.newWin(key, start, end)
+	w := &b.wins[i]
+	w.acc, w.emitted, w.dirty = a, emitted, dirty
+	b.schedule(i)
+	return i
+}
+
 // decode reads what encode wrote into an empty base, calling add for each
-// window so the operator can index it.
-func (b *base) decode(d *decoder, add func(i int32)) {
+// window so the operator can index (and check) it.
+func (b *base) decode(d *decoder, add func(d *decoder, i int32)) {
 	b.clk.wm = d.iv()
 	if d.boolean() != (b.ids != nil) && d.err == nil {
 		d.fail("dedup setting differs from the snapshot")
@@ -188,20 +213,11 @@ func (b *base) decode(d *decoder, add func(i int32)) {
 	n := d.count()
 	for k := 0; k < n && d.err == nil; k++ {
 		key := b.keys.readKey(d)
-		start, end, emitted, dirty := d.iv(), d.iv(), d.boolean(), d.boolean()
-		a := b.agg.decode(d)
 		if d.err != nil {
 			return
 		}
-		if end < start || a.count <= 0 {
-			d.fail("bad window")
-			return
+		if i := b.decodeWin(d, key); i >= 0 {
+			add(d, i)
 		}
-		b.ensureKey(key)
-		i := b.newWin(key, start, end)
-		w := &b.wins[i]
-		w.acc, w.emitted, w.dirty = a, emitted, dirty
-		b.schedule(i)
-		add(i)
 	}
 }

@@ -226,16 +226,7 @@ func (t *TimeWindows) Restore(data []byte) error {
 	}
 	n := &TimeWindows{base: t.fresh(),
 		lateness: t.lateness, size: t.size, slide: t.slide, offset: t.offset}
-	n.decode(d, func(i int32) {
-		w := &n.wins[i]
-		dup := false
-		for j := w.next; j >= 0; j = n.wins[j].next {
-			dup = dup || n.wins[j].start == w.start
-		}
-		if dup || w.end != w.start+n.size || n.lastStart(w.start) != w.start {
-			d.fail("bad window bounds")
-		}
-	})
+	n.decode(d, n.check)
 	if err := d.finish(); err != nil {
 		return err
 	}
@@ -243,4 +234,17 @@ func (t *TimeWindows) Restore(data []byte) error {
 	*t = *n
 	t.publish()
 	return nil
+}
+
+// check refuses a restored window i that another of its key duplicates or
+// whose bounds are not the operator's.
+func (t *TimeWindows) check(d *decoder, i int32) {
+	w := &t.wins[i]
+	dup := false
+	for j := w.next; j >= 0; j = t.wins[j].next {
+		dup = dup || t.wins[j].start == w.start
+	}
+	if dup || w.end != w.start+t.size || t.lastStart(w.start) != w.start {
+		d.fail("bad window bounds")
+	}
 }
