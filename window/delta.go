@@ -13,9 +13,13 @@ import (
 // cut into entries, each under a key of its own within the operator:
 //
 //	'b' seq       a buffered event (pending), by its arrival sequence
-//	'k' key       a key's state (CountWithin: its last time and stored times)
+//	'k' key       a key's state (CountWithin: its last time and stored times;
+//	              Sequence: its candidates; NewValue: a (key, value) pair's
+//	              last time; DistinctCounter: its values; time and session
+//	              windows: its live windows)
 //	'e' key       a key's early bookkeeping (Early mode)
-//	'i' pos       a remembered id (Dedup), by its position in the queue
+//	'i' pos       a remembered id (Dedup, time and session windows), by its
+//	              position in the queue
 //	'a' seq       a pending start (Absence), by its arrival sequence
 //	's' hash      a schema the events above refer to, by a hash of its fields
 //

@@ -277,3 +277,13 @@ func TestDeltaAbsenceCompaction(t *testing.T) {
 		}
 	}
 }
+
+// Every stateful operator checkpoints incrementally: one that did not
+// would silently fall back to whole snapshots of its state.
+func TestEveryOperatorDeltas(t *testing.T) {
+	for name, fresh := range snapFactories() {
+		if _, ok := fresh().(stream.DeltaSnapshotter); !ok {
+			t.Errorf("%s does not implement stream.DeltaSnapshotter", name)
+		}
+	}
+}

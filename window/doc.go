@@ -257,4 +257,10 @@
 // panic. Events waiting for the watermark are part of the snapshot.
 // Buffered events keep their Fields slices: sources must not reuse field
 // memory after a batch (stream's sources do not).
+//
+// Every stateful operator also checkpoints incrementally
+// (stream.DeltaSnapshotter): each checkpoint carries only the entries (a
+// key's state, a buffered event, a pending start, a dedup id) changed since
+// the previous one. The tracking starts with the first such checkpoint and
+// costs nothing before.
 package window
