@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"hash/fnv"
 	"math/rand/v2"
@@ -14,27 +13,21 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/stream/checkpoint"
 	"github.com/stretchr/testify/require"
-
-	"github.com/rulestream/rulestream/stream"
 )
 
 // globCheckpointLines returns the lines a followed glob's checkpoint
 // covers, over all its files (0 when there is none).
 func globCheckpointLines(t *testing.T, rdb *redis.Client, prefix, job, pattern string) int64 {
 	t.Helper()
-	// The head of checkpoint.Redis's layout: the number of delta parts,
-	// then the checkpoint's header (read here without taking an epoch,
-	// which Load would, fencing the running process).
-	b, err := rdb.Get(context.Background(), prefix+"checkpoint:"+job+"/{"+job+"/"+pattern+"/-1}").Bytes()
-	if errors.Is(err, redis.Nil) {
+	// Read without taking an epoch, which Load would, fencing the running
+	// process.
+	cp, err := checkpoint.NewRedis(rdb, prefix+"checkpoint:"+job+"/").Header(context.Background(), job+"/"+pattern+"/-1")
+	require.NoError(t, err)
+	if cp == nil {
 		return 0
 	}
-	require.NoError(t, err)
-	_, k := binary.Uvarint(b)
-	require.Positive(t, k)
-	var cp stream.Checkpoint
-	require.NoError(t, cp.UnmarshalBinary(b[k:]))
 	offs, err := cp.SourceOffsets()
 	require.NoError(t, err)
 	var n int64

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -16,25 +14,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
-	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/checkpoint"
 )
 
 // fileCheckpointLine returns the line a followed file's checkpoint
 // covers (0 when there is none): the next line to read is one past it.
 func fileCheckpointLine(t *testing.T, rdb *redis.Client, prefix, path string) int64 {
 	t.Helper()
-	// The head of checkpoint.Redis's layout: the number of delta parts,
-	// then the checkpoint's header (read here without taking an epoch,
-	// which Load would, fencing the running process).
-	b, err := rdb.Get(context.Background(), prefix+"checkpoint:{musicstream/"+path+"/-1}").Bytes()
-	if errors.Is(err, redis.Nil) {
+	// Read without taking an epoch, which Load would, fencing the running
+	// process.
+	cp, err := checkpoint.NewRedis(rdb, prefix+"checkpoint:").Header(context.Background(), "musicstream/"+path+"/-1")
+	require.NoError(t, err)
+	if cp == nil {
 		return 0
 	}
-	require.NoError(t, err)
-	_, k := binary.Uvarint(b)
-	require.Positive(t, k)
-	var cp stream.Checkpoint
-	require.NoError(t, cp.UnmarshalBinary(b[k:]))
 	return cp.Offset - 1
 }
 

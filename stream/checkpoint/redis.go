@@ -187,6 +187,29 @@ func (r *Redis) Load(ctx context.Context, key string) (*stream.Checkpoint, error
 	return &cp, nil
 }
 
+// Header returns the header of key's checkpoint (offset, watermark, the
+// sources' offsets; not the operators' entries), or nil if there is none,
+// without taking an epoch: for monitoring and tests, beside the process
+// that owns the partition.
+func (r *Redis) Header(ctx context.Context, key string) (*stream.Checkpoint, error) {
+	b, err := r.rdb.Get(ctx, r.headKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var h head
+	if b, err = h.decode(b); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", r.headKey(key), err)
+	}
+	var cp stream.Checkpoint
+	if err := cp.UnmarshalBinary(b); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", r.headKey(key), err)
+	}
+	return &cp, nil
+}
+
 // loadDelta reads the hashes and segments h names and returns the state
 // they make, every part Full; it keeps the segments' changes in h.
 func (r *Redis) loadDelta(ctx context.Context, key string, h *head, meta []byte) (*stream.StateDelta, error) {
