@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -75,4 +76,47 @@ func (b Backend) AddrOf(t testing.TB) string {
 
 func cleanName(n string) string {
 	return strings.NewReplacer("/", "_", " ", "_", "*", "_", "?", "_", "[", "_", "]", "_", `\`, "_", "{", "_", "}", "_").Replace(n)
+}
+
+// Open returns a new client of backend b (the cluster ignores db), closed
+// when the test ends; it skips the test when b is not configured.
+func (b Backend) Open(t testing.TB, db int) redis.UniversalClient {
+	t.Helper()
+	var rdb redis.UniversalClient
+	if b.Name == "cluster" {
+		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(ClusterAddr(t), ",")})
+	} else {
+		rdb = redis.NewClient(&redis.Options{Addr: Addr(t), DB: db})
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// Run runs fn as a subtest per backend, named after it; a subtest skips
+// when its backend is not configured.
+func Run(t *testing.T, fn func(t *testing.T, b Backend)) {
+	for _, b := range Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			b.AddrOf(t)
+			fn(t, b)
+		})
+	}
+}
+
+// Keys returns the keys matching pattern, on every master of a cluster.
+func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
+	c, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return rdb.Keys(ctx, pattern).Result()
+	}
+	var mu sync.Mutex
+	var keys []string
+	err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		ks, err := m.Keys(ctx, pattern).Result()
+		mu.Lock()
+		keys = append(keys, ks...)
+		mu.Unlock()
+		return err
+	})
+	return keys, err
 }

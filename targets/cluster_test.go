@@ -1,0 +1,82 @@
+package targets_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rulestream/rulestream/internal/testredis"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/targets"
+)
+
+// TestClusterSplitsEventsBySlot: on a Redis Cluster an event whose writes
+// are in different slots (interest:<customer> and queue:interest) is
+// written, counted once, and skipped on a replay; each slot's part is
+// marked on its own, so a part lost (its key and markers deleted, as a
+// failed-over master that had not replicated them would) is written again
+// by a replay while the other part is not written twice.
+func TestClusterSplitsEventsBySlot(t *testing.T) {
+	rdb, px := testredis.ClusterClient(t)
+	ctx := context.Background()
+	sink := func() *targets.RedisSink {
+		s, err := targets.NewRedis(rdb, targets.Config{Name: "interest", MarkerPrefix: px + "m:",
+			Batch: targets.BatchPolicy{Count: 64}, Writes: []targets.Write{
+				{Op: targets.OpSortedSet, Key: px + interestKey, Member: "track_id", Score: "at", NX: true},
+				{Op: targets.OpStream, Key: px + interestStream, Fields: emissionFields},
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var evs []stream.Event
+	for i := range 300 {
+		evs = append(evs, emission("interest", "interest", i))
+	}
+	first := sink()
+	writeAll(t, first, evs, 50)
+	if st := first.Stats(); st.Written != 300 || st.Duplicates != 0 {
+		t.Fatalf("first run: %+v, want 300 written", st)
+	}
+	want := digest(t, rdb, px+"interest")
+	if n := rdb.XLen(ctx, px+interestStream).Val(); n != 300 {
+		t.Fatalf("queue:interest has %d entries, want 300", n)
+	}
+
+	replay := sink()
+	writeAll(t, replay, evs, 70)
+	if st := replay.Stats(); st.Written != 0 || st.Duplicates != 300 {
+		t.Fatalf("replay: %+v, want 300 duplicates", st)
+	}
+	if got := digest(t, rdb, px+"interest"); got != want {
+		t.Fatal("a replay changed Redis")
+	}
+
+	// Lose the stream's part: the stream and the markers of its slot.
+	base := targets.MarkerBase(true, px+"m:", "interest", px+interestStream)
+	keys, err := testredis.Keys(ctx, rdb, base+"*")
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no marker set under %s (%v)", base, err)
+	}
+	for _, k := range append(keys, px+interestStream) {
+		rdb.Del(ctx, k)
+	}
+	again := sink()
+	writeAll(t, again, evs, 300)
+	if got := digest(t, rdb, px+"interest"); got != want {
+		t.Fatalf("the lost part was not written again exactly once:\n%.1000s\nwant\n%.1000s", got, want)
+	}
+	if st := again.Stats(); st.Written != 0 || st.Duplicates != 300 {
+		t.Errorf("stats %+v: an event counts in the slot of its first write (the sorted set's), applied already", st)
+	}
+}
+
+// TestClusterRefusesTaggedMarkerPrefix: the marker keys' hash tag follows
+// MarkerPrefix, so a "{" in it would take its place.
+func TestClusterRefusesTaggedMarkerPrefix(t *testing.T) {
+	rdb, px := testredis.ClusterClient(t)
+	_, err := targets.NewRedis(rdb, targets.Config{MarkerPrefix: "{m}:", Writes: []targets.Write{targets.XAdd(px + "q")}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+}
