@@ -2,6 +2,7 @@ package targets_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/rulestream/rulestream/internal/testredis"
@@ -78,5 +79,33 @@ func TestClusterRefusesTaggedMarkerPrefix(t *testing.T) {
 	_, err := targets.NewRedis(rdb, targets.Config{MarkerPrefix: "{m}:", Writes: []targets.Write{targets.XAdd(px + "q")}})
 	if err == nil {
 		t.Fatal("no error")
+	}
+}
+
+// TestClusterHashTaggedKeysOneCall: keys given one hash tag ("{{" and "}}"
+// are literal braces in a Key) are one slot, so an event's writes to them
+// are one script call, atomic together.
+func TestClusterHashTaggedKeysOneCall(t *testing.T) {
+	rdb, px := testredis.ClusterClient(t)
+	ctx := context.Background()
+	s, err := targets.NewRedis(rdb, targets.Config{Name: "tagged", MarkerPrefix: px + "m:", Writes: []targets.Write{
+		{Op: targets.OpSortedSet, Key: px + "{{c{customer_id}}}:interest", Member: "track_id", Score: "at", NX: true},
+		{Op: targets.OpStream, Key: px + "{{c{customer_id}}}:plays", Fields: emissionFields},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := emission("interest", "interest", 5)
+	writeAll(t, s, []stream.Event{ev}, 1)
+	if st := s.Stats(); st.Written != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	zkey, xkey := px+"{c1005}:interest", px+"{c1005}:plays"
+	if rdb.ZCard(ctx, zkey).Val() != 1 || rdb.XLen(ctx, xkey).Val() != 1 {
+		t.Fatalf("%s or %s not written", zkey, xkey)
+	}
+	base := targets.MarkerBase(true, px+"m:", "tagged", zkey)
+	if keys, _ := testredis.Keys(ctx, rdb, px+"m:*"); len(keys) != 1 || !strings.HasPrefix(keys[0], base) {
+		t.Fatalf("marker keys %v, want one set under %s", keys, base)
 	}
 }

@@ -32,7 +32,9 @@ type Config struct {
 	Retry Backoff
 	// MarkerPrefix starts every marker key (default "rulestream:done:").
 	// Markers are the event IDs, kept as members of sets named
-	// MarkerPrefix + Name + ":" + a time bucket (see the write script).
+	// MarkerPrefix + Name + ":" + a time bucket (see the write script); on
+	// a Redis Cluster, MarkerPrefix + "{" + a tag of the slot + "}" + Name +
+	// ":" + the bucket, so a MarkerPrefix holding "{" is refused there.
 	MarkerPrefix string
 	// MarkerTTL is how long a marker at least remembers a written event
 	// (default 24h; it may remember up to twice as long while the sink
