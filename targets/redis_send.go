@@ -223,7 +223,13 @@ func (s *RedisSink) sendRetrying(ctx context.Context, chunks []*chunk) error {
 // flushed its scripts); the chunks that met NOSCRIPT are then sent again.
 // A batch of several scripts loads them all at the head of its pipeline:
 // otherwise, after a restart, the chunks of a script loaded meanwhile would
-// be applied before earlier chunks of a script found missing.
+// be applied before earlier chunks of a script found missing. On a cluster
+// a pipelined SCRIPT LOAD reaches one node only, so the scripts are loaded
+// on every master (ClusterClient.ScriptLoad) before the pipeline instead: a
+// master that restarts has lost them all, and its chunks all meet NOSCRIPT;
+// only a master losing its scripts between that load and the pipeline (a
+// SCRIPT FLUSH, a restart within milliseconds) could apply a slot's later
+// chunks before its earlier ones.
 func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 	for range 2 {
 		var scripts []*script
