@@ -9,3 +9,6 @@ func MarkerBase(cluster bool, px, name, key string) string {
 	}
 	return px + "{" + slotTag(keySlot([]byte(key))) + "}" + name + ":"
 }
+
+// KeySlot is keySlot for the external tests.
+func KeySlot(key string) int { return keySlot([]byte(key)) }
