@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/enrich"
 	"github.com/rulestream/rulestream/examples/smsworker/worker"
 )
@@ -60,7 +61,11 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("smsworker started", "redis", enrich.Redact(*addr), "stream", cfg.Stream)
+	where := []any{"redis", enrich.Redact(*addr)}
+	if c, ok := rdb.(*redis.Client); ok {
+		where = append(where, "db", c.Options().DB)
+	}
+	log.Info("smsworker started", append(where, "stream", cfg.Stream)...)
 	err = w.Run(ctx)
 	log.Info("smsworker stopped", "stats", fmt.Sprintf("%+v", w.Stats()))
 	if errors.Is(err, context.Canceled) {
