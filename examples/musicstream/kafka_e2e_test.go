@@ -157,12 +157,6 @@ func TestKafkaCrashRecoveryEqualsCleanRun(t *testing.T) {
 }
 
 func testKafkaCrashRecoveryEqualsCleanRun(t *testing.T, b testredis.Backend) {
-	if b.Name == "cluster" {
-		// stream/checkpoint's Save writes checkpoint:<key> and
-		// checkpoint:<key>:epoch in one script call: CROSSSLOT on a cluster
-		// until those keys share a hash tag.
-		t.Skip("needs hash-tagged checkpoint keys (stream/checkpoint)")
-	}
 	f := newKafkaFixtureOn(t, b, 200_000, 6)
 	ref, crash := f.prefix+"ref:", f.prefix+"crash:"
 
