@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/internal/testredis"
 )
 
@@ -77,5 +78,37 @@ func TestConnectACLNeverLogsPassword(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "connected to redis") || !strings.Contains(logs.String(), "unreachable") {
 		t.Errorf("logs:\n%s", logs.String())
+	}
+}
+
+func TestParseClusterAddr(t *testing.T) {
+	if IsCluster("127.0.0.1:6379") || !IsCluster("a:1,b:2") {
+		t.Fatal("IsCluster")
+	}
+	o, err := ParseClusterAddr("rediss://app:s3cret@a:1,b:2,c:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(o.Addrs, " ") != "a:1 b:2 c:3" || o.Username != "app" || o.Password != "s3cret" || o.TLSConfig == nil {
+		t.Errorf("options %+v", o)
+	}
+	for _, bad := range []string{"a:1,,b:2", "a:1,redis://b:2/3"} {
+		if _, err := ParseClusterAddr(bad); err == nil {
+			t.Errorf("ParseClusterAddr(%q): no error", bad)
+		}
+	}
+	if _, err := Open("a:1,b:2", 1); err == nil {
+		t.Error("Open of a cluster with database 1: no error")
+	}
+	c, err := Open("a:1,b:2", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.(*redis.ClusterClient); !ok {
+		t.Errorf("Open of two addresses gave a %T", c)
+	}
+	if got := Redact("redis://u:pw1@a:1,redis://u:pw1@b:2"); strings.Contains(got, "pw1") {
+		t.Errorf("Redact = %s", got)
 	}
 }

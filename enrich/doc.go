@@ -22,11 +22,15 @@
 //
 // An Invalidator keeps caches fresh through Redis keyspace notifications or a
 // pub/sub channel, so that a changed record is seen within a second. Keyspace
-// notifications are local to a node: with Redis Cluster, use the channel
-// mode (InvalidatorConfig.Channel and Publish), whose messages reach every
-// node's subscribers.
+// notifications are local to a node: given a *redis.ClusterClient, the
+// Invalidator subscribes on every master it finds when Run starts; the
+// channel mode (InvalidatorConfig.Channel and Publish) reaches every node's
+// subscribers as it is.
 //
-// Connect opens a client from a redis:// or rediss:// URL (TLS, ACL user and
-// password); Redact hides the password of a URL for logs. Any go-redis
-// UniversalClient (single node, Sentinel, Cluster) may be used instead.
+// Connect opens a client from what a -redis flag takes: a host:port or a
+// redis:// or rediss:// URL (TLS, ACL user and password) for one server,
+// several of them comma-separated for a Redis Cluster (a
+// *redis.ClusterClient); Open does the same without the PING, and Redact
+// hides the password of a URL for logs. Any go-redis UniversalClient
+// (single node, Sentinel, Cluster) may be used instead.
 package enrich

@@ -79,45 +79,99 @@ func (iv *Invalidator) WatchLookup(l *Lookup) {
 func (iv *Invalidator) Ready() <-chan struct{} { return iv.ready }
 
 // Run subscribes and invalidates until ctx ends; it returns ctx.Err() or the
-// error that stopped it.
+// error that stopped it. On a Redis Cluster (a *redis.ClusterClient),
+// keyspace notifications are each node's own: Run checks them and
+// subscribes on every master it knows when it starts (a master added later
+// is not watched until Run starts again).
 func (iv *Invalidator) Run(ctx context.Context) error {
 	if len(iv.watches) == 0 {
 		return errors.New("enrich: invalidator watches nothing")
 	}
-	var ps *redis.PubSub
 	if iv.cfg.Channel != "" {
-		ps = iv.client.Subscribe(ctx, iv.cfg.Channel)
-	} else {
-		if err := iv.checkNotifications(ctx); err != nil {
+		ps := iv.client.Subscribe(ctx, iv.cfg.Channel)
+		defer ps.Close()
+		return iv.listen(ctx, ps.ChannelWithSubscriptions(), 1)
+	}
+	pats := make([]string, len(iv.watches))
+	for i, w := range iv.watches {
+		pats[i] = iv.keyspace() + globEscape(w.prefix) + "*" + globEscape(w.suffix)
+	}
+	cc, ok := iv.client.(*redis.ClusterClient)
+	if !ok {
+		if err := iv.checkNotifications(ctx, iv.client); err != nil {
 			return err
 		}
-		pats := make([]string, len(iv.watches))
-		for i, w := range iv.watches {
-			pats[i] = iv.keyspace() + globEscape(w.prefix) + "*" + globEscape(w.suffix)
-		}
-		ps = iv.client.PSubscribe(ctx, pats...)
+		ps := iv.client.PSubscribe(ctx, pats...)
+		defer ps.Close()
+		return iv.listen(ctx, ps.ChannelWithSubscriptions(), len(pats))
 	}
-	defer ps.Close()
-	ch := ps.ChannelWithSubscriptions()
+	var mu sync.Mutex
+	var subs []*redis.PubSub
+	defer func() {
+		for _, ps := range subs {
+			ps.Close()
+		}
+	}()
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		if err := iv.checkNotifications(ctx, m); err != nil {
+			return fmt.Errorf("%w (node %s)", err, m.Options().Addr)
+		}
+		mu.Lock()
+		subs = append(subs, m.PSubscribe(ctx, pats...))
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// One channel for the masters' messages, closed when one of theirs is.
+	all := make(chan any)
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, ps := range subs {
+		go func(ch <-chan any) {
+			for m := range ch {
+				select {
+				case all <- m:
+				case <-stop:
+					return
+				}
+			}
+			select {
+			case all <- nil:
+			case <-stop:
+			}
+		}(ps.ChannelWithSubscriptions())
+	}
+	return iv.listen(ctx, all, len(pats)*len(subs))
+}
+
+// listen handles the messages of ch until ctx ends or ch closes (or yields
+// nil); Ready is closed once it has confirmed subs subscriptions.
+func (iv *Invalidator) listen(ctx context.Context, ch <-chan any, subs int) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case m, ok := <-ch:
-			if !ok {
+			if !ok || m == nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				return errors.New("enrich: invalidator subscription closed")
 			}
-			iv.handle(m)
+			if _, sub := m.(*redis.Subscription); sub {
+				subs--
+			}
+			iv.handle(m, subs <= 0)
 		}
 	}
 }
 
 func (iv *Invalidator) keyspace() string { return "__keyspace@" + strconv.Itoa(iv.cfg.DB) + "__:" }
 
-func (iv *Invalidator) handle(m any) {
+// handle handles a message; all says every subscription is confirmed.
+func (iv *Invalidator) handle(m any, all bool) {
 	switch m := m.(type) {
 	case *redis.Subscription:
 		// A (re)subscription: whatever changed while unsubscribed is unknown.
@@ -125,7 +179,9 @@ func (iv *Invalidator) handle(m any) {
 			w.cache.Purge()
 		}
 		iv.cfg.Logger.Info("enrich: invalidator subscribed", "kind", m.Kind, "channel", m.Channel)
-		iv.once.Do(func() { close(iv.ready) })
+		if all {
+			iv.once.Do(func() { close(iv.ready) })
+		}
 	case *redis.Message:
 		key := m.Payload
 		if iv.cfg.Channel == "" {
@@ -155,8 +211,8 @@ func (iv *Invalidator) invalidate(key string) {
 
 // checkNotifications makes sure Redis sends keyspace events for hashes and
 // for generic commands (DEL, EXPIRE) and expiry/eviction.
-func (iv *Invalidator) checkNotifications(ctx context.Context) error {
-	cur, err := iv.client.ConfigGet(ctx, "notify-keyspace-events").Result()
+func (iv *Invalidator) checkNotifications(ctx context.Context, client redis.Cmdable) error {
+	cur, err := client.ConfigGet(ctx, "notify-keyspace-events").Result()
 	if err != nil {
 		return fmt.Errorf("enrich: read notify-keyspace-events: %w", err)
 	}
@@ -173,7 +229,7 @@ func (iv *Invalidator) checkNotifications(ctx context.Context) error {
 	if !iv.cfg.EnableNotifications {
 		return fmt.Errorf("enrich: keyspace notifications lack %q (have %q): set notify-keyspace-events or InvalidatorConfig.EnableNotifications", missing, flags)
 	}
-	if err := iv.client.ConfigSet(ctx, "notify-keyspace-events", flags+missing).Err(); err != nil {
+	if err := client.ConfigSet(ctx, "notify-keyspace-events", flags+missing).Err(); err != nil {
 		return fmt.Errorf("enrich: enable keyspace notifications: %w", err)
 	}
 	iv.cfg.Logger.Warn("enrich: changed the Redis server's config to enable keyspace notifications (CONFIG SET notify-keyspace-events)",

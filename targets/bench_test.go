@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
 )
@@ -49,6 +50,28 @@ func BenchmarkRedisSortedSetAndStream(b *testing.B) {
 // putting prefill other IDs into each of the two marker buckets in use.
 func benchRedis(b *testing.B, target string, prefill int, writes ...targets.Write) {
 	rdb, px := testRedis(b)
+	benchSink(b, rdb, px, target, prefill, writes...)
+}
+
+// BenchmarkClusterRedisStream is BenchmarkRedisStream on the test Redis
+// Cluster (RULESTREAM_TEST_REDIS_CLUSTER): one stream, so one slot.
+func BenchmarkClusterRedisStream(b *testing.B) {
+	rdb, px := testredis.ClusterClient(b)
+	benchSink(b, rdb, px, "ads", 0, targets.XAdd("queue:ads", emissionFields...))
+}
+
+// BenchmarkClusterSortedSetAndStream is BenchmarkRedisSortedSetAndStream on
+// the test cluster: each event's sorted set (interest:<customer>, one of 97)
+// and the stream are in different slots, so each event is two script calls'
+// parts, and a batch of 4096 events about 98 calls instead of 16.
+func BenchmarkClusterSortedSetAndStream(b *testing.B) {
+	rdb, px := testredis.ClusterClient(b)
+	benchSink(b, rdb, px, "interest", 0,
+		targets.Write{Op: targets.OpSortedSet, Key: "interest:{customer_id}", Member: "track_id", Score: "at", NX: true},
+		targets.Write{Op: targets.OpStream, Key: "queue:interest", MaxLen: 100000})
+}
+
+func benchSink(b *testing.B, rdb redis.UniversalClient, px, target string, prefill int, writes ...targets.Write) {
 	for i := range writes {
 		writes[i].Key = px + writes[i].Key
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
 	"github.com/rulestream/rulestream/targets/targettest"
@@ -45,10 +45,9 @@ func (h *failHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // fastRetry retries at once (the injected failures need no waiting).
 var fastRetry = targets.Backoff{Sleep: func(context.Context, time.Duration) error { return nil }}
 
-func redisHarness(t *testing.T, op targets.Op) targettest.Harness {
-	base, px := testRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("RULESTREAM_TEST_REDIS"), DB: testDB})
-	t.Cleanup(func() { _ = rdb.Close() })
+func redisHarness(t *testing.T, b testredis.Backend, op targets.Op) targettest.Harness {
+	base, px := b.Client(t, testDB)
+	rdb := b.Open(t, testDB)
 	hook := &failHook{}
 	rdb.AddHook(hook)
 	w := targets.Write{Op: op, Key: px + "out", IDField: "id"}
@@ -82,7 +81,7 @@ func redisHarness(t *testing.T, op targets.Op) targettest.Harness {
 
 // readList reads an LPUSHed list oldest first; the JSON track_id is the
 // suite's event index.
-func readList(ctx context.Context, rdb *redis.Client, key string) ([]targettest.Record, error) {
+func readList(ctx context.Context, rdb redis.UniversalClient, key string) ([]targettest.Record, error) {
 	vals, err := rdb.LRange(ctx, key, 0, -1).Result()
 	var recs []targettest.Record
 	for i := len(vals) - 1; i >= 0; i-- {
@@ -103,23 +102,31 @@ func readList(ctx context.Context, rdb *redis.Client, key string) ([]targettest.
 	return recs, err
 }
 
+// The Redis sinks pass the suite on a single Redis and on a Redis Cluster.
+
 func TestConformanceRedisStream(t *testing.T) {
-	targettest.Run(t, func(t *testing.T) targettest.Harness { return redisHarness(t, targets.OpStream) })
+	testredis.Run(t, func(t *testing.T, b testredis.Backend) {
+		targettest.Run(t, func(t *testing.T) targettest.Harness { return redisHarness(t, b, targets.OpStream) })
+	})
 }
 
 func TestConformanceRedisList(t *testing.T) {
-	targettest.Run(t, func(t *testing.T) targettest.Harness { return redisHarness(t, targets.OpList) })
+	testredis.Run(t, func(t *testing.T, b testredis.Backend) {
+		targettest.Run(t, func(t *testing.T) targettest.Harness { return redisHarness(t, b, targets.OpList) })
+	})
 }
 
 func TestConformanceRouter(t *testing.T) {
-	targettest.Run(t, func(t *testing.T) targettest.Harness {
-		h := redisHarness(t, targets.OpStream)
-		r, err := targets.NewRouter(targets.RouterConfig{Routes: map[string][]stream.Sink{"ads": {h.Sink}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Sink = r
-		return h
+	testredis.Run(t, func(t *testing.T, b testredis.Backend) {
+		targettest.Run(t, func(t *testing.T) targettest.Harness {
+			h := redisHarness(t, b, targets.OpStream)
+			r, err := targets.NewRouter(targets.RouterConfig{Routes: map[string][]stream.Sink{"ads": {h.Sink}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Sink = r
+			return h
+		})
 	})
 }
 

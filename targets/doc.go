@@ -48,8 +48,37 @@
 // Config.MarkerTTL for sizing). One caveat:
 // Redis does not roll back a script, so when the second write of an event
 // fails (WRONGTYPE), its first write stays applied (unmarked) and the error
-// names the event. The script reads keys it was not given, so a Redis Cluster
-// client is not supported.
+// names the event.
+//
+// # Redis Cluster
+//
+// Given a *redis.ClusterClient, a sink makes every script call touch the
+// keys of one hash slot, declared in KEYS (Redis Cluster refuses others).
+// It splits each event by the slots of its keys: the writes whose keys share
+// a slot (a key's slot is that of its hash tag, "{...}" in the key Redis
+// receives: braces in a Write's Key are placeholders, filled before that)
+// go to a chunk of that slot with the event's ID; the marker sets of a slot
+// carry a hash tag of that slot right after MarkerPrefix
+// (rulestream:done:{1bz}XADD queue:ads:<bucket>), with the same buckets,
+// TTL and expiry as on a single Redis, so a MarkerPrefix holding "{" is
+// refused. On a single Redis nothing changes: one call per chunk of
+// events, whatever their keys.
+//
+// What a multi-key event gets on a cluster: each slot's part of it (all of
+// its writes to keys of that slot, in order) is applied and marked
+// atomically and idempotently, on its own; its parts in different slots are
+// not atomic together. A crash, a failed batch or a failover between them
+// can leave one part applied and another not: the replay or the retry
+// applies the missing part, once, and skips the applied one (its marker
+// is there), so Redis converges to the event applied once, but a reader may
+// meanwhile see one part without the other (the interest sorted set
+// updated, its queue:interest entry not yet there). Writes to one key keep
+// their order. To keep an event's writes atomic together, give its keys one
+// hash tag (a Key writes a literal brace as "{{" or "}}"): ZADD
+// "{{c{customer_id}}}:interest" and XADD "{{c{customer_id}}}:plays" are in
+// one slot per customer, so one call; a stream shared by every customer
+// cannot be in each customer's slot. Stats and Pending count an event in
+// the slot of its first write.
 //
 // # Routing
 //

@@ -79,7 +79,7 @@ func deadLetter(i int) stream.Event {
 // of ttl, and markerKey the key of bucket b of the sink named name whose
 // MarkerPrefix is px+"m:": MarkerPrefix + Name + ":" + bucket, bucket being
 // Redis time over the TTL (see the write script).
-func markerBucket(t testing.TB, rdb *redis.Client, ttl time.Duration) int64 {
+func markerBucket(t testing.TB, rdb redis.UniversalClient, ttl time.Duration) int64 {
 	t.Helper()
 	now, err := rdb.Time(context.Background()).Result()
 	if err != nil {

@@ -49,3 +49,9 @@ func (p *packer) bytes(b []byte) {
 func (p *packer) mark() (int, uint32) { return len(p.buf), p.n }
 
 func (p *packer) rewind(at int, n uint32) { p.buf, p.n = p.buf[:at], n }
+
+// raw appends the elements q holds (written without an array header).
+func (p *packer) raw(q *packer) {
+	p.buf = append(p.buf, q.buf...)
+	p.n += q.n
+}

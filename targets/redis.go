@@ -32,7 +32,9 @@ type Config struct {
 	Retry Backoff
 	// MarkerPrefix starts every marker key (default "rulestream:done:").
 	// Markers are the event IDs, kept as members of sets named
-	// MarkerPrefix + Name + ":" + a time bucket (see the write script).
+	// MarkerPrefix + Name + ":" + a time bucket (see the write script); on
+	// a Redis Cluster, MarkerPrefix + "{" + a tag of the slot + "}" + Name +
+	// ":" + the bucket, so a MarkerPrefix holding "{" is refused there.
 	MarkerPrefix string
 	// MarkerTTL is how long a marker at least remembers a written event
 	// (default 24h; it may remember up to twice as long while the sink
@@ -123,19 +125,32 @@ func (s *stats) snapshot() Stats {
 // chunk is the encoded input of one script call.
 type chunk struct {
 	p      packer
-	shape  *shape
+	script *script
 	events int
 	ids    []string            // event IDs, to name an event in errors
 	seen   map[string]struct{} // the IDs in ids, but ""
 	done   bool
+	slot   *slotPart // on a cluster: the hash slot the chunk writes to
+}
+
+// count returns the events the chunk counts in Stats and Pending: on a
+// cluster, where an event's writes may span several chunks, only in the
+// chunk of its first write.
+func (c *chunk) count() int {
+	if c.slot != nil {
+		return c.slot.counted
+	}
+	return c.events
 }
 
 // shape is the sink's writes compiled for one event schema: the layout of
 // their arguments and the write script generated from it (see genScript).
 type shape struct {
-	schema *stream.Schema
-	err    error // the schema cannot be written (a payload field missing)
-	script *script
+	schema   *stream.Schema
+	err      error // the schema cannot be written (a payload field missing)
+	script   *script
+	commands [][]arg            // the layout of each write
+	subs     map[uint64]*script // on a cluster: the script of a subset of the writes
 }
 
 // script is a generated write script; schemas with the same layout share it.
@@ -163,10 +178,12 @@ type RedisSink struct {
 	stats    stats
 	inflight *flight // the batch being sent, if any
 	closed   bool
+	cluster  *clusterState // nil on a single Redis
 }
 
-// NewRedis returns a sink writing to rdb (a *redis.Client or anything
-// Cmdable; the script reads undeclared keys, so not a cluster client).
+// NewRedis returns a sink writing to rdb: a *redis.Client, a
+// *redis.ClusterClient (each script call then writes the keys of one hash
+// slot; see the package doc) or anything Cmdable that talks to one server.
 func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -183,6 +200,13 @@ func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 		s.writers = append(s.writers, c)
 	}
 	s.marker = cfg.MarkerPrefix + cfg.Name + ":"
+	if _, ok := rdb.(*redis.ClusterClient); ok {
+		cs, err := newClusterState(s.writers, cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.cluster = cs
+	}
 	return s, nil
 }
 
@@ -232,7 +256,7 @@ func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
 	}
 	sh, ok := s.shapes[sc]
 	if !ok {
-		sh = &shape{schema: sc}
+		sh = &shape{schema: sc, subs: map[uint64]*script{}}
 		var commands [][]arg
 		for _, w := range s.writers {
 			args, err := w.layout(sc)
@@ -245,8 +269,9 @@ func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
 			}
 			commands = append(commands, args)
 		}
+		sh.commands = commands
 		if sh.err == nil {
-			src, sha := genScript(commands)
+			src, sha := genScript(commands, false)
 			if sh.script = s.scripts[sha]; sh.script == nil {
 				sh.script = &script{src: src, sha: sha}
 				s.scripts[sha] = sh.script

@@ -69,6 +69,7 @@ func (s *RedisSink) launch(ctx context.Context) error {
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f := &flight{chunks: s.chunks, events: n, cancel: cancel, done: make(chan struct{})}
 	s.chunks = make([]*chunk, 0, cap(f.chunks))
+	s.cluster.reset()
 	s.batch.Reset()
 	s.inflight = f
 	go func() {
@@ -115,7 +116,7 @@ func unapplied(chunks []*chunk) int {
 	n := 0
 	for _, c := range chunks {
 		if !c.done {
-			n += c.events
+			n += c.count()
 		}
 	}
 	return n
@@ -129,6 +130,9 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	sh := s.shapeOf(ev.Schema)
 	if sh.err != nil {
 		return 0, fmt.Errorf("event %s: %w", ev.Describe(), sh.err)
+	}
+	if s.cluster != nil {
+		return s.encodeSlots(sh, ev)
 	}
 	c := s.filling(sh, ev.ID)
 	at, n := c.p.mark()
@@ -156,10 +160,15 @@ func (s *RedisSink) filling(sh *shape, id string) *chunk {
 	if k := len(s.chunks); k > 0 {
 		c := s.chunks[k-1]
 		_, dup := c.seen[id]
-		if c.events < s.cfg.ChunkSize && !c.done && c.shape.script == sh.script && !dup {
+		if c.events < s.cfg.ChunkSize && !c.done && c.script == sh.script && !dup {
 			return c
 		}
 	}
+	return s.newChunk(sh.script)
+}
+
+// newChunk appends an empty chunk for sc to the pending ones.
+func (s *RedisSink) newChunk(sc *script) *chunk {
 	var c *chunk
 	if k := len(s.spare); k > 0 {
 		c, s.spare = s.spare[k-1], s.spare[:k-1]
@@ -167,11 +176,12 @@ func (s *RedisSink) filling(sh *shape, id string) *chunk {
 		c = &chunk{seen: map[string]struct{}{}}
 	}
 	c.p.reset()
-	c.shape = sh
+	c.script = sc
 	c.events, c.done = 0, false
 	clear(c.ids)
 	c.ids = c.ids[:0]
 	clear(c.seen)
+	c.slot = nil
 	s.chunks = append(s.chunks, c)
 	return c
 }
@@ -193,6 +203,7 @@ func (s *RedisSink) Flush(ctx context.Context) error {
 	s.spare = append(s.spare, s.chunks...)
 	clear(s.chunks)
 	s.chunks = s.chunks[:0]
+	s.cluster.reset()
 	s.batch.Reset()
 	return nil
 }
@@ -212,12 +223,18 @@ func (s *RedisSink) sendRetrying(ctx context.Context, chunks []*chunk) error {
 // flushed its scripts); the chunks that met NOSCRIPT are then sent again.
 // A batch of several scripts loads them all at the head of its pipeline:
 // otherwise, after a restart, the chunks of a script loaded meanwhile would
-// be applied before earlier chunks of a script found missing.
+// be applied before earlier chunks of a script found missing. On a cluster
+// a pipelined SCRIPT LOAD reaches one node only, so the scripts are loaded
+// on every master (ClusterClient.ScriptLoad) before the pipeline instead: a
+// master that restarts has lost them all, and its chunks all meet NOSCRIPT;
+// only a master losing its scripts between that load and the pipeline (a
+// SCRIPT FLUSH, a restart within milliseconds) could apply a slot's later
+// chunks before its earlier ones.
 func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 	for range 2 {
 		var scripts []*script
 		for _, c := range chunks {
-			if sc := c.shape.script; !c.done && c.events > 0 && !slices.Contains(scripts, sc) {
+			if sc := c.script; !c.done && c.events > 0 && !slices.Contains(scripts, sc) {
 				scripts = append(scripts, sc)
 			}
 		}
@@ -230,7 +247,7 @@ func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 			}
 		}
 		pipe := s.rdb.Pipeline()
-		if len(scripts) > 1 {
+		if len(scripts) > 1 && s.cluster == nil { // a cluster's ScriptLoad reaches every master, a pipelined one only one
 			for _, sc := range scripts {
 				pipe.ScriptLoad(ctx, sc.src)
 			}
@@ -239,7 +256,11 @@ func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 		var sent []*chunk
 		for _, c := range chunks {
 			if !c.done && c.events > 0 { // a chunk can be empty after an encoding error
-				cmds = append(cmds, pipe.EvalSha(ctx, c.shape.script.sha, nil, c.p.finish(), s.marker, s.ttl))
+				if c.slot != nil {
+					cmds = append(cmds, pipe.EvalSha(ctx, c.script.sha, c.slot.keys, c.p.finish(), s.ttl, c.slot.flags))
+				} else {
+					cmds = append(cmds, pipe.EvalSha(ctx, c.script.sha, nil, c.p.finish(), s.marker, s.ttl))
+				}
 				sent = append(sent, c)
 			}
 		}
@@ -255,10 +276,10 @@ func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 			case err == nil:
 				sent[i].done = true
 				s.stats.written.Add(n)
-				s.stats.duplicates.Add(int64(sent[i].events) - n)
+				s.stats.duplicates.Add(int64(sent[i].count()) - n)
 			case redis.HasErrorPrefix(err, "NOSCRIPT"):
 				noScript = true
-				if sc := sent[i].shape.script; sc.loaded {
+				if sc := sent[i].script; sc.loaded {
 					sc.loaded = false
 					s.stats.loads.Add(1)
 				}

@@ -3,16 +3,24 @@ package targets_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
 	"github.com/rulestream/rulestream/targets"
 )
 
+// On a cluster the five writes' keys are in five slots: five parts per
+// event, counted once.
 func TestRedisSinkWritesEveryOp(t *testing.T) {
-	rdb, px := testRedis(t)
+	testredis.Run(t, testRedisSinkWritesEveryOp)
+}
+
+func testRedisSinkWritesEveryOp(t *testing.T, be testredis.Backend) {
+	rdb, px := be.Client(t, testDB)
 	ctx := context.Background()
 	s, err := targets.NewRedis(rdb, targets.Config{
 		Name: "all",
@@ -208,15 +216,23 @@ func TestRedisSinkWideSchema(t *testing.T) {
 // replay; a write unlinks the bucket before last (so Redis frees it in the
 // background instead of expiring millions of members in its main thread);
 // the current bucket expires three TTLs after it began.
+// On a cluster the buckets are those of the stream's slot.
 func TestMarkerBuckets(t *testing.T) {
-	rdb, px := testRedis(t)
+	testredis.Run(t, testMarkerBuckets)
+}
+
+func testMarkerBuckets(t *testing.T, be testredis.Backend) {
+	rdb, px := be.Client(t, testDB)
 	ctx := context.Background()
 	const ttl = time.Hour
 	bucket := func() int64 { return markerBucket(t, rdb, ttl) }
-	key := func(b int64) string { return markerKey(px, "ads", b) }
+	base := targets.MarkerBase(be.Name == "cluster", px+"m:", "ads", px+"q")
+	key := func(b int64) string { return base + strconv.FormatInt(b, 10) }
 	for attempt := 0; ; attempt++ { // again if the hour turns meanwhile
 		b := bucket()
-		rdb.Del(ctx, px+"q", key(b), key(b-1), key(b-2))
+		for _, k := range []string{px + "q", key(b), key(b - 1), key(b - 2)} {
+			rdb.Del(ctx, k)
+		}
 		rdb.SAdd(ctx, key(b-1), "e1")      // written an hour ago
 		rdb.SAdd(ctx, key(b-2), "old", "") // two hours ago: no longer needed
 		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "m:", MarkerTTL: ttl,

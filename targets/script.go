@@ -17,7 +17,11 @@ import (
 // cost Redis about 30% more per event.
 //
 // ARGV[1] is the chunk, ARGV[2] the marker base key and ARGV[3] the marker
-// TTL in milliseconds.
+// TTL in milliseconds. On a Redis Cluster (see cluster.go) a call applies
+// the commands of one hash slot: the marker base key, whose hash tag puts it
+// in that slot, is KEYS[1], the target keys follow it in KEYS (declared
+// only: the chunk still carries them), ARGV[2] is the TTL and ARGV[3] holds
+// a byte per event, "1" for the events the call counts in Stats.
 //
 // Markers are members (the event IDs) of sets bucketed by Redis server
 // time: bucket b = floor(now / TTL). A marker written at time t is in bucket
@@ -74,7 +78,7 @@ if mp == nil then
   end}
 end
 local a = mp.unpack(ARGV[1])
-local base, ttl = ARGV[2], tonumber(ARGV[3])
+BASE
 local n = #a / S
 if n ~= math.floor(n) then return redis.error_reply('targets: chunk of ' .. #a .. ' values for a stride of ' .. S) end
 local t = redis.call('TIME')
@@ -104,7 +108,7 @@ const scriptTail = `    if id ~= '' then
       nm = nm + 1
       marks[nm] = id
     end
-    written = written + 1
+    COUNT
   end
 end
 mark()
@@ -122,9 +126,18 @@ type arg struct {
 	id    bool
 }
 
+// The lines of the script that differ between a single Redis and a cluster.
+const (
+	baseSingle   = "local base, ttl = ARGV[2], tonumber(ARGV[3])"
+	baseCluster  = "local base, ttl, fl = KEYS[1], tonumber(ARGV[2]), ARGV[3]"
+	countSingle  = "written = written + 1"
+	countCluster = "if string.byte(fl, e) == 49 then written = written + 1 end"
+)
+
 // genScript returns the write script for commands, whose values are numbered
-// in order after the event's ID, and its SHA1.
-func genScript(commands [][]arg) (src, sha string) {
+// in order after the event's ID, and its SHA1; cluster selects the calling
+// convention of a cluster.
+func genScript(commands [][]arg, cluster bool) (src, sha string) {
 	var b strings.Builder
 	stride := 1
 	for _, c := range commands {
@@ -136,7 +149,11 @@ func genScript(commands [][]arg) (src, sha string) {
 	}
 	b.WriteString("local S = ")
 	b.WriteString(strconv.Itoa(stride))
-	b.WriteString(scriptHead)
+	base, count := baseSingle, countSingle
+	if cluster {
+		base, count = baseCluster, countCluster
+	}
+	b.WriteString(strings.Replace(scriptHead, "BASE", base, 1))
 	v := 0
 	for k, c := range commands {
 		// A call's arguments take a register each: past Lua's limit (about
@@ -172,7 +189,7 @@ func genScript(commands [][]arg) (src, sha string) {
 		b.WriteString(strconv.Itoa(k + 1))
 		b.WriteString(": ' .. r.err)\n    end\n")
 	}
-	b.WriteString(scriptTail)
+	b.WriteString(strings.Replace(scriptTail, "COUNT", count, 1))
 	src = b.String()
 	h := sha1.Sum([]byte(src))
 	return src, hex.EncodeToString(h[:])

@@ -27,7 +27,7 @@ func BenchmarkScriptOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	sc := s.chunks[0].shape.script
+	sc := s.chunks[0].script
 	if err := rdb.ScriptLoad(ctx, sc.src).Err(); err != nil {
 		b.Fatal(err)
 	}

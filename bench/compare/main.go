@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/enrich"
 )
 
 type options struct {
@@ -90,7 +91,14 @@ func main() {
 var errDiffer = errors.New("results differ")
 
 func run(ctx context.Context, o *options, out io.Writer) error {
-	rdb := redis.NewClient(&redis.Options{Addr: o.redis})
+	if enrich.IsCluster(o.redis) {
+		return fmt.Errorf("-redis %s: one server, not a cluster: it measures one server (INFO cpu, redis-benchmark)", enrich.Redact(o.redis))
+	}
+	opts, err := enrich.ParseAddr(o.redis)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis %s: %w", o.redis, err)

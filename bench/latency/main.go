@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/enrich"
 )
 
 type options struct {
@@ -103,7 +104,14 @@ func main() {
 }
 
 func run(ctx context.Context, o *options, out io.Writer) error {
-	rdb := redis.NewClient(&redis.Options{Addr: o.redis})
+	if enrich.IsCluster(o.redis) {
+		return fmt.Errorf("-redis %s: one server, not a cluster: it reads its streams with one XREAD and deletes its keys with SCAN, both on one server", enrich.Redact(o.redis))
+	}
+	opts, err := enrich.ParseAddr(o.redis)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis %s: %w", o.redis, err)

@@ -50,6 +50,17 @@ func testRedis(t *testing.T) (*redis.Client, string, string) {
 	return rdb, fmt.Sprintf("redis://%s/%d", rdb.Options().Addr, rdb.Options().DB), prefix
 }
 
+// testRedisOn is testRedis on backend b: on the cluster, -redis takes the
+// addresses of its masters.
+func testRedisOn(t *testing.T, b testredis.Backend) (redis.UniversalClient, string, string) {
+	t.Helper()
+	if b.Name == "single" {
+		return testRedis(t)
+	}
+	rdb, prefix := b.Client(t, testDB)
+	return rdb, b.AddrOf(t), prefix
+}
+
 // newOptions are the options of a run of jobPath against Redis url under
 // prefix, as the flags would make them (-progress off).
 func newOptions(jobPath, url, prefix string) *options {
@@ -82,18 +93,17 @@ func requireLine(t *testing.T, out, want string) {
 
 // keysUnder lists the keys under prefix, prefix removed, sorted; the
 // checkpoints' fencing epochs (key:epoch) are left out.
-func keysUnder(t *testing.T, rdb *redis.Client, prefix string) []string {
+func keysUnder(t *testing.T, rdb redis.UniversalClient, prefix string) []string {
 	t.Helper()
-	ctx := context.Background()
+	all, err := testredis.Keys(context.Background(), rdb, prefix+"*") // every master of a cluster
+	require.NoError(t, err)
 	var keys []string
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		if strings.HasSuffix(iter.Val(), ":epoch") { // a checkpoint's fencing epoch
+	for _, k := range all {
+		if strings.HasSuffix(k, ":epoch") { // a checkpoint's fencing epoch
 			continue
 		}
-		keys = append(keys, strings.TrimPrefix(iter.Val(), prefix))
+		keys = append(keys, strings.TrimPrefix(k, prefix))
 	}
-	require.NoError(t, iter.Err())
 	slices.Sort(keys)
 	return keys
 }
@@ -281,7 +291,7 @@ type loginsGot struct {
 	spikes  map[string][2]int
 }
 
-func readLoginTargets(t *testing.T, rdb *redis.Client, prefix string) loginsGot {
+func readLoginTargets(t *testing.T, rdb redis.UniversalClient, prefix string) loginsGot {
 	t.Helper()
 	ctx := context.Background()
 	got := loginsGot{audit: map[string][]string{}, spikes: map[string][2]int{}}

@@ -75,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.job, "job", "", "the job file (YAML; see docs/jobs.md). Required")
 	fs.StringVar(&o.input, "input", "", "read this file, glob or - (stdin) instead of the job's input path")
-	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// / rediss:// URL). Default: an embedded Redis-protocol server")
+	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// / rediss:// URL; several, comma-separated, for a Redis Cluster: host:port,host:port,...). Default: an embedded Redis-protocol server")
 	fs.BoolVar(&o.once, "once", false, "process the input to its end, flush, exit (a file is otherwise followed like tail -F, Kafka read until SIGINT/SIGTERM); SIGINT or SIGTERM before the end exits 130 or 143")
 	fs.BoolVar(&o.backtest, "backtest", false, "report what each rule would fire over the input, and write nothing")
 	fs.StringVar(&o.http, "http", "", "serve /metrics and /healthz on this address (e.g. :8080)")

@@ -13,13 +13,19 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rulestream/rulestream/internal/testredis"
 )
 
 // A bounded run of examples/logins/job.yaml on its data, plus malformed
 // lines and a late login: the summary's numbers and every target equal an
-// independent computation.
+// independent computation; on a single Redis and on a Redis Cluster.
 func TestOnceLogins(t *testing.T) {
-	rdb, url, prefix := testRedis(t)
+	testredis.Run(t, testOnceLogins)
+}
+
+func testOnceLogins(t *testing.T, b testredis.Backend) {
+	rdb, url, prefix := testRedisOn(t, b)
 	ctx := context.Background()
 	ls := readLogins(t, filepath.Join(loginsDir, "data", "logins.jsonl"))
 	want := computeLogins(ls, adminsWithoutMFA(readAccounts(t)))
@@ -125,7 +131,7 @@ func lineOf(t *testing.T, pos string) int {
 // targetsDigest describes every key under prefix but the idempotency
 // markers and checkpoints: its type and content (stream entries by their
 // fields, sorted; sets sorted; lists in their order).
-func targetsDigest(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
+func targetsDigest(t *testing.T, rdb redis.UniversalClient, prefix string) map[string]string {
 	t.Helper()
 	return digestTargets(t, rdb, prefix, false)
 }
@@ -133,12 +139,12 @@ func targetsDigest(t *testing.T, rdb *redis.Client, prefix string) map[string]st
 // targetsMultiset is targetsDigest with each list's elements sorted: what
 // was pushed, not in which order (per-event rules fire in arrival order,
 // which is not the files' order when a glob's files are read concurrently).
-func targetsMultiset(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
+func targetsMultiset(t *testing.T, rdb redis.UniversalClient, prefix string) map[string]string {
 	t.Helper()
 	return digestTargets(t, rdb, prefix, true)
 }
 
-func digestTargets(t *testing.T, rdb *redis.Client, prefix string, sortLists bool) map[string]string {
+func digestTargets(t *testing.T, rdb redis.UniversalClient, prefix string, sortLists bool) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}

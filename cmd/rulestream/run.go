@@ -35,7 +35,7 @@ type app struct {
 	// printed once, on out, not also logged.
 	loadLog *slog.Logger
 	job     *job.Job
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	built   *job.Built
 	kafka   *kafka.Source
 	sorted  *stream.SortedSource // the input, when sorted by event time first
@@ -103,7 +103,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	return a.runPipeline(ctx, srcs)
 }
 
-func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
+func (a *app) openRedis(ctx context.Context) (redis.UniversalClient, func(), error) {
 	if a.o.redis != "" {
 		rdb, err := enrich.Connect(ctx, a.o.redis, a.log)
 		if err != nil {

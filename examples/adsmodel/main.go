@@ -53,7 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.clicks, "clicks", "", "clicks.csv (EventID,CustID,AdClicked,Localtime). Default: clicks generated consistent with the plays")
 	fs.StringVar(&o.writeClicks, "write-clicks", "", "also write the generated clicks to this file (clicks.csv format)")
 	fs.StringVar(&o.features, "features", "", "libSVM features file (label 1:morning ... 6:unique), instead of -tracks and -clicks")
-	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// URL). Default: an embedded Redis-protocol server")
+	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// URL; several, comma-separated, for a Redis Cluster: host:port,host:port,...). Default: an embedded Redis-protocol server")
 	fs.StringVar(&o.prefix, "prefix", "", "prefix of every Redis key written")
 	fs.Float64Var(&o.threshold, "threshold", 0.10, "publish only when the held-out error is under this")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data and of the 70/30 split")

@@ -93,7 +93,7 @@ func loadRows(o *options, seed uint64, out io.Writer) ([]model.Row, error) {
 	return b.Rows(clicked), nil
 }
 
-func openRedis(ctx context.Context, addr string, out io.Writer) (*redis.Client, func(), error) {
+func openRedis(ctx context.Context, addr string, out io.Writer) (redis.UniversalClient, func(), error) {
 	if addr != "" {
 		rdb, err := enrich.Connect(ctx, addr, nil)
 		if err != nil {

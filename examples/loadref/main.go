@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("redis", "localhost:6379", "Redis host:port or redis:// / rediss:// URL (user:password@ for ACL)")
+	addr := flag.String("redis", "localhost:6379", "Redis host:port or redis:// / rediss:// URL (user:password@ for ACL); several, comma-separated, for a Redis Cluster")
 	customers := flag.String("customers", "", "path of cust.csv (CustID,Name,Gender,Address,zip,SignDate,Status,Level,Campaign,LinkedWithApps)")
 	tracks := flag.String("music", "", "path of music.csv (TrackId,Title,Artist,Length)")
 	prefix := flag.String("prefix", "", "key prefix before customer:<id> and track:<id>")

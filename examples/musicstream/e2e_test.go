@@ -31,6 +31,17 @@ func testRedis(t testing.TB) (string, *redis.Client, string) {
 	return fmt.Sprintf("redis://%s/%d", rdb.Options().Addr, testDB), rdb, prefix
 }
 
+// testRedisOn is testRedis on backend b: on the cluster, -redis takes the
+// addresses of its masters.
+func testRedisOn(t testing.TB, b testredis.Backend) (string, redis.UniversalClient, string) {
+	t.Helper()
+	if b.Name == "single" {
+		return testRedis(t)
+	}
+	rdb, prefix := b.Client(t, testDB)
+	return b.AddrOf(t), rdb, prefix
+}
+
 var (
 	buildOnce sync.Once
 	binPath   string
@@ -156,7 +167,7 @@ func firstPerDay(uniq []gen.Play, eligible func(gen.Play) bool) []gen.Play {
 	return fired
 }
 
-func readStream(t *testing.T, rdb *redis.Client, key string) []map[string]any {
+func readStream(t *testing.T, rdb redis.UniversalClient, key string) []map[string]any {
 	t.Helper()
 	msgs, err := rdb.XRange(context.Background(), key, "-", "+").Result()
 	require.NoError(t, err)
@@ -167,10 +178,10 @@ func readStream(t *testing.T, rdb *redis.Client, key string) []map[string]any {
 	return out
 }
 
-func checkRedis(t *testing.T, rdb *redis.Client, prefix string, exp expected) {
+func checkRedis(t *testing.T, rdb redis.UniversalClient, prefix string, exp expected) {
 	t.Helper()
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, prefix+"interest:*").Result()
+	keys, err := testredis.Keys(ctx, rdb, prefix+"interest:*")
 	require.NoError(t, err)
 	got := map[string]map[string]float64{}
 	for _, k := range keys {
@@ -218,8 +229,13 @@ func writeFile(t *testing.T, dir, name string, write func(*bytes.Buffer) error) 
 	return path
 }
 
+// TestEndToEndGeneratedData runs on a single Redis and on a Redis Cluster.
 func TestEndToEndGeneratedData(t *testing.T) {
-	url, rdb, prefix := testRedis(t)
+	testredis.Run(t, testEndToEndGeneratedData)
+}
+
+func testEndToEndGeneratedData(t *testing.T, b testredis.Backend) {
+	url, rdb, prefix := testRedisOn(t, b)
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	d := gen.Generate(gen.Config{Seed: 42, Plays: 30000, Customers: 800, Tracks: 300, MeanGap: 2 * time.Second,
@@ -284,13 +300,13 @@ func TestEndToEndSharedData(t *testing.T) {
 }
 
 // digest summarises every key under prefix, stream ids aside.
-func digest(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
+func digest(t *testing.T, rdb redis.UniversalClient, prefix string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
+	keys, err := testredis.Keys(ctx, rdb, prefix+"*")
+	require.NoError(t, err)
+	for _, k := range keys {
 		typ, err := rdb.Type(ctx, k).Result()
 		require.NoError(t, err)
 		switch typ {
@@ -308,6 +324,5 @@ func digest(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
 			out[k] = typ
 		}
 	}
-	require.NoError(t, iter.Err())
 	return out
 }

@@ -21,9 +21,14 @@ import (
 )
 
 // TestHTTPEndpoints runs the binary on a followed plays file with -http and
-// checks /healthz, /metrics and the dashboard, then stops it with SIGTERM.
+// checks /healthz, /metrics and the dashboard, then stops it with SIGTERM;
+// on a single Redis and on a Redis Cluster.
 func TestHTTPEndpoints(t *testing.T) {
-	url, rdb, prefix := testRedis(t)
+	testredis.Run(t, testHTTPEndpoints)
+}
+
+func testHTTPEndpoints(t *testing.T, b testredis.Backend) {
+	url, rdb, prefix := testRedisOn(t, b)
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	d := gen.Generate(gen.Config{Seed: 11, Plays: 20000, Customers: 500, MeanGap: 10 * time.Second})
@@ -116,6 +121,7 @@ func TestHTTPEndpoints(t *testing.T) {
 		t.Fatalf("no exit after SIGTERM\n%s", out.String())
 	}
 	require.Contains(t, out.String(), fmt.Sprintf("events: %d in", len(d.Plays)))
+	require.NotContains(t, out.String(), "CROSSSLOT", "every write touches one slot")
 	n, err := rdb.XLen(context.Background(), prefix+"queue:ads").Result()
 	require.NoError(t, err)
 	require.Positive(t, n)

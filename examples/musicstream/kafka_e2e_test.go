@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream/checkpoint"
 	"github.com/rulestream/rulestream/stream/kafka"
 	"github.com/stretchr/testify/require"
@@ -29,13 +30,18 @@ type kafkaFixture struct {
 	topic       string
 	cust, music string
 	url         string
-	rdb         *redis.Client
+	rdb         redis.UniversalClient
 	prefix      string // unique to the test; each run takes a prefix under it
 	bin         string
 }
 
 func newKafkaFixture(t *testing.T, plays int, partitions int32) *kafkaFixture {
-	url, rdb, prefix := testRedis(t)
+	return newKafkaFixtureOn(t, testredis.Backends[0], plays, partitions)
+}
+
+// newKafkaFixtureOn is newKafkaFixture writing to backend b.
+func newKafkaFixtureOn(t *testing.T, b testredis.Backend, plays int, partitions int32) *kafkaFixture {
+	url, rdb, prefix := testRedisOn(t, b)
 	bin := buildBinary(t)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "plays"),
 		kfake.GroupMinSessionTimeout(200*time.Millisecond))
@@ -111,13 +117,13 @@ func waitOutput(out *syncBuffer, s string) bool {
 // Checkpoints, idempotency markers, reference data and the source
 // monitor's history and alerts (a live run's, not a -once run's) are left
 // out.
-func targetDigest(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
+func targetDigest(t *testing.T, rdb redis.UniversalClient, prefix string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
+	keys, err := testredis.Keys(ctx, rdb, prefix+"*")
+	require.NoError(t, err)
+	for _, k := range keys {
 		name := strings.TrimPrefix(k, prefix)
 		if strings.HasPrefix(name, "checkpoint:") || strings.HasPrefix(name, "rulestream:") ||
 			strings.HasPrefix(name, "customer:") || strings.HasPrefix(name, "track:") ||
@@ -138,15 +144,20 @@ func targetDigest(t *testing.T, rdb *redis.Client, prefix string) map[string]str
 			out[name] = typ
 		}
 	}
-	require.NoError(t, iter.Err())
 	return out
 }
 
+// TestKafkaCrashRecoveryEqualsCleanRun runs on a single Redis and on a Redis
+// Cluster.
 func TestKafkaCrashRecoveryEqualsCleanRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: SIGKILLs the pipeline several times")
 	}
-	f := newKafkaFixture(t, 200_000, 6)
+	testredis.Run(t, testKafkaCrashRecoveryEqualsCleanRun)
+}
+
+func testKafkaCrashRecoveryEqualsCleanRun(t *testing.T, b testredis.Backend) {
+	f := newKafkaFixtureOn(t, b, 200_000, 6)
 	ref, crash := f.prefix+"ref:", f.prefix+"crash:"
 
 	t.Log(runBinary(t, f.bin, f.args("ref", ref, "-once")...))
@@ -171,7 +182,7 @@ func TestKafkaCrashRecoveryEqualsCleanRun(t *testing.T) {
 		<-done
 		t.Logf("kill %d after %d of %d ads", kill+1, f.rdb.XLen(context.Background(), crash+"queue:ads").Val(), total)
 	}
-	ckpt, err := f.rdb.Keys(context.Background(), crash+"checkpoint:*").Result()
+	ckpt, err := checkpoint.NewRedis(f.rdb, crash+"checkpoint:").Keys(context.Background())
 	require.NoError(t, err)
 	t.Logf("%d partitions checkpointed before the last run", len(ckpt))
 	runBinary(t, f.bin, f.args("crash", crash, "-once")...)

@@ -86,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.tracks, "tracks", "", "plays CSV in the demo's positional schema (no header): a file, a glob (quoted, e.g. 'logs/*.csv': followed, each file is a source of its own, one collector per host, and files that appear join), or - for stdin. Default: a generated data set")
 	fs.StringVar(&o.customers, "customers", "", "customer CSV (cust.csv schema), loaded into Redis before processing")
 	fs.StringVar(&o.music, "music", "", "music CSV (music.csv schema), loaded into Redis before processing")
-	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// / rediss:// URL). Default: an embedded Redis-protocol server")
+	fs.StringVar(&o.redis, "redis", "", "Redis address (host:port or redis:// / rediss:// URL; several, comma-separated, for a Redis Cluster: host:port,host:port,...). Default: an embedded Redis-protocol server")
 	fs.StringVar(&o.kafka, "kafka", "", "Kafka bootstrap brokers (comma-separated): read plays from Kafka instead of a file")
 	fs.StringVar(&o.topic, "topic", "plays", "Kafka topic")
 	fs.StringVar(&o.group, "group", "musicstream", "Kafka consumer group")

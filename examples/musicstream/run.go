@@ -39,7 +39,7 @@ type app struct {
 	// loadLog is log without its Info records: a load's summary is
 	// printed once, by its progress, not also logged.
 	loadLog *slog.Logger
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	sc      *music.Scenario
 	kafka   *kafka.Source        // the Kafka source, when reading Kafka
 	sorted  *stream.SortedSource // the input, when sorted by event time first
@@ -150,7 +150,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	return a.runPipeline(ctx, plays)
 }
 
-func (a *app) openRedis(ctx context.Context) (*redis.Client, func(), error) {
+func (a *app) openRedis(ctx context.Context) (redis.UniversalClient, func(), error) {
 	if a.o.redis != "" {
 		rdb, err := enrich.Connect(ctx, a.o.redis, a.log)
 		if err != nil {

@@ -26,7 +26,7 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("redis", "127.0.0.1:6379", "Redis address: host:port, or a redis:// or rediss:// URL with an optional user, password and database (redis://:password@host:6379/0); the password is never printed")
+	addr := flag.String("redis", "127.0.0.1:6379", "Redis address: host:port, or a redis:// or rediss:// URL with an optional user, password and database (redis://:password@host:6379/0); several, comma-separated (host:port,host:port,...), for a Redis Cluster; the password is never printed")
 	db := flag.Int("db", 0, "Redis database (overrides the URL's)")
 	var cfg worker.Config
 	flag.StringVar(&cfg.Stream, "stream", "queue:sms", "stream to read")
@@ -37,15 +37,17 @@ func run() error {
 	webhook := flag.String("webhook", "", "POST each SMS as JSON to this URL (default: log it)")
 	timeout := flag.Duration("timeout", 5*time.Second, "webhook request timeout")
 	flag.Parse()
-	opts, err := enrich.ParseAddr(*addr)
+	dbNum := -1 // the address's
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "db" {
+			dbNum = *db
+		}
+	})
+	rdb, err := enrich.Open(*addr, dbNum)
 	if err != nil {
 		return err
 	}
-	flag.Visit(func(f *flag.Flag) {
-		if f.Name == "db" {
-			opts.DB = *db
-		}
-	})
+	defer rdb.Close()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg.Logger = log
@@ -53,15 +55,17 @@ func run() error {
 	if *webhook != "" {
 		sender = &worker.WebhookSender{URL: *webhook, Timeout: *timeout}
 	}
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
 	w, err := worker.New(rdb, sender, cfg)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("smsworker started", "redis", enrich.Redact(*addr), "db", opts.DB, "stream", cfg.Stream)
+	where := []any{"redis", enrich.Redact(*addr)}
+	if c, ok := rdb.(*redis.Client); ok {
+		where = append(where, "db", c.Options().DB)
+	}
+	log.Info("smsworker started", append(where, "stream", cfg.Stream)...)
 	err = w.Run(ctx)
 	log.Info("smsworker stopped", "stats", fmt.Sprintf("%+v", w.Stats()))
 	if errors.Is(err, context.Canceled) {

@@ -48,8 +48,7 @@ func Client(t testing.TB, db int) (*redis.Client, string) {
 		t.Fatalf("redis at %s: %v", addr, err)
 	}
 	// A prefix free of glob characters can be scanned as prefix+"*".
-	name := strings.NewReplacer("/", "_", " ", "_", "*", "_", "?", "_", "[", "_", "]", "_", `\`, "_").Replace(t.Name())
-	prefix := fmt.Sprintf("t:%s:%d:%d:", name, os.Getpid(), seq.Add(1))
+	prefix := fmt.Sprintf("t:%s:%d:%d:", cleanName(t.Name()), os.Getpid(), seq.Add(1))
 	t.Cleanup(func() {
 		DeletePrefix(context.Background(), rdb, prefix)
 		rdb.Close()
@@ -57,8 +56,16 @@ func Client(t testing.TB, db int) (*redis.Client, string) {
 	return rdb, prefix
 }
 
-// DeletePrefix deletes every key under prefix.
+// DeletePrefix deletes every key under prefix, on every master of a
+// cluster.
 func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) {
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			deleteEach(ctx, m, prefix)
+			return nil
+		})
+		return
+	}
 	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 	var keys []string
 	for iter.Next(ctx) {
@@ -71,6 +78,20 @@ func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string)
 	if len(keys) > 0 {
 		rdb.Del(ctx, keys...)
 	}
+}
+
+// deleteEach deletes the keys under prefix of one cluster node, one DEL per
+// key: the keys of one node are in many slots.
+func deleteEach(ctx context.Context, m *redis.Client, prefix string) {
+	iter := m.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	pipe := m.Pipeline()
+	for iter.Next(ctx) {
+		pipe.Del(ctx, iter.Val())
+		if pipe.Len() == 1000 {
+			_, _ = pipe.Exec(ctx)
+		}
+	}
+	_, _ = pipe.Exec(ctx)
 }
 
 // Server is a private redis-server process.

@@ -19,7 +19,8 @@
 // # Keys
 //
 // With H = the hour's start as YYYYMMDDHH and D = the day as YYYYMMDD (UTC,
-// event time), under Config.Prefix:
+// event time), under Config.Prefix (on a Redis Cluster "{stats}:" instead
+// of "stats:", one slot for them all: see KeyPrefix):
 //
 //	stats:plays:hour:H    hash   plays, mobile, desktop, listeners (distinct customers)
 //	stats:zip:hour:H      zset   listening zip code -> plays (top Config.TopZips)

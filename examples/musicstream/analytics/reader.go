@@ -16,7 +16,7 @@ type Reader struct {
 
 // NewReader returns a reader of the keys under prefix (Config.Prefix).
 func NewReader(rdb redis.UniversalClient, prefix string) *Reader {
-	return &Reader{rdb: rdb, prefix: prefix + "stats:"}
+	return &Reader{rdb: rdb, prefix: KeyPrefix(rdb, prefix)}
 }
 
 // HourStats are the plays of one hour.

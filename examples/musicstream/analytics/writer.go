@@ -150,7 +150,7 @@ func (w *writer) write(ctx context.Context) (int, error) {
 		suffixes = append(suffixes, s)
 	}
 	sort.Strings(suffixes)
-	stats := w.prefix + "stats:"
+	stats := KeyPrefix(w.rdb, w.prefix)
 	parts := stats + "partitions"
 	ttl := int64(w.ttl / time.Second)
 	// An hour's keys share one index entry: each distinct one is written once.

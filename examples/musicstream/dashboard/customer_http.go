@@ -7,6 +7,8 @@ import (
 	"html"
 	"net/http"
 	"strconv"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ErrUnknownCustomer is the error of a customer of whom Redis holds
@@ -17,11 +19,18 @@ var ErrUnknownCustomer = errors.New("unknown customer")
 // wrapping ErrUnknownCustomer when it holds nothing.
 func (d *Dashboard) known(ctx context.Context, id string) error {
 	p := d.cfg.Prefix
-	n, err := d.cfg.Redis.Exists(ctx, p+"customer:"+id, p+PlaysKey+id, p+"interest:"+id).Result()
+	// One EXISTS per key: on a Redis Cluster the three are in different slots.
+	var cmds [3]*redis.IntCmd
+	_, err := d.cfg.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, k := range []string{p + "customer:" + id, p + PlaysKey + id, p + "interest:" + id} {
+			cmds[i] = pipe.Exists(ctx, k)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("dashboard: look up customer %s: %w", id, err)
 	}
-	if n == 0 {
+	if cmds[0].Val()+cmds[1].Val()+cmds[2].Val() == 0 {
 		return fmt.Errorf("%w %s: there is no %scustomer:%s hash (the reference data), no recorded plays and no interest list",
 			ErrUnknownCustomer, id, p, id)
 	}

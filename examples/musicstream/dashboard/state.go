@@ -141,9 +141,10 @@ func (d *Dashboard) rangeHours(ctx context.Context, r Range, info *RangeInfo, fa
 		return nil
 	}
 	if omitted > 0 { // at least one: how many exactly
-		total, err := d.cfg.Redis.ZCard(ctx, d.cfg.Prefix+"stats:hours").Result()
+		hoursKey := analytics.KeyPrefix(d.cfg.Redis, d.cfg.Prefix) + "hours"
+		total, err := d.cfg.Redis.ZCard(ctx, hoursKey).Result()
 		if err != nil {
-			fail(fmt.Errorf("dashboard: read %sstats:hours: %w", d.cfg.Prefix, err))
+			fail(fmt.Errorf("dashboard: read %s: %w", hoursKey, err))
 		}
 		omitted = max(omitted, int(total)-len(names))
 	}
@@ -158,7 +159,7 @@ func (d *Dashboard) rangeHours(ctx context.Context, r Range, info *RangeInfo, fa
 // one round trip) and gives the tracks their titles.
 func (d *Dashboard) rankings(ctx context.Context, hours []string, fail func(error)) (zips, tracks Ranking) {
 	depth := int64(5 * d.cfg.Top)
-	stats := d.cfg.Prefix + "stats:"
+	stats := analytics.KeyPrefix(d.cfg.Redis, d.cfg.Prefix)
 	zcmds := make([]*redis.ZSliceCmd, len(hours))
 	tcmds := make([]*redis.ZSliceCmd, len(hours))
 	_, err := d.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {

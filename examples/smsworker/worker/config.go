@@ -22,7 +22,10 @@ type Config struct {
 	// restarted worker with the same name resumes its own pending entries.
 	Consumer string
 	// DeadStream receives entries that could not be sent (default
-	// Stream + ":dead").
+	// Stream + ":dead"). The copy and the XACK are one transaction only
+	// when both streams are in one hash slot: on a Redis Cluster, name them
+	// with a hash tag ("{sms}:queue", "{sms}:dead"), or a crash between the
+	// two may leave an entry both dead and pending (it is then sent again).
 	DeadStream string
 	// MaxAttempts is how many failed sends move an entry to DeadStream
 	// (default 5).

@@ -28,7 +28,7 @@ type Stats struct {
 
 // Worker consumes SMS entries. Run it once.
 type Worker struct {
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
 	sender    Sender
 	cfg       Config
 	lastClaim time.Time
@@ -39,7 +39,7 @@ type Worker struct {
 }
 
 // New returns a worker reading cfg.Stream from rdb and sending via sender.
-func New(rdb *redis.Client, sender Sender, cfg Config) (*Worker, error) {
+func New(rdb redis.UniversalClient, sender Sender, cfg Config) (*Worker, error) {
 	if rdb == nil || sender == nil {
 		return nil, errors.New("worker: nil redis client or sender")
 	}
