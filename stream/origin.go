@@ -36,25 +36,33 @@ type EpochStore interface {
 	Epoch(key string) int64
 }
 
+// NewOrigin returns the first origin of a partition restored from its
+// checkpoint at offset gen (-1: none), under epoch.
+func NewOrigin(key string, epoch, gen int64) *Origin {
+	o := &Origin{Key: key, Epoch: epoch, Gen: gen, saved: &atomic.Int64{}}
+	o.saved.Store(gen)
+	return o
+}
+
 // newOrigin returns the first origin of a partition's task, restored from a
 // checkpoint at offset restored (-1: none).
 func (r *runner) newOrigin(t *task, restored int64) *Origin {
 	key := r.p.checkpointKey(t.pid.Source, t.pid.Partition)
-	o := &Origin{Key: key, Gen: restored, saved: &atomic.Int64{}}
-	o.saved.Store(restored)
+	var epoch int64
 	if es, ok := r.cfg.Checkpoints.(EpochStore); ok {
-		o.Epoch = es.Epoch(key)
+		epoch = es.Epoch(key)
 	}
-	return o
+	return NewOrigin(key, epoch, restored)
 }
 
-// next returns the origin of the generation after a checkpoint at offset.
-func (o *Origin) next(offset int64) *Origin {
+// Next returns the origin of the generation after a checkpoint at offset
+// (sharing o's record of the checkpoints saved).
+func (o *Origin) Next(offset int64) *Origin {
 	return &Origin{Key: o.Key, Epoch: o.Epoch, Gen: offset, saved: o.saved}
 }
 
-// committed records that the checkpoint at offset was saved.
-func (o *Origin) committed(offset int64) {
+// Saved records that the partition's checkpoint at offset was saved.
+func (o *Origin) Saved(offset int64) {
 	for {
 		cur := o.saved.Load()
 		if offset <= cur || o.saved.CompareAndSwap(cur, offset) {

@@ -44,7 +44,7 @@ func (s *saver) run(ctx context.Context, cps []cpWrite) {
 				s.r.setErr(err)
 			} else {
 				if cp.origin != nil {
-					cp.origin.committed(cp.cp.Offset)
+					cp.origin.Saved(cp.cp.Offset)
 				}
 				p.stats.checkpoints.Add(1)
 				p.stats.lastCheckpoint.Store(cp.cp.SavedAt.UnixNano())

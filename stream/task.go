@@ -209,7 +209,7 @@ func (r *runner) checkpoint(t *task, msg *outMsg, now time.Time, done chan error
 	msg.cps = append(msg.cps, cpWrite{key: r.p.checkpointKey(t.pid.Source, t.pid.Partition), cp: cp, acks: t.acks, done: done,
 		origin: t.origin})
 	if t.origin != nil {
-		t.origin = t.origin.next(cp.Offset) // what follows is replayed from cp if it is the last saved
+		t.origin = t.origin.Next(cp.Offset) // what follows is replayed from cp if it is the last saved
 	}
 	t.acks, t.dirty = nil, false
 	return nil

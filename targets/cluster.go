@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -114,7 +115,7 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event) (int, error) {
 			}
 		}
 		placed |= mask
-		c := s.slotChunk(slot, s.subScript(sh, mask), ev.ID)
+		c := s.slotChunk(slot, s.subScript(sh, mask), ev)
 		at := len(c.p.buf)
 		c.p.str(ev.ID)
 		for j := range cs.writers {
@@ -144,19 +145,20 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event) (int, error) {
 	return size, nil
 }
 
-// slotChunk returns the chunk of slot to encode an event with ID id into
-// with script sc: the slot's filling chunk, unless it is full, of another
-// script, or holds id already.
-func (s *RedisSink) slotChunk(slot int, sc *script, id string) *chunk {
+// slotChunk returns the chunk of slot to encode ev into with script sc:
+// the slot's filling chunk, unless it is full, of another script or
+// origin, or holds ev's ID already.
+func (s *RedisSink) slotChunk(slot int, sc *script, ev *stream.Event) *chunk {
 	cs := s.cluster
 	if c := cs.open[slot]; c != nil {
-		_, dup := c.seen[id]
-		if c.events < s.cfg.ChunkSize && !c.done && c.script == sc && !dup {
+		_, dup := c.seen[ev.ID]
+		if c.events < s.cfg.ChunkSize && !c.done && c.script == sc && c.origin == ev.Origin && !dup {
 			return c
 		}
 	}
 	c := s.newChunk(sc)
-	c.slot = &slotPart{keys: []string{cs.base(slot)}, seen: map[string]struct{}{}}
+	s.setOrigin(c, ev.Origin, cs.base(slot))
+	c.slot = &slotPart{keys: []string{cmp.Or(c.base, cs.base(slot))}, seen: map[string]struct{}{}}
 	cs.open[slot] = c
 	return c
 }

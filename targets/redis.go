@@ -131,6 +131,11 @@ type chunk struct {
 	seen   map[string]struct{} // the IDs in ids, but ""
 	done   bool
 	slot   *slotPart // on a cluster: the hash slot the chunk writes to
+	// origin is the checkpointed partition and generation of the chunk's
+	// events (nil: none; their markers expire after MarkerTTL), base the
+	// key of its markers' state (see the write script).
+	origin *stream.Origin
+	base   string
 }
 
 // count returns the events the chunk counts in Stats and Pending: on a
@@ -175,6 +180,7 @@ type RedisSink struct {
 	last     *shape
 	marker   string
 	ttl      string
+	origins  map[string]*stream.Origin // by marker state key: the latest origin written
 	stats    stats
 	inflight *flight // the batch being sent, if any
 	closed   bool
@@ -200,6 +206,7 @@ func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 		s.writers = append(s.writers, c)
 	}
 	s.marker = cfg.MarkerPrefix + cfg.Name + ":"
+	s.origins = map[string]*stream.Origin{}
 	if _, ok := rdb.(*redis.ClusterClient); ok {
 		cs, err := newClusterState(s.writers, cfg)
 		if err != nil {

@@ -1,12 +1,14 @@
 package targets
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/stream"
@@ -14,6 +16,17 @@ import (
 
 // ErrClosed is returned by a sink's Write after Close.
 var ErrClosed = errors.New("targets: sink closed")
+
+// ErrFenced is returned when a write of a checkpointed partition's events
+// is refused: a consumer with a later epoch of the partition wrote to the
+// same slot (this one is a zombie, see stream.Origin).
+var ErrFenced = errors.New("fenced")
+
+// OriginKeep is how long the markers of a checkpointed partition's
+// generation, and its state, live after the last write to them: a fallback
+// for a partition that is never written again (its markers otherwise go
+// when a later checkpoint is saved).
+const OriginKeep = 30 * 24 * time.Hour
 
 // Write encodes events into the pending batch and starts sending it when
 // the batch policy says so. One batch is in flight at a time: Redis applies
@@ -134,7 +147,7 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	if s.cluster != nil {
 		return s.encodeSlots(sh, ev)
 	}
-	c := s.filling(sh, ev.ID)
+	c := s.filling(sh, ev)
 	at, n := c.p.mark()
 	c.p.str(ev.ID)
 	for _, w := range s.writers {
@@ -151,20 +164,33 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	return len(c.p.buf) - at, nil
 }
 
-// filling returns the chunk to encode an event of shape sh and ID id into.
-func (s *RedisSink) filling(sh *shape, id string) *chunk {
+// filling returns the chunk to encode ev, of shape sh, into.
+func (s *RedisSink) filling(sh *shape, ev *stream.Event) *chunk {
 	// A chunk already applied (in a flush that failed on another chunk) is
 	// never reused: it will not be sent again. An ID the chunk holds
 	// already starts a new one, whose script finds the first one's marker.
-	// Schemas of the same layout share a script, and so a chunk.
+	// Schemas of the same layout share a script, and so a chunk; a chunk
+	// holds the events of one origin (partition and generation).
 	if k := len(s.chunks); k > 0 {
 		c := s.chunks[k-1]
-		_, dup := c.seen[id]
-		if c.events < s.cfg.ChunkSize && !c.done && c.script == sh.script && !dup {
+		_, dup := c.seen[ev.ID]
+		if c.events < s.cfg.ChunkSize && !c.done && c.script == sh.script && c.origin == ev.Origin && !dup {
 			return c
 		}
 	}
-	return s.newChunk(sh.script)
+	c := s.newChunk(sh.script)
+	s.setOrigin(c, ev.Origin, s.marker)
+	return c
+}
+
+// setOrigin makes c a chunk of origin o, its markers' state under the
+// marker base key base.
+func (s *RedisSink) setOrigin(c *chunk, o *stream.Origin, base string) {
+	c.origin, c.base = o, ""
+	if o != nil {
+		c.base = base + "p:" + o.Key
+		s.origins[c.base] = o
+	}
 }
 
 // newChunk appends an empty chunk for sc to the pending ones.
@@ -182,6 +208,7 @@ func (s *RedisSink) newChunk(sc *script) *chunk {
 	c.ids = c.ids[:0]
 	clear(c.seen)
 	c.slot = nil
+	c.origin, c.base = nil, ""
 	s.chunks = append(s.chunks, c)
 	return c
 }
@@ -256,11 +283,23 @@ func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 		var sent []*chunk
 		for _, c := range chunks {
 			if !c.done && c.events > 0 { // a chunk can be empty after an encoding error
-				if c.slot != nil {
-					cmds = append(cmds, pipe.EvalSha(ctx, c.script.sha, c.slot.keys, c.p.finish(), s.ttl, c.slot.flags))
-				} else {
-					cmds = append(cmds, pipe.EvalSha(ctx, c.script.sha, nil, c.p.finish(), s.marker, s.ttl))
+				var keys []string
+				ttl := s.ttl
+				if c.origin != nil {
+					ttl = "0" // markers per generation
 				}
+				args := make([]any, 0, 7)
+				args = append(args, c.p.finish())
+				if c.slot != nil {
+					keys = c.slot.keys
+					args = append(args, ttl, c.slot.flags)
+				} else {
+					args = append(args, cmp.Or(c.base, s.marker), ttl)
+				}
+				if o := c.origin; o != nil {
+					args = append(args, o.Epoch, o.Gen, o.Committed(), OriginKeep.Milliseconds())
+				}
+				cmds = append(cmds, pipe.EvalSha(ctx, c.script.sha, keys, args...))
 				sent = append(sent, c)
 			}
 		}
@@ -277,6 +316,10 @@ func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
 				sent[i].done = true
 				s.stats.written.Add(n)
 				s.stats.duplicates.Add(int64(sent[i].count()) - n)
+			case redis.HasErrorPrefix(err, "FENCED"):
+				o := sent[i].origin
+				errs = append(errs, Permanent(fmt.Errorf("%w: partition %s was assigned to another consumer since this one took it (epoch %s of %s, this consumer's %d): this consumer is a zombie, its writes are refused",
+					ErrFenced, o.Key, strings.TrimPrefix(err.Error(), "FENCED "), sent[i].base, o.Epoch)))
 			case redis.HasErrorPrefix(err, "NOSCRIPT"):
 				noScript = true
 				if sc := sent[i].script; sc.loaded {
@@ -332,13 +375,38 @@ func classify(err error) error {
 	return Permanent(err)
 }
 
-// Close sends what is pending and marks the sink closed. It does not close
-// the Redis client, which belongs to the caller.
+// Close sends what is pending, drops the markers of the checkpointed
+// partitions' generations that their last checkpoints saved made useless
+// (the runner closes sinks after its final checkpoints), and marks the sink
+// closed. It does not close the Redis client, which belongs to the caller.
 func (s *RedisSink) Close(ctx context.Context) error {
 	if s.closed {
 		return nil
 	}
 	err := s.Flush(ctx)
+	if err == nil {
+		for base, o := range s.origins {
+			if err = dropScript.Run(ctx, s.rdb, []string{base}, o.Committed()).Err(); err != nil {
+				err = fmt.Errorf("targets: redis sink %s: markers of %s: %w", s.cfg.Name, base, err)
+				break
+			}
+		}
+	}
 	s.closed = true
 	return err
 }
+
+// dropScript drops the marker sets of the generations below ARGV[1] of the
+// marker state KEYS[1] (see the write script).
+var dropScript = redis.NewScript(`
+local live = {}
+for g in string.gmatch(redis.call('HGET', KEYS[1], 'g') or '', '[^,]+') do
+  if tonumber(g) < tonumber(ARGV[1]) then
+    redis.call('UNLINK', KEYS[1] .. ':' .. g)
+  else
+    live[#live + 1] = g
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'g', table.concat(live, ',')) end
+return #live
+`)

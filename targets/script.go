@@ -17,7 +17,10 @@ import (
 // cost Redis about 30% more per event.
 //
 // ARGV[1] is the chunk, ARGV[2] the marker base key and ARGV[3] the marker
-// TTL in milliseconds. On a Redis Cluster (see cluster.go) a call applies
+// TTL in milliseconds, 0 for a chunk of a checkpointed partition's events
+// (stream.Origin), whose markers are kept per checkpoint generation (see
+// below): ARGV[4..7] are then its epoch, generation, last checkpoint saved
+// and how long (ms) its keys live unless written again. On a Redis Cluster (see cluster.go) a call applies
 // the commands of one hash slot: the marker base key, whose hash tag puts it
 // in that slot, is KEYS[1], the target keys follow it in KEYS (declared
 // only: the chunk still carries them), ARGV[2] is the TTL and ARGV[3] holds
@@ -38,6 +41,19 @@ import (
 // skipped. A chunk never holds an ID twice (the
 // sink starts a new chunk instead), so the script needs no table of the IDs
 // it has seen: the later chunk finds the marker.
+//
+// The events of a checkpointed partition (stream.Origin) need no TTL: a
+// crash replays them only from the partition's last checkpoint saved. Their
+// markers go into a set per generation (the checkpoint taken before the
+// event), base + ":" + generation, and the base key itself, a hash, holds
+// the partition's highest epoch seen (e) and its live generations (g). A
+// call drops the sets of generations below the last checkpoint saved
+// (nothing can replay them), looks the IDs up in the others, and marks into
+// its own: the markers a sink keeps are those written since its partitions'
+// last checkpoints, whatever the number of events written and however old
+// a replay. A call whose epoch is below the one the base holds comes from a
+// zombie (a consumer that lost the partition to a newer one): it writes
+// nothing and fails with FENCED.
 //
 // If a command fails (WRONGTYPE), the events before it are marked, the failed
 // event is not, and the error names its index in the chunk: sending the
@@ -81,27 +97,55 @@ local a = mp.unpack(ARGV[1])
 BASE
 local n = #a / S
 if n ~= math.floor(n) then return redis.error_reply('targets: chunk of ' .. #a .. ' values for a stride of ' .. S) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local b = math.floor(now / ttl)
-local k0 = base .. b
-redis.call('UNLINK', base .. (b - 2))
+local k0, sets, expire
+if ttl > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local b = math.floor(now / ttl)
+  k0 = base .. b
+  redis.call('UNLINK', base .. (b - 2))
+  sets = {k0, base .. (b - 1)}
+  expire = function() redis.call('PEXPIREAT', k0, (b + 3) * ttl) end
+else
+  local E, G, C, keep = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+  local cur = tonumber(redis.call('HGET', base, 'e') or '0')
+  if cur > E then return redis.error_reply('FENCED ' .. cur) end
+  sets = {}
+  local has = false
+  for g in string.gmatch(redis.call('HGET', base, 'g') or '', '[^,]+') do
+    if tonumber(g) < C then
+      redis.call('UNLINK', base .. ':' .. g)
+    else
+      sets[#sets + 1] = g
+      has = has or g == G
+    end
+  end
+  if not has then sets[#sets + 1] = G end
+  redis.call('HSET', base, 'e', E, 'g', table.concat(sets, ','))
+  redis.call('PEXPIRE', base, keep)
+  for k, g in ipairs(sets) do sets[k] = base .. ':' .. g end
+  k0 = base .. ':' .. G
+  expire = function() redis.call('PEXPIRE', k0, keep) end
+end
 local ids = {}
 for e = 1, n do ids[e] = a[(e - 1) * S + 1] end
-local m0 = redis.call('SMISMEMBER', k0, unpack(ids))
-local m1 = redis.call('SMISMEMBER', base .. (b - 1), unpack(ids))
+local m = {}
+for _, k in ipairs(sets) do
+  local r = redis.call('SMISMEMBER', k, unpack(ids))
+  for e = 1, n do m[e] = m[e] or r[e] == 1 end
+end
 local marks, nm, written = {}, 0, 0
 local function mark()
   if nm > 0 then
     redis.call('SADD', k0, unpack(marks))
-    redis.call('PEXPIREAT', k0, (b + 3) * ttl)
+    expire()
   end
 end
 local r
 for e = 1, n do
   local i = (e - 1) * S + 1
   local id = a[i]
-  if id == '' or (m0[e] == 0 and m1[e] == 0) then
+  if id == '' or not m[e] then
 `
 
 const scriptTail = `    if id ~= '' then
