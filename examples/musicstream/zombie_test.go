@@ -48,6 +48,7 @@ func TestKafkaZombieIsFenced(t *testing.T) {
 	}
 	require.Contains(t, zout.String(), "zombie", "it says why")
 	require.True(t, strings.Contains(zout.String(), "fenced"), "%s", zout)
+	t.Logf("the zombie stopped: %s", lastLines(zout.String(), 3))
 
 	require.NoError(t, owner.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-odone, "the owner goes on and stops cleanly: %s", oout)
@@ -57,4 +58,10 @@ func TestKafkaZombieIsFenced(t *testing.T) {
 		require.Equal(t, v, got[k], "key %s", k)
 	}
 	require.Equal(t, len(want), len(got))
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(ls[max(0, len(ls)-n):], "\n")
 }
