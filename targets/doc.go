@@ -45,7 +45,20 @@
 // first or the lowest score being there already. Markers are set members bucketed
 // by time, which costs far less than one expiring key per event; they take
 // about 64 bytes of Redis memory each, up to two TTLs of them (see
-// Config.MarkerTTL for sizing). One caveat:
+// Config.MarkerTTL for sizing).
+//
+// The emissions of a checkpointed partition (stream.Event.Origin, which the
+// runner sets when the pipeline checkpoints) need no TTL: a crash replays
+// only what followed the partition's last checkpoint saved. Their markers
+// go into a set per checkpoint generation (MarkerPrefix + Name + ":p:" +
+// the partition's checkpoint key + ":" + the generation), dropped by the
+// first write after a later checkpoint is saved (and by Close, after the
+// runner's final checkpoints): the markers held are those written since
+// the partitions' last checkpoints, however many events were written and
+// however old a replay. Those writes are fenced too: the partition's state
+// beside the sets (the base key, a hash) holds the highest epoch (stream
+// Origin.Epoch) written with; a call with a lower one, a zombie's, writes
+// nothing and fails with ErrFenced, a PermanentError. One caveat:
 // Redis does not roll back a script, so when the second write of an event
 // fails (WRONGTYPE), its first write stays applied (unmarked) and the error
 // names the event.
