@@ -14,12 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
+	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream/checkpoint"
 )
 
 // fileCheckpointLine returns the line a followed file's checkpoint
 // covers (0 when there is none): the next line to read is one past it.
-func fileCheckpointLine(t *testing.T, rdb *redis.Client, prefix, path string) int64 {
+func fileCheckpointLine(t *testing.T, rdb redis.UniversalClient, prefix, path string) int64 {
 	t.Helper()
 	// Read without taking an epoch, which Load would, fencing the running
 	// process.
@@ -34,7 +35,7 @@ func fileCheckpointLine(t *testing.T, rdb *redis.Client, prefix, path string) in
 // waitCheckpoint polls Redis until the file's checkpoint covers line n
 // (true), the process ends, or two minutes pass. The process is outside
 // the test: polling Redis is how it sees it.
-func waitCheckpoint(t *testing.T, rdb *redis.Client, prefix, path string, n int64, p *sigProc) bool {
+func waitCheckpoint(t *testing.T, rdb redis.UniversalClient, prefix, path string, n int64, p *sigProc) bool {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -59,7 +60,11 @@ func TestFollowedFileCrashRecoveryEqualsCleanRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: SIGKILLs the pipeline several times")
 	}
-	url, rdb, prefix := testRedis(t)
+	testredis.Run(t, testFollowedFileCrashRecoveryEqualsCleanRun)
+}
+
+func testFollowedFileCrashRecoveryEqualsCleanRun(t *testing.T, b testredis.Backend) {
+	url, rdb, prefix := testRedisOn(t, b)
 	dir := t.TempDir()
 	d := gen.Generate(gen.Config{Seed: 7, Plays: 60_000, Customers: 2000, Tracks: 200, MeanGap: time.Second,
 		Repeats: 120, NearMisses: 30, Duplicates: 0.01, MaxDelay: time.Minute})
