@@ -166,3 +166,43 @@ func TestOriginZombieWritesAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// Two crashes in a row whose checkpoints fall at different offsets: A
+// (epoch 1, restored at 100) writes the outputs of inputs 100..199, its
+// checkpoint at 150 taken but not saved; B (epoch 2) restores 100, saves a
+// checkpoint at 130 and crashes at 140; C (epoch 3) replays from 130. A's
+// generation 100 holds outputs of inputs up to 149, beyond B's checkpoint:
+// it is still needed by a replay from 130, and nothing is written twice.
+func TestOriginReplayAfterTwoCrashes(t *testing.T) {
+	testredis.Run(t, func(t *testing.T, be testredis.Backend) {
+		rdb, px := be.Client(t, testDB)
+		ctx := context.Background()
+		const key = "job/plays/7"
+		a := originSink(t, rdb, px)
+		oa := stream.NewOrigin(key, 1, 100)
+		put(t, a, stamped(oa, 100, 150), 30)
+		put(t, a, stamped(oa.Next(150), 150, 200), 30)
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b := originSink(t, rdb, px)
+		ob := stream.NewOrigin(key, 2, 100)
+		put(t, b, stamped(ob, 100, 130), 30)
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ob.Saved(130)
+		put(t, b, stamped(ob.Next(130), 130, 140), 30)
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c := originSink(t, rdb, px)
+		put(t, c, stamped(stream.NewOrigin(key, 3, 130), 130, 200), 30)
+		if err := c.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := rdb.XLen(ctx, px+"q:ads").Val(); n != 100 {
+			t.Fatalf("%d entries, want the 100 outputs once each", n)
+		}
+	})
+}

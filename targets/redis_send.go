@@ -386,7 +386,7 @@ func (s *RedisSink) Close(ctx context.Context) error {
 	err := s.Flush(ctx)
 	if err == nil {
 		for base, o := range s.origins {
-			if err = dropScript.Run(ctx, s.rdb, []string{base}, o.Committed()).Err(); err != nil {
+			if err = dropScript.Run(ctx, s.rdb, []string{base}, o.Committed(), o.Epoch).Err(); err != nil {
 				err = fmt.Errorf("targets: redis sink %s: markers of %s: %w", s.cfg.Name, base, err)
 				break
 			}
@@ -396,17 +396,11 @@ func (s *RedisSink) Close(ctx context.Context) error {
 	return err
 }
 
-// dropScript drops the marker sets of the generations below ARGV[1] of the
-// marker state KEYS[1] (see the write script).
-var dropScript = redis.NewScript(`
-local live = {}
-for g in string.gmatch(redis.call('HGET', KEYS[1], 'g') or '', '[^,]+') do
-  if tonumber(g) < tonumber(ARGV[1]) then
-    redis.call('UNLINK', KEYS[1] .. ':' .. g)
-  else
-    live[#live + 1] = g
-  end
-end
+// dropScript drops the marker sets of the marker state KEYS[1] that no
+// replay from a checkpoint at ARGV[1] or later needs, for epoch ARGV[2]
+// (see liveLua).
+var dropScript = redis.NewScript(liveLua + `
+local live = liveGens(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[1]))
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'g', table.concat(live, ',')) end
 return #live
 `)

@@ -44,20 +44,62 @@ import (
 //
 // The events of a checkpointed partition (stream.Origin) need no TTL: a
 // crash replays them only from the partition's last checkpoint saved. Their
-// markers go into a set per generation (the checkpoint taken before the
-// event), base + ":" + generation, and the base key itself, a hash, holds
-// the partition's highest epoch seen (e) and its live generations (g). A
-// call drops the sets of generations below the last checkpoint saved
-// (nothing can replay them), looks the IDs up in the others, and marks into
-// its own: the markers a sink keeps are those written since its partitions'
-// last checkpoints, whatever the number of events written and however old
-// a replay. A call whose epoch is below the one the base holds comes from a
+// markers go into a set per epoch and generation (the checkpoint taken
+// before the event), base + ":" + epoch + ":" + generation, and the base key
+// itself, a hash, holds the partition's highest epoch seen (e) and its live
+// generations (g). A call drops the sets no replay from the last checkpoint
+// saved can need (see liveLua), looks the IDs up in the others, and marks
+// into its own, the IDs it finds too (a later replay from a checkpoint of
+// this epoch looks there); what it finds in another epoch's set it moves
+// into its own. The markers a sink keeps are those written since its
+// partitions' last checkpoints (and those of a consumer that crashed, until
+// a replay took them over), whatever the number of events written and
+// however old a replay. A call whose epoch is below the one the base holds comes from a
 // zombie (a consumer that lost the partition to a newer one): it writes
 // nothing and fails with FENCED.
 //
 // If a command fails (WRONGTYPE), the events before it are marked, the failed
 // event is not, and the error names its index in the chunk: sending the
 // chunk again is safe.
+
+// liveLua defines liveGens(base, E, C): the generations of the marker state
+// base ("epoch:gen", each a set base:epoch:gen) that a replay from a
+// checkpoint at C or later may still need; it unlinks the others. A
+// generation g of epoch e holds the outputs of the inputs from g up to the
+// next checkpoint e took: it is dead once that one is at or below C. For
+// the caller's epoch E, C is its own (or where it was restored), so every
+// g < C is dead. Another epoch's next checkpoint is known only if it wrote
+// in the generation after: its last generation (a consumer that crashed
+// there) may hold outputs of inputs beyond C, and is kept until a replay
+// took its markers over (the write script moves what it finds there into
+// its own generation) or it expires.
+const liveLua = `
+local function liveGens(base, E, C)
+  local all = {}
+  for g in string.gmatch(redis.call('HGET', base, 'g') or '', '[^,]+') do
+    local e, n = string.match(g, '^(%-?%d+):(%-?%d+)$')
+    if e then all[#all + 1] = {g, e, tonumber(n)} end
+  end
+  local out = {}
+  for _, x in ipairs(all) do
+    local dead = false
+    if tonumber(x[2]) == E then
+      dead = x[3] < C
+    else
+      for _, y in ipairs(all) do
+        if y[2] == x[2] and y[3] > x[3] and y[3] <= C then dead = true end
+      end
+      dead = dead or redis.call('EXISTS', base .. ':' .. x[1]) == 0
+    end
+    if dead then
+      redis.call('UNLINK', base .. ':' .. x[1])
+    else
+      out[#out + 1] = x[1]
+    end
+  end
+  return out
+end
+`
 
 // scriptHead decodes the chunk and looks its IDs up. The decoder stands in
 // for cmsgpack on servers without it (an embedded Redis such as miniredis);
@@ -97,7 +139,8 @@ local a = mp.unpack(ARGV[1])
 BASE
 local n = #a / S
 if n ~= math.floor(n) then return redis.error_reply('targets: chunk of ' .. #a .. ' values for a stride of ' .. S) end
-local k0, sets, expire
+` + liveLua + `
+local k0, sets, expire, others = nil, nil, nil, {}
 if ttl > 0 then
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -110,29 +153,42 @@ else
   local E, G, C, keep = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
   local cur = tonumber(redis.call('HGET', base, 'e') or '0')
   if cur > E then return redis.error_reply('FENCED ' .. cur) end
-  sets = {}
+  local own = ARGV[4] .. ':' .. G
+  local live = liveGens(base, E, C)
   local has = false
-  for g in string.gmatch(redis.call('HGET', base, 'g') or '', '[^,]+') do
-    if tonumber(g) < C then
-      redis.call('UNLINK', base .. ':' .. g)
-    else
-      sets[#sets + 1] = g
-      has = has or g == G
-    end
+  sets = {}
+  for _, g in ipairs(live) do
+    has = has or g == own
+    sets[#sets + 1] = base .. ':' .. g
+    others[#sets] = string.match(g, '^(%-?%d+):') ~= ARGV[4]
   end
-  if not has then sets[#sets + 1] = G end
-  redis.call('HSET', base, 'e', E, 'g', table.concat(sets, ','))
+  if not has then live[#live + 1] = own end
+  redis.call('HSET', base, 'e', E, 'g', table.concat(live, ','))
   redis.call('PEXPIRE', base, keep)
-  for k, g in ipairs(sets) do sets[k] = base .. ':' .. g end
-  k0 = base .. ':' .. G
+  k0 = base .. ':' .. own
   expire = function() redis.call('PEXPIRE', k0, keep) end
 end
 local ids = {}
 for e = 1, n do ids[e] = a[(e - 1) * S + 1] end
 local m = {}
-for _, k in ipairs(sets) do
+for j, k in ipairs(sets) do
   local r = redis.call('SMISMEMBER', k, unpack(ids))
-  for e = 1, n do m[e] = m[e] or r[e] == 1 end
+  local moved = {}
+  for e = 1, n do
+    m[e] = m[e] or r[e] == 1
+    if r[e] == 1 and others[j] then moved[#moved + 1] = ids[e] end
+  end
+  if #moved > 0 then redis.call('SREM', k, unpack(moved)) end
+end
+if ttl == 0 then
+  local again = {}
+  for e = 1, n do
+    if m[e] and ids[e] ~= '' then again[#again + 1] = ids[e] end
+  end
+  if #again > 0 then
+    redis.call('SADD', k0, unpack(again))
+    expire()
+  end
 end
 local marks, nm, written = {}, 0, 0
 local function mark()
