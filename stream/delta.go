@@ -16,7 +16,7 @@ import (
 // (DeltaCheckpointStore, such as checkpoint.Redis) applies them to what it
 // holds. The cost of a checkpoint follows the change, not the state.
 
-// KV is one entry of an operator's state: a key unique within the operator
+// KV is one entry of an operator's state: a key (not empty) unique within the operator
 // and its encoded value.
 type KV struct {
 	Key, Value []byte

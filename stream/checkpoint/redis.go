@@ -247,12 +247,17 @@ func (r *Redis) loadPart(ctx context.Context, name string) (map[string][]byte, e
 	if err != nil {
 		return nil, err
 	}
+	if n == 0 {
+		// Every hash holds partMark: this one was deleted or evicted.
+		return nil, errors.New("the operator's entries are missing (the key was deleted or evicted)")
+	}
 	m := make(map[string][]byte, n)
 	if n <= 50000 {
 		all, err := r.rdb.HGetAll(ctx, name).Result()
 		for k, v := range all {
 			m[k] = []byte(v)
 		}
+		delete(m, partMark)
 		return m, err
 	}
 	var cursor uint64
@@ -265,10 +270,16 @@ func (r *Redis) loadPart(ctx context.Context, name string) (map[string][]byte, e
 			m[kvs[i]] = []byte(kvs[i+1])
 		}
 		if cursor = next; cursor == 0 {
+			delete(m, partMark)
 			return m, nil
 		}
 	}
 }
+
+// partMark is a field every operator hash holds (entries have non-empty
+// keys), so that a hash with no entries still exists and one that is gone
+// is told apart from an empty one.
+const partMark = ""
 
 // acquire takes a new epoch for key.
 func (r *Redis) acquire(ctx context.Context, key string) (int64, error) {
@@ -351,6 +362,11 @@ func (r *Redis) Save(ctx context.Context, key string, cp *stream.Checkpoint) err
 	var parts []stream.DeltaPart
 	if cp.Delta != nil {
 		parts = cp.Delta.Parts
+	}
+	for i, p := range parts {
+		if slices.ContainsFunc(p.Puts, func(kv stream.KV) bool { return len(kv.Key) == 0 }) || slices.ContainsFunc(p.Dels, func(k []byte) bool { return len(k) == 0 }) {
+			return fmt.Errorf("checkpoint %s: part %d: an entry with an empty key", r.headKey(key), i)
+		}
 	}
 	// The new head: a Full part (or one the old head lacks) gets a new
 	// hash, the others keep theirs; parts beyond the new count go.
@@ -436,7 +452,9 @@ func (r *Redis) fenced(key string, epoch int64, err error) error {
 func (r *Redis) stage(ctx context.Context, name string, puts []stream.KV) error {
 	pipe := r.rdb.Pipeline()
 	pipe.Del(ctx, name)
-	queued := 1
+	pipe.HSet(ctx, name, partMark, "")
+	pipe.Expire(ctx, name, staleAfter) // first: a stage that stops midway expires too
+	queued := 3
 	for i := 0; i < len(puts); i += foldChunk {
 		kvs := puts[i:min(len(puts), i+foldChunk)]
 		args := make([]any, 0, 2*len(kvs))
@@ -451,7 +469,6 @@ func (r *Redis) stage(ctx context.Context, name string, puts []stream.KV) error 
 			queued = 0
 		}
 	}
-	pipe.Expire(ctx, name, staleAfter)
 	_, err := pipe.Exec(ctx)
 	return err
 }

@@ -95,7 +95,7 @@ func TestRedisStoreDeltas(t *testing.T) {
 	require.NoError(t, s.Save(ctx, "p/t/2", &stream.Checkpoint{Offset: 6, Delta: &stream.StateDelta{Meta: []byte{3}, Parts: []stream.DeltaPart{{Full: true}}}}))
 	var left []string
 	require.NoError(t, scanKeys(ctx, rdb, prefix+"{p/t/2}:*", func(k string) { left = append(left, k) }))
-	require.Len(t, left, 2, "the dropped part's hash and the folded segments go: %v", left) // epoch, part 0
+	require.Len(t, left, 3, "the dropped part's hash and the folded segments go: %v", left) // epoch, part 0 (empty, its mark), the new segment
 }
 
 // A checkpoint of the layout before deltas (one string) is loaded, and
@@ -187,4 +187,36 @@ func TestRedisStoreFoldInterrupted(t *testing.T) {
 	}
 	require.Equal(t, map[string]string{"a": "4", "b": "4", "c1": "x", "c3": "x", "c4": "x"}, entries(before))
 	require.Equal(t, entries(before), entries(after))
+}
+
+// A checkpoint whose operator hash is gone (evicted, deleted) fails to
+// load, naming it, rather than restoring the operator empty; a part that
+// is empty (saved empty, or emptied by a fold) loads.
+func TestRedisStoreLoadFailsOnAMissingHash(t *testing.T) {
+	rdb, prefix := testredis.Client(t, 5)
+	ctx := context.Background()
+	s := NewRedis(rdb, prefix)
+	s.CompactAfter = 2
+	_, err := s.Load(ctx, "p/t/5")
+	require.NoError(t, err)
+	kv := func(k, v string) stream.KV { return stream.KV{Key: []byte(k), Value: []byte(v)} }
+	save := func(offset int64, parts ...stream.DeltaPart) {
+		t.Helper()
+		require.NoError(t, s.Save(ctx, "p/t/5", &stream.Checkpoint{Offset: offset, Delta: &stream.StateDelta{Meta: []byte{3}, Parts: parts}}))
+	}
+	save(1, stream.DeltaPart{Full: true, Puts: []stream.KV{kv("a", "1")}}, stream.DeltaPart{Full: true})
+	save(2, stream.DeltaPart{Dels: [][]byte{[]byte("a")}}, stream.DeltaPart{}) // folded: part 0 emptied
+	got, err := s.Load(ctx, "p/t/5")                                           // takes the next epoch: s stays the owner
+	require.NoError(t, err)
+	require.Len(t, got.Delta.Parts, 2)
+	require.Empty(t, got.Delta.Parts[0].Puts)
+	require.Empty(t, got.Delta.Parts[1].Puts)
+	save(3, stream.DeltaPart{Puts: []stream.KV{kv("b", "2")}}, stream.DeltaPart{Full: true, Puts: []stream.KV{kv("c", "3")}})
+	save(4, stream.DeltaPart{Puts: []stream.KV{kv("d", "4")}}, stream.DeltaPart{})
+	var hashes []string
+	require.NoError(t, scanKeys(ctx, rdb, prefix+"{p/t/5}:1:*", func(k string) { hashes = append(hashes, k) }))
+	require.Len(t, hashes, 1)
+	require.NoError(t, rdb.Del(ctx, hashes[0]).Err())
+	_, err = NewRedis(rdb, prefix).Load(ctx, "p/t/5")
+	require.ErrorContains(t, err, hashes[0])
 }
