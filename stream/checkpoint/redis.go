@@ -501,16 +501,20 @@ func (r *Redis) compact(ctx context.Context, key string, h *head, epoch int64, h
 func (r *Redis) fold(ctx context.Context, key string, h *head, epoch int64) error {
 	epochKey := r.epochKey(key)
 	for i, p := range h.parts {
-		net := map[string][]byte{} // the last change of each entry; nil: removed
+		type change struct {
+			v   []byte
+			del bool
+		}
+		net := map[string]change{} // the last change of each entry
 		for _, sg := range h.segs {
 			if sg.id < p.first {
 				continue
 			}
 			for _, k := range sg.parts[i].Dels {
-				net[string(k)] = nil
+				net[string(k)] = change{del: true}
 			}
 			for _, kv := range sg.parts[i].Puts {
-				net[string(kv.Key)] = kv.Value
+				net[string(kv.Key)] = change{v: kv.Value} // an empty value is a value
 			}
 		}
 		if len(net) == 0 {
@@ -523,11 +527,11 @@ func (r *Redis) fold(ctx context.Context, key string, h *head, epoch int64) erro
 			dels, puts = dels[:0], puts[:0]
 			return r.fenced(key, epoch, foldScript.Run(ctx, r.rdb, []string{epochKey, name}, args...).Err())
 		}
-		for k, v := range net {
-			if v == nil {
+		for k, c := range net {
+			if c.del {
 				dels = append(dels, k)
 			} else {
-				puts = append(puts, k, v)
+				puts = append(puts, k, c.v)
 			}
 			if len(dels)+len(puts) >= foldChunk {
 				if err := flush(); err != nil {

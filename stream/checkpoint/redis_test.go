@@ -220,3 +220,22 @@ func TestRedisStoreLoadFailsOnAMissingHash(t *testing.T) {
 	_, err = NewRedis(rdb, prefix).Load(ctx, "p/t/5")
 	require.ErrorContains(t, err, hashes[0])
 }
+
+// An entry put with an empty (nil) value is an entry: folding the segment
+// into the hash keeps it rather than taking it for a removal.
+func TestRedisStoreFoldKeepsEmptyValues(t *testing.T) {
+	rdb, prefix := testredis.Client(t, 5)
+	ctx := context.Background()
+	s := NewRedis(rdb, prefix)
+	s.CompactAfter = 1
+	_, err := s.Load(ctx, "p/t/6")
+	require.NoError(t, err)
+	var p stream.DeltaPart
+	p.Put([]byte("a"), nil)
+	require.NoError(t, s.Save(ctx, "p/t/6", &stream.Checkpoint{Offset: 1, Delta: &stream.StateDelta{Meta: []byte{3}, Parts: []stream.DeltaPart{{Full: true}}}}))
+	require.NoError(t, s.Save(ctx, "p/t/6", &stream.Checkpoint{Offset: 2, Delta: &stream.StateDelta{Meta: []byte{3}, Parts: []stream.DeltaPart{p}}}))
+	got, err := s.Load(ctx, "p/t/6")
+	require.NoError(t, err)
+	require.Len(t, got.Delta.Parts[0].Puts, 1)
+	require.Equal(t, "a", string(got.Delta.Parts[0].Puts[0].Key))
+}
