@@ -204,5 +204,17 @@ func TestOriginReplayAfterTwoCrashes(t *testing.T) {
 		if n := rdb.XLen(ctx, px+"q:ads").Val(); n != 100 {
 			t.Fatalf("%d entries, want the 100 outputs once each", n)
 		}
+		// The replay took the crashed consumers' markers over: what is
+		// held is C's generation, the 70 outputs since its checkpoint.
+		var total int64
+		for k, n := range markers(t, rdb, px) {
+			if !strings.HasSuffix(k, ":3:130") {
+				t.Errorf("marker set %s (%d) outlived the replay", k, n)
+			}
+			total += n
+		}
+		if total != 70 {
+			t.Fatalf("%d markers held, want 70", total)
+		}
 	})
 }
