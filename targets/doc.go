@@ -50,12 +50,13 @@
 // The emissions of a checkpointed partition (stream.Event.Origin, which the
 // runner sets when the pipeline checkpoints) need no TTL: a crash replays
 // only what followed the partition's last checkpoint saved. Their markers
-// go into a set per checkpoint generation (MarkerPrefix + Name + ":p:" +
-// the partition's checkpoint key + ":" + the generation), dropped by the
-// first write after a later checkpoint is saved (and by Close, after the
-// runner's final checkpoints): the markers held are those written since
-// the partitions' last checkpoints, however many events were written and
-// however old a replay. Those writes are fenced too: the partition's state
+// go into a set per epoch and checkpoint generation (MarkerPrefix + Name +
+// ":p:" + the partition's checkpoint key + ":" + the epoch + ":" + the
+// generation), dropped by the first write after a later checkpoint is
+// saved (and by Close, after the runner's final checkpoints); the sets of a
+// consumer that crashed are taken over by the replay as it meets their IDs:
+// the markers held are those written since the partitions' last
+// checkpoints, however many events were written and however old a replay. Those writes are fenced too: the partition's state
 // beside the sets (the base key, a hash) holds the highest epoch (stream
 // Origin.Epoch) written with; a call with a lower one, a zombie's, writes
 // nothing and fails with ErrFenced, a PermanentError. One caveat:
