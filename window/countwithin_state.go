@@ -43,11 +43,7 @@ func (c *CountWithin) step(ev *stream.Event, pk *preKey, out *stream.Emitter) {
 		}
 		p = tab.insert(p, a, b)
 	}
-	if tab == c.ints {
-		c.dk.int2(a, b)
-	} else {
-		c.dk.slot(int32(a))
-	}
+	c.dk.dirty(tab, c.ints, a, b)
 	e := tab.at(p)
 	e[fLast] = ev.Time
 	n, head := unmeta(e[fMeta])
@@ -103,15 +99,14 @@ func (c *CountWithin) drop(tab *flatTable, p uint64) {
 	if tab == c.other {
 		c.forget(tab.at(p))
 	} else {
-		e := tab.at(p)
-		c.dk.int2(e[fKeyA], e[fKeyB])
+		c.dk.removed(tab, c.ints, c.keys, tab.at(p))
 	}
 	tab.del(p)
 }
 
 // forget releases the interned key of an entry of the other table.
 func (c *CountWithin) forget(e []int64) {
-	c.dk.freed(entKey, c.keys, int32(e[fKeyA]))
+	c.dk.removed(c.other, c.ints, c.keys, e)
 	c.keys.remove(int32(e[fKeyA]))
 }
 
@@ -137,7 +132,7 @@ func (c *CountWithin) expire(rp int64, all bool) {
 		if tab == c.other {
 			gone = c.forget
 		} else if c.dk != nil {
-			gone = func(e []int64) { c.dk.int2(e[fKeyA], e[fKeyB]) }
+			gone = func(e []int64) { c.dk.removed(c.ints, c.ints, c.keys, e) }
 		}
 		c.stats.Expired += int64(tab.sweep(budget, limit, gone))
 	}
@@ -225,17 +220,43 @@ func (c *CountWithin) Snapshot() ([]byte, error) {
 			e.iv(k.a)
 			e.iv(k.b)
 		}
-		e.iv(k.e[fLast])
-		n, head := unmeta(k.e[fMeta])
-		e.uv(uint64(n))
-		for i := 0; i < n; i++ {
-			e.iv(k.e[fHead+(head+i)%c.stride])
-		}
+		c.encodeKey(e, k.e)
 	}
 	if c.early != nil {
 		c.early.encode(e, c.buf.known)
 	}
 	return e.b, nil
+}
+
+// encodeKey writes a key's state (after its key): its last time and its
+// stored times, oldest first.
+func (c *CountWithin) encodeKey(e *encoder, en []int64) {
+	e.iv(en[fLast])
+	n, head := unmeta(en[fMeta])
+	e.uv(uint64(n))
+	for i := 0; i < n; i++ {
+		e.iv(en[fHead+(head+i)%c.stride])
+	}
+}
+
+// decodeKey reads what encodeKey wrote into a new entry of key (a, b) of
+// tab.
+func (c *CountWithin) decodeKey(d *decoder, tab *flatTable, a, b int64) {
+	last, cnt := d.iv(), d.uv()
+	if d.err != nil {
+		return
+	}
+	p, dup := tab.find(a, b)
+	if dup || cnt > uint64(c.stride) || (cnt == 0 && c.stride > 0) {
+		d.fail("bad key state")
+		return
+	}
+	en := tab.at(tab.insert(p, a, b))
+	en[fLast] = last
+	setLow(en, meta(int(cnt), 0))
+	for j := 0; j < int(cnt); j++ {
+		en[fHead+j] = d.iv()
+	}
 }
 
 // Restore replaces the state with a snapshot taken with the same Count.
@@ -261,21 +282,7 @@ func (c *CountWithin) Restore(data []byte) error {
 		} else {
 			tab, a = n.other, int64(n.keys.readKey(d))
 		}
-		last, cnt := d.iv(), d.uv()
-		if d.err != nil {
-			break
-		}
-		p, dup := tab.find(a, b)
-		if dup || cnt > uint64(n.stride) || (cnt == 0 && n.stride > 0) {
-			d.fail("bad key state")
-			break
-		}
-		en := tab.at(tab.insert(p, a, b))
-		en[fLast] = last
-		setLow(en, meta(int(cnt), 0))
-		for j := 0; j < int(cnt); j++ {
-			en[fHead+j] = d.iv()
-		}
+		n.decodeKey(d, tab, a, b)
 	}
 	n.early = c.newEarly()
 	restoreEarly(d, n.early, c.buf.known, false)

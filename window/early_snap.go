@@ -1,6 +1,7 @@
 package window
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
@@ -140,4 +141,49 @@ func restoreEarly(d *decoder, x *early, known []*stream.Schema, values bool) {
 		}
 	}
 	x.decode(d, known)
+}
+
+// deltaOf adds the keys whose bookkeeping changed to d (every key when
+// d.Full, which starts the tracking).
+func (x *early) deltaOf(d *stream.DeltaPart, sch *deltaSchemas) {
+	put := func(s int32) {
+		e, st := entryEncoder(sch)
+		x.encodeKey(e, st, s)
+		d.Put(slotKey(entEarly, x.keys, s), e.b)
+	}
+	if d.Full || x.dl == nil {
+		x.dl = newKeyDelta()
+		for s := range int32(len(x.ks)) {
+			if x.live(s) {
+				put(s)
+			}
+		}
+		return
+	}
+	for s := range x.dl.slots {
+		if x.live(s) {
+			put(s)
+		}
+	}
+	for _, k := range x.dl.gone {
+		d.Del(k)
+	}
+	clear(x.dl.slots)
+	x.dl.gone = x.dl.gone[:0]
+}
+
+// restoreKey reads a key's entry into x.
+func (x *early) restoreKey(kv stream.KV, byHash map[uint64]*stream.Schema) error {
+	kd := &decoder{b: kv.Key, off: 1}
+	live := x.keys.live
+	s := x.keys.readKey(kd)
+	if err := kd.finish(); err != nil {
+		return err
+	}
+	if x.keys.live == live {
+		return fmt.Errorf("%w: early: a key twice", ErrCorrupt)
+	}
+	d, st := entryDecoder(kv.Value, byHash)
+	x.decodeKey(d, st, s)
+	return d.finish()
 }
