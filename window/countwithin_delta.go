@@ -6,18 +6,7 @@ import "github.com/rulestream/rulestream/stream"
 // the keys and the early bookkeeping changed since the last call, as
 // entries; the watermark as the base.
 func (c *CountWithin) SnapshotDelta(d *stream.DeltaPart) ([]byte, error) {
-	if c.dk == nil || c.dk.reset || earlyFull(c.early) {
-		d.Full = true
-	}
-	if d.Full {
-		c.ds.full()
-	}
-	c.buf.deltaOf(d, &c.ds)
-	c.dk = flatDelta(d, c.dk, c.ints, c.other, c.keys, c.encodeKey)
-	if c.early != nil {
-		c.early.deltaOf(d, &c.ds)
-	}
-	c.ds.flush(d)
+	c.flat().snapshotDelta(d)
 	e := newEncoder(snapCountWith)
 	e.iv(c.clk.wm)
 	e.iv(c.clk.floor)
@@ -40,33 +29,18 @@ func (c *CountWithin) RestoreDelta(base []byte, entries []stream.KV) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	byHash, err := restoredSchemas(entries, c.buf.known)
-	if err != nil {
-		return err
-	}
-	n.buf.dedup.name, n.buf.known = c.cfg.Dedup, c.buf.known
-	if err := n.buf.restoreDelta(entries, byHash); err != nil {
-		return err
-	}
 	n.early = c.newEarly()
-	if _, err := restoreKeyed(entries, byHash, n.early, "count-within", func(kv stream.KV) error {
-		tab, a, b, err := readFlatKey(kv.Key, n.ints, n.other, n.keys)
-		if err != nil {
-			return err
-		}
-		d := &decoder{b: kv.Value}
-		n.decodeKey(d, tab, a, b)
-		return d.finish()
-	}); err != nil {
+	if _, err := n.flat().restoreDelta(entries, c.buf.known, c.cfg.Dedup, "count-within"); err != nil {
 		return err
 	}
-	n.dk = newKeyDelta()
-	if n.early != nil {
-		n.early.dl = newKeyDelta()
-	}
-	n.ds.restored(byHash)
 	n.stats, n.pub, n.shed, n.log = c.stats, c.pub, c.shed, c.log
 	*c = *n
 	c.publish()
 	return nil
+}
+
+// flat hands the incremental checkpoint its structures.
+func (c *CountWithin) flat() flatOp {
+	return flatOp{buf: &c.buf, ds: &c.ds, dk: &c.dk, ints: c.ints, other: c.other, keys: c.keys, early: c.early,
+		encodeKey: c.encodeKey, decodeKey: c.decodeKey}
 }

@@ -122,3 +122,69 @@ func restoreKeyed(entries []stream.KV, byHash map[uint64]*stream.Schema, x *earl
 // earlyFull reports whether the early bookkeeping x needs a Full delta
 // (never taken, or reset).
 func earlyFull(x *early) bool { return x != nil && (x.dl == nil || x.dl.reset) }
+
+// flatOp is what the incremental checkpoint of an operator with a pending
+// buffer, keyed state in two flat tables and, in Early mode, early
+// bookkeeping touches: CountWithin, Sequence, NewValue and DistinctCounter
+// each hand theirs over (their flat method).
+type flatOp struct {
+	buf         *pending
+	ds          *deltaSchemas
+	dk          **keyDelta
+	ints, other *flatTable
+	keys        *keyTable
+	early       *early                                       // nil without Early
+	encodeKey   func(e *encoder, en []int64)                 // a key's state
+	decodeKey   func(d *decoder, tab *flatTable, a, b int64) // into a new entry
+}
+
+// snapshotDelta adds the buffer's, the keys' and the early bookkeeping's
+// changes to d, every entry when d.Full or when a structure was reset (d is
+// then made Full).
+func (f flatOp) snapshotDelta(d *stream.DeltaPart) {
+	if *f.dk == nil || (*f.dk).reset || earlyFull(f.early) {
+		d.Full = true
+	}
+	if d.Full {
+		f.ds.full()
+	}
+	f.buf.deltaOf(d, f.ds)
+	*f.dk = flatDelta(d, *f.dk, f.ints, f.other, f.keys, f.encodeKey)
+	if f.early != nil {
+		f.early.deltaOf(d, f.ds)
+	}
+	f.ds.flush(d)
+}
+
+// restoreDelta fills f, a fresh operator's, from entries: the buffer (its
+// events sharing the schemas known, deduplicated by the field dedup), the
+// keys and the early bookkeeping (op names the operator in errors); the
+// tracking starts. It returns the number of keys.
+func (f flatOp) restoreDelta(entries []stream.KV, known []*stream.Schema, dedup, op string) (int, error) {
+	byHash, err := restoredSchemas(entries, known)
+	if err != nil {
+		return 0, err
+	}
+	f.buf.dedup.name, f.buf.known = dedup, known
+	if err := f.buf.restoreDelta(entries, byHash); err != nil {
+		return 0, err
+	}
+	keys, err := restoreKeyed(entries, byHash, f.early, op, func(kv stream.KV) error {
+		tab, a, b, err := readFlatKey(kv.Key, f.ints, f.other, f.keys)
+		if err != nil {
+			return err
+		}
+		d := &decoder{b: kv.Value}
+		f.decodeKey(d, tab, a, b)
+		return d.finish()
+	})
+	if err != nil {
+		return 0, err
+	}
+	*f.dk = newKeyDelta()
+	if f.early != nil {
+		f.early.dl = newKeyDelta()
+	}
+	f.ds.restored(byHash)
+	return keys, nil
+}

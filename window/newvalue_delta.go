@@ -6,18 +6,7 @@ import "github.com/rulestream/rulestream/stream"
 // the (key, value) pairs and the early bookkeeping changed since the last
 // call, as entries; the watermark as the base.
 func (n *NewValue) SnapshotDelta(d *stream.DeltaPart) ([]byte, error) {
-	if n.dk == nil || n.dk.reset || earlyFull(n.early) {
-		d.Full = true
-	}
-	if d.Full {
-		n.ds.full()
-	}
-	n.buf.deltaOf(d, &n.ds)
-	n.dk = flatDelta(d, n.dk, n.ints, n.other, n.keys, n.encodeKey)
-	if n.early != nil {
-		n.early.deltaOf(d, &n.ds)
-	}
-	n.ds.flush(d)
+	n.flat().snapshotDelta(d)
 	e := newEncoder(snapNewValue)
 	e.iv(n.clk.wm)
 	e.iv(n.clk.floor)
@@ -36,33 +25,18 @@ func (n *NewValue) RestoreDelta(base []byte, entries []stream.KV) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	byHash, err := restoredSchemas(entries, n.buf.known)
-	if err != nil {
-		return err
-	}
-	r.buf.dedup.name, r.buf.known = n.cfg.Dedup, n.buf.known
-	if err := r.buf.restoreDelta(entries, byHash); err != nil {
-		return err
-	}
 	r.early = n.newEarly()
-	if _, err := restoreKeyed(entries, byHash, r.early, "new_value", func(kv stream.KV) error {
-		tab, a, b, err := readFlatKey(kv.Key, r.ints, r.other, r.keys)
-		if err != nil {
-			return err
-		}
-		d := &decoder{b: kv.Value}
-		r.decodeKey(d, tab, a, b)
-		return d.finish()
-	}); err != nil {
+	if _, err := r.flat().restoreDelta(entries, n.buf.known, n.cfg.Dedup, "new_value"); err != nil {
 		return err
 	}
-	r.dk = newKeyDelta()
-	if r.early != nil {
-		r.early.dl = newKeyDelta()
-	}
-	r.ds.restored(byHash)
 	r.stats, r.pub, r.shed = n.stats, n.pub, n.shed
 	*n = *r
 	n.publish()
 	return nil
+}
+
+// flat hands the incremental checkpoint its structures.
+func (n *NewValue) flat() flatOp {
+	return flatOp{buf: &n.buf, ds: &n.ds, dk: &n.dk, ints: n.ints, other: n.other, keys: n.keys, early: n.early,
+		encodeKey: n.encodeKey, decodeKey: n.decodeKey}
 }
