@@ -1,8 +1,6 @@
 package window
 
 import (
-	"cmp"
-	"slices"
 	"strconv"
 
 	"github.com/rulestream/rulestream/stream"
@@ -176,12 +174,6 @@ func (c *CountWithin) current() Stats {
 	return s
 }
 
-type cwKey struct {
-	other bool
-	a, b  int64
-	e     []int64
-}
-
 // Snapshot serialises the watermark, the buffered events and every key's
 // unmatched event times, in a deterministic order; in Early mode, then
 // the early bookkeeping (so that a restored operator neither fires an
@@ -192,36 +184,7 @@ func (c *CountWithin) Snapshot() ([]byte, error) {
 	e.iv(c.clk.floor)
 	e.uv(uint64(c.cfg.Count))
 	c.buf.encode(e)
-	keys := make([]cwKey, 0, c.live())
-	for i, tab := range c.tables() {
-		tab.each(func(en []int64) { keys = append(keys, cwKey{i == 1, en[fKeyA], en[fKeyB], en}) })
-	}
-	slices.SortFunc(keys, func(x, y cwKey) int {
-		if c := cmp.Compare(x.e[fLast], y.e[fLast]); c != 0 {
-			return c
-		}
-		if x.other != y.other {
-			if x.other {
-				return 1
-			}
-			return -1
-		}
-		if x.other {
-			return c.keys.compare(int32(x.a), int32(y.a))
-		}
-		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
-	})
-	e.uv(uint64(len(keys)))
-	for _, k := range keys {
-		if k.other {
-			c.keys.writeKey(e, int32(k.a))
-		} else {
-			e.u8(keyInts)
-			e.iv(k.a)
-			e.iv(k.b)
-		}
-		c.encodeKey(e, k.e)
-	}
+	encodeFlat(e, c.ints, c.other, c.keys, c.encodeKey)
 	if c.early != nil {
 		c.early.encode(e, c.buf.known)
 	}
@@ -273,17 +236,7 @@ func (c *CountWithin) Restore(data []byte) error {
 	}
 	n.buf.dedup.name, n.buf.known = c.cfg.Dedup, c.buf.known
 	n.buf.decode(d)
-	keys := d.count()
-	for i := 0; i < keys && d.err == nil; i++ {
-		tab, a, b := n.ints, int64(0), int64(0)
-		if d.b[min(d.off, len(d.b)-1)] == keyInts {
-			d.u8()
-			a, b = d.iv(), d.iv()
-		} else {
-			tab, a = n.other, int64(n.keys.readKey(d))
-		}
-		n.decodeKey(d, tab, a, b)
-	}
+	decodeFlat(d, d.count(), n.ints, n.other, n.keys, n.decodeKey)
 	n.early = c.newEarly()
 	restoreEarly(d, n.early, c.buf.known, false)
 	if err := d.finish(); err != nil {

@@ -42,15 +42,11 @@ func (k *keyDelta) removed(tab, ints *flatTable, keys *keyTable, en []int64) {
 // the tracking to go on with (a new one when d.Full).
 func flatDelta(d *stream.DeltaPart, dk *keyDelta, ints, other *flatTable, keys *keyTable, val func(e *encoder, en []int64)) *keyDelta {
 	put := func(tab *flatTable, en []int64) {
-		var key []byte
-		if tab == other {
-			key = slotKey(entKey, keys, int32(en[fKeyA]))
-		} else {
-			key = intsKey(entKey, en[fKeyA], en[fKeyB])
-		}
+		k := &encoder{b: []byte{entKey}}
+		writeFlatKey(k, keys, tab == other, en[fKeyA], en[fKeyB])
 		e := &encoder{}
 		val(e, en)
-		d.Put(key, e.b)
+		d.Put(k.b, e.b)
 	}
 	if d.Full {
 		for _, tab := range [2]*flatTable{ints, other} {
@@ -83,12 +79,7 @@ func flatDelta(d *stream.DeltaPart, dk *keyDelta, ints, other *flatTable, keys *
 // of keys (interned).
 func readFlatKey(key []byte, ints, other *flatTable, keys *keyTable) (tab *flatTable, a, b int64, err error) {
 	kd := &decoder{b: key, off: 1}
-	if len(key) > 1 && key[1] == keyInts {
-		kd.u8()
-		tab, a, b = ints, kd.iv(), kd.iv()
-	} else {
-		tab, a = other, int64(keys.readKey(kd))
-	}
+	tab, a, b = readFlatKeyAt(kd, ints, other, keys)
 	return tab, a, b, kd.finish()
 }
 

@@ -1,16 +1,5 @@
 package window
 
-import (
-	"cmp"
-	"slices"
-)
-
-type nvPair struct {
-	other bool
-	a, b  int64
-	e     []int64
-}
-
 // Snapshot serialises the watermark, the buffered events and every pair's
 // last time, in a deterministic order; in Early mode, then the early
 // bookkeeping.
@@ -19,36 +8,7 @@ func (n *NewValue) Snapshot() ([]byte, error) {
 	e.iv(n.clk.wm)
 	e.iv(n.clk.floor)
 	n.buf.encode(e)
-	pairs := make([]nvPair, 0, n.live())
-	for i, tab := range [2]*flatTable{n.ints, n.other} {
-		tab.each(func(en []int64) { pairs = append(pairs, nvPair{i == 1, en[fKeyA], en[fKeyB], en}) })
-	}
-	slices.SortFunc(pairs, func(x, y nvPair) int {
-		if c := cmp.Compare(x.e[fLast], y.e[fLast]); c != 0 {
-			return c
-		}
-		if x.other != y.other {
-			if x.other {
-				return 1
-			}
-			return -1
-		}
-		if x.other {
-			return n.keys.compare(int32(x.a), int32(y.a))
-		}
-		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
-	})
-	e.uv(uint64(len(pairs)))
-	for _, p := range pairs {
-		if p.other {
-			n.keys.writeKey(e, int32(p.a))
-		} else {
-			e.u8(keyInts)
-			e.iv(p.a)
-			e.iv(p.b)
-		}
-		n.encodeKey(e, p.e)
-	}
+	encodeFlat(e, n.ints, n.other, n.keys, n.encodeKey)
 	if n.early != nil {
 		n.early.encode(e, n.buf.known)
 	}
@@ -66,19 +26,7 @@ func (n *NewValue) Restore(data []byte) error {
 	r.clk.wm, r.clk.floor = d.iv(), d.iv()
 	r.buf.dedup.name, r.buf.known = n.cfg.Dedup, n.buf.known
 	r.buf.decode(d)
-	count := d.count()
-	for i := 0; i < count && d.err == nil; i++ {
-		tab, a, b := r.ints, int64(0), int64(0)
-		if d.off < len(d.b) && d.b[d.off] == keyInts {
-			d.u8()
-			a, b = d.iv(), d.iv()
-		} else {
-			tab, a = r.other, int64(r.keys.readKey(d))
-		}
-		if r.decodeKey(d, tab, a, b); d.err != nil {
-			break
-		}
-	}
+	decodeFlat(d, d.count(), r.ints, r.other, r.keys, r.decodeKey)
 	r.early = n.newEarly()
 	restoreEarly(d, r.early, n.buf.known, false)
 	if err := d.finish(); err != nil {

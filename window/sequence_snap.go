@@ -1,17 +1,8 @@
 package window
 
 import (
-	"cmp"
-	"slices"
-
 	"github.com/rulestream/rulestream/stream"
 )
-
-type seqKey struct {
-	other bool
-	a, b  int64
-	e     []int64
-}
 
 // Snapshot serialises the watermark, the buffered events and every key's
 // candidates (each matched event's time and fields), in a deterministic
@@ -23,36 +14,7 @@ func (s *Sequence) Snapshot() ([]byte, error) {
 	e.iv(s.clk.floor)
 	e.uv(uint64(s.steps))
 	s.buf.encode(e)
-	keys := make([]seqKey, 0, s.live())
-	for i, tab := range s.tables() {
-		tab.each(func(en []int64) { keys = append(keys, seqKey{i == 1, en[fKeyA], en[fKeyB], en}) })
-	}
-	slices.SortFunc(keys, func(x, y seqKey) int {
-		if c := cmp.Compare(x.e[fLast], y.e[fLast]); c != 0 {
-			return c
-		}
-		if x.other != y.other {
-			if x.other {
-				return 1
-			}
-			return -1
-		}
-		if x.other {
-			return s.keys.compare(int32(x.a), int32(y.a))
-		}
-		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
-	})
-	e.uv(uint64(len(keys)))
-	for _, k := range keys {
-		if k.other {
-			s.keys.writeKey(e, int32(k.a))
-		} else {
-			e.u8(keyInts)
-			e.iv(k.a)
-			e.iv(k.b)
-		}
-		s.encodeKey(e, k.e)
-	}
+	encodeFlat(e, s.ints, s.other, s.keys, s.encodeKey)
 	if s.early != nil {
 		s.early.encode(e, s.buf.known)
 	}
@@ -104,9 +66,7 @@ func (s *Sequence) Restore(data []byte) error {
 	if keys > n.cfg.MaxKeys {
 		d.fail("more keys than MaxKeys")
 	}
-	for i := 0; i < keys && d.err == nil; i++ {
-		n.restoreKey(d)
-	}
+	decodeFlat(d, keys, n.ints, n.other, n.keys, n.decodeKey)
 	n.early = s.newEarly()
 	restoreEarly(d, n.early, s.buf.known, false)
 	if err := d.finish(); err != nil {
@@ -116,18 +76,6 @@ func (s *Sequence) Restore(data []byte) error {
 	*s = *n
 	s.publish()
 	return nil
-}
-
-// restoreKey reads one key and its candidates.
-func (s *Sequence) restoreKey(d *decoder) {
-	tab, a, b := s.ints, int64(0), int64(0)
-	if d.b[min(d.off, len(d.b)-1)] == keyInts {
-		d.u8()
-		a, b = d.iv(), d.iv()
-	} else {
-		tab, a = s.other, int64(s.keys.readKey(d))
-	}
-	s.decodeKey(d, tab, a, b)
 }
 
 // decodeKey reads what encodeKey wrote into a new entry of key (a, b) of
