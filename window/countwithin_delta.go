@@ -7,10 +7,7 @@ import "github.com/rulestream/rulestream/stream"
 // entries; the watermark as the base.
 func (c *CountWithin) SnapshotDelta(d *stream.DeltaPart) ([]byte, error) {
 	c.flat().snapshotDelta(d)
-	e := newEncoder(snapCountWith)
-	e.iv(c.clk.wm)
-	e.iv(c.clk.floor)
-	e.uv(uint64(c.cfg.Count))
+	e := c.header()
 	return e.b, nil
 }
 
@@ -20,12 +17,7 @@ func (c *CountWithin) RestoreDelta(base []byte, entries []stream.KV) error {
 	if err != nil {
 		return err
 	}
-	n := &CountWithin{cfg: c.cfg, clk: c.clk, kf: newKeyFields(c.cfg.KeyBy), keys: newKeyTable(), stride: c.stride}
-	n.ints, n.other = newFlat(fHead+n.stride), newFlat(fHead+n.stride)
-	n.clk.wm, n.clk.floor = d.iv(), d.iv()
-	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
-		d.fail("snapshot taken with another Count")
-	}
+	n := c.fresh(d)
 	if err := d.finish(); err != nil {
 		return err
 	}

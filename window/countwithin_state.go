@@ -179,10 +179,7 @@ func (c *CountWithin) current() Stats {
 // the early bookkeeping (so that a restored operator neither fires an
 // early result again nor emits its event-time result a second time).
 func (c *CountWithin) Snapshot() ([]byte, error) {
-	e := newEncoder(snapCountWith)
-	e.iv(c.clk.wm)
-	e.iv(c.clk.floor)
-	e.uv(uint64(c.cfg.Count))
+	e := c.header()
 	c.buf.encode(e)
 	encodeFlat(e, c.ints, c.other, c.keys, c.encodeKey)
 	if c.early != nil {
@@ -228,12 +225,7 @@ func (c *CountWithin) Restore(data []byte) error {
 	if err != nil {
 		return err
 	}
-	n := &CountWithin{cfg: c.cfg, clk: c.clk, kf: newKeyFields(c.cfg.KeyBy), keys: newKeyTable(), stride: c.stride}
-	n.ints, n.other = newFlat(fHead+n.stride), newFlat(fHead+n.stride)
-	n.clk.wm, n.clk.floor = d.iv(), d.iv()
-	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
-		d.fail("snapshot taken with another Count")
-	}
+	n := c.fresh(d)
 	n.buf.dedup.name, n.buf.known = c.cfg.Dedup, c.buf.known
 	n.buf.decode(d)
 	decodeFlat(d, d.count(), n.ints, n.other, n.keys, n.decodeKey)
@@ -246,4 +238,26 @@ func (c *CountWithin) Restore(data []byte) error {
 	*c = *n
 	c.publish()
 	return nil
+}
+
+// header starts a snapshot, whole or an incremental checkpoint's base:
+// the watermark and Count.
+func (c *CountWithin) header() *encoder {
+	e := newEncoder(snapCountWith)
+	e.iv(c.clk.wm)
+	e.iv(c.clk.floor)
+	e.uv(uint64(c.cfg.Count))
+	return e
+}
+
+// fresh returns an empty operator of c's configuration holding the
+// header d reads (what header wrote).
+func (c *CountWithin) fresh(d *decoder) *CountWithin {
+	n := &CountWithin{cfg: c.cfg, clk: c.clk, kf: newKeyFields(c.cfg.KeyBy), keys: newKeyTable(), stride: c.stride}
+	n.ints, n.other = newFlat(fHead+n.stride), newFlat(fHead+n.stride)
+	n.clk.wm, n.clk.floor = d.iv(), d.iv()
+	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
+		d.fail("snapshot taken with another Count")
+	}
+	return n
 }

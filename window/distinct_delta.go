@@ -7,10 +7,7 @@ import "github.com/rulestream/rulestream/stream"
 // as entries; the watermark as the base.
 func (c *DistinctCounter) SnapshotDelta(d *stream.DeltaPart) ([]byte, error) {
 	c.flat().snapshotDelta(d)
-	e := newEncoder(snapDistinct)
-	e.iv(c.clk.wm)
-	e.iv(c.clk.floor)
-	e.uv(uint64(c.cfg.Count))
+	e := c.header()
 	return e.b, nil
 }
 
@@ -20,12 +17,7 @@ func (c *DistinctCounter) RestoreDelta(base []byte, entries []stream.KV) error {
 	if err != nil {
 		return err
 	}
-	n := &DistinctCounter{cfg: c.cfg, within: c.within, clk: c.clk, slots: c.slots, log: c.log}
-	n.reset()
-	n.clk.wm, n.clk.floor = d.iv(), d.iv()
-	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
-		d.fail("snapshot taken with another Count")
-	}
+	n := c.fresh(d)
 	if err := d.finish(); err != nil {
 		return err
 	}

@@ -8,10 +8,7 @@ import (
 // values with their times, in a deterministic order; in Early mode, then
 // the early bookkeeping.
 func (c *DistinctCounter) Snapshot() ([]byte, error) {
-	e := newEncoder(snapDistinct)
-	e.iv(c.clk.wm)
-	e.iv(c.clk.floor)
-	e.uv(uint64(c.cfg.Count))
+	e := c.header()
 	c.buf.encode(e)
 	encodeFlat(e, c.ints, c.other, c.keys, c.encodeKey)
 	if c.early != nil {
@@ -26,12 +23,7 @@ func (c *DistinctCounter) Restore(data []byte) error {
 	if err != nil {
 		return err
 	}
-	n := &DistinctCounter{cfg: c.cfg, within: c.within, clk: c.clk, slots: c.slots, log: c.log}
-	n.reset()
-	n.clk.wm, n.clk.floor = d.iv(), d.iv()
-	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
-		d.fail("snapshot taken with another Count")
-	}
+	n := c.fresh(d)
 	n.buf.dedup.name, n.buf.known = c.cfg.Dedup, c.buf.known
 	n.buf.decode(d)
 	decodeFlat(d, d.count(), n.ints, n.other, n.keys, n.decodeKey)
@@ -123,4 +115,26 @@ func (c *DistinctCounter) restoreKey(e []int64, last int64, vals []stream.Value,
 		e[fHead+2*i], e[fHead+2*i+1] = w, times[i]
 	}
 	setLow(e, dcMeta(len(vals), mode))
+}
+
+// header starts a snapshot, whole or an incremental checkpoint's base:
+// the watermark and Count.
+func (c *DistinctCounter) header() *encoder {
+	e := newEncoder(snapDistinct)
+	e.iv(c.clk.wm)
+	e.iv(c.clk.floor)
+	e.uv(uint64(c.cfg.Count))
+	return e
+}
+
+// fresh returns an empty operator of c's configuration holding the
+// header d reads (what header wrote).
+func (c *DistinctCounter) fresh(d *decoder) *DistinctCounter {
+	n := &DistinctCounter{cfg: c.cfg, within: c.within, clk: c.clk, slots: c.slots, log: c.log}
+	n.reset()
+	n.clk.wm, n.clk.floor = d.iv(), d.iv()
+	if cnt := d.uv(); d.err == nil && cnt != uint64(c.cfg.Count) {
+		d.fail("snapshot taken with another Count")
+	}
+	return n
 }

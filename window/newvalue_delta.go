@@ -7,9 +7,7 @@ import "github.com/rulestream/rulestream/stream"
 // call, as entries; the watermark as the base.
 func (n *NewValue) SnapshotDelta(d *stream.DeltaPart) ([]byte, error) {
 	n.flat().snapshotDelta(d)
-	e := newEncoder(snapNewValue)
-	e.iv(n.clk.wm)
-	e.iv(n.clk.floor)
+	e := n.header()
 	return e.b, nil
 }
 
@@ -19,9 +17,7 @@ func (n *NewValue) RestoreDelta(base []byte, entries []stream.KV) error {
 	if err != nil {
 		return err
 	}
-	r := &NewValue{cfg: n.cfg, clk: n.clk, kf: newKeyFields(n.kf.names), key: newKeyFields(n.cfg.KeyBy), keys: newKeyTable(),
-		ints: newFlat(fHead), other: newFlat(fHead), log: n.log}
-	r.clk.wm, r.clk.floor = d.iv(), d.iv()
+	r := n.fresh(d)
 	if err := d.finish(); err != nil {
 		return err
 	}

@@ -4,9 +4,7 @@ package window
 // last time, in a deterministic order; in Early mode, then the early
 // bookkeeping.
 func (n *NewValue) Snapshot() ([]byte, error) {
-	e := newEncoder(snapNewValue)
-	e.iv(n.clk.wm)
-	e.iv(n.clk.floor)
+	e := n.header()
 	n.buf.encode(e)
 	encodeFlat(e, n.ints, n.other, n.keys, n.encodeKey)
 	if n.early != nil {
@@ -21,9 +19,7 @@ func (n *NewValue) Restore(data []byte) error {
 	if err != nil {
 		return err
 	}
-	r := &NewValue{cfg: n.cfg, clk: n.clk, kf: newKeyFields(n.kf.names), key: newKeyFields(n.cfg.KeyBy), keys: newKeyTable(),
-		ints: newFlat(fHead), other: newFlat(fHead), log: n.log}
-	r.clk.wm, r.clk.floor = d.iv(), d.iv()
+	r := n.fresh(d)
 	r.buf.dedup.name, r.buf.known = n.cfg.Dedup, n.buf.known
 	r.buf.decode(d)
 	decodeFlat(d, d.count(), r.ints, r.other, r.keys, r.decodeKey)
@@ -54,4 +50,22 @@ func (n *NewValue) decodeKey(d *decoder, tab *flatTable, a, b int64) {
 		return
 	}
 	tab.at(tab.insert(p, a, b))[fLast] = last
+}
+
+// header starts a snapshot, whole or an incremental checkpoint's base:
+// the watermark.
+func (n *NewValue) header() *encoder {
+	e := newEncoder(snapNewValue)
+	e.iv(n.clk.wm)
+	e.iv(n.clk.floor)
+	return e
+}
+
+// fresh returns an empty operator of n's configuration holding the
+// header d reads (what header wrote).
+func (n *NewValue) fresh(d *decoder) *NewValue {
+	r := &NewValue{cfg: n.cfg, clk: n.clk, kf: newKeyFields(n.kf.names), key: newKeyFields(n.cfg.KeyBy), keys: newKeyTable(),
+		ints: newFlat(fHead), other: newFlat(fHead), log: n.log}
+	r.clk.wm, r.clk.floor = d.iv(), d.iv()
+	return r
 }

@@ -11,10 +11,7 @@ import (
 // call, as entries; the watermark as the base.
 func (s *Sequence) SnapshotDelta(d *stream.DeltaPart) ([]byte, error) {
 	s.flat().snapshotDelta(d)
-	e := newEncoder(snapSequence)
-	e.iv(s.clk.wm)
-	e.iv(s.clk.floor)
-	e.uv(uint64(s.steps))
+	e := s.header()
 	return e.b, nil
 }
 
@@ -24,12 +21,7 @@ func (s *Sequence) RestoreDelta(base []byte, entries []stream.KV) error {
 	if err != nil {
 		return err
 	}
-	n := &Sequence{cfg: s.cfg, clk: s.clk, log: s.log}
-	n.init()
-	n.clk.wm, n.clk.floor = d.iv(), d.iv()
-	if steps := d.uv(); d.err == nil && steps != uint64(n.steps) {
-		d.fail("snapshot taken with another number of steps")
-	}
+	n := s.fresh(d)
 	if err := d.finish(); err != nil {
 		return err
 	}

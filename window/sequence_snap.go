@@ -9,10 +9,7 @@ import (
 // order: keys by newest start, then key; in Early mode, then the early
 // bookkeeping.
 func (s *Sequence) Snapshot() ([]byte, error) {
-	e := newEncoder(snapSequence)
-	e.iv(s.clk.wm)
-	e.iv(s.clk.floor)
-	e.uv(uint64(s.steps))
+	e := s.header()
 	s.buf.encode(e)
 	encodeFlat(e, s.ints, s.other, s.keys, s.encodeKey)
 	if s.early != nil {
@@ -54,12 +51,7 @@ func (s *Sequence) Restore(data []byte) error {
 	if err != nil {
 		return err
 	}
-	n := &Sequence{cfg: s.cfg, clk: s.clk, log: s.log}
-	n.init()
-	n.clk.wm, n.clk.floor = d.iv(), d.iv()
-	if steps := d.uv(); d.err == nil && steps != uint64(n.steps) {
-		d.fail("snapshot taken with another number of steps")
-	}
+	n := s.fresh(d)
 	n.buf.dedup.name, n.buf.known = s.cfg.Dedup, s.buf.known
 	n.buf.decode(d)
 	keys := d.count()
@@ -118,4 +110,26 @@ func (s *Sequence) decodeKey(d *decoder, tab *flatTable, a, b int64) {
 		return
 	}
 	s.store(tab, tab.insert(p, a, b), false, runs)
+}
+
+// header starts a snapshot, whole or an incremental checkpoint's base:
+// the watermark and the number of steps.
+func (s *Sequence) header() *encoder {
+	e := newEncoder(snapSequence)
+	e.iv(s.clk.wm)
+	e.iv(s.clk.floor)
+	e.uv(uint64(s.steps))
+	return e
+}
+
+// fresh returns an empty operator of s's configuration holding the
+// header d reads (what header wrote).
+func (s *Sequence) fresh(d *decoder) *Sequence {
+	n := &Sequence{cfg: s.cfg, clk: s.clk, log: s.log}
+	n.init()
+	n.clk.wm, n.clk.floor = d.iv(), d.iv()
+	if steps := d.uv(); d.err == nil && steps != uint64(n.steps) {
+		d.fail("snapshot taken with another number of steps")
+	}
+	return n
 }
