@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/rulestream/rulestream/bench/internal/adjob"
 )
 
 // buildRunner builds cmd/rulestream (beside this source) into dir.
@@ -27,41 +29,6 @@ func buildRunner(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// adJobYAML is the ad job as a user writes it: the plays, the customer
-// lookup, upgrade_ad without cooldown, queue:ads.
-const adJobYAML = `name: adjob
-version: adjob-1
-input:
-  path: %s
-  columns: [event_id, customer_id, track_id, datetime, ismobile, listening_zip_code]
-  fields:
-    event_id: int
-    customer_id: int
-    track_id: int
-    datetime: time
-    ismobile: bool
-    listening_zip_code: string
-  time: datetime
-  id: event_id
-  key: customer_id
-lateness: %s
-lookups:
-  - name: customer
-    key: customer:{customer_id}
-    fields: {id: int, name: string, gender: int, address: string, zip: string, sign_date: string, status: int, level: int,
-             campaign: int, linked_with_apps: int, pred_event: int, age_band: string, ad_features: string}
-rules:
-  - name: upgrade_ad
-    description: a play by an active customer below Gold
-    when: customer.level < 2 && customer.status == 1
-    target: ads
-targets:
-  - name: ads
-    type: stream
-    key: queue:ads
-    fields: [customer_id, track_id, event_id]
-`
-
 var (
 	summaryAds  = regexp.MustCompile(`(?m)^written: .*\bads=(\d+)`)
 	summaryIn   = regexp.MustCompile(`(?m)^events: (\d+) in`)
@@ -74,7 +41,7 @@ var (
 // wall time and its peak memory.
 func runRunner(ctx context.Context, o *options, bin, dir, plays, prefix string, extra []string, out io.Writer) (peerResult, error) {
 	job := filepath.Join(dir, "adjob.yaml")
-	if err := os.WriteFile(job, []byte(fmt.Sprintf(adJobYAML, plays, o.lateness)), 0o644); err != nil {
+	if err := os.WriteFile(job, []byte(adjob.YAML(plays, o.lateness.String(), "")), 0o644); err != nil {
 		return peerResult{}, err
 	}
 	args := append([]string{"-job", job, "-once", "-redis", o.redis, "-prefix", prefix, "-quiet", "-progress", "off"}, extra...)

@@ -32,43 +32,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rulestream/rulestream/bench/internal/adjob"
 	"github.com/rulestream/rulestream/examples/musicstream/gen"
 	"github.com/rulestream/rulestream/stream/checkpoint"
 )
-
-const jobYAML = `name: adjob
-version: adjob-1
-input:
-  path: %s
-  columns: [event_id, customer_id, track_id, datetime, ismobile, listening_zip_code]
-  fields:
-    event_id: int
-    customer_id: int
-    track_id: int
-    datetime: time
-    ismobile: bool
-    listening_zip_code: string
-  time: datetime
-  id: event_id
-  key: customer_id
-lateness: 5m
-lookups:
-  - name: customer
-    key: customer:{customer_id}
-    fields: {id: int, name: string, gender: int, address: string, zip: string, sign_date: string, status: int, level: int,
-             campaign: int, linked_with_apps: int}
-    load: {file: %s, key: "customer:{id}"}
-rules:
-  - name: upgrade_ad
-    description: a play by an active customer below Gold
-    when: customer.level < 2 && customer.status == 1
-    target: ads
-targets:
-  - name: ads
-    type: stream
-    key: queue:ads
-    fields: [customer_id, track_id, event_id]
-`
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -112,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	job := filepath.Join(dir, "adjob.yaml")
-	if err := os.WriteFile(job, []byte(fmt.Sprintf(jobYAML, plays, customers)), 0o644); err != nil {
+	if err := os.WriteFile(job, []byte(adjob.YAML(plays, "5m", customers)), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "generated %d plays in %.1fs\n", len(d.Plays), time.Since(start).Seconds())
