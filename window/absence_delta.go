@@ -99,12 +99,8 @@ func (a *Absence) RestoreDelta(base []byte, entries []stream.KV) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	byHash, err := restoredSchemas(entries, a.buf.known)
+	byHash, err := n.buf.restoreDelta(entries, a.buf.known, a.cfg.Dedup)
 	if err != nil {
-		return err
-	}
-	n.buf.dedup.name, n.buf.known = a.cfg.Dedup, a.buf.known
-	if err := n.buf.restoreDelta(entries, byHash); err != nil {
 		return err
 	}
 	type start struct {

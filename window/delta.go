@@ -164,8 +164,15 @@ func (p *pending) deltaOf(d *stream.DeltaPart, s *deltaSchemas) {
 	p.dl.saved, p.dl.gone = p.dl.next, p.dl.gone[:0]
 }
 
-// restoreDelta replaces the buffer with the 'b' entries, in arrival order.
-func (p *pending) restoreDelta(entries []stream.KV, byHash map[uint64]*stream.Schema) error {
+// restoreDelta replaces the buffer with the 'b' entries, in arrival order,
+// their events sharing the schemas known (and deduplicated by the field
+// dedup); it returns the delta's schemas, by hash.
+func (p *pending) restoreDelta(entries []stream.KV, known []*stream.Schema, dedup string) (map[uint64]*stream.Schema, error) {
+	byHash, err := restoredSchemas(entries, known)
+	if err != nil {
+		return nil, err
+	}
+	p.dedup.name, p.known = dedup, known
 	type buffered struct {
 		n uint64
 		v []byte
@@ -183,14 +190,14 @@ func (p *pending) restoreDelta(entries []stream.KV, byHash map[uint64]*stream.Sc
 		d, st := entryDecoder(b.v, byHash)
 		ev := d.event(st)
 		if err := d.finish(); err != nil {
-			return err
+			return nil, err
 		}
 		p.add(&ev)
 		dl.seqs = append(dl.seqs, b.n)
 		dl.next = b.n + 1
 	}
 	dl.saved, p.dl = dl.next, dl
-	return nil
+	return byHash, nil
 }
 
 // keyDelta tracks the keys of a keyed structure whose state changed: by

@@ -152,12 +152,8 @@ func (f flatOp) snapshotDelta(d *stream.DeltaPart) {
 // keys and the early bookkeeping (op names the operator in errors); the
 // tracking starts. It returns the number of keys.
 func (f flatOp) restoreDelta(entries []stream.KV, known []*stream.Schema, dedup, op string) (int, error) {
-	byHash, err := restoredSchemas(entries, known)
+	byHash, err := f.buf.restoreDelta(entries, known, dedup)
 	if err != nil {
-		return 0, err
-	}
-	f.buf.dedup.name, f.buf.known = dedup, known
-	if err := f.buf.restoreDelta(entries, byHash); err != nil {
 		return 0, err
 	}
 	keys, err := restoreKeyed(entries, byHash, f.early, op, func(kv stream.KV) error {

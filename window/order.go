@@ -206,13 +206,9 @@ func (o *Order) RestoreDelta(base []byte, entries []stream.KV) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	byHash, err := restoredSchemas(entries, o.buf.known)
-	if err != nil {
-		return err
-	}
 	var buf pending
-	buf.dedup.name, buf.known = o.cfg.Dedup, o.buf.known
-	if err := buf.restoreDelta(entries, byHash); err != nil {
+	byHash, err := buf.restoreDelta(entries, o.buf.known, o.cfg.Dedup)
+	if err != nil {
 		return err
 	}
 	o.clk.wm, o.clk.floor, o.buf = wm, floor, buf
