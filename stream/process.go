@@ -437,7 +437,7 @@ func (r *runner) finish(ctx context.Context, out chan<- *outMsg, allDone bool) e
 				return err
 			}
 		}
-		if r.cfg.Checkpoints != nil && r.err == nil {
+		if r.cfg.Checkpoints != nil && r.firstErr() == nil {
 			return r.checkpoint(t, msg, now, nil)
 		}
 		return nil

@@ -93,12 +93,13 @@ type runner struct {
 	// unread counts the batches with events a reader took from its source
 	// that processing has not taken in yet: while some wait, the input is
 	// not quiet (Config.IdleAdvance), however long processing took.
-	unread  atomic.Int64
-	free    chan *outMsg
-	done    chan struct{} // closed when processing ended
-	errOnce sync.Once
-	err     error
-	fail    context.CancelFunc
+	unread atomic.Int64
+	free   chan *outMsg
+	done   chan struct{} // closed when processing ended
+	// err holds the first error of the run (setErr); processing reads it
+	// while the writer and the saver may set it.
+	err  atomic.Pointer[error]
+	fail context.CancelFunc
 
 	env Env // what operators are started with
 
@@ -122,10 +123,17 @@ func (r *runner) setErr(err error) {
 	if err == nil {
 		return
 	}
-	r.errOnce.Do(func() {
-		r.err = err
+	if r.err.CompareAndSwap(nil, &err) {
 		r.fail()
-	})
+	}
+}
+
+// firstErr returns the run's first error (setErr), if any.
+func (r *runner) firstErr() error {
+	if e := r.err.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // Run runs the pipeline until every source ends (then it fires everything
@@ -256,10 +264,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if ctx.Err() != nil && (cut || closeErr != nil) {
 		// The errors the cut caused stand for what it interrupted.
 		return &ShutdownError{Timeout: cfg.ShutdownTimeout, TimedOut: cut, Unwritten: r.unwritten.Load(),
-			Err: errors.Join(r.err, closeErr)}
+			Err: errors.Join(r.firstErr(), closeErr)}
 	}
-	if r.err != nil {
-		return r.err
+	if err := r.firstErr(); err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
