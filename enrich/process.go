@@ -174,3 +174,7 @@ func (l *Lookup) resolve(ctx context.Context, now int64) error {
 	}
 	return nil
 }
+
+// EmitsInArrivalOrder says that a lookup emits each event, joined, in the
+// order it took them (stream.ArrivalOrdered).
+func (l *Lookup) EmitsInArrivalOrder() bool { return true }

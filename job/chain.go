@@ -143,3 +143,15 @@ func (c *chain) Release() {
 		}
 	}
 }
+
+// EmitsInArrivalOrder says whether every stage emits in arrival order
+// (stream.ArrivalOrdered): then so does the chain, each stage taking the
+// batch in the order the one before emitted it.
+func (c *chain) EmitsInArrivalOrder() bool {
+	for _, op := range c.ops {
+		if a, ok := op.(stream.ArrivalOrdered); !ok || !a.EmitsInArrivalOrder() {
+			return false
+		}
+	}
+	return true
+}

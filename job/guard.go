@@ -90,3 +90,7 @@ func (g *guard) missing(ev *stream.Event) string {
 }
 
 func (g *guard) Advance(context.Context, int64, *stream.Emitter) error { return nil }
+
+// EmitsInArrivalOrder says that the guard passes the events it keeps as it
+// takes them (stream.ArrivalOrdered).
+func (g *guard) EmitsInArrivalOrder() bool { return true }

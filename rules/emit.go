@@ -138,6 +138,7 @@ func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key strin
 		ID:      en.emissionID(c.Name, key, ev),
 		Rule:    c.Name,
 		Arrived: ev.Arrived,
+		Seq:     ev.Seq,
 	}, nil
 }
 

@@ -315,3 +315,9 @@ func (en *Engine) Advance(_ context.Context, watermark int64, _ *stream.Emitter)
 	en.coolSize.Store(int64(en.cool.len()))
 	return nil
 }
+
+// EmitsInArrivalOrder says that the engine emits each firing while it
+// takes the event that fired it, with the event's Seq, and nothing on the
+// watermark (stream.ArrivalOrdered). Rules in event-time order see their
+// events through an ordering stage before it, which does not say so.
+func (en *Engine) EmitsInArrivalOrder() bool { return true }

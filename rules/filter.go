@@ -217,3 +217,7 @@ func (f *Filter) Joins() []string {
 	}
 	return out
 }
+
+// EmitsInArrivalOrder says that a filter passes the events it keeps as it
+// takes them (stream.ArrivalOrdered).
+func (f *Filter) EmitsInArrivalOrder() bool { return true }

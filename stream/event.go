@@ -85,9 +85,19 @@ type Event struct {
 	// arrival of the event that completed them. Zero: unknown.
 	Arrived int64
 	// Origin is the checkpointed partition that emitted the event, set by
-	// the runner on what a partitioned pipeline with Checkpoints emits (nil
-	// otherwise): an exactly-once sink scopes its bookkeeping to it.
+	// the runner on what a partitioned pipeline with Checkpoints emits, and
+	// on what the single task of a checkpointed file emits (nil otherwise):
+	// an exactly-once sink scopes its bookkeeping to it.
 	Origin *Origin
+	// Seq, when not zero, is the position of the input the event was
+	// emitted for in its Origin's input order: a Kafka offset plus one, or
+	// a file's line counted across its restarts. The runner sets it on the
+	// inputs of a checkpointed task whose operators all emit in arrival
+	// order (ArrivalOrdered) and keeps it on what they emit for each
+	// input; a replay from a checkpoint then emits the same outputs with
+	// the same Seq, in the same order, and a sink can skip those at or
+	// below the highest it wrote (see Origin) instead of remembering each.
+	Seq int64
 }
 
 // EventTime returns Time as a time.Time in UTC.

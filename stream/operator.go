@@ -33,6 +33,28 @@ type Snapshotter interface {
 	Restore(data []byte) error
 }
 
+// ArrivalOrdered is implemented by operators that emit in arrival order:
+// every event Process emits is emitted while taking one input, carries that
+// input's Event.Seq, and comes after what the inputs before it emitted;
+// Advance emits nothing. A checkpointed task whose operators all say so
+// numbers its inputs (Event.Seq), so that an exactly-once sink can keep a
+// high-water mark per partition instead of a marker per output. Buffering,
+// windowed or watermark-driven operators must not implement it (or return
+// false): their outputs' timing depends on the batching.
+type ArrivalOrdered interface {
+	EmitsInArrivalOrder() bool
+}
+
+// arrivalOrdered says whether every operator of ops emits in arrival order.
+func arrivalOrdered(ops []Operator) bool {
+	for _, op := range ops {
+		if a, ok := op.(ArrivalOrdered); !ok || !a.EmitsInArrivalOrder() {
+			return false
+		}
+	}
+	return true
+}
+
 // Releaser is implemented by operators that hold something beyond their
 // state, such as a registration in a registry of counters: the runner calls
 // Release when it drops the operator for good, after its partition was

@@ -149,6 +149,9 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 			restored = cp.Offset
 		}
 		t.origin = r.newOrigin(t, restored)
+		if len(t.lanes) == 0 && arrivalOrdered(t.ops) {
+			t.seq = seqOffsets
+		}
 	}
 	r.tasks[pid] = t
 	return t, nil
@@ -284,6 +287,16 @@ func (r *runner) settle(ctx context.Context, m inMsg, t *task, msg *outMsg, now 
 		if ev.Pos.Partition != part {
 			return fmt.Errorf("source %s: a batch mixes partitions %d and %d; checkpointing needs one partition per batch", r.p.sources[m.src].Name(), part, ev.Pos.Partition)
 		}
+	}
+	if o := m.batch.Resume; o != nil && t.seq == seqLines {
+		// The position is the next line's number, counted across the
+		// file's restarts (task.seqOf): a restore finds lineBase again
+		// from it and the lines read the file resumes at.
+		if o.Line < t.lastLine {
+			t.fileRestarted()
+		}
+		t.lastLine = o.Line
+		next = t.lineBase + o.Line + 1
 	}
 	if next > t.nextOffset {
 		t.nextOffset = next

@@ -171,6 +171,7 @@ func (r *runner) restoreSingle(now time.Time) error {
 	delete(r.restores, pid)
 	r.restoreMu.Unlock()
 	if cp == nil {
+		r.singleOrigin(t, nil, nil)
 		return nil
 	}
 	restore := func() error { return restoreTask(t, cp.State) }
@@ -190,6 +191,52 @@ func (r *runner) restoreSingle(now time.Time) error {
 	t.lastWM = t.tracker.Watermark()
 	t.nextOffset = cp.Offset
 	t.restoreOffsets(r.resumed[pid])
+	return r.singleOrigin(t, cp, r.resumed[pid])
+}
+
+// restartGap is how far past a checkpoint's position the lines of a file
+// that did not resume there (replaced or truncated while the job was down)
+// are numbered (Event.Seq): past anything a run could have read since.
+const restartGap = 1 << 40
+
+// singleOrigin gives the single task of a checkpointed file (the only
+// source, not a glob: a glob's files interleave) its Origin, restored from
+// cp (nil: none), and numbers its inputs when its operators emit in
+// arrival order. took is where the file resumed.
+func (r *runner) singleOrigin(t *task, cp *Checkpoint, took []resumePoint) error {
+	if r.cfg.Checkpoints == nil || len(r.p.sources) != 1 {
+		return nil
+	}
+	if _, ok := r.p.sources[0].(*FileSource); !ok {
+		return nil
+	}
+	restored := int64(-1)
+	if cp != nil {
+		restored = cp.Offset
+	}
+	t.origin = r.newOrigin(t, restored)
+	if !arrivalOrdered(t.ops) {
+		return nil
+	}
+	t.seq = seqLines
+	if cp == nil {
+		return nil
+	}
+	// The checkpoint's position is lineBase + lines read + 1 (settle): a
+	// file resumed where it was checkpointed gets its lineBase back, and
+	// numbers the lines a crash makes it read again as before.
+	pts, err := decodeResume(cp.Resume)
+	if err != nil {
+		return err
+	}
+	if len(pts) == 1 && len(took) == 1 && pts[0].off == took[0].off {
+		t.lineBase, t.lastLine = cp.Offset-1-pts[0].off.Line, pts[0].off.Line
+		return nil
+	}
+	t.lineBase = cp.Offset + restartGap
+	if len(took) == 1 {
+		t.lastLine = took[0].off.Line
+	}
 	return nil
 }
 

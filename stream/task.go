@@ -31,6 +31,12 @@ type task struct {
 	deltaBase  bool    // the store holds this task's entries: checkpoint deltas
 	origin     *Origin // stamped on what the task emits; nil without checkpoints
 	dirty      bool
+	// seq numbers the inputs (Event.Seq): seqOffsets by their Kafka offset,
+	// seqLines by their file line plus lineBase, which grows past every
+	// number given when the file restarts (lastLine: the last line seen).
+	seq      seqMode
+	lineBase int64
+	lastLine int64
 
 	// lanes split a partition's events by key across copies of the
 	// operators, run concurrently (Config.Parallelism > 1). A lane is a task
@@ -38,6 +44,34 @@ type task struct {
 	lanes []*task
 	in    []Event // a lane's share of a batch
 	out   outMsg  // a lane's output of a batch
+}
+
+// seqMode is how a task numbers its inputs (Event.Seq).
+type seqMode uint8
+
+const (
+	seqNone    seqMode = iota
+	seqOffsets         // a partition's offsets (Kafka): Pos.Offset + 1
+	seqLines           // a file's lines, counted across its restarts
+)
+
+// seqOf returns ev's Event.Seq in t.
+func (t *task) seqOf(ev *Event) int64 {
+	if t.seq == seqOffsets {
+		return ev.Pos.Offset + 1
+	}
+	if ev.Pos.Offset <= t.lastLine {
+		t.fileRestarted()
+	}
+	t.lastLine = ev.Pos.Offset
+	return t.lineBase + ev.Pos.Offset
+}
+
+// fileRestarted numbers the lines of a file that restarted (replaced or
+// truncated: its line numbers went back) past every number given, and past
+// the checkpointed position (nextOffset), which stays increasing.
+func (t *task) fileRestarted() {
+	t.lineBase = max(t.lineBase+t.lastLine+1, t.nextOffset)
 }
 
 func newTask(pid PartitionID, ops []Operator, tracker *WatermarkTracker) *task {
@@ -59,6 +93,9 @@ func (r *runner) feed(ctx context.Context, t *task, src int, evs []Event, msg *o
 		ev := &evs[i]
 		if r.cfg.ProcessingTime {
 			ev.Time = procTime
+		}
+		if t.seq != seqNone {
+			ev.Seq = t.seqOf(ev)
 		}
 		wm := t.tracker.Watermark()
 		if wm != MinWatermark && ev.Time < wm {

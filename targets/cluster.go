@@ -85,7 +85,7 @@ func (cs *clusterState) base(slot int) string {
 // encodeSlots appends ev to a chunk per slot its writes touch and returns
 // the bytes it added. Every key and value is encoded before any chunk is
 // touched, so an error leaves none changed.
-func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event) (int, error) {
+func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event, key string) (int, error) {
 	cs := s.cluster
 	for i, w := range s.writers {
 		sw := &cs.writers[i]
@@ -99,6 +99,13 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event) (int, error) {
 		sw.vals.buf, sw.vals.n = sw.vals.buf[:0], 0
 		if err := w.encode(&sw.vals, ev); err != nil {
 			return 0, err
+		}
+	}
+	if key != "" {
+		for i := range cs.writers {
+			if err := s.checkSeq(cs.base(cs.writers[i].slot)+"p:"+ev.Origin.Key, key, ev); err != nil {
+				return 0, err
+			}
 		}
 	}
 	size := 0
@@ -115,9 +122,12 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event) (int, error) {
 			}
 		}
 		placed |= mask
-		c := s.slotChunk(slot, s.subScript(sh, mask), ev)
+		c := s.slotChunk(slot, s.subScript(sh, mask, key != ""), ev, key != "")
+		if key != "" {
+			s.seqLast[c.base] = key
+		}
 		at := len(c.p.buf)
-		c.p.str(ev.ID)
+		c.p.str(cmp.Or(key, ev.ID))
 		for j := range cs.writers {
 			if mask&(1<<j) != 0 {
 				sw := &cs.writers[j]
@@ -148,24 +158,30 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event) (int, error) {
 // slotChunk returns the chunk of slot to encode ev into with script sc:
 // the slot's filling chunk, unless it is full, of another script or
 // origin, or holds ev's ID already.
-func (s *RedisSink) slotChunk(slot int, sc *script, ev *stream.Event) *chunk {
+func (s *RedisSink) slotChunk(slot int, sc *script, ev *stream.Event, seq bool) *chunk {
 	cs := s.cluster
 	if c := cs.open[slot]; c != nil {
 		_, dup := c.seen[ev.ID]
-		if c.events < s.cfg.ChunkSize && !c.done && c.script == sc && c.origin == ev.Origin && !dup {
+		if c.events < s.cfg.ChunkSize && !c.done && c.seq == seq && c.script == sc && c.origin == ev.Origin && !dup {
 			return c
 		}
 	}
 	c := s.newChunk(sc)
+	c.seq = seq
 	s.setOrigin(c, ev.Origin, cs.base(slot))
 	c.slot = &slotPart{keys: []string{cmp.Or(c.base, cs.base(slot))}, seen: map[string]struct{}{}}
 	cs.open[slot] = c
 	return c
 }
 
-// subScript returns the cluster script of the writes of sh in mask.
-func (s *RedisSink) subScript(sh *shape, mask uint64) *script {
-	if sc := sh.subs[mask]; sc != nil {
+// subScript returns the cluster script of the writes of sh in mask, of
+// events in input order if seq (seqHead).
+func (s *RedisSink) subScript(sh *shape, mask uint64, seq bool) *script {
+	subs, gen := sh.subs, genScript
+	if seq {
+		subs, gen = sh.seqSubs, genSeqScript
+	}
+	if sc := subs[mask]; sc != nil {
 		return sc
 	}
 	var commands [][]arg
@@ -174,12 +190,7 @@ func (s *RedisSink) subScript(sh *shape, mask uint64) *script {
 			commands = append(commands, c)
 		}
 	}
-	src, sha := genScript(commands, true)
-	sc := s.scripts[sha]
-	if sc == nil {
-		sc = &script{src: src, sha: sha}
-		s.scripts[sha] = sc
-	}
-	sh.subs[mask] = sc
+	sc := s.scriptOf(gen(commands, true))
+	subs[mask] = sc
 	return sc
 }

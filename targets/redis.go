@@ -136,6 +136,9 @@ type chunk struct {
 	// key of its markers' state (see the write script).
 	origin *stream.Origin
 	base   string
+	// seq: the chunk's events are in input order, each with its sequence
+	// key in place of its ID (see seqHead); they carry no marker.
+	seq bool
 }
 
 // count returns the events the chunk counts in Stats and Pending: on a
@@ -154,8 +157,10 @@ type shape struct {
 	schema   *stream.Schema
 	err      error // the schema cannot be written (a payload field missing)
 	script   *script
+	seq      *script            // the script of events in input order (stream.Event.Seq)
 	commands [][]arg            // the layout of each write
 	subs     map[uint64]*script // on a cluster: the script of a subset of the writes
+	seqSubs  map[uint64]*script // on a cluster: the same, of events in input order
 }
 
 // script is a generated write script; schemas with the same layout share it.
@@ -181,6 +186,7 @@ type RedisSink struct {
 	marker   string
 	ttl      string
 	origins  map[string]*stream.Origin // by marker state key: the latest origin written
+	seqLast  map[string]string         // by marker state key: the last sequence key encoded (seqKey)
 	stats    stats
 	inflight *flight // the batch being sent, if any
 	closed   bool
@@ -207,6 +213,7 @@ func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 	}
 	s.marker = cfg.MarkerPrefix + cfg.Name + ":"
 	s.origins = map[string]*stream.Origin{}
+	s.seqLast = map[string]string{}
 	if _, ok := rdb.(*redis.ClusterClient); ok {
 		cs, err := newClusterState(s.writers, cfg)
 		if err != nil {
@@ -253,6 +260,16 @@ func (s *RedisSink) Connect(ctx context.Context) error {
 // about 8000 values.
 const maxArgs = 7900
 
+// scriptOf returns the sink's script of src, whose SHA1 is sha.
+func (s *RedisSink) scriptOf(src, sha string) *script {
+	sc := s.scripts[sha]
+	if sc == nil {
+		sc = &script{src: src, sha: sha}
+		s.scripts[sha] = sc
+	}
+	return sc
+}
+
 // maxShapes bounds the schemas a sink remembers.
 const maxShapes = 1024
 
@@ -263,7 +280,7 @@ func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
 	}
 	sh, ok := s.shapes[sc]
 	if !ok {
-		sh = &shape{schema: sc, subs: map[uint64]*script{}}
+		sh = &shape{schema: sc, subs: map[uint64]*script{}, seqSubs: map[uint64]*script{}}
 		var commands [][]arg
 		for _, w := range s.writers {
 			args, err := w.layout(sc)
@@ -278,11 +295,8 @@ func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
 		}
 		sh.commands = commands
 		if sh.err == nil {
-			src, sha := genScript(commands, false)
-			if sh.script = s.scripts[sha]; sh.script == nil {
-				sh.script = &script{src: src, sha: sha}
-				s.scripts[sha] = sh.script
-			}
+			sh.script = s.scriptOf(genScript(commands, false))
+			sh.seq = s.scriptOf(genSeqScript(commands, false))
 		}
 		if len(s.shapes) >= maxShapes { // schemas made per event: keep the caches bounded
 			clear(s.shapes)

@@ -40,17 +40,31 @@ func (s *RedisSink) Write(ctx context.Context, events []stream.Event) error {
 	if s.closed {
 		return ErrClosed
 	}
-	for i := range events {
-		ev := &events[i]
-		n, err := s.encode(ev)
-		if err != nil {
-			return Permanent(fmt.Errorf("targets: redis sink %s: %w", s.cfg.Name, err))
-		}
-		if s.batch.Add(n) {
-			if err := s.launch(ctx); err != nil {
-				return err
+	for i := 0; i < len(events); {
+		// The outputs of one input in input order (stream.Event.Seq) go in
+		// the order of their sequence keys.
+		j := i + 1
+		if ev := &events[i]; seqOf(ev) > 0 {
+			for j < len(events) && events[j].Origin == ev.Origin && events[j].Seq == ev.Seq {
+				j++
 			}
 		}
+		run := events[i:j]
+		if len(run) > 1 {
+			run = sortedRun(run)
+		}
+		for k := range run {
+			n, err := s.encode(&run[k])
+			if err != nil {
+				return Permanent(fmt.Errorf("targets: redis sink %s: %w", s.cfg.Name, err))
+			}
+			if s.batch.Add(n) {
+				if err := s.launch(ctx); err != nil {
+					return err
+				}
+			}
+		}
+		i = j
 	}
 	if s.batch.Due() {
 		return s.launch(ctx)
@@ -144,17 +158,26 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	if sh.err != nil {
 		return 0, fmt.Errorf("event %s: %w", ev.Describe(), sh.err)
 	}
+	key := seqKey(ev)
 	if s.cluster != nil {
-		return s.encodeSlots(sh, ev)
+		return s.encodeSlots(sh, ev, key)
 	}
-	c := s.filling(sh, ev)
+	c := s.filling(sh, ev, key != "")
+	if key != "" {
+		if err := s.checkSeq(c.base, key, ev); err != nil {
+			return 0, err
+		}
+	}
 	at, n := c.p.mark()
-	c.p.str(ev.ID)
+	c.p.str(cmp.Or(key, ev.ID))
 	for _, w := range s.writers {
 		if err := w.encode(&c.p, ev); err != nil {
 			c.p.rewind(at, n)
 			return 0, err
 		}
+	}
+	if key != "" {
+		s.seqLast[c.base] = key
 	}
 	c.events++
 	c.ids = append(c.ids, ev.ID)
@@ -164,8 +187,9 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	return len(c.p.buf) - at, nil
 }
 
-// filling returns the chunk to encode ev, of shape sh, into.
-func (s *RedisSink) filling(sh *shape, ev *stream.Event) *chunk {
+// filling returns the chunk to encode ev, of shape sh, into; seq: ev goes
+// by its sequence key (seqKey).
+func (s *RedisSink) filling(sh *shape, ev *stream.Event, seq bool) *chunk {
 	// A chunk already applied (in a flush that failed on another chunk) is
 	// never reused: it will not be sent again. An ID the chunk holds
 	// already starts a new one, whose script finds the first one's marker.
@@ -174,13 +198,89 @@ func (s *RedisSink) filling(sh *shape, ev *stream.Event) *chunk {
 	if k := len(s.chunks); k > 0 {
 		c := s.chunks[k-1]
 		_, dup := c.seen[ev.ID]
-		if c.events < s.cfg.ChunkSize && !c.done && c.script == sh.script && c.origin == ev.Origin && !dup {
+		if c.events < s.cfg.ChunkSize && !c.done && c.seq == seq && c.script == sh.scriptFor(seq) && c.origin == ev.Origin && !dup {
 			return c
 		}
 	}
-	c := s.newChunk(sh.script)
+	c := s.newChunk(sh.scriptFor(seq))
+	c.seq = seq
 	s.setOrigin(c, ev.Origin, s.marker)
 	return c
+}
+
+// scriptFor returns the shape's script, of events in input order if seq.
+func (sh *shape) scriptFor(seq bool) *script {
+	if seq {
+		return sh.seq
+	}
+	return sh.script
+}
+
+// seqOf returns the Seq ev is written by (stream.Event.Seq): 0 unless it
+// comes from a checkpointed partition, with an ID, and a Seq the sequence
+// key holds.
+func seqOf(ev *stream.Event) int64 {
+	if ev.Origin == nil || ev.ID == "" || ev.Seq <= 0 || ev.Seq >= 1e16 {
+		return 0
+	}
+	return ev.Seq
+}
+
+// seqKey returns ev's sequence key, "" if it has none (seqOf): its Seq in
+// 16 digits, then in 10 digits the FNV-1a hash of its ID, which orders the
+// outputs of one input whichever the rules that fired, so that a replay
+// that fires a different subset still finds each output's place.
+func seqKey(ev *stream.Event) string {
+	q := seqOf(ev)
+	if q == 0 {
+		return ""
+	}
+	var b [26]byte
+	putDigits(b[:16], uint64(q))
+	putDigits(b[16:], uint64(idHash(ev.ID)))
+	return string(b[:])
+}
+
+// putDigits writes v in decimal into b, zero-padded to its length.
+func putDigits(b []byte, v uint64) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+}
+
+// idHash is the 32-bit FNV-1a hash of id.
+func idHash(id string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// sortedRun returns the outputs of one input (equal Origin and Seq) in the
+// order of their sequence keys: run itself if they are, else a copy.
+func sortedRun(run []stream.Event) []stream.Event {
+	if slices.IsSortedFunc(run, cmpIDHash) {
+		return run
+	}
+	out := slices.Clone(run)
+	slices.SortStableFunc(out, cmpIDHash)
+	return out
+}
+
+func cmpIDHash(a, b stream.Event) int { return cmp.Compare(idHash(a.ID), idHash(b.ID)) }
+
+// checkSeq refuses an event whose sequence key is not above the last one
+// encoded for the same marker state base: the high-water mark would skip
+// it. Operators that say they emit in arrival order (stream.ArrivalOrdered)
+// never cause it; two outputs of one input with IDs of equal hash can.
+func (s *RedisSink) checkSeq(base, key string, ev *stream.Event) error {
+	if last, ok := s.seqLast[base]; ok && key <= last {
+		return fmt.Errorf("event %s: its input order (Seq %d) is not after the last event written for partition %s: it would be skipped as written already", ev.Describe(), ev.Seq, ev.Origin.Key)
+	}
+	return nil
 }
 
 // setOrigin makes c a chunk of origin o, its markers' state under the
@@ -208,7 +308,7 @@ func (s *RedisSink) newChunk(sc *script) *chunk {
 	c.ids = c.ids[:0]
 	clear(c.seen)
 	c.slot = nil
-	c.origin, c.base = nil, ""
+	c.origin, c.base, c.seq = nil, "", false
 	s.chunks = append(s.chunks, c)
 	return c
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rulestream/rulestream/internal/testredis"
 	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rulestream/rulestream/internal/testredis"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rulestream/rulestream/stream"

@@ -101,10 +101,10 @@ local function liveGens(base, E, C)
 end
 `
 
-// scriptHead decodes the chunk and looks its IDs up. The decoder stands in
-// for cmsgpack on servers without it (an embedded Redis such as miniredis);
-// it reads the subset the packer writes (an array32 of strings).
-const scriptHead = `
+// scriptDecode decodes the chunk. The decoder stands in for cmsgpack on
+// servers without it (an embedded Redis such as miniredis); it reads the
+// subset the packer writes (an array32 of strings).
+const scriptDecode = `
 local mp = rawget(_G, 'cmsgpack')
 if mp == nil then
   mp = {unpack = function(s)
@@ -139,7 +139,10 @@ local a = mp.unpack(ARGV[1])
 BASE
 local n = #a / S
 if n ~= math.floor(n) then return redis.error_reply('targets: chunk of ' .. #a .. ' values for a stride of ' .. S) end
-` + liveLua + `
+`
+
+// scriptHead looks a chunk's IDs up in its markers (after scriptDecode).
+const scriptHead = scriptDecode + liveLua + `
 local k0, sets, expire, others = nil, nil, nil, {}
 if ttl > 0 then
   local t = redis.call('TIME')
@@ -215,6 +218,70 @@ mark()
 return written
 `
 
+// The events of a checkpointed partition whose outputs follow its input
+// order (stream.Event.Seq) need no marker at all: a replay from a
+// checkpoint emits them again in the same order with the same Seq. A chunk
+// of such events carries, in place of each ID, its sequence key: the Seq
+// in 16 digits then 10 digits that tell apart the outputs of one input
+// (see seqKey); a sink sends them in increasing order. The base hash holds
+// the highest key written (w) beside the epoch (e): a call skips the
+// events at or below it, writes the others and raises w, in one atomic
+// call. The memory is a field per partition (per slot on a cluster),
+// whatever the events written, and a replay of any age is absorbed.
+//
+// If a command fails, w stays at the last event written and f records the
+// failed key with the caller's epoch: a later call of the same epoch whose
+// first event to write is not that one fails with RSBLOCKED, unapplied (it
+// came in the same pipeline after the failed chunk, which will be sent
+// again first); the failed event, sent again, clears f. A later epoch (a
+// restart replaying from a checkpoint) takes over whatever it emits.
+const seqHead = scriptDecode + `
+local E, keep = tonumber(ARGV[4]), tonumber(ARGV[7])
+local st = redis.call('HMGET', base, 'e', 'w', 'f')
+local cur = tonumber(st[1] or '0')
+if cur > E then return redis.error_reply('FENCED ' .. cur) end
+local hs, hu = -1, -1
+if st[2] then hs, hu = tonumber(string.sub(st[2], 1, 16)), tonumber(string.sub(st[2], 17)) end
+local f, fe = nil, nil
+if st[3] then fe, f = string.match(st[3], '^(%d+):(.*)$') end
+if f and tonumber(fe) < E then f = nil end
+local cleared = st[3] ~= false and f == nil
+local last, written = nil, 0
+local function save(failed)
+  local args = {'e', E}
+  if last then
+    args[#args + 1] = 'w'
+    args[#args + 1] = last
+  end
+  if failed then
+    args[#args + 1] = 'f'
+    args[#args + 1] = E .. ':' .. failed
+  elseif cleared then
+    redis.call('HDEL', base, 'f')
+  end
+  redis.call('HSET', base, unpack(args))
+  redis.call('PEXPIRE', base, keep)
+end
+local r
+for e = 1, n do
+  local i = (e - 1) * S + 1
+  local id = a[i]
+  local xs = tonumber(string.sub(id, 1, 16))
+  if xs > hs or (xs == hs and tonumber(string.sub(id, 17)) > hu) then
+    if f then
+      if id ~= f then return redis.error_reply('RSBLOCKED an earlier write of this partition failed at ' .. f .. ' and is to be sent again first') end
+      f, cleared = nil, true
+    end
+`
+
+const seqTail = `    last = id
+    COUNT
+  end
+end
+save(nil)
+return written
+`
+
 // maxInlineArgs is the most arguments a generated call passes inline.
 const maxInlineArgs = 60
 
@@ -238,6 +305,16 @@ const (
 // in order after the event's ID, and its SHA1; cluster selects the calling
 // convention of a cluster.
 func genScript(commands [][]arg, cluster bool) (src, sha string) {
+	return genScriptOf(commands, cluster, false)
+}
+
+// genSeqScript returns the write script for commands of events in input
+// order (seqHead) and its SHA1.
+func genSeqScript(commands [][]arg, cluster bool) (src, sha string) {
+	return genScriptOf(commands, cluster, true)
+}
+
+func genScriptOf(commands [][]arg, cluster, seq bool) (src, sha string) {
 	var b strings.Builder
 	stride := 1
 	for _, c := range commands {
@@ -253,7 +330,11 @@ func genScript(commands [][]arg, cluster bool) (src, sha string) {
 	if cluster {
 		base, count = baseCluster, countCluster
 	}
-	b.WriteString(strings.Replace(scriptHead, "BASE", base, 1))
+	head, tail, onErr := scriptHead, scriptTail, "mark()"
+	if seq {
+		head, tail, onErr = seqHead, seqTail, "save(id)"
+	}
+	b.WriteString(strings.Replace(head, "BASE", base, 1))
 	v := 0
 	for k, c := range commands {
 		// A call's arguments take a register each: past Lua's limit (about
@@ -284,12 +365,12 @@ func genScript(commands [][]arg, cluster bool) (src, sha string) {
 		if wide {
 			b.WriteString("})")
 		}
-		b.WriteString(")\n    if type(r) == 'table' and r.err then\n      mark()\n")
+		b.WriteString(")\n    if type(r) == 'table' and r.err then\n      " + onErr + "\n")
 		b.WriteString("      return redis.error_reply('RSWRITE event ' .. (e - 1) .. ' command ")
 		b.WriteString(strconv.Itoa(k + 1))
 		b.WriteString(": ' .. r.err)\n    end\n")
 	}
-	b.WriteString(strings.Replace(scriptTail, "COUNT", count, 1))
+	b.WriteString(strings.Replace(tail, "COUNT", count, 1))
 	src = b.String()
 	h := sha1.Sum([]byte(src))
 	return src, hex.EncodeToString(h[:])

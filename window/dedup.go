@@ -195,3 +195,7 @@ func (d *Dedup) RestoreDelta(base []byte, entries []stream.KV) error {
 	d.publish()
 	return nil
 }
+
+// EmitsInArrivalOrder says that Dedup passes each first delivery on as it
+// takes it (stream.ArrivalOrdered).
+func (d *Dedup) EmitsInArrivalOrder() bool { return true }

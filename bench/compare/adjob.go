@@ -12,6 +12,7 @@ import (
 	"github.com/rulestream/rulestream/examples/musicstream/music"
 	"github.com/rulestream/rulestream/rules"
 	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/stream/checkpoint"
 	"github.com/rulestream/rulestream/targets"
 	"github.com/rulestream/rulestream/window"
 )
@@ -30,7 +31,7 @@ rules:
 // writing XADD <prefix>queue:ads customer_id track_id event_id.
 // With discard, the emissions go to stream.Discard instead (to measure the
 // pipeline without its Redis writes).
-func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string, batch int, lateness time.Duration, discard bool) (libResult, error) {
+func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string, batch int, lateness time.Duration, discard, checkpointed bool) (libResult, error) {
 	env, err := rules.NewEnv(rules.EnvConfig{EventSchema: gen.PlaySchema, Joins: []rules.Join{{Name: "customer", Schema: gen.CustomerSchema}},
 		Targets: []string{"ads"}})
 	if err != nil {
@@ -61,7 +62,11 @@ func runLibraryAdJob(ctx context.Context, rdb *redis.Client, prefix, path string
 	if err != nil {
 		return libResult{}, err
 	}
-	p := stream.New("adjob", stream.Config{OutOfOrderness: lateness})
+	cfg := stream.Config{OutOfOrderness: lateness}
+	if checkpointed {
+		cfg.Checkpoints = checkpoint.NewRedis(rdb, prefix+"checkpoint:")
+	}
+	p := stream.New("adjob", cfg)
 	var sink stream.Sink = router
 	if discard {
 		sink = stream.Discard

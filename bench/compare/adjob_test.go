@@ -28,7 +28,7 @@ func TestLibraryAdJob(t *testing.T) {
 	if err := prepare(ctx, rdb, in, prefix); err != nil {
 		t.Fatal(err)
 	}
-	res, err := runLibraryAdJob(ctx, rdb, prefix, path, 0, 5*time.Minute, false)
+	res, err := runLibraryAdJob(ctx, rdb, prefix, path, 0, 5*time.Minute, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

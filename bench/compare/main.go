@@ -32,6 +32,7 @@ type options struct {
 	parallelism int
 	disorder    time.Duration
 	lateness    time.Duration
+	checkpoint  bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -54,6 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.parallelism, "parallelism", 1, "lanes of the library's scenario pipeline (stream.Config.Parallelism)")
 	fs.DurationVar(&o.disorder, "disorder", 0, "shuffle the plays' arrival within this much event time (0: event-time order)")
 	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "the lateness (watermark bound) of the ad jobs; cover -disorder")
+	fs.BoolVar(&o.checkpoint, "checkpoint", true, "with -peer: the library's ad job checkpoints its file offset and state in Redis, so that its writes are exactly once across crashes (false: idempotent by TTL markers only)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

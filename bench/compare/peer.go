@@ -136,7 +136,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	cpu := startCPU(ctx, rdb)
 	err = profile(o.cpuprofile, func() error {
 		var err error
-		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, false)
+		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, false, o.checkpoint)
 		return err
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 		lib.events, lib.elapsed.Seconds(), libRate, lib.summary, cpu.seconds(ctx))
 	ok = checkAds(ctx, rdb, libPrefix, "library", want, out) && ok
 	if o.diagnose {
-		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, true)
+		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, true, o.checkpoint)
 		if err != nil {
 			return err
 		}

@@ -84,3 +84,9 @@ func (t *timedOp) Shed(fraction float64) {
 		s.Shed(fraction)
 	}
 }
+
+// EmitsInArrivalOrder forwards the wrapped operator's (stream.ArrivalOrdered).
+func (t *timedOp) EmitsInArrivalOrder() bool {
+	a, ok := t.op.(stream.ArrivalOrdered)
+	return ok && a.EmitsInArrivalOrder()
+}
