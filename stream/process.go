@@ -219,6 +219,9 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 		if err != nil {
 			return err
 		}
+		if o := m.batch.Resume; o != nil && t.seq == seqLines {
+			t.fileMoved(o)
+		}
 		if err := r.feed(ctx, t, m.src, evs[i:j], msg, now); err != nil {
 			return err
 		}

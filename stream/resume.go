@@ -171,8 +171,7 @@ func (r *runner) restoreSingle(now time.Time) error {
 	delete(r.restores, pid)
 	r.restoreMu.Unlock()
 	if cp == nil {
-		r.singleOrigin(t, nil, nil)
-		return nil
+		return r.singleOrigin(t, nil)
 	}
 	restore := func() error { return restoreTask(t, cp.State) }
 	if cp.Delta != nil {
@@ -191,19 +190,19 @@ func (r *runner) restoreSingle(now time.Time) error {
 	t.lastWM = t.tracker.Watermark()
 	t.nextOffset = cp.Offset
 	t.restoreOffsets(r.resumed[pid])
-	return r.singleOrigin(t, cp, r.resumed[pid])
+	return r.singleOrigin(t, cp)
 }
 
-// restartGap is how far past a checkpoint's position the lines of a file
-// that did not resume there (replaced or truncated while the job was down)
-// are numbered (Event.Seq): past anything a run could have read since.
+// restartGap is how far past the lines read the lines of a file that did
+// not go on where it stood are numbered (Event.Seq, fileMoved): past
+// anything a run could read between two checkpoints.
 const restartGap = 1 << 40
 
 // singleOrigin gives the single task of a checkpointed file (the only
 // source, not a glob: a glob's files interleave) its Origin, restored from
 // cp (nil: none), and numbers its inputs when its operators emit in
-// arrival order. took is where the file resumed.
-func (r *runner) singleOrigin(t *task, cp *Checkpoint, took []resumePoint) error {
+// arrival order.
+func (r *runner) singleOrigin(t *task, cp *Checkpoint) error {
 	if r.cfg.Checkpoints == nil || len(r.p.sources) != 1 {
 		return nil
 	}
@@ -224,20 +223,38 @@ func (r *runner) singleOrigin(t *task, cp *Checkpoint, took []resumePoint) error
 	}
 	// The checkpoint's position is lineBase + lines read + 1 (settle): a
 	// file resumed where it was checkpointed gets its lineBase back, and
-	// numbers the lines a crash makes it read again as before.
+	// numbers the lines a crash makes it read again as before (fileMoved
+	// tells if it did not resume there).
 	pts, err := decodeResume(cp.Resume)
 	if err != nil {
 		return err
 	}
-	if len(pts) == 1 && len(took) == 1 && pts[0].off == took[0].off {
-		t.lineBase, t.lastLine = cp.Offset-1-pts[0].off.Line, pts[0].off.Line
-		return nil
+	if len(pts) != 1 {
+		return fmt.Errorf("checkpoint of a file holds %d offsets", len(pts))
 	}
-	t.lineBase = cp.Offset + restartGap
-	if len(took) == 1 {
-		t.lastLine = took[0].off.Line
-	}
+	at := pts[0].off
+	t.lineBase, t.lastLine, t.fileAt, t.resumed = cp.Offset-1-at.Line, at.Line, &at, true
 	return nil
+}
+
+// fileMoved numbers the lines of a file that did not go on from where it
+// stood (o, after a batch, against the last offset known): another file
+// (replaced, rotated) or a shorter one (truncated) is numbered past
+// anything read before it. Right after a restore, past twice as far: the
+// crashed run may have read the old file on, and numbered what it read
+// past the restart once already; a replay then writes the new file's
+// outputs again rather than skip any.
+func (t *task) fileMoved(o *SourceOffset) {
+	if a := t.fileAt; a != nil && (a.Dev != o.Dev || a.Ino != o.Ino || o.Byte < a.Byte) {
+		gap := int64(restartGap)
+		if t.resumed {
+			gap *= 2
+		}
+		t.lineBase = max(t.lineBase+t.lastLine+1, t.nextOffset) + gap
+	}
+	t.resumed = false
+	at := *o
+	t.fileAt = &at
 }
 
 // restoreOffsets starts a task's offsets from those it resumed at: a

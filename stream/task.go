@@ -37,6 +37,8 @@ type task struct {
 	seq      seqMode
 	lineBase int64
 	lastLine int64
+	fileAt   *SourceOffset // where the file stood after the last batch (fileMoved)
+	resumed  bool          // restored, and no batch read since
 
 	// lanes split a partition's events by key across copies of the
 	// operators, run concurrently (Config.Parallelism > 1). A lane is a task
