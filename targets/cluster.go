@@ -128,6 +128,9 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event, key string) (int, e
 		}
 		at := len(c.p.buf)
 		c.p.str(cmp.Or(key, ev.ID))
+		if c.script.withID {
+			c.p.str(ev.ID)
+		}
 		for j := range cs.writers {
 			if mask&(1<<j) != 0 {
 				sw := &cs.writers[j]
@@ -191,6 +194,7 @@ func (s *RedisSink) subScript(sh *shape, mask uint64, seq bool) *script {
 		}
 	}
 	sc := s.scriptOf(gen(commands, true))
+	sc.withID = seq && usesID(commands)
 	subs[mask] = sc
 	return sc
 }

@@ -167,6 +167,7 @@ type shape struct {
 type script struct {
 	src, sha string
 	loaded   bool // SCRIPT LOAD done since the last NOSCRIPT
+	withID   bool // a script of events in input order whose chunk carries each ID after its sequence key
 }
 
 // RedisSink writes events to Redis with idempotent, batched, pipelined
@@ -297,6 +298,7 @@ func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
 		if sh.err == nil {
 			sh.script = s.scriptOf(genScript(commands, false))
 			sh.seq = s.scriptOf(genSeqScript(commands, false))
+			sh.seq.withID = usesID(commands)
 		}
 		if len(s.shapes) >= maxShapes { // schemas made per event: keep the caches bounded
 			clear(s.shapes)

@@ -170,6 +170,9 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	}
 	at, n := c.p.mark()
 	c.p.str(cmp.Or(key, ev.ID))
+	if c.script.withID {
+		c.p.str(ev.ID)
+	}
 	for _, w := range s.writers {
 		if err := w.encode(&c.p, ev); err != nil {
 			c.p.rewind(at, n)

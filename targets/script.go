@@ -223,7 +223,8 @@ return written
 // checkpoint emits them again in the same order with the same Seq. A chunk
 // of such events carries, in place of each ID, its sequence key: the Seq
 // in 16 digits then 10 digits that tell apart the outputs of one input
-// (see seqKey); a sink sends them in increasing order. The base hash holds
+// (see seqKey), then the ID if a write needs it (usesID); a sink sends them
+// in increasing order. The base hash holds
 // the highest key written (w) beside the epoch (e): a call skips the
 // events at or below it, writes the others and raises w, in one atomic
 // call. The memory is a field per partition (per slot on a cluster),
@@ -314,9 +315,26 @@ func genSeqScript(commands [][]arg, cluster bool) (src, sha string) {
 	return genScriptOf(commands, cluster, true)
 }
 
+// usesID says whether a command of commands writes the event's ID: a
+// chunk in input order (seqHead) then carries it after the sequence key.
+func usesID(commands [][]arg) bool {
+	for _, c := range commands {
+		for _, a := range c {
+			if a.id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func genScriptOf(commands [][]arg, cluster, seq bool) (src, sha string) {
 	var b strings.Builder
 	stride := 1
+	withID := seq && usesID(commands)
+	if withID {
+		stride++ // the ID follows the sequence key
+	}
 	for _, c := range commands {
 		for _, a := range c {
 			if a.value {
@@ -335,7 +353,10 @@ func genScriptOf(commands [][]arg, cluster, seq bool) (src, sha string) {
 		head, tail, onErr = seqHead, seqTail, "save(id)"
 	}
 	b.WriteString(strings.Replace(head, "BASE", base, 1))
-	v := 0
+	v, id := 0, "id"
+	if withID {
+		v, id = 1, "a[i + 1]"
+	}
 	for k, c := range commands {
 		// A call's arguments take a register each: past Lua's limit (about
 		// 200 less what the loop holds) they go through a table, whose
@@ -352,7 +373,7 @@ func genScriptOf(commands [][]arg, cluster, seq bool) (src, sha string) {
 			}
 			switch {
 			case a.id:
-				b.WriteString("id")
+				b.WriteString(id)
 			case a.value:
 				v++
 				b.WriteString("a[i + ")

@@ -204,3 +204,35 @@ func TestSeqOrder(t *testing.T) {
 		}
 	})
 }
+
+// A write of the event's ID (IDField) writes the ID, not the sequence key
+// the chunk carries, on one Redis and on a cluster.
+func TestSeqWritesTheEventID(t *testing.T) {
+	testredis.Run(t, func(t *testing.T, be testredis.Backend) {
+		rdb, px := be.Client(t, testDB)
+		ctx := context.Background()
+		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
+			Writes: []targets.Write{{Op: targets.OpStream, Key: px + "q:ads", IDField: "id"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := inOrder(stream.NewOrigin("job/plays/5", 1, -1), 0, 10)
+		putInputs(t, s, evs, 4)
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		xs, err := rdb.XRange(ctx, px+"q:ads", "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, x := range xs {
+			got[x.Values["id"].(string)] = true
+		}
+		for _, ev := range evs {
+			if !got[ev.ID] {
+				t.Errorf("no entry with id %q (got %v)", ev.ID, got)
+			}
+		}
+	})
+}
