@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// seqJob is a job of per-event rules only (a dedup, a lookup, two rules
+// that can both fire on one login): its outputs follow its input order, so
+// that a checkpointed run writes them with a high-water mark per partition
+// instead of a marker each.
+const seqJob = `name: logins
+version: seq-1
+input:
+  path: INPUT
+  format: json
+  fields:
+    login_id: int
+    user: string
+    ip: string
+    country: string
+    ok: bool
+    time: {type: time, format: rfc3339}
+  time: time
+  id: login_id
+  key: user
+lateness: 2m
+lookups:
+  - name: account
+    key: account:{user}
+    fields: {user: string, plan: string, admin: bool, mfa: bool}
+    load: {file: ACCOUNTS, key: "account:{user}"}
+rules:
+  - name: admin_without_mfa
+    when: event.ok && account.admin && !account.mfa
+    target: audit
+  - name: admin_login
+    when: account.admin
+    target: audit
+targets:
+  - name: audit
+    type: list
+    key: audit:{user}
+    fields: [login_id, ip, time]
+`
+
+// A followed file, SIGKILLed five times at random points while lines are
+// appended and restarted each time, leaves Redis as a clean run does, with
+// a job whose outputs follow its input order: they are written by their
+// place in the file (stream.Event.Seq) against a high-water mark, with no
+// marker per output, and the lists, in order, equal the clean run's.
+func TestFollowedFileInInputOrderCrashRecoveryEqualsCleanRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: SIGKILLs the runner several times")
+	}
+	rdb, url, prefix := testRedis(t)
+	ls := readLogins(t, filepath.Join(loginsDir, "data", "logins.jsonl"))
+	n := int64(len(ls))
+	var lines []string
+	for _, l := range ls {
+		lines = append(lines, string(l.raw)+"\n")
+	}
+	accounts, err := filepath.Abs(filepath.Join(loginsDir, "data", "accounts.csv"))
+	require.NoError(t, err)
+	jobPath := filepath.Join(t.TempDir(), "job.yaml")
+	writeFile(t, jobPath, strings.NewReplacer("INPUT", "logins.jsonl", "ACCOUNTS", accounts).Replace(seqJob))
+	args := func(path, prefix string) []string {
+		return []string{"-job", jobPath, "-input", path, "-redis", url, "-prefix", prefix, "-progress", "off",
+			"-silence", "0", "-checkpoint-interval", "100ms", "-parallelism", "1"}
+	}
+	stop := func(p *sigProc) {
+		t.Helper()
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+		code, _ := p.exit(t, time.Minute)
+		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
+	}
+
+	ref, crash := prefix+"ref:", prefix+"crash:"
+	refPath := filepath.Join(t.TempDir(), "logins.jsonl")
+	writeFile(t, refPath, strings.Join(lines, ""))
+	p := startSigProc(t, args(refPath, ref)...)
+	waitGlobCheckpoint(t, rdb, ref, refPath, n, p)
+	stop(p)
+	want := digestTargets(t, rdb, ref, false)
+	require.NotEmpty(t, want)
+
+	path := filepath.Join(t.TempDir(), "logins.jsonl")
+	writeFile(t, path, "")
+	appended := make(chan error, 1)
+	go func() {
+		for round := 0; round < 50; round++ {
+			chunk := lines[len(lines)*round/50 : len(lines)*(round+1)/50]
+			fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err == nil {
+				_, err = fh.WriteString(strings.Join(chunk, ""))
+				err = errors.Join(err, fh.Close())
+			}
+			if err != nil {
+				appended <- err
+				return
+			}
+			time.Sleep(40 * time.Millisecond) // the pace of the appends, not a wait for a condition
+		}
+		appended <- nil
+	}()
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+	for kill := 0; kill < 5; kill++ {
+		at := n*int64(kill)/6 + r.Int64N(n/6)
+		p := startSigProc(t, args(path, crash)...)
+		waitGlobCheckpoint(t, rdb, crash, path, at, p)
+		time.Sleep(time.Duration(r.Int64N(int64(100 * time.Millisecond)))) // a random kill point, not a wait
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+		<-p.done
+		t.Logf("kill %d: checkpoint at %d of %d lines", kill+1, globCheckpointLines(t, rdb, crash, "logins", path), n)
+	}
+	require.NoError(t, <-appended)
+	p = startSigProc(t, args(path, crash)...)
+	waitGlobCheckpoint(t, rdb, crash, path, n, p)
+	stop(p)
+	require.Contains(t, p.stderr.String(), "source resumed from its checkpoint")
+
+	got := digestTargets(t, rdb, crash, false)
+	require.Equal(t, len(want), len(got))
+	for k, v := range want {
+		require.Equal(t, v, got[k], "key %s", k)
+	}
+	// No marker: the sink's state is one hash, the partition's mark.
+	ctx := context.Background()
+	state := keysUnder(t, rdb, crash+"rulestream:done:")
+	require.Len(t, state, 1, "%v", state)
+	require.Equal(t, "hash", rdb.Type(ctx, crash+"rulestream:done:"+state[0]).Val())
+	require.NotEmpty(t, rdb.HGet(ctx, crash+"rulestream:done:"+state[0], "w").Val())
+}
