@@ -52,6 +52,12 @@ type Config struct {
 	// AllowNoID writes events without an ID, without a marker (not
 	// idempotent). By default an event without ID is an error.
 	AllowNoID bool
+	// NoTransactions sends the events of a checkpointed partition in input
+	// order (stream.Event.Seq) through the write script on one Redis too,
+	// as on a cluster, rather than as plain commands in a WATCHed
+	// transaction (see plain.go). The script costs Redis about twice as
+	// much per event.
+	NoTransactions bool
 	// Clock drives the batch period (default: the wall clock).
 	Clock stream.Clock
 	// Logger receives retry warnings (nil: discard).
@@ -139,6 +145,9 @@ type chunk struct {
 	// seq: the chunk's events are in input order, each with its sequence
 	// key in place of its ID (see seqHead); they carry no marker.
 	seq bool
+	// sh is the shape of a chunk in input order on one Redis: if its writes
+	// are plain (shape.plain), the chunk may go as a transaction (plain.go).
+	sh *shape
 }
 
 // count returns the events the chunk counts in Stats and Pending: on a
@@ -161,6 +170,7 @@ type shape struct {
 	commands [][]arg            // the layout of each write
 	subs     map[uint64]*script // on a cluster: the script of a subset of the writes
 	seqSubs  map[uint64]*script // on a cluster: the same, of events in input order
+	plain    bool               // its writes can go as plain commands in a transaction (plainCommands)
 }
 
 // script is a generated write script; schemas with the same layout share it.
@@ -188,6 +198,8 @@ type RedisSink struct {
 	ttl      string
 	origins  map[string]*stream.Origin // by marker state key: the latest origin written
 	seqLast  map[string]string         // by marker state key: the last sequence key encoded (seqKey)
+	tx       *redis.Client             // one Redis: chunks in input order of plain writes go as transactions (plain.go)
+	resp     *respConn                 // the sink's own connection for them
 	stats    stats
 	inflight *flight // the batch being sent, if any
 	closed   bool
@@ -215,6 +227,9 @@ func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 	s.marker = cfg.MarkerPrefix + cfg.Name + ":"
 	s.origins = map[string]*stream.Origin{}
 	s.seqLast = map[string]string{}
+	if c, ok := rdb.(*redis.Client); ok && !cfg.NoTransactions && plainDialable(c.Options()) {
+		s.tx = c
+	}
 	if _, ok := rdb.(*redis.ClusterClient); ok {
 		cs, err := newClusterState(s.writers, cfg)
 		if err != nil {
@@ -299,6 +314,7 @@ func (s *RedisSink) shapeOf(sc *stream.Schema) *shape {
 			sh.script = s.scriptOf(genScript(commands, false))
 			sh.seq = s.scriptOf(genSeqScript(commands, false))
 			sh.seq.withID = usesID(commands)
+			sh.plain = plainCommands(commands)
 		}
 		if len(s.shapes) >= maxShapes { // schemas made per event: keep the caches bounded
 			clear(s.shapes)

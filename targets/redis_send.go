@@ -207,6 +207,9 @@ func (s *RedisSink) filling(sh *shape, ev *stream.Event, seq bool) *chunk {
 	}
 	c := s.newChunk(sh.scriptFor(seq))
 	c.seq = seq
+	if seq {
+		c.sh = sh
+	}
 	s.setOrigin(c, ev.Origin, s.marker)
 	return c
 }
@@ -311,7 +314,7 @@ func (s *RedisSink) newChunk(sc *script) *chunk {
 	c.ids = c.ids[:0]
 	clear(c.seen)
 	c.slot = nil
-	c.origin, c.base, c.seq = nil, "", false
+	c.origin, c.base, c.seq, c.sh = nil, "", false, nil
 	s.chunks = append(s.chunks, c)
 	return c
 }
@@ -361,6 +364,9 @@ func (s *RedisSink) sendRetrying(ctx context.Context, chunks []*chunk) error {
 // SCRIPT FLUSH, a restart within milliseconds) could apply a slot's later
 // chunks before its earlier ones.
 func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
+	if s.tx != nil && allPlain(chunks) {
+		return s.sendPlain(ctx, chunks)
+	}
 	for range 2 {
 		var scripts []*script
 		for _, c := range chunks {
@@ -494,6 +500,9 @@ func (s *RedisSink) Close(ctx context.Context) error {
 				break
 			}
 		}
+	}
+	if s.resp != nil {
+		s.resp.close()
 	}
 	s.closed = true
 	return err

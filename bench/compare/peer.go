@@ -147,7 +147,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 		lib.events, lib.elapsed.Seconds(), libRate, lib.summary, cpu.seconds(ctx))
 	ok = checkAds(ctx, rdb, libPrefix, "library", want, out) && ok
 	if o.diagnose {
-		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, true, o.checkpoint)
+		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, true, false)
 		if err != nil {
 			return err
 		}
