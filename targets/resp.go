@@ -221,4 +221,3 @@ func (rc *respConn) read(keep bool) (any, error) {
 	}
 	return nil, rc.fail(fmt.Errorf("redis: unknown reply %q", line))
 }
-
