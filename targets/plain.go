@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // On one Redis, the chunks of events in input order (stream.Event.Seq)
@@ -151,12 +153,11 @@ func valuesOf(cmd []arg) int {
 	return n
 }
 
-// sendPlain sends chunks (allPlain) as one WATCHed transaction on the
-// sink's own connection, retrying it while a watched state changes under
-// it.
+// sendPlain sends chunks (allPlain), a WATCHed transaction each, on the
+// sink's own connection; it retries those a changed mark aborted once it
+// read the marks again.
 func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk) error {
 	var todo []plainChunk
-	var bases, keys []string
 	for _, c := range chunks {
 		if c.done || c.events == 0 {
 			continue
@@ -166,11 +167,124 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk) error {
 			return Permanent(err)
 		}
 		todo = append(todo, pc)
-		if !slices.Contains(bases, c.base) {
-			bases = append(bases, c.base)
+	}
+	if s.resp == nil {
+		s.resp = &respConn{opt: s.tx.Options()}
+		s.marks = map[string]string{}
+	}
+	for attempt := 0; ; attempt++ {
+		err := s.plainTx(ctx, todo)
+		if err == nil {
+			return nil
 		}
+		if !errors.Is(err, errTxAborted) || attempt >= 8 {
+			return err
+		}
+		todo = slices.DeleteFunc(todo, func(pc plainChunk) bool { return pc.c.done })
+	}
+}
+
+// errTxAborted is a transaction that applied nothing because a partition's
+// mark was not the one the sink knew: the marks are read again.
+var errTxAborted = errors.New("transaction aborted: a partition's mark changed meanwhile")
+
+// guardLua checks, between a WATCH of the mark KEYS[1] and the MULTI of a
+// transaction, that the mark's epoch is at most ARGV[1] and its high-water
+// mark ARGV[2] (what the sink knows it wrote), and that each key ARGV[3],
+// ARGV[5]... is of type ARGV[4], ARGV[6]... or missing. Otherwise it
+// changes the mark (x), which makes the EXEC apply nothing, and says why.
+const guardLua = `
+local function abort(why)
+  redis.pcall('HINCRBY', KEYS[1], 'x', 1)
+  return redis.error_reply('RSABORT ' .. why)
+end
+local st = redis.pcall('HMGET', KEYS[1], 'e', 'w')
+if type(st) ~= 'table' or st.err then return abort('MARK ' .. tostring(st.err)) end
+if tonumber(st[1] or '0') > tonumber(ARGV[1]) then return abort('FENCED ' .. st[1]) end
+if (st[2] or '') ~= ARGV[2] then return abort('MOVED') end
+for i = 3, #ARGV, 2 do
+  local t = redis.pcall('TYPE', ARGV[i])
+  if type(t) == 'table' then t = t.ok or t.err end
+  if t ~= 'none' and t ~= ARGV[i + 1] then return abort('WRONGTYPE ' .. ARGV[i] .. ' holds a ' .. tostring(t) .. ', not a ' .. ARGV[i + 1]) end
+end
+return 0
+`
+
+// readMarks reads the marks of bases the sink does not know.
+func (s *RedisSink) readMarks(bases []string) error {
+	rc := s.resp
+	for _, b := range bases {
+		rc.command("HGET", b, "w")
+	}
+	if err := rc.w.Flush(); err != nil {
+		return rc.fail(err)
+	}
+	for _, b := range bases {
+		v, err := rc.reply()
+		if err != nil {
+			return err
+		}
+		w, _ := v.(string)
+		s.marks[b] = w
+	}
+	return nil
+}
+
+// plainTxn is a chunk's transaction in plainTx.
+type plainTxn struct {
+	c                *chunk
+	written, skipped int64
+	mark             string // the new high-water mark; "" if nothing is written
+	queued           int
+}
+
+// plainTx sends todo: per chunk with events above its partition's mark,
+// WATCH the mark, the guard, MULTI, the XADDs, the new mark, EXEC, each
+// flushed as soon as written while another goroutine reads the replies of
+// those before, so that Redis applies one transaction while the next is
+// written. A transaction after one that applied nothing applies nothing
+// either (its guard finds the mark it expects missing), so the partition's
+// writes stay in order.
+func (s *RedisSink) plainTx(ctx context.Context, todo []plainChunk) error {
+	rc := s.resp
+	fail := func(err error) error { return fmt.Errorf("redis sink %s: %w", s.cfg.Name, err) }
+	if err := rc.connect(ctx); err != nil {
+		return fail(err)
+	}
+	stop := rc.deadline(ctx)
+	defer stop()
+	var unknown []string
+	for _, pc := range todo {
+		if _, ok := s.marks[pc.c.base]; !ok && !slices.Contains(unknown, pc.c.base) {
+			unknown = append(unknown, pc.c.base)
+		}
+	}
+	if len(unknown) > 0 {
+		if err := s.readMarks(unknown); err != nil {
+			return fail(err)
+		}
+	}
+	expect := maps.Clone(s.marks) // the marks each transaction leaves, if all apply
+	sent := make(chan *plainTxn, len(todo))
+	read := make(chan error, 1)
+	go func() { read <- s.readTxns(sent) }()
+	var keys []string
+	var werr error
+	for _, pc := range todo {
+		c := pc.c
+		t := &plainTxn{c: c}
+		top := expect[c.base]
+		first := -1
+		keys = keys[:0]
 		for e := range c.events {
-			_, _, vals := pc.event(e)
+			key, _, vals := pc.event(e)
+			if top != "" && key <= top {
+				t.skipped++
+				continue
+			}
+			if first < 0 {
+				first = e
+			}
 			for _, cmd := range c.sh.commands {
 				if k := keyOf(cmd, vals); !slices.Contains(keys, k) {
 					keys = append(keys, k)
@@ -178,164 +292,144 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk) error {
 				vals = vals[valuesOf(cmd):]
 			}
 		}
-	}
-	if s.resp == nil {
-		s.resp = &respConn{opt: s.tx.Options()}
-	}
-	for attempt := 0; ; attempt++ {
-		written, skipped, err := s.plainTx(ctx, todo, bases, keys)
-		if errors.Is(err, errTxAborted) && attempt < 8 {
-			continue // a watched state changed: read it again
+		if first >= 0 {
+			s.writeTxn(pc, t, top, first, keys)
+			expect[c.base] = t.mark
+			if werr = rc.w.Flush(); werr != nil {
+				rc.fail(werr)
+				break
+			}
 		}
-		if err != nil {
-			return err
-		}
-		for _, pc := range todo {
-			pc.c.done = true
-		}
-		s.stats.written.Add(written)
-		s.stats.duplicates.Add(skipped)
-		return nil
+		sent <- t
 	}
+	close(sent)
+	if err := <-read; err != nil {
+		return fail(err)
+	}
+	if werr != nil {
+		return fail(werr)
+	}
+	return nil
 }
 
-// errTxAborted is an EXEC that applied nothing: a watched key changed.
-var errTxAborted = errors.New("transaction aborted: a partition's mark changed meanwhile")
-
-// plainTx is one attempt of sendPlain.
-func (s *RedisSink) plainTx(ctx context.Context, todo []plainChunk, bases, keys []string) (written, skipped int64, err error) {
-	rc := s.resp
-	fail := func(err error) (int64, int64, error) {
-		return 0, 0, fmt.Errorf("redis sink %s: %w", s.cfg.Name, err)
-	}
-	if err := rc.connect(ctx); err != nil {
-		return fail(err)
-	}
-	stop := rc.deadline(ctx)
-	defer stop()
-	// 1, 2: watch and read the marks and the key types.
-	rc.arrayHeader(1 + len(bases))
-	rc.bulkString("WATCH")
-	for _, b := range bases {
-		rc.bulkString(b)
-	}
-	for _, b := range bases {
-		rc.command("HMGET", b, "e", "w")
-	}
+// writeTxn writes t's transaction of pc's events from first on above top.
+func (s *RedisSink) writeTxn(pc plainChunk, t *plainTxn, top string, first int, keys []string) {
+	rc, c := s.resp, pc.c
+	rc.command("WATCH", c.base)
+	rc.arrayHeader(6 + 2*len(keys))
+	rc.bulkString("EVAL")
+	rc.bulkString(guardLua)
+	rc.bulkString("1")
+	rc.bulkString(c.base)
+	rc.bulkString(strconv.FormatInt(c.origin.Epoch, 10))
+	rc.bulkString(top)
 	for _, k := range keys {
-		rc.command("TYPE", k)
+		rc.bulkString(k)
+		rc.bulkString("stream")
 	}
-	if err := rc.w.Flush(); err != nil {
-		return fail(rc.fail(err))
-	}
-	if _, err := rc.reply(); err != nil {
-		return fail(err)
-	}
-	hw := make(map[string]string, len(bases))
-	var refuse error
-	for _, b := range bases {
-		v, err := rc.reply()
-		if err != nil {
-			return fail(err)
-		}
-		mark, _ := v.([]any)
-		if len(mark) != 2 {
-			return fail(rc.fail(fmt.Errorf("HMGET %s: reply %v", b, v)))
-		}
-		e, _ := mark[0].(string)
-		w, _ := mark[1].(string)
-		cur, _ := strconv.ParseInt(cmp.Or(e, "0"), 10, 64)
-		for _, pc := range todo {
-			if o := pc.c.origin; pc.c.base == b && cur > o.Epoch && refuse == nil {
-				refuse = Permanent(fmt.Errorf("%w: partition %s was assigned to another consumer since this one took it (epoch %d of %s, this consumer's %d): this consumer is a zombie, its writes are refused",
-					ErrFenced, o.Key, cur, b, o.Epoch))
-			}
-		}
-		hw[b] = w
-	}
-	for _, k := range keys {
-		v, err := rc.reply()
-		if err != nil {
-			return fail(err)
-		}
-		if t, _ := v.(string); t != "none" && t != "stream" && refuse == nil {
-			refuse = Permanent(fmt.Errorf("WRONGTYPE: key %s holds a %s, not a stream: nothing of this batch was written", k, t))
-		}
-	}
-	if refuse != nil {
-		rc.command("UNWATCH")
-		if err := rc.w.Flush(); err != nil {
-			rc.fail(err)
-		} else if _, err := rc.reply(); err != nil {
-			rc.fail(err)
-		}
-		return fail(refuse)
-	}
-	// 3: the transaction.
 	rc.command("MULTI")
-	queued := 0
-	last := map[string]string{}
-	epoch := map[string]int64{}
-	for _, pc := range todo {
-		c := pc.c
-		for e := range c.events {
-			key, id, vals := pc.event(e)
-			if top := cmp.Or(last[c.base], hw[c.base]); top != "" && key <= top {
-				skipped++
-				continue
-			}
-			for _, cmd := range c.sh.commands {
-				rc.arrayHeader(len(cmd))
-				for _, a := range cmd {
-					switch {
-					case a.id:
-						rc.bulk(id)
-					case a.value:
-						rc.bulk(vals[0])
-						vals = vals[1:]
-					default:
-						rc.bulkString(a.lit)
-					}
+	for e := first; e < c.events; e++ {
+		key, id, vals := pc.event(e)
+		if top != "" && key <= top {
+			t.skipped++
+			continue
+		}
+		for _, cmd := range c.sh.commands {
+			rc.arrayHeader(len(cmd))
+			for _, a := range cmd {
+				switch {
+				case a.id:
+					rc.bulk(id)
+				case a.value:
+					rc.bulk(vals[0])
+					vals = vals[1:]
+				default:
+					rc.bulkString(a.lit)
 				}
-				queued++
 			}
-			last[c.base], epoch[c.base] = key, c.origin.Epoch
-			written++
+			t.queued++
 		}
+		t.written++
+		t.mark = key
 	}
-	for _, b := range bases {
-		if k, ok := last[b]; ok {
-			rc.command("HSET", b, "e", strconv.FormatInt(epoch[b], 10), "w", k)
-			rc.command("PEXPIRE", b, strconv.FormatInt(OriginKeep.Milliseconds(), 10))
-			queued += 2
-		}
-	}
+	rc.command("HSET", c.base, "e", strconv.FormatInt(c.origin.Epoch, 10), "w", t.mark)
+	rc.command("PEXPIRE", c.base, strconv.FormatInt(OriginKeep.Milliseconds(), 10))
 	rc.command("EXEC")
-	if err := rc.w.Flush(); err != nil {
-		return fail(rc.fail(err))
-	}
-	var queueErr error
-	for range 1 + queued { // MULTI's OK, then QUEUED each
-		if _, err := rc.reply(); err != nil {
-			var re respError
-			if !errors.As(err, &re) {
-				return fail(err)
+	t.queued += 2
+}
+
+// readTxns reads the replies of the transactions sent, in order, and
+// settles their chunks. It returns the first failure: a broken connection,
+// or the first transaction that applied nothing (errTxAborted when a mark
+// changed, else why). What follows an unapplied transaction is not settled:
+// it is sent again.
+func (s *RedisSink) readTxns(sent <-chan *plainTxn) error {
+	rc := s.resp
+	var first error
+	for t := range sent {
+		c := t.c
+		if t.mark == "" { // all written already
+			if first == nil {
+				c.done = true
+				s.stats.duplicates.Add(t.skipped)
 			}
-			queueErr = cmp.Or(queueErr, err)
+			continue
+		}
+		// WATCH, the guard, MULTI, QUEUED each, EXEC.
+		if _, err := rc.reply(); err != nil {
+			return cmp.Or(first, err)
+		}
+		_, guard := rc.reply()
+		var re respError
+		if guard != nil && !errors.As(guard, &re) {
+			return cmp.Or(first, guard)
+		}
+		var queueErr error
+		for range 1 + t.queued {
+			if _, err := rc.reply(); err != nil {
+				if !errors.As(err, &re) {
+					return cmp.Or(first, err)
+				}
+				queueErr = cmp.Or(queueErr, err)
+			}
+		}
+		v, err := rc.read(false)
+		switch {
+		case err != nil && !errors.As(err, &re):
+			return cmp.Or(first, err) // the connection broke: a retry reads the marks again
+		case err != nil && queueErr != nil:
+			delete(s.marks, c.base)
+			first = cmp.Or(first, classify(fmt.Errorf("transaction refused: %w", queueErr)))
+		case err != nil:
+			// EXEC ran: the mark was raised past events whose command
+			// failed (a key's type changed since the guard read it).
+			s.marks[c.base] = t.mark
+			first = cmp.Or(first, Permanent(fmt.Errorf("%d events written, but commands of some failed (those events are not written again): %w", t.written, err)))
+		case v == nil || guard != nil:
+			delete(s.marks, c.base)
+			switch msg := fmt.Sprint(guard); {
+			case strings.HasPrefix(msg, "RSABORT FENCED "):
+				o := c.origin
+				first = cmp.Or(first, Permanent(fmt.Errorf("%w: partition %s was assigned to another consumer since this one took it (epoch %s of %s, this consumer's %d): this consumer is a zombie, its writes are refused",
+					ErrFenced, o.Key, strings.TrimPrefix(msg, "RSABORT FENCED "), c.base, o.Epoch)))
+			case strings.HasPrefix(msg, "RSABORT WRONGTYPE "):
+				first = cmp.Or(first, Permanent(fmt.Errorf("WRONGTYPE: %s: nothing of this chunk was written", strings.TrimPrefix(msg, "RSABORT WRONGTYPE "))))
+			case guard != nil && !strings.HasPrefix(msg, "RSABORT"):
+				first = cmp.Or(first, fmt.Errorf("the guard of a transaction failed: %w", guard))
+			default:
+				first = cmp.Or(first, errTxAborted)
+			}
+		case first != nil:
+			// Applied after one that was not: its guard expects the mark
+			// the other would have set, so this cannot happen.
+			delete(s.marks, c.base)
+			first = Permanent(fmt.Errorf("a transaction applied after one that did not (%v)", first))
+		default:
+			c.done = true
+			s.marks[c.base] = t.mark
+			s.stats.written.Add(t.written)
+			s.stats.duplicates.Add(t.skipped)
 		}
 	}
-	v, err := rc.read(false)
-	var re respError
-	switch {
-	case err != nil && !errors.As(err, &re):
-		return fail(err) // the connection broke: a retry reads the marks again
-	case queueErr != nil:
-		return fail(classify(fmt.Errorf("transaction refused: %w", queueErr)))
-	case err != nil:
-		// EXEC ran: the marks were raised past events whose command failed.
-		return fail(Permanent(fmt.Errorf("%d events written, but commands of some failed (those events are not written again): %w", written, err)))
-	case v == nil:
-		return 0, 0, errTxAborted
-	}
-	return written, skipped, nil
+	return first
 }

@@ -200,6 +200,7 @@ type RedisSink struct {
 	seqLast  map[string]string         // by marker state key: the last sequence key encoded (seqKey)
 	tx       *redis.Client             // one Redis: chunks in input order of plain writes go as transactions (plain.go)
 	resp     *respConn                 // the sink's own connection for them
+	marks    map[string]string         // by marker state key: the high-water mark this sink knows (plain.go)
 	stats    stats
 	inflight *flight // the batch being sent, if any
 	closed   bool
