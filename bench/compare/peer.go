@@ -14,13 +14,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rulestream/rulestream/internal/cputime"
 )
 
 // peerResult is the JSON line a peer prints.
 type peerResult struct {
-	Events  int     `json:"events"`
-	Written int     `json:"written"`
-	Seconds float64 `json:"seconds"`
+	Events  int           `json:"events"`
+	Written int           `json:"written"`
+	Seconds float64       `json:"seconds"`
+	cpu     time.Duration // the peer process's CPU time (user + system)
 }
 
 // peersDir is bench/peers beside this source file, unless -peers says.
@@ -53,6 +55,9 @@ func runPeer(ctx context.Context, bin string, args ...string) (peerResult, error
 		return peerResult{}, fmt.Errorf("peer %s: %w\n%s", filepath.Base(bin), err, stderr.Bytes())
 	}
 	var r peerResult
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
 	lines := bytes.Split(bytes.TrimSpace(stdout.Bytes()), []byte("\n"))
 	if err := json.Unmarshal(lines[len(lines)-1], &r); err != nil {
 		return peerResult{}, fmt.Errorf("peer %s: result %q: %w", filepath.Base(bin), stdout.Bytes(), err)
@@ -118,8 +123,8 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 			return err
 		}
 		peerRate = float64(res.Events) / res.Seconds
-		fmt.Fprintf(out, "%s: %d events in %.2fs = %.0f events/s (%d written; redis-server CPU %.2fs)\n",
-			r.name, res.Events, res.Seconds, peerRate, res.Written, cpu.seconds(ctx))
+		fmt.Fprintf(out, "%s: %d events in %.2fs = %.0f events/s (%d written; redis-server CPU %.2fs; process CPU %.2fs)\n",
+			r.name, res.Events, res.Seconds, peerRate, res.Written, cpu.seconds(ctx), res.cpu.Seconds())
 		ok = checkAds(ctx, rdb, prefix, r.name, want, out) && ok
 	}
 	if !o.keep {
@@ -134,6 +139,7 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	}
 	var lib libResult
 	cpu := startCPU(ctx, rdb)
+	libCPU := cputime.Process()
 	err = profile(o.cpuprofile, func() error {
 		var err error
 		lib, err = runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, false, o.checkpoint)
@@ -143,8 +149,9 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 		return fmt.Errorf("library: %w", err)
 	}
 	libRate := rate(int(lib.events), lib.elapsed)
-	fmt.Fprintf(out, "library: %d events in %.2fs = %.0f events/s (%s; redis-server CPU %.2fs)\n",
-		lib.events, lib.elapsed.Seconds(), libRate, lib.summary, cpu.seconds(ctx))
+	libCPU = cputime.Process() - libCPU
+	fmt.Fprintf(out, "library: %d events in %.2fs = %.0f events/s (%s; redis-server CPU %.2fs; process CPU %.2fs)\n",
+		lib.events, lib.elapsed.Seconds(), libRate, lib.summary, cpu.seconds(ctx), libCPU.Seconds())
 	ok = checkAds(ctx, rdb, libPrefix, "library", want, out) && ok
 	if o.diagnose {
 		d, err := runLibraryAdJob(ctx, rdb, libPrefix, path, o.batch, o.lateness, true, false)
