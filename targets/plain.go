@@ -126,13 +126,16 @@ func decodePlain(c *chunk) (plainChunk, error) {
 
 // event returns event e's sequence key, its ID (the key if the chunk
 // carries none) and its writes' values.
-func (pc *plainChunk) event(e int) (key string, id []byte, vals [][]byte) {
+func (pc *plainChunk) event(e int) (key, id []byte, vals [][]byte) {
 	at := pc.vals[e*pc.stride : (e+1)*pc.stride]
 	if pc.c.script.withID {
-		return string(at[0]), at[1], at[2:]
+		return at[0], at[1], at[2:]
 	}
-	return string(at[0]), at[0], at[1:]
+	return at[0], at[0], at[1:]
 }
+
+// above says whether the sequence key key is above the mark top ("": none).
+func above(key []byte, top string) bool { return top == "" || string(key) > top }
 
 // keyOf returns the key cmd writes, vals being its values.
 func keyOf(cmd []arg, vals [][]byte) string {
@@ -278,7 +281,7 @@ func (s *RedisSink) plainTx(ctx context.Context, todo []plainChunk) error {
 		keys = keys[:0]
 		for e := range c.events {
 			key, _, vals := pc.event(e)
-			if top != "" && key <= top {
+			if !above(key, top) {
 				t.skipped++
 				continue
 			}
@@ -328,9 +331,10 @@ func (s *RedisSink) writeTxn(pc plainChunk, t *plainTxn, top string, first int, 
 		rc.bulkString("stream")
 	}
 	rc.command("MULTI")
+	var last []byte
 	for e := first; e < c.events; e++ {
 		key, id, vals := pc.event(e)
-		if top != "" && key <= top {
+		if !above(key, top) {
 			t.skipped++
 			continue
 		}
@@ -350,8 +354,9 @@ func (s *RedisSink) writeTxn(pc plainChunk, t *plainTxn, top string, first int, 
 			t.queued++
 		}
 		t.written++
-		t.mark = key
+		last = key
 	}
+	t.mark = string(last)
 	rc.command("HSET", c.base, "e", strconv.FormatInt(c.origin.Epoch, 10), "w", t.mark)
 	rc.command("PEXPIRE", c.base, strconv.FormatInt(OriginKeep.Milliseconds(), 10))
 	rc.command("EXEC")
@@ -386,7 +391,7 @@ func (s *RedisSink) readTxns(sent <-chan *plainTxn) error {
 		}
 		var queueErr error
 		for range 1 + t.queued {
-			if _, err := rc.reply(); err != nil {
+			if _, err := rc.read(false); err != nil {
 				if !errors.As(err, &re) {
 					return cmp.Or(first, err)
 				}

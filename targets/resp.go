@@ -167,6 +167,9 @@ func (rc *respConn) read(keep bool) (any, error) {
 	body := line[1 : len(line)-2]
 	switch line[0] {
 	case '+':
+		if !keep {
+			return nil, nil
+		}
 		return string(body), nil
 	case '-':
 		return nil, respError(body)

@@ -29,6 +29,7 @@ type options struct {
 	libOnly     bool
 	batch       int
 	cpuprofile  string
+	memprofile  string
 	parallelism int
 	disorder    time.Duration
 	lateness    time.Duration
@@ -52,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.batch, "batch", 0, "events per batch of the library's file source (default: the library's, 1024)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the keys written (default: delete them at the end)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the library run to this file")
+	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile (every allocation of the process) after the library run to this file")
 	fs.IntVar(&o.parallelism, "parallelism", 1, "lanes of the library's scenario pipeline (stream.Config.Parallelism)")
 	fs.DurationVar(&o.disorder, "disorder", 0, "shuffle the plays' arrival within this much event time (0: event-time order)")
 	fs.DurationVar(&o.lateness, "lateness", 5*time.Minute, "the lateness (watermark bound) of the ad jobs; cover -disorder")
@@ -138,4 +140,14 @@ func profile(path string, fn func() error) error {
 	}
 	defer pprof.StopCPUProfile()
 	return fn()
+}
+
+// writeHeap writes the allocation profile to path.
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }

@@ -148,6 +148,11 @@ func runPeerComparison(ctx context.Context, o *options, rdb *redis.Client, in *i
 	if err != nil {
 		return fmt.Errorf("library: %w", err)
 	}
+	if o.memprofile != "" {
+		if err := writeHeap(o.memprofile); err != nil {
+			return err
+		}
+	}
 	libRate := rate(int(lib.events), lib.elapsed)
 	libCPU = cputime.Process() - libCPU
 	fmt.Fprintf(out, "library: %d events in %.2fs = %.0f events/s (%s; redis-server CPU %.2fs; process CPU %.2fs)\n",
