@@ -66,12 +66,27 @@ func xids(t *testing.T, rdb redis.UniversalClient, key string) map[string]bool {
 
 // Outputs in input order carry no marker: a replay by the next owner of
 // the partition from its checkpoint writes only what the crashed one had
-// not, and what stays in Redis is one hash per partition.
+// not, and what stays in Redis is one hash per partition. On one Redis
+// through plain transactions, and through the write script.
 func TestSeqReplayWritesEachOutputOnce(t *testing.T) {
+	t.Run("transactions", func(t *testing.T) { testSeqReplay(t, false) })
+	t.Run("script", func(t *testing.T) { testSeqReplay(t, true) })
+}
+
+func testSeqReplay(t *testing.T, noTx bool) {
 	testredis.Run(t, func(t *testing.T, be testredis.Backend) {
 		rdb, px := be.Client(t, testDB)
 		ctx := context.Background()
 		const key = "job/plays/0"
+		originSink := func(t *testing.T, rdb redis.UniversalClient, px string) *targets.RedisSink {
+			s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
+				Writes: []targets.Write{targets.XAdd(px + "q:ads")}, NoTransactions: noTx,
+				Batch: targets.BatchPolicy{Count: 50, Period: -1}, ChunkSize: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
 		a := originSink(t, rdb, px)
 		putInputs(t, a, inOrder(stream.NewOrigin(key, 1, 20), 20, 70), 25)
 		if err := a.Flush(ctx); err != nil {
@@ -233,6 +248,33 @@ func TestSeqWritesTheEventID(t *testing.T) {
 			if !got[ev.ID] {
 				t.Errorf("no entry with id %q (got %v)", ev.ID, got)
 			}
+		}
+	})
+}
+
+// Two sinks that write one partition under the same epoch (a restart that
+// kept it): the one whose mark is stale finds it moved, reads it again and
+// skips what the other wrote.
+func TestSeqStaleMarkIsReadAgain(t *testing.T) {
+	testredis.Run(t, func(t *testing.T, be testredis.Backend) {
+		rdb, px := be.Client(t, testDB)
+		ctx := context.Background()
+		const key = "job/plays/6"
+		a, b := originSink(t, rdb, px), originSink(t, rdb, px)
+		putInputs(t, a, inOrder(stream.NewOrigin(key, 1, -1), 0, 10), 10)
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		putInputs(t, b, inOrder(stream.NewOrigin(key, 1, -1), 0, 20), 10)
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		putInputs(t, a, inOrder(stream.NewOrigin(key, 1, -1), 10, 30), 10)
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, want := len(xids(t, rdb, px+"q:ads")), len(inOrder(nil, 0, 30)); n != want {
+			t.Fatalf("%d entries, want %d", n, want)
 		}
 	})
 }
