@@ -79,3 +79,44 @@ func TestCheckpointedFileNumbersItsInputs(t *testing.T) {
 	require.Len(t, evs, 1)
 	require.Equal(t, []int64{0}, seqs(evs), "an operator that does not say it emits in arrival order")
 }
+
+// The tasks of a checkpointed partitioned pipeline number their inputs by
+// offset (Event.Seq = offset + 1) when their operators emit in arrival
+// order, and not when one of them does not say so; lanes never do.
+func TestPartitionTasksNumberTheirInputs(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		ops   func() []Operator
+		lanes int
+		seq   bool
+	}{
+		{"arrival order", func() []Operator { return []Operator{passOrdered{}, passOrdered{}} }, 1, true},
+		{"an operator that does not say", func() []Operator { return []Operator{passOrdered{}, &counter{}} }, 1, false},
+		{"lanes", func() []Operator { return []Operator{passOrdered{}} }, 2, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			acks := &ackLog{acked: map[[2]int64]bool{}}
+			src := NewChanSource("topic")
+			out := NewCollectSink()
+			p := New("seq", Config{Checkpoints: NewMemoryCheckpoints(), Clock: NewManualClock(time.Unix(0, 0)),
+				OutOfOrderness: time.Minute, Parallelism: c.lanes})
+			p.From(src).ViaPartitioned(func(PartitionID) ([]Operator, error) { return c.ops(), nil }).To(out)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			src.C <- partBatch(0, 5, 10, acks)
+			src.C <- partBatch(1, 0, 3, acks)
+			require.NoError(t, out.WaitFor(context.Background(), 8))
+			cancel()
+			require.ErrorIs(t, <-done, context.Canceled)
+			for _, ev := range out.Events() {
+				require.NotNil(t, ev.Origin)
+				if c.seq {
+					require.Equal(t, ev.Pos.Offset+1, ev.Seq, "partition %d offset %d", ev.Pos.Partition, ev.Pos.Offset)
+				} else {
+					require.Zero(t, ev.Seq)
+				}
+			}
+		})
+	}
+}

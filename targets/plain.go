@@ -213,8 +213,11 @@ end
 return 0
 `
 
-// readMarks reads the marks of bases the sink does not know.
-func (s *RedisSink) readMarks(bases []string) error {
+// readMarks reads the marks of bases the sink does not know. A partition
+// with no checkpoint whose mark is set is logged: it starts over (a crash
+// before its first checkpoint, or a checkpoint deleted to read its input
+// again), and what it emits up to the mark is skipped.
+func (s *RedisSink) readMarks(bases []string, todo []plainChunk) error {
 	rc := s.resp
 	for _, b := range bases {
 		rc.command("HGET", b, "w")
@@ -229,6 +232,14 @@ func (s *RedisSink) readMarks(bases []string) error {
 		}
 		w, _ := v.(string)
 		s.marks[b] = w
+		for _, pc := range todo {
+			if o := pc.c.origin; pc.c.base == b && w != "" && o.Gen < 0 {
+				q, _ := strconv.ParseInt(w[:min(16, len(w))], 10, 64)
+				s.cfg.Logger.Warn("a partition with no checkpoint has outputs marked written: those of its inputs up to the mark are skipped as written (after a crash before its first checkpoint, as they should; to write them again after deleting its checkpoint, delete the mark too)",
+					"sink", s.cfg.Name, "partition", o.Key, "mark", b, "input", q)
+				break
+			}
+		}
 	}
 	return nil
 }
@@ -263,7 +274,7 @@ func (s *RedisSink) plainTx(ctx context.Context, todo []plainChunk) error {
 		}
 	}
 	if len(unknown) > 0 {
-		if err := s.readMarks(unknown); err != nil {
+		if err := s.readMarks(unknown, todo); err != nil {
 			return fail(err)
 		}
 	}
