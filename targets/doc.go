@@ -64,6 +64,30 @@
 // fails (WRONGTYPE), its first write stays applied (unmarked) and the error
 // names the event.
 //
+// # Outputs in input order: a high-water mark instead of markers
+//
+// An emission with an Origin and a Seq (stream.Event.Seq: the runner numbers
+// the inputs of a checkpointed partition whose operators all emit in arrival
+// order) needs no marker at all: a replay emits the same outputs with the
+// same Seq in the same order. The sink orders the outputs of one input by
+// a hash of their IDs, and the base key holds the partition's highest
+// sequence written (w) beside its epoch (e); a write skips what is at or
+// below it and raises it atomically with the writes. Memory is one field
+// per partition (and slot), whatever the number of events written. An
+// output whose Seq is not above the last one the sink encoded for its
+// partition is refused (a PermanentError), never skipped silently.
+//
+// On one Redis (a *redis.Client), when every write is a stream append, the
+// chunks go without the write script (plain.go): per chunk, on the sink's
+// own connection, WATCH of the base key, a short guard script (the epoch,
+// the mark the sink expects, the types of the target keys; on a mismatch it
+// touches the base key so that EXEC applies nothing), MULTI, plain XADDs,
+// HSET of the new mark, EXEC; a batch's transactions are pipelined in one
+// round trip while another goroutine reads their replies. Redis then spends
+// about a plain pipelined XADD per entry. Config.NoTransactions keeps the
+// script. A partition that starts with no checkpoint while its mark is set
+// is logged: it skips its outputs up to the mark.
+//
 // # Redis Cluster
 //
 // Given a *redis.ClusterClient, a sink makes every script call touch the
