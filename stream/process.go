@@ -149,8 +149,8 @@ func (r *runner) taskFor(ctx context.Context, pid PartitionID, now time.Time) (*
 			restored = cp.Offset
 		}
 		t.origin = r.newOrigin(t, restored)
-		if len(t.lanes) == 0 && arrivalOrdered(t.ops) {
-			t.seq = seqOffsets
+		if err := t.numberInputs(r.p.sources[pid.Source], cp); err != nil {
+			return nil, fmt.Errorf("partition %d/%d: %w", pid.Source, pid.Partition, err)
 		}
 	}
 	r.tasks[pid] = t

@@ -214,7 +214,28 @@ func (r *runner) singleOrigin(t *task, cp *Checkpoint) error {
 		restored = cp.Offset
 	}
 	t.origin = r.newOrigin(t, restored)
-	if !arrivalOrdered(t.ops) {
+	return t.numberInputs(r.p.sources[0], cp)
+}
+
+// numberInputs makes a checkpointed task number its inputs (Event.Seq)
+// when its operators (each lane's) all emit in arrival order: a Kafka
+// partition by offset, a file (partition -1 of a resumable source) by line
+// across its restarts, restored from cp (nil: none). Other sources' (a
+// glob's files, renumbered at each start) are not numbered.
+func (t *task) numberInputs(src Source, cp *Checkpoint) error {
+	ops := t.ops
+	if len(t.lanes) > 0 {
+		ops = t.lanes[0].ops
+	}
+	if !arrivalOrdered(ops) {
+		return nil
+	}
+	_, resumable := src.(ResumableSource)
+	switch {
+	case !resumable:
+		t.seq = seqOffsets
+		return nil
+	case t.pid.Partition != -1:
 		return nil
 	}
 	t.seq = seqLines

@@ -82,7 +82,8 @@ func TestCheckpointedFileNumbersItsInputs(t *testing.T) {
 
 // The tasks of a checkpointed partitioned pipeline number their inputs by
 // offset (Event.Seq = offset + 1) when their operators emit in arrival
-// order, and not when one of them does not say so; lanes never do.
+// order, and not when one of them does not say so; with lanes, the lanes'
+// outputs are merged back into input order.
 func TestPartitionTasksNumberTheirInputs(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -92,7 +93,7 @@ func TestPartitionTasksNumberTheirInputs(t *testing.T) {
 	}{
 		{"arrival order", func() []Operator { return []Operator{passOrdered{}, passOrdered{}} }, 1, true},
 		{"an operator that does not say", func() []Operator { return []Operator{passOrdered{}, &counter{}} }, 1, false},
-		{"lanes", func() []Operator { return []Operator{passOrdered{}} }, 2, false},
+		{"lanes", func() []Operator { return []Operator{passOrdered{}} }, 2, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			acks := &ackLog{acked: map[[2]int64]bool{}}
@@ -104,13 +105,20 @@ func TestPartitionTasksNumberTheirInputs(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- p.Run(ctx) }()
-			src.C <- partBatch(0, 5, 10, acks)
+			b := partBatch(0, 5, 10, acks)
+			for i := range b.Events {
+				b.Events[i].Key = string(rune('a' + i)) // spread over the lanes
+			}
+			src.C <- b
 			src.C <- partBatch(1, 0, 3, acks)
 			require.NoError(t, out.WaitFor(context.Background(), 8))
 			cancel()
 			require.ErrorIs(t, <-done, context.Canceled)
+			last := map[int32]int64{}
 			for _, ev := range out.Events() {
 				require.NotNil(t, ev.Origin)
+				require.Greater(t, ev.Pos.Offset+1, last[ev.Pos.Partition], "in input order")
+				last[ev.Pos.Partition] = ev.Pos.Offset + 1
 				if c.seq {
 					require.Equal(t, ev.Pos.Offset+1, ev.Seq, "partition %d offset %d", ev.Pos.Partition, ev.Pos.Offset)
 				} else {

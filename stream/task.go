@@ -1,9 +1,11 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -283,12 +285,19 @@ func (r *runner) stepLanes(ctx context.Context, t *task, evs []Event, wm int64, 
 	}
 	errs[0] = r.step(ctx, t.lanes[0], t.lanes[0].in, wm, &t.lanes[0].out)
 	wg.Wait()
+	from := len(msg.events)
 	for _, l := range t.lanes {
 		msg.events = append(msg.events, l.out.events...)
 		msg.late = append(msg.late, l.out.late...)
 		msg.lateWM = append(msg.lateWM, l.out.lateWM...)
 		msg.dead = append(msg.dead, l.out.dead...)
 		l.out.reset()
+	}
+	if t.seq != seqNone {
+		// Each lane emitted in its inputs' order: merged by Seq, the
+		// outputs are in the partition's input order again (the outputs
+		// of one input come from one lane, in their order).
+		slices.SortStableFunc(msg.events[from:], func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
 	return errors.Join(errs...)
 }

@@ -74,8 +74,9 @@ func TestFollowedFileInInputOrderCrashRecoveryEqualsCleanRun(t *testing.T) {
 	jobPath := filepath.Join(t.TempDir(), "job.yaml")
 	writeFile(t, jobPath, strings.NewReplacer("INPUT", "logins.jsonl", "ACCOUNTS", accounts).Replace(seqJob))
 	args := func(path, prefix string) []string {
+		// The defaults otherwise: lanes (one per core), the silence watch.
 		return []string{"-job", jobPath, "-input", path, "-redis", url, "-prefix", prefix, "-progress", "off",
-			"-silence", "0", "-checkpoint-interval", "100ms", "-parallelism", "1"}
+			"-checkpoint-interval", "100ms", "-parallelism", "2"}
 	}
 	stop := func(p *sigProc) {
 		t.Helper()
