@@ -6,37 +6,44 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // On one Redis, the chunks of events in input order (stream.Event.Seq)
 // whose writes are all stream appends go without the write script, as
-// plain commands in a transaction: the script's Lua turns every value it
+// plain commands in transactions: the script's Lua turns every value it
 // unpacks into a Lua string, which costs Redis about as much as the XADD
 // itself (measured: 1.0 µs of Redis CPU per pipelined XADD, 1.0 µs per
 // XADD of literals in a Lua loop, 1.75 µs when the values come from a Lua
-// table). A send then takes three round trips instead of one:
+// table).
 //
-//  1. WATCH the marker state key of each partition in the send;
-//  2. read each one's epoch and high-water mark (HMGET e w) and the type
-//     of each target key. A higher epoch fences the send (a zombie); a key
-//     of another type fails it, naming the key, before anything is
-//     written;
-//  3. MULTI, the XADDs of the events above the partition's high-water
-//     mark (those at or below it were written: a replay, or a send that
-//     reached Redis but whose reply was lost), HSET of the new mark and
-//     epoch, EXEC.
+// Per chunk, on the sink's own connection (plainPipe): WATCH the
+// partition's mark (the marker state key), a guard script (guardLua: the
+// mark's epoch is not above the chunk's, its high-water mark is the one
+// the sink expects, the target keys are streams or missing; otherwise it
+// changes the mark, so that EXEC applies nothing), MULTI, the XADDs of the
+// events above the expected mark, HSET of the new mark and epoch, EXEC.
+// The marks and the appends land together, all or nothing per chunk, with
+// the same skipping on a replay as the script's.
 //
-// If anything changed a watched state between 1 and 3 (another consumer
-// took the partition, or this sink's own earlier send), EXEC applies
-// nothing, and the send is retried from 1. The marks and the appends thus
-// land together, as the script's do, with the same skipping on a replay:
-// a send is all or nothing. A target key whose type another client changes
-// between 2 and 3 would make its XADD fail inside EXEC after the mark was
-// raised: the error names the events, which are not written again.
+// The sink expects of each mark what its transactions written so far leave
+// if they all apply (plainPipe.chain), so a batch's transactions are
+// written while the batch before is still applied: up to two batches are
+// in flight on the connection, one reader goroutine reading the replies in
+// order. A transaction after one that applied nothing applies nothing
+// either (its guard finds another mark), so a partition's writes stay in
+// order; the batch that failed is retried on its own once the batch before
+// it has landed, reading the marks again, and a batch after a batch that
+// failed for good applies nothing. A target key whose type another client
+// changes between the guard and EXEC would make its XADD fail inside EXEC
+// after the mark was raised: the error names the events, which are not
+// written again.
 
 // plainCommands says whether commands can go as plain commands: stream
 // appends only, each to one key.
@@ -156,10 +163,61 @@ func valuesOf(cmd []arg) int {
 	return n
 }
 
-// sendPlain sends chunks (allPlain), a WATCHed transaction each, on the
-// sink's own connection; it retries those a changed mark aborted once it
-// read the marks again.
-func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk) error {
+// plainPipe is the sink's own connection for plain transactions: writes
+// go under mu, each batch's replies are read in order by the connection's
+// reader goroutine.
+type plainPipe struct {
+	opt *redis.Options
+	mu  sync.Mutex
+	rc  *respConn
+	// jobs feeds the connection's reader, in the order the jobs were
+	// written; nil when there is no connection.
+	jobs chan *plainJob
+	// chain holds the mark of each partition once every transaction
+	// written applies; marks those known applied; broken the partitions
+	// with a transaction that did not apply, whose chain is wrong until a
+	// send on its own reads their marks again. Under mu.
+	chain, marks map[string]string
+	broken       map[string]bool
+}
+
+// plainJob is what one write on the connection awaits: the replies of its
+// HGETs (reads) or of its transactions.
+type plainJob struct {
+	reads []string    // HGET base w, each
+	marks []string    // their replies
+	txns  []*plainTxn // or transactions
+	err   error       // the connection broke (or a read failed)
+	done  chan struct{}
+}
+
+// plainTxn is a chunk's transaction.
+type plainTxn struct {
+	c                *chunk
+	written, skipped int64
+	mark             string // the new high-water mark; "" if nothing is written
+	queued           int
+	// the outcome, set by the reader
+	applied  bool
+	guard    error // the guard's error reply
+	queueErr error // a command refused when queued (EXEC then applied nothing)
+	execErr  error // commands that failed inside EXEC
+}
+
+// plainWait bounds each write of a batch and the reading of its replies.
+const plainWait = 30 * time.Second
+
+// errBatchBefore is a batch that was not sent because the one before it
+// failed: it is pending again behind it.
+var errBatchBefore = errors.New("not sent: the batch before it failed")
+
+// sendPlain sends chunks (allPlain). Pipelined (prev is the batch in
+// flight before, whose transactions it expects to apply), then, if that
+// did not apply everything, on its own once prev landed (and only if prev
+// succeeded), reading the marks again, as often as a mark changes under
+// it.
+func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *flight) error {
+	defer self.written()
 	var todo []plainChunk
 	for _, c := range chunks {
 		if c.done || c.events == 0 {
@@ -171,67 +229,200 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk) error {
 		}
 		todo = append(todo, pc)
 	}
-	if s.resp == nil {
-		s.resp = &respConn{opt: s.tx.Options()}
-		s.marks = map[string]string{}
+	if len(todo) == 0 {
+		return nil
+	}
+	p := s.pipe
+	if prev != nil {
+		// The batch before writes first: its transactions are those this
+		// one's expect to apply before.
+		select {
+		case <-prev.wrote:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := s.plainAttempt(ctx, todo, false, self.written)
+	if err == nil {
+		return nil
+	}
+	if prev != nil {
+		select {
+		case <-prev.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if prev.err != nil {
+			return Permanent(errBatchBefore)
+		}
 	}
 	for attempt := 0; ; attempt++ {
-		err := s.plainTx(ctx, todo)
-		if err == nil {
+		todo = slices.DeleteFunc(todo, func(pc plainChunk) bool { return pc.c.done })
+		if len(todo) == 0 {
 			return nil
 		}
-		if !errors.Is(err, errTxAborted) || attempt >= 8 {
+		p.mu.Lock()
+		for _, pc := range todo {
+			delete(p.marks, pc.c.base) // read them again
+		}
+		p.mu.Unlock()
+		err = s.plainAttempt(ctx, todo, true, func() {})
+		if err == nil || !errors.Is(err, errTxAborted) || attempt >= 8 {
 			return err
 		}
-		todo = slices.DeleteFunc(todo, func(pc plainChunk) bool { return pc.c.done })
 	}
 }
 
 // errTxAborted is a transaction that applied nothing because a partition's
-// mark was not the one the sink knew: the marks are read again.
-var errTxAborted = errors.New("transaction aborted: a partition's mark changed meanwhile")
+// mark was not the one the sink expected.
+var errTxAborted = errors.New("transaction aborted: a partition's mark was not the one expected")
 
-// guardLua checks, between a WATCH of the mark KEYS[1] and the MULTI of a
-// transaction, that the mark's epoch is at most ARGV[1] and its high-water
-// mark ARGV[2] (what the sink knows it wrote), and that each key ARGV[3],
-// ARGV[5]... is of type ARGV[4], ARGV[6]... or missing. Otherwise it
-// changes the mark (x), which makes the EXEC apply nothing, and says why.
-const guardLua = `
-local function abort(why)
-  redis.pcall('HINCRBY', KEYS[1], 'x', 1)
-  return redis.error_reply('RSABORT ' .. why)
-end
-local st = redis.pcall('HMGET', KEYS[1], 'e', 'w')
-if type(st) ~= 'table' or st.err then return abort('MARK ' .. tostring(st.err)) end
-if tonumber(st[1] or '0') > tonumber(ARGV[1]) then return abort('FENCED ' .. st[1]) end
-if (st[2] or '') ~= ARGV[2] then return abort('MOVED') end
-for i = 3, #ARGV, 2 do
-  local t = redis.pcall('TYPE', ARGV[i])
-  if type(t) == 'table' then t = t.ok or t.err end
-  if t ~= 'none' and t ~= ARGV[i + 1] then return abort('WRONGTYPE ' .. ARGV[i] .. ' holds a ' .. tostring(t) .. ', not a ' .. ARGV[i + 1]) end
-end
-return 0
-`
-
-// readMarks reads the marks of bases the sink does not know. A partition
-// with no checkpoint whose mark is set is logged: it starts over (a crash
-// before its first checkpoint, or a checkpoint deleted to read its input
-// again), and what it emits up to the mark is skipped.
-func (s *RedisSink) readMarks(bases []string, todo []plainChunk) error {
-	rc := s.resp
-	for _, b := range bases {
-		rc.command("HGET", b, "w")
+// plainAttempt writes todo's transactions and waits for their replies. The
+// marks it expects are the chain's (pipelined), or, fresh, those read now.
+func (s *RedisSink) plainAttempt(ctx context.Context, todo []plainChunk, fresh bool, wrote func()) error {
+	defer wrote()
+	p := s.pipe
+	var unknown []string
+	p.mu.Lock()
+	for _, pc := range todo {
+		if _, ok := p.marks[pc.c.base]; !ok && !slices.Contains(unknown, pc.c.base) {
+			unknown = append(unknown, pc.c.base)
+		}
 	}
-	if err := rc.w.Flush(); err != nil {
-		return rc.fail(err)
-	}
-	for _, b := range bases {
-		v, err := rc.reply()
+	p.mu.Unlock()
+	if len(unknown) > 0 {
+		marks, err := s.readMarks(ctx, unknown, todo)
 		if err != nil {
 			return err
 		}
-		w, _ := v.(string)
-		s.marks[b] = w
+		p.mu.Lock()
+		for i, b := range unknown {
+			p.marks[b] = marks[i]
+			if _, ok := p.chain[b]; !ok || fresh {
+				p.chain[b] = marks[i]
+			}
+		}
+		p.mu.Unlock()
+	}
+	p.mu.Lock()
+	for _, pc := range todo {
+		switch b := pc.c.base; {
+		case fresh:
+			p.chain[b] = p.marks[b]
+			delete(p.broken, b)
+		case p.broken[b]:
+			// A transaction of this partition did not apply: what follows
+			// waits for the batch before to land, then reads the marks.
+			p.mu.Unlock()
+			return errTxAborted
+		}
+	}
+	j, err := s.writeTxns(ctx, todo)
+	p.mu.Unlock()
+	wrote()
+	if err != nil {
+		return fmt.Errorf("redis sink %s: %w", s.cfg.Name, err)
+	}
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if j.err != nil {
+		return fmt.Errorf("redis sink %s: %w", s.cfg.Name, j.err)
+	}
+	return s.settlePlain(j)
+}
+
+// connected returns the pipe's connection, opening it (and its reader) if
+// there is none. Under p.mu.
+func (s *RedisSink) connected(ctx context.Context) (*respConn, error) {
+	p := s.pipe
+	if p.jobs != nil {
+		_ = p.rc.c.SetWriteDeadline(time.Now().Add(plainWait))
+		return p.rc, nil
+	}
+	rc := &respConn{opt: p.opt}
+	if err := rc.connect(ctx); err != nil {
+		rc.close()
+		return nil, err
+	}
+	_ = rc.c.SetDeadline(time.Time{}) // each read and write sets its own (plainWait)
+	jobs := make(chan *plainJob, 16)
+	p.rc, p.jobs = rc, jobs
+	_ = rc.c.SetWriteDeadline(time.Now().Add(plainWait))
+	go s.readJobs(rc, jobs)
+	return rc, nil
+}
+
+// broke drops the pipe's connection after an I/O error: the jobs queued
+// on it fail (their reader fails them), the next write opens another.
+// Under p.mu.
+func (p *plainPipe) broke(jobs chan *plainJob) {
+	if p.jobs == jobs && jobs != nil {
+		close(jobs)
+		p.jobs = nil
+		p.rc.close()
+	}
+}
+
+// readJobs reads the replies of the jobs written on rc, in order, until
+// jobs is closed; after an I/O error it fails the rest.
+func (s *RedisSink) readJobs(rc *respConn, jobs chan *plainJob) {
+	var broken error
+	for j := range jobs {
+		if broken == nil {
+			_ = rc.c.SetReadDeadline(time.Now().Add(plainWait))
+			broken = rc.readJob(j)
+			if broken != nil {
+				s.pipe.mu.Lock()
+				s.pipe.broke(jobs)
+				s.pipe.mu.Unlock()
+			}
+		}
+		if broken != nil && j.err == nil {
+			j.err = broken
+		}
+		close(j.done)
+	}
+}
+
+// readMarks reads the marks of bases. A partition with no checkpoint whose
+// mark is set is logged: it starts over (a crash before its first
+// checkpoint, or a checkpoint deleted to read its input again), and what it
+// emits up to the mark is skipped.
+func (s *RedisSink) readMarks(ctx context.Context, bases []string, todo []plainChunk) ([]string, error) {
+	p := s.pipe
+	p.mu.Lock()
+	rc, err := s.connected(ctx)
+	if err != nil {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("redis sink %s: %w", s.cfg.Name, err)
+	}
+	j := &plainJob{reads: bases, done: make(chan struct{})}
+	for _, b := range bases {
+		rc.command("HGET", b, "w")
+	}
+	err = rc.w.Flush()
+	if err == nil {
+		p.jobs <- j
+	} else {
+		p.broke(p.jobs)
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("redis sink %s: %w", s.cfg.Name, err)
+	}
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if j.err != nil {
+		return nil, fmt.Errorf("redis sink %s: %w", s.cfg.Name, j.err)
+	}
+	for i, b := range bases {
+		w := j.marks[i]
 		for _, pc := range todo {
 			if o := pc.c.origin; pc.c.base == b && w != "" && o.Gen < 0 {
 				q, _ := strconv.ParseInt(w[:min(16, len(w))], 10, 64)
@@ -241,53 +432,24 @@ func (s *RedisSink) readMarks(bases []string, todo []plainChunk) error {
 			}
 		}
 	}
-	return nil
+	return j.marks, nil
 }
 
-// plainTxn is a chunk's transaction in plainTx.
-type plainTxn struct {
-	c                *chunk
-	written, skipped int64
-	mark             string // the new high-water mark; "" if nothing is written
-	queued           int
-}
-
-// plainTx sends todo: per chunk with events above its partition's mark,
-// WATCH the mark, the guard, MULTI, the XADDs, the new mark, EXEC, each
-// flushed as soon as written while another goroutine reads the replies of
-// those before, so that Redis applies one transaction while the next is
-// written. A transaction after one that applied nothing applies nothing
-// either (its guard finds the mark it expects missing), so the partition's
-// writes stay in order.
-func (s *RedisSink) plainTx(ctx context.Context, todo []plainChunk) error {
-	rc := s.resp
-	fail := func(err error) error { return fmt.Errorf("redis sink %s: %w", s.cfg.Name, err) }
-	if err := rc.connect(ctx); err != nil {
-		return fail(err)
+// writeTxns writes a transaction per chunk of todo with events above the
+// mark the chain expects, raising the chain, and queues the job of their
+// replies. Under p.mu.
+func (s *RedisSink) writeTxns(ctx context.Context, todo []plainChunk) (*plainJob, error) {
+	p := s.pipe
+	rc, err := s.connected(ctx)
+	if err != nil {
+		return nil, err
 	}
-	stop := rc.deadline(ctx)
-	defer stop()
-	var unknown []string
-	for _, pc := range todo {
-		if _, ok := s.marks[pc.c.base]; !ok && !slices.Contains(unknown, pc.c.base) {
-			unknown = append(unknown, pc.c.base)
-		}
-	}
-	if len(unknown) > 0 {
-		if err := s.readMarks(unknown, todo); err != nil {
-			return fail(err)
-		}
-	}
-	expect := maps.Clone(s.marks) // the marks each transaction leaves, if all apply
-	sent := make(chan *plainTxn, len(todo))
-	read := make(chan error, 1)
-	go func() { read <- s.readTxns(sent) }()
+	j := &plainJob{done: make(chan struct{})}
 	var keys []string
-	var werr error
 	for _, pc := range todo {
 		c := pc.c
 		t := &plainTxn{c: c}
-		top := expect[c.base]
+		top := p.chain[c.base]
 		first := -1
 		keys = keys[:0]
 		for e := range c.events {
@@ -308,27 +470,21 @@ func (s *RedisSink) plainTx(ctx context.Context, todo []plainChunk) error {
 		}
 		if first >= 0 {
 			s.writeTxn(pc, t, top, first, keys)
-			expect[c.base] = t.mark
-			if werr = rc.w.Flush(); werr != nil {
-				rc.fail(werr)
-				break
+			p.chain[c.base] = t.mark
+			if err := rc.w.Flush(); err != nil {
+				p.broke(p.jobs)
+				return nil, err
 			}
 		}
-		sent <- t
+		j.txns = append(j.txns, t)
 	}
-	close(sent)
-	if err := <-read; err != nil {
-		return fail(err)
-	}
-	if werr != nil {
-		return fail(werr)
-	}
-	return nil
+	p.jobs <- j
+	return j, nil
 }
 
 // writeTxn writes t's transaction of pc's events from first on above top.
 func (s *RedisSink) writeTxn(pc plainChunk, t *plainTxn, top string, first int, keys []string) {
-	rc, c := s.resp, pc.c
+	rc, c := s.pipe.rc, pc.c
 	rc.command("WATCH", c.base)
 	rc.arrayHeader(6 + 2*len(keys))
 	rc.bulkString("EVAL")
@@ -374,78 +530,133 @@ func (s *RedisSink) writeTxn(pc plainChunk, t *plainTxn, top string, first int, 
 	t.queued += 2
 }
 
-// readTxns reads the replies of the transactions sent, in order, and
-// settles their chunks. It returns the first failure: a broken connection,
-// or the first transaction that applied nothing (errTxAborted when a mark
-// changed, else why). What follows an unapplied transaction is not settled:
-// it is sent again.
-func (s *RedisSink) readTxns(sent <-chan *plainTxn) error {
-	rc := s.resp
-	var first error
-	for t := range sent {
-		c := t.c
-		if t.mark == "" { // all written already
-			if first == nil {
-				c.done = true
-				s.stats.duplicates.Add(t.skipped)
-			}
+// readJob reads a job's replies; it returns an I/O error (the connection
+// is then unusable).
+func (rc *respConn) readJob(j *plainJob) error {
+	for range j.reads {
+		v, err := rc.reply()
+		var re respError
+		switch {
+		case errors.As(err, &re):
+			j.err = cmp.Or(j.err, err)
+		case err != nil:
+			return err
+		}
+		w, _ := v.(string)
+		j.marks = append(j.marks, w)
+	}
+	var re respError
+	for _, t := range j.txns {
+		if t.mark == "" {
 			continue
 		}
 		// WATCH, the guard, MULTI, QUEUED each, EXEC.
+		if _, err := rc.read(false); err != nil && !errors.As(err, &re) {
+			return err
+		}
 		if _, err := rc.reply(); err != nil {
-			return cmp.Or(first, err)
+			if !errors.As(err, &re) {
+				return err
+			}
+			t.guard = err
 		}
-		_, guard := rc.reply()
-		var re respError
-		if guard != nil && !errors.As(guard, &re) {
-			return cmp.Or(first, guard)
-		}
-		var queueErr error
 		for range 1 + t.queued {
 			if _, err := rc.read(false); err != nil {
 				if !errors.As(err, &re) {
-					return cmp.Or(first, err)
+					return err
 				}
-				queueErr = cmp.Or(queueErr, err)
+				t.queueErr = cmp.Or(t.queueErr, err)
 			}
 		}
 		v, err := rc.read(false)
 		switch {
 		case err != nil && !errors.As(err, &re):
-			return cmp.Or(first, err) // the connection broke: a retry reads the marks again
-		case err != nil && queueErr != nil:
-			delete(s.marks, c.base)
-			first = cmp.Or(first, classify(fmt.Errorf("transaction refused: %w", queueErr)))
+			return err
+		case err != nil && t.queueErr != nil: // EXECABORT
 		case err != nil:
-			// EXEC ran: the mark was raised past events whose command
-			// failed (a key's type changed since the guard read it).
-			s.marks[c.base] = t.mark
-			first = cmp.Or(first, Permanent(fmt.Errorf("%d events written, but commands of some failed (those events are not written again): %w", t.written, err)))
-		case v == nil || guard != nil:
-			delete(s.marks, c.base)
-			switch msg := fmt.Sprint(guard); {
-			case strings.HasPrefix(msg, "RSABORT FENCED "):
-				o := c.origin
-				first = cmp.Or(first, Permanent(fmt.Errorf("%w: partition %s was assigned to another consumer since this one took it (epoch %s of %s, this consumer's %d): this consumer is a zombie, its writes are refused",
-					ErrFenced, o.Key, strings.TrimPrefix(msg, "RSABORT FENCED "), c.base, o.Epoch)))
-			case strings.HasPrefix(msg, "RSABORT WRONGTYPE "):
-				first = cmp.Or(first, Permanent(fmt.Errorf("WRONGTYPE: %s: nothing of this chunk was written", strings.TrimPrefix(msg, "RSABORT WRONGTYPE "))))
-			case guard != nil && !strings.HasPrefix(msg, "RSABORT"):
-				first = cmp.Or(first, fmt.Errorf("the guard of a transaction failed: %w", guard))
-			default:
-				first = cmp.Or(first, errTxAborted)
+			t.applied, t.execErr = true, err
+		case v != nil:
+			t.applied = true
+		}
+	}
+	return nil
+}
+
+// settlePlain settles a job's chunks: those whose transaction applied (or
+// that had nothing to write) are done. It returns the error of the first
+// that did not (errTxAborted when its mark was not the one expected); a
+// transaction of the same partition after it applied nothing either.
+func (s *RedisSink) settlePlain(j *plainJob) error {
+	p := s.pipe
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first error
+	for _, t := range j.txns {
+		c := t.c
+		switch {
+		case t.mark == "": // all written already
+			if !p.broken[c.base] {
+				c.done = true
+				s.stats.duplicates.Add(t.skipped)
 			}
-		case first != nil:
-			// Applied after one that was not: its guard expects the mark
-			// the other would have set, so this cannot happen.
-			delete(s.marks, c.base)
-			first = Permanent(fmt.Errorf("a transaction applied after one that did not (%v)", first))
-		default:
+			continue
+		case t.applied:
+			p.marks[c.base] = t.mark
+			if t.execErr != nil {
+				// The mark was raised past events whose command failed (a
+				// key's type changed since the guard read it).
+				p.broken[c.base] = true
+				first = cmp.Or(first, Permanent(fmt.Errorf("redis sink %s: %d events written, but commands of some failed (those events are not written again): %w", s.cfg.Name, t.written, t.execErr)))
+				continue
+			}
 			c.done = true
-			s.marks[c.base] = t.mark
 			s.stats.written.Add(t.written)
 			s.stats.duplicates.Add(t.skipped)
+			continue
 		}
+		// Not applied: what follows of the partition expected it to, and
+		// is sent again.
+		delete(p.marks, c.base)
+		p.broken[c.base] = true
+		msg := fmt.Sprint(t.guard)
+		var err error
+		switch {
+		case t.queueErr != nil:
+			err = fmt.Errorf("redis sink %s: %w", s.cfg.Name, classify(fmt.Errorf("transaction refused: %w", t.queueErr)))
+		case strings.HasPrefix(msg, "RSABORT FENCED "):
+			o := c.origin
+			err = Permanent(fmt.Errorf("redis sink %s: %w: partition %s was assigned to another consumer since this one took it (epoch %s of %s, this consumer's %d): this consumer is a zombie, its writes are refused",
+				s.cfg.Name, ErrFenced, o.Key, strings.TrimPrefix(msg, "RSABORT FENCED "), c.base, o.Epoch))
+		case strings.HasPrefix(msg, "RSABORT WRONGTYPE "):
+			err = Permanent(fmt.Errorf("redis sink %s: WRONGTYPE: %s: nothing of this chunk was written", s.cfg.Name, strings.TrimPrefix(msg, "RSABORT WRONGTYPE ")))
+		case t.guard != nil && !strings.HasPrefix(msg, "RSABORT"):
+			err = fmt.Errorf("redis sink %s: the guard of a transaction failed: %w", s.cfg.Name, t.guard)
+		default:
+			err = errTxAborted
+		}
+		first = cmp.Or(first, err)
 	}
 	return first
 }
+
+// guardLua checks, between a WATCH of the mark KEYS[1] and the MULTI of a
+// transaction, that the mark's epoch is at most ARGV[1] and its high-water
+// mark ARGV[2] (what the sink knows it wrote), and that each key ARGV[3],
+// ARGV[5]... is of type ARGV[4], ARGV[6]... or missing. Otherwise it
+// changes the mark (x), which makes the EXEC apply nothing, and says why.
+const guardLua = `
+local function abort(why)
+  redis.pcall('HINCRBY', KEYS[1], 'x', 1)
+  return redis.error_reply('RSABORT ' .. why)
+end
+local st = redis.pcall('HMGET', KEYS[1], 'e', 'w')
+if type(st) ~= 'table' or st.err then return abort('MARK ' .. tostring(st.err)) end
+if tonumber(st[1] or '0') > tonumber(ARGV[1]) then return abort('FENCED ' .. st[1]) end
+if (st[2] or '') ~= ARGV[2] then return abort('MOVED') end
+for i = 3, #ARGV, 2 do
+  local t = redis.pcall('TYPE', ARGV[i])
+  if type(t) == 'table' then t = t.ok or t.err end
+  if t ~= 'none' and t ~= ARGV[i + 1] then return abort('WRONGTYPE ' .. ARGV[i] .. ' holds a ' .. tostring(t) .. ', not a ' .. ARGV[i + 1]) end
+end
+return 0
+`

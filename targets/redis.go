@@ -185,26 +185,25 @@ type script struct {
 // stream.Connecter. Write and Flush are called from one goroutine; Stats
 // may be read from any.
 type RedisSink struct {
-	rdb      redis.Cmdable
-	cfg      Config
-	writers  []*writer
-	batch    *Batcher
-	chunks   []*chunk // pending, the last one filling
-	spare    []*chunk
-	shapes   map[*stream.Schema]*shape
-	scripts  map[string]*script // by SHA1
-	last     *shape
-	marker   string
-	ttl      string
-	origins  map[string]*stream.Origin // by marker state key: the latest origin written
-	seqLast  map[string]string         // by marker state key: the last sequence key encoded (seqKey)
-	tx       *redis.Client             // one Redis: chunks in input order of plain writes go as transactions (plain.go)
-	resp     *respConn                 // the sink's own connection for them
-	marks    map[string]string         // by marker state key: the high-water mark this sink knows (plain.go)
-	stats    stats
-	inflight *flight // the batch being sent, if any
-	closed   bool
-	cluster  *clusterState // nil on a single Redis
+	rdb     redis.Cmdable
+	cfg     Config
+	writers []*writer
+	batch   *Batcher
+	chunks  []*chunk // pending, the last one filling
+	spare   []*chunk
+	shapes  map[*stream.Schema]*shape
+	scripts map[string]*script // by SHA1
+	last    *shape
+	marker  string
+	ttl     string
+	origins map[string]*stream.Origin // by marker state key: the latest origin written
+	seqLast map[string]string         // by marker state key: the last sequence key encoded (seqKey)
+	tx      *redis.Client             // one Redis: chunks in input order of plain writes go as transactions (plain.go)
+	pipe    *plainPipe                // the sink's own connection for them
+	stats   stats
+	flights []*flight // the batches being sent, oldest first: one, or two of plain transactions
+	closed  bool
+	cluster *clusterState // nil on a single Redis
 }
 
 // NewRedis returns a sink writing to rdb: a *redis.Client, a
@@ -230,6 +229,7 @@ func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 	s.seqLast = map[string]string{}
 	if c, ok := rdb.(*redis.Client); ok && !cfg.NoTransactions && plainDialable(c.Options()) {
 		s.tx = c
+		s.pipe = &plainPipe{opt: c.Options(), chain: map[string]string{}, marks: map[string]string{}, broken: map[string]bool{}}
 	}
 	if _, ok := rdb.(*redis.ClusterClient); ok {
 		cs, err := newClusterState(s.writers, cfg)
@@ -251,7 +251,7 @@ func (s *RedisSink) Stats() Stats { return s.stats.snapshot() }
 // flight. Call it from the goroutine that calls Write.
 func (s *RedisSink) Pending() int {
 	n := s.pending()
-	if f := s.inflight; f != nil {
+	for _, f := range s.flights {
 		select {
 		case <-f.done: // landed: what it did not apply is pending
 			if f.err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -76,63 +77,102 @@ func (s *RedisSink) Write(ctx context.Context, events []stream.Event) error {
 type flight struct {
 	chunks []*chunk
 	events int // not yet applied when it started
+	plain  bool
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
+	// wrote is closed once the batch's first transactions are written (or
+	// it gave up before): the next batch writes only after it.
+	wrote     chan struct{}
+	wroteOnce sync.Once
 }
 
-// launch waits for the batch in flight, then starts sending the pending one.
-// The send outlives the Write that started it: it runs under ctx's values
-// but not its cancellation (a caller may cancel a per-call context as soon
-// as Write returns); Flush and Close cancel it when their own context ends.
+// written closes f.wrote (f may be nil: a batch sent by Flush).
+func (f *flight) written() {
+	if f != nil {
+		f.wroteOnce.Do(func() { close(f.wrote) })
+	}
+}
+
+// launch starts sending the pending batch. One batch is in flight at a
+// time, or two of plain transactions (plain.go: the second is written
+// while the first is applied, on the same connection); launch first waits
+// for those that must land before. The send outlives the Write that
+// started it: it runs under ctx's values but not its cancellation (a caller
+// may cancel a per-call context as soon as Write returns); Flush and Close
+// cancel it when their own context ends.
 func (s *RedisSink) launch(ctx context.Context) error {
-	if err := s.land(ctx); err != nil {
-		return fmt.Errorf("targets: %w", err)
+	plain := s.pipe != nil && allPlain(s.chunks)
+	for len(s.flights) > 0 {
+		if plain && len(s.flights) < 2 && s.flights[len(s.flights)-1].plain {
+			break
+		}
+		if err := s.land(ctx); err != nil {
+			return fmt.Errorf("targets: %w", err)
+		}
 	}
 	n := s.pending()
 	if n == 0 {
 		return nil
 	}
+	plain = s.pipe != nil && allPlain(s.chunks) // a landed batch that failed is pending again
+	var prev *flight
+	if len(s.flights) > 0 {
+		prev = s.flights[len(s.flights)-1]
+	}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f := &flight{chunks: s.chunks, events: n, cancel: cancel, done: make(chan struct{})}
+	f := &flight{chunks: s.chunks, events: n, plain: plain, cancel: cancel, done: make(chan struct{}), wrote: make(chan struct{})}
 	s.chunks = make([]*chunk, 0, cap(f.chunks))
 	s.cluster.reset()
 	s.batch.Reset()
-	s.inflight = f
+	s.flights = append(s.flights, f)
 	go func() {
 		defer close(f.done)
+		defer f.written()
 		defer cancel()
-		f.err = s.sendRetrying(fctx, f.chunks)
+		f.err = s.sendRetrying(fctx, f.chunks, prev, f)
 	}()
 	return nil
 }
 
-// land waits for the batch in flight, or until ctx ends, which cancels it.
-// If it failed, its chunks not applied are pending again, before those
-// filled since, and its error is returned.
+// land waits for the oldest batch in flight, or until ctx ends, which
+// cancels it. If it failed, its chunks not applied are pending again, with
+// those of the batch after it (landed too: it applied nothing that follows
+// what the failed one did not), before those filled since, and its error
+// is returned.
 func (s *RedisSink) land(ctx context.Context) error {
-	f := s.inflight
-	if f == nil {
+	if len(s.flights) == 0 {
 		return nil
 	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		f.cancel()
-		<-f.done // the send stops at its next retry wait or network call
-		if f.err == nil {
-			break // it had just succeeded
-		}
-		f.err = fmt.Errorf("%w (waiting for the batch in flight: %v)", ctx.Err(), f.err)
-	}
-	s.inflight = nil
+	f := s.flights[0]
+	s.wait(ctx, f)
+	s.flights = s.flights[1:]
 	if f.err != nil {
-		s.chunks = append(f.chunks, s.chunks...)
+		chunks := f.chunks
+		for _, g := range s.flights {
+			s.wait(ctx, g)
+			chunks = append(chunks, g.chunks...)
+		}
+		s.flights = nil
+		s.chunks = append(chunks, s.chunks...)
 		return f.err
 	}
 	s.stats.batches.Add(1)
 	s.spare = append(s.spare, f.chunks...)
 	return nil
+}
+
+// wait waits for f, or until ctx ends, which cancels it.
+func (s *RedisSink) wait(ctx context.Context, f *flight) {
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		f.cancel()
+		<-f.done // the send stops at its next retry wait or network call
+		if f.err != nil {
+			f.err = fmt.Errorf("%w (waiting for the batch in flight: %v)", ctx.Err(), f.err)
+		}
+	}
 }
 
 // pending counts the events of the pending chunks not yet applied.
@@ -324,11 +364,13 @@ func (s *RedisSink) newChunk(sc *script) *chunk {
 // run out or ctx ends. On failure the events stay pending. A batch in
 // flight that failed is sent again here, under ctx.
 func (s *RedisSink) Flush(ctx context.Context) error {
-	if err := s.land(ctx); err != nil && ctx.Err() != nil {
-		return fmt.Errorf("targets: %w", err)
-	} // else its chunks, if it failed, are pending again and sent below
+	for len(s.flights) > 0 {
+		if err := s.land(ctx); err != nil && ctx.Err() != nil {
+			return fmt.Errorf("targets: %w", err)
+		} // else its chunks, if it failed, are pending again and sent below
+	}
 	if s.pending() > 0 {
-		if err := s.sendRetrying(ctx, s.chunks); err != nil {
+		if err := s.sendRetrying(ctx, s.chunks, nil, nil); err != nil {
 			return fmt.Errorf("targets: %w", err)
 		}
 		s.stats.batches.Add(1)
@@ -341,9 +383,9 @@ func (s *RedisSink) Flush(ctx context.Context) error {
 	return nil
 }
 
-func (s *RedisSink) sendRetrying(ctx context.Context, chunks []*chunk) error {
+func (s *RedisSink) sendRetrying(ctx context.Context, chunks []*chunk, prev, self *flight) error {
 	return s.cfg.Retry.do(ctx, s.cfg.Logger, "redis sink "+s.cfg.Name, func(ctx context.Context) error {
-		err := s.send(ctx, chunks)
+		err := s.send(ctx, chunks, prev, self)
 		if err != nil {
 			s.stats.failures.Add(1)
 		}
@@ -363,9 +405,9 @@ func (s *RedisSink) sendRetrying(ctx context.Context, chunks []*chunk) error {
 // only a master losing its scripts between that load and the pipeline (a
 // SCRIPT FLUSH, a restart within milliseconds) could apply a slot's later
 // chunks before its earlier ones.
-func (s *RedisSink) send(ctx context.Context, chunks []*chunk) error {
-	if s.tx != nil && allPlain(chunks) {
-		return s.sendPlain(ctx, chunks)
+func (s *RedisSink) send(ctx context.Context, chunks []*chunk, prev, self *flight) error {
+	if s.pipe != nil && allPlain(chunks) {
+		return s.sendPlain(ctx, chunks, prev, self)
 	}
 	for range 2 {
 		var scripts []*script
@@ -501,8 +543,10 @@ func (s *RedisSink) Close(ctx context.Context) error {
 			}
 		}
 	}
-	if s.resp != nil {
-		s.resp.close()
+	if p := s.pipe; p != nil {
+		p.mu.Lock()
+		p.broke(p.jobs)
+		p.mu.Unlock()
 	}
 	s.closed = true
 	return err

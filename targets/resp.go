@@ -103,10 +103,11 @@ func (rc *respConn) fail(err error) error {
 	return err
 }
 
+// close closes the connection (the writer and the reader may both call
+// it; the connection stays closed: a new respConn replaces it).
 func (rc *respConn) close() {
 	if rc.c != nil {
 		_ = rc.c.Close()
-		rc.c = nil
 	}
 }
 

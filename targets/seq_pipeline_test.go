@@ -1,0 +1,35 @@
+package targets_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rulestream/rulestream/internal/testredis"
+	"github.com/rulestream/rulestream/stream"
+	"github.com/rulestream/rulestream/targets"
+)
+
+// Many batches of outputs in input order, two in flight at a time on the
+// sink's connection: every output is written once, none skipped (a batch
+// that wrote before the one before it had skipped that one's outputs).
+func TestSeqPipelinedBatches(t *testing.T) {
+	testredis.Run(t, func(t *testing.T, be testredis.Backend) {
+		rdb, px := be.Client(t, testDB)
+		ctx := context.Background()
+		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
+			Writes: []targets.Write{targets.XAdd(px + "q:ads")},
+			Batch:  targets.BatchPolicy{Count: 100, Period: -1}, ChunkSize: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := inOrder(stream.NewOrigin("job/plays/9", 1, -1), 0, 5000)
+		putInputs(t, s, evs, 7)
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st := s.Stats()
+		if n := len(xids(t, rdb, px+"q:ads")); n != len(evs) {
+			t.Fatalf("%d entries, want %d; stats %+v", n, len(evs), st)
+		}
+	})
+}
