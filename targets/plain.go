@@ -152,6 +152,42 @@ func keyOf(cmd []arg, vals [][]byte) string {
 	return cmd[1].lit
 }
 
+// respSeg is a part of a command's RESP encoding: literal arguments
+// already encoded (raw, with the array header in the first), or the
+// event's value or ID.
+type respSeg struct {
+	raw   []byte
+	value bool
+	id    bool
+}
+
+// resp returns the RESP templates of the shape's commands, made once.
+func (sh *shape) resp() [][]respSeg {
+	if sh.respTpl != nil {
+		return sh.respTpl
+	}
+	for _, cmd := range sh.commands {
+		var tpl []respSeg
+		raw := fmt.Appendf(nil, "*%d\r\n", len(cmd))
+		for _, a := range cmd {
+			if a.value || a.id {
+				if len(raw) > 0 {
+					tpl = append(tpl, respSeg{raw: raw})
+					raw = nil
+				}
+				tpl = append(tpl, respSeg{value: a.value, id: a.id})
+				continue
+			}
+			raw = fmt.Appendf(raw, "$%d\r\n%s\r\n", len(a.lit), a.lit)
+		}
+		if len(raw) > 0 {
+			tpl = append(tpl, respSeg{raw: raw})
+		}
+		sh.respTpl = append(sh.respTpl, tpl)
+	}
+	return sh.respTpl
+}
+
 // valuesOf counts the values of cmd.
 func valuesOf(cmd []arg) int {
 	n := 0
@@ -505,17 +541,16 @@ func (s *RedisSink) writeTxn(pc plainChunk, t *plainTxn, top string, first int, 
 			t.skipped++
 			continue
 		}
-		for _, cmd := range c.sh.commands {
-			rc.arrayHeader(len(cmd))
-			for _, a := range cmd {
+		for _, tpl := range c.sh.resp() {
+			for _, seg := range tpl {
 				switch {
-				case a.id:
+				case seg.id:
 					rc.bulk(id)
-				case a.value:
+				case seg.value:
 					rc.bulk(vals[0])
 					vals = vals[1:]
 				default:
-					rc.bulkString(a.lit)
+					rc.w.Write(seg.raw)
 				}
 			}
 			t.queued++

@@ -171,6 +171,7 @@ type shape struct {
 	subs     map[uint64]*script // on a cluster: the script of a subset of the writes
 	seqSubs  map[uint64]*script // on a cluster: the same, of events in input order
 	plain    bool               // its writes can go as plain commands in a transaction (plainCommands)
+	respTpl  [][]respSeg        // their RESP templates, made by the first (plain.go)
 }
 
 // script is a generated write script; schemas with the same layout share it.
