@@ -77,6 +77,18 @@ func (en *Engine) emissionID(rule, key string, ev *stream.Event) string {
 	return string(b)
 }
 
+// values returns n zero values for an emission's fields, cut from a block
+// shared by the emissions of many firings (one allocation, not one each;
+// the block is never reused, so whoever keeps an emission's fields may).
+func (en *Engine) values(n int) []stream.Value {
+	if len(en.slab) < n {
+		en.slab = make([]stream.Value, max(n*256, 4096))
+	}
+	f := en.slab[:n:n]
+	en.slab = en.slab[n:]
+	return f
+}
+
 // emission builds the event a firing emits.
 func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key string) (stream.Event, error) {
 	ev := act.ev
@@ -84,7 +96,7 @@ func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key strin
 	if en.cfg.Explain {
 		schema = c.explainSchema
 	}
-	f := make([]stream.Value, schema.Len())
+	f := en.values(schema.Len())
 	meta := 0
 	same := ev.Schema == c.env.schema
 	for i, j := range c.from {

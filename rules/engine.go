@@ -64,6 +64,7 @@ func (c *EngineConfig) setDefaults() {
 // goroutine.
 type Engine struct {
 	cfg      EngineConfig
+	slab     []stream.Value // emissions' fields are cut from it (values)
 	live     atomic.Pointer[liveSet]
 	mu       sync.Mutex // guards counters and swaps
 	counters map[string]*ruleCounters

@@ -76,6 +76,7 @@ func (c *FileConfig) setDefaults() {
 // replaced a followed one is taken as its header when it reads as a header
 // for the same fields, else as a record.
 type FileSource struct {
+	free   chan []Event // batches' Events slices the runner is done with (RecycleEvents)
 	path   string
 	name   string
 	dec    Decoder
@@ -125,7 +126,7 @@ func NewFileSource(path string, dec Decoder, cfg FileConfig) *FileSource {
 	if path == "-" {
 		name = "stdin"
 	}
-	s := &FileSource{path: path, name: name, cfg: cfg}
+	s := &FileSource{path: path, name: name, cfg: cfg, free: make(chan []Event, 4)}
 	s.setDecoder(dec)
 	return s
 }
@@ -407,6 +408,15 @@ func (s *FileSource) decodeLine(line string, b *Batch, vals *[]Value) error {
 			*vals = make([]Value, nf*n)
 		}
 		if b.Events == nil {
+			select {
+			case e := <-s.free:
+				if cap(e) >= n {
+					b.Events = e[:0]
+				}
+			default:
+			}
+		}
+		if b.Events == nil {
 			b.Events = make([]Event, 0, n)
 		}
 	}
@@ -533,3 +543,13 @@ func (s *FileSource) unwatch() {
 }
 
 var _ SchemaSource = (*FileSource)(nil)
+
+// RecycleEvents takes back the Events slice of a batch the runner is done
+// with, for a later batch (stream.EventRecycler).
+func (s *FileSource) RecycleEvents(evs []Event) {
+	clear(evs[:cap(evs)])
+	select {
+	case s.free <- evs[:0]:
+	default:
+	}
+}

@@ -207,6 +207,7 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 	}
 
 	var last *task
+	recycle := true // no task hands the batch's events on as they are
 	for i := 0; i < len(evs); {
 		j := i + 1
 		for j < len(evs) && evs[j].Pos.Partition == evs[i].Pos.Partition {
@@ -222,6 +223,7 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 		if o := m.batch.Resume; o != nil && t.seq == seqLines {
 			t.fileMoved(o)
 		}
+		recycle = recycle && (len(t.ops) > 0 || len(t.lanes) > 0)
 		if err := r.feed(ctx, t, m.src, evs[i:j], msg, now); err != nil {
 			return err
 		}
@@ -230,6 +232,9 @@ func (r *runner) batch(ctx context.Context, m inMsg, out chan<- *outMsg) error {
 	}
 	if err := r.settle(ctx, m, last, msg, now); err != nil {
 		return err
+	}
+	if er, ok := r.p.sources[m.src].(EventRecycler); ok && recycle && len(evs) > 0 {
+		er.RecycleEvents(evs)
 	}
 	// Published together (the newest time with the watermark), so that a
 	// reader's lag is never inflated by a batch half done.

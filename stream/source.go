@@ -84,3 +84,12 @@ type PartitionSource interface {
 type PartitionLister interface {
 	Partitions() []int32
 }
+
+// EventRecycler is implemented by sources that reuse the Events slices of
+// their batches (FileSource): the runner hands a batch's back once its
+// events went through the operators, which keep copies of events, never
+// the slice (Operator). Not when a task has no operators: its output is
+// the batch's slice itself.
+type EventRecycler interface {
+	RecycleEvents(events []Event)
+}
