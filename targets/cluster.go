@@ -85,7 +85,7 @@ func (cs *clusterState) base(slot int) string {
 // encodeSlots appends ev to a chunk per slot its writes touch and returns
 // the bytes it added. Every key and value is encoded before any chunk is
 // touched, so an error leaves none changed.
-func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event, key string) (int, error) {
+func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event, key *seqKeyT, seq bool) (int, error) {
 	cs := s.cluster
 	for i, w := range s.writers {
 		sw := &cs.writers[i]
@@ -101,7 +101,7 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event, key string) (int, e
 			return 0, err
 		}
 	}
-	if key != "" {
+	if seq {
 		for i := range cs.writers {
 			if err := s.checkSeq(cs.base(cs.writers[i].slot)+"p:"+ev.Origin.Key, key, ev); err != nil {
 				return 0, err
@@ -122,12 +122,16 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event, key string) (int, e
 			}
 		}
 		placed |= mask
-		c := s.slotChunk(slot, s.subScript(sh, mask, key != ""), ev, key != "")
-		if key != "" {
-			s.seqLast[c.base] = key
+		c := s.slotChunk(slot, s.subScript(sh, mask, seq), ev, seq)
+		if seq {
+			s.seqLast[c.base] = *key
 		}
 		at := len(c.p.buf)
-		c.p.str(cmp.Or(key, ev.ID))
+		if seq {
+			c.p.bytes(key[:])
+		} else {
+			c.p.str(ev.ID)
+		}
 		if c.script.withID {
 			c.p.str(ev.ID)
 		}

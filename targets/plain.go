@@ -71,13 +71,14 @@ func allPlain(chunks []*chunk) bool {
 	return n > 0
 }
 
-// unpackStrings reads the flat array of strings a packer wrote.
-func unpackStrings(b []byte) ([][]byte, error) {
+// unpackStrings reads the flat array of strings a packer wrote, appended
+// to out (slices of b).
+func unpackStrings(b []byte, out [][]byte) ([][]byte, error) {
 	if len(b) < 5 || b[0] != 0xdd {
 		return nil, errors.New("targets: bad chunk encoding")
 	}
 	n := binary.BigEndian.Uint32(b[1:5])
-	out := make([][]byte, 0, n)
+	out = slices.Grow(out, int(n))
 	b = b[5:]
 	for range n {
 		if len(b) == 0 {
@@ -114,10 +115,11 @@ type plainChunk struct {
 
 // decodePlain decodes a chunk in input order of plain writes.
 func decodePlain(c *chunk) (plainChunk, error) {
-	vals, err := unpackStrings(c.p.finish())
+	vals, err := unpackStrings(c.p.finish(), c.vals[:0])
 	if err != nil {
 		return plainChunk{}, err
 	}
+	c.vals = vals
 	stride := 1
 	if c.script.withID {
 		stride++

@@ -148,6 +148,8 @@ type chunk struct {
 	// sh is the shape of a chunk in input order on one Redis: if its writes
 	// are plain (shape.plain), the chunk may go as a transaction (plain.go).
 	sh *shape
+	// vals holds the chunk's strings decoded for a transaction (reused).
+	vals [][]byte
 }
 
 // count returns the events the chunk counts in Stats and Pending: on a
@@ -198,7 +200,7 @@ type RedisSink struct {
 	marker  string
 	ttl     string
 	origins map[string]*stream.Origin // by marker state key: the latest origin written
-	seqLast map[string]string         // by marker state key: the last sequence key encoded (seqKey)
+	seqLast map[string]seqKeyT        // by marker state key: the last sequence key encoded (seqKey)
 	tx      *redis.Client             // one Redis: chunks in input order of plain writes go as transactions (plain.go)
 	pipe    *plainPipe                // the sink's own connection for them
 	stats   stats
@@ -227,7 +229,7 @@ func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 	}
 	s.marker = cfg.MarkerPrefix + cfg.Name + ":"
 	s.origins = map[string]*stream.Origin{}
-	s.seqLast = map[string]string{}
+	s.seqLast = map[string]seqKeyT{}
 	if c, ok := rdb.(*redis.Client); ok && !cfg.NoTransactions && plainDialable(c.Options()) {
 		s.tx = c
 		s.pipe = &plainPipe{opt: c.Options(), chain: map[string]string{}, marks: map[string]string{}, broken: map[string]bool{}}

@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -198,18 +199,22 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 	if sh.err != nil {
 		return 0, fmt.Errorf("event %s: %w", ev.Describe(), sh.err)
 	}
-	key := seqKey(ev)
+	key, seq := seqKey(ev)
 	if s.cluster != nil {
-		return s.encodeSlots(sh, ev, key)
+		return s.encodeSlots(sh, ev, &key, seq)
 	}
-	c := s.filling(sh, ev, key != "")
-	if key != "" {
-		if err := s.checkSeq(c.base, key, ev); err != nil {
+	c := s.filling(sh, ev, seq)
+	if seq {
+		if err := s.checkSeq(c.base, &key, ev); err != nil {
 			return 0, err
 		}
 	}
 	at, n := c.p.mark()
-	c.p.str(cmp.Or(key, ev.ID))
+	if seq {
+		c.p.bytes(key[:])
+	} else {
+		c.p.str(ev.ID)
+	}
 	if c.script.withID {
 		c.p.str(ev.ID)
 	}
@@ -219,7 +224,7 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 			return 0, err
 		}
 	}
-	if key != "" {
+	if seq {
 		s.seqLast[c.base] = key
 	}
 	c.events++
@@ -272,20 +277,22 @@ func seqOf(ev *stream.Event) int64 {
 	return ev.Seq
 }
 
-// seqKey returns ev's sequence key, "" if it has none (seqOf): its Seq in
-// 16 digits, then in 10 digits the FNV-1a hash of its ID, which orders the
-// outputs of one input whichever the rules that fired, so that a replay
-// that fires a different subset still finds each output's place.
-func seqKey(ev *stream.Event) string {
+// seqKey returns ev's sequence key, and false if it has none (seqOf): its
+// Seq in 16 digits, then in 10 digits the FNV-1a hash of its ID, which
+// orders the outputs of one input whichever the rules that fired, so that
+// a replay that fires a different subset still finds each output's place.
+func seqKey(ev *stream.Event) (k seqKeyT, ok bool) {
 	q := seqOf(ev)
 	if q == 0 {
-		return ""
+		return k, false
 	}
-	var b [26]byte
-	putDigits(b[:16], uint64(q))
-	putDigits(b[16:], uint64(idHash(ev.ID)))
-	return string(b[:])
+	putDigits(k[:16], uint64(q))
+	putDigits(k[16:], uint64(idHash(ev.ID)))
+	return k, true
 }
+
+// seqKeyT is a sequence key (seqKey).
+type seqKeyT [26]byte
 
 // putDigits writes v in decimal into b, zero-padded to its length.
 func putDigits(b []byte, v uint64) {
@@ -322,8 +329,8 @@ func cmpIDHash(a, b stream.Event) int { return cmp.Compare(idHash(a.ID), idHash(
 // encoded for the same marker state base: the high-water mark would skip
 // it. Operators that say they emit in arrival order (stream.ArrivalOrdered)
 // never cause it; two outputs of one input with IDs of equal hash can.
-func (s *RedisSink) checkSeq(base, key string, ev *stream.Event) error {
-	if last, ok := s.seqLast[base]; ok && key <= last {
+func (s *RedisSink) checkSeq(base string, key *seqKeyT, ev *stream.Event) error {
+	if last, ok := s.seqLast[base]; ok && bytes.Compare(key[:], last[:]) <= 0 {
 		return fmt.Errorf("event %s: its input order (Seq %d) is not after the last event written for partition %s: it would be skipped as written already", ev.Describe(), ev.Seq, ev.Origin.Key)
 	}
 	return nil
