@@ -229,9 +229,10 @@ type plainJob struct {
 	done  chan struct{}
 }
 
-// plainTxn is a chunk's transaction.
+// plainTxn is the transaction of consecutive chunks of one partition.
 type plainTxn struct {
-	c                *chunk
+	c                *chunk   // the first: its partition's mark and origin
+	cs               []*chunk // all
 	written, skipped int64
 	mark             string // the new high-water mark; "" if nothing is written
 	queued           int
@@ -473,9 +474,14 @@ func (s *RedisSink) readMarks(ctx context.Context, bases []string, todo []plainC
 	return j.marks, nil
 }
 
-// writeTxns writes a transaction per chunk of todo with events above the
-// mark the chain expects, raising the chain, and queues the job of their
-// replies. Under p.mu.
+// plainTxnMax is the most events of one partition's consecutive chunks
+// that go in one transaction (one guard, one mark).
+const plainTxnMax = 4096
+
+// writeTxns writes a transaction per run of chunks of one partition in
+// todo (up to plainTxnMax events) with events above the mark the chain
+// expects, raising the chain, and queues the job of their replies. Under
+// p.mu.
 func (s *RedisSink) writeTxns(ctx context.Context, todo []plainChunk) (*plainJob, error) {
 	p := s.pipe
 	rc, err := s.connected(ctx)
@@ -484,30 +490,38 @@ func (s *RedisSink) writeTxns(ctx context.Context, todo []plainChunk) (*plainJob
 	}
 	j := &plainJob{done: make(chan struct{})}
 	var keys []string
-	for _, pc := range todo {
-		c := pc.c
+	for i := 0; i < len(todo); {
+		c := todo[i].c
+		k, n := i+1, c.events
+		for k < len(todo) && todo[k].c.base == c.base && n+todo[k].c.events <= plainTxnMax {
+			n += todo[k].c.events
+			k++
+		}
+		group := todo[i:k]
+		i = k
 		t := &plainTxn{c: c}
 		top := p.chain[c.base]
-		first := -1
 		keys = keys[:0]
-		for e := range c.events {
-			key, _, vals := pc.event(e)
-			if !above(key, top) {
-				t.skipped++
-				continue
-			}
-			if first < 0 {
-				first = e
-			}
-			for _, cmd := range c.sh.commands {
-				if k := keyOf(cmd, vals); !slices.Contains(keys, k) {
-					keys = append(keys, k)
+		some := false
+		for _, pc := range group {
+			t.cs = append(t.cs, pc.c)
+			for e := range pc.c.events {
+				key, _, vals := pc.event(e)
+				if !above(key, top) {
+					t.skipped++
+					continue
 				}
-				vals = vals[valuesOf(cmd):]
+				some = true
+				for _, cmd := range pc.c.sh.commands {
+					if k := keyOf(cmd, vals); !slices.Contains(keys, k) {
+						keys = append(keys, k)
+					}
+					vals = vals[valuesOf(cmd):]
+				}
 			}
 		}
-		if first >= 0 {
-			s.writeTxn(pc, t, top, first, keys)
+		if some {
+			s.writeTxn(group, t, top, keys)
 			p.chain[c.base] = t.mark
 			if err := rc.w.Flush(); err != nil {
 				p.broke(p.jobs)
@@ -520,9 +534,10 @@ func (s *RedisSink) writeTxns(ctx context.Context, todo []plainChunk) (*plainJob
 	return j, nil
 }
 
-// writeTxn writes t's transaction of pc's events from first on above top.
-func (s *RedisSink) writeTxn(pc plainChunk, t *plainTxn, top string, first int, keys []string) {
-	rc, c := s.pipe.rc, pc.c
+// writeTxn writes t's transaction of the events of group (chunks of one
+// partition) above top.
+func (s *RedisSink) writeTxn(group []plainChunk, t *plainTxn, top string, keys []string) {
+	rc, c := s.pipe.rc, t.c
 	rc.command("WATCH", c.base)
 	rc.arrayHeader(6 + 2*len(keys))
 	rc.bulkString("EVAL")
@@ -537,28 +552,30 @@ func (s *RedisSink) writeTxn(pc plainChunk, t *plainTxn, top string, first int, 
 	}
 	rc.command("MULTI")
 	var last []byte
-	for e := first; e < c.events; e++ {
-		key, id, vals := pc.event(e)
-		if !above(key, top) {
-			t.skipped++
-			continue
-		}
-		for _, tpl := range c.sh.resp() {
-			for _, seg := range tpl {
-				switch {
-				case seg.id:
-					rc.bulk(id)
-				case seg.value:
-					rc.bulk(vals[0])
-					vals = vals[1:]
-				default:
-					rc.w.Write(seg.raw)
-				}
+	for _, pc := range group {
+		tpls := pc.c.sh.resp()
+		for e := range pc.c.events {
+			key, id, vals := pc.event(e)
+			if !above(key, top) {
+				continue
 			}
-			t.queued++
+			for _, tpl := range tpls {
+				for _, seg := range tpl {
+					switch {
+					case seg.id:
+						rc.bulk(id)
+					case seg.value:
+						rc.bulk(vals[0])
+						vals = vals[1:]
+					default:
+						rc.w.Write(seg.raw)
+					}
+				}
+				t.queued++
+			}
+			t.written++
+			last = key
 		}
-		t.written++
-		last = key
 	}
 	t.mark = string(last)
 	rc.command("HSET", c.base, "e", strconv.FormatInt(c.origin.Epoch, 10), "w", t.mark)
@@ -619,6 +636,13 @@ func (rc *respConn) readJob(j *plainJob) error {
 	return nil
 }
 
+// settled marks t's chunks done.
+func (t *plainTxn) settled() {
+	for _, c := range t.cs {
+		c.done = true
+	}
+}
+
 // settlePlain settles a job's chunks: those whose transaction applied (or
 // that had nothing to write) are done. It returns the error of the first
 // that did not (errTxAborted when its mark was not the one expected); a
@@ -633,7 +657,7 @@ func (s *RedisSink) settlePlain(j *plainJob) error {
 		switch {
 		case t.mark == "": // all written already
 			if !p.broken[c.base] {
-				c.done = true
+				t.settled()
 				s.stats.duplicates.Add(t.skipped)
 			}
 			continue
@@ -646,7 +670,7 @@ func (s *RedisSink) settlePlain(j *plainJob) error {
 				first = cmp.Or(first, Permanent(fmt.Errorf("redis sink %s: %d events written, but commands of some failed (those events are not written again): %w", s.cfg.Name, t.written, t.execErr)))
 				continue
 			}
-			c.done = true
+			t.settled()
 			s.stats.written.Add(t.written)
 			s.stats.duplicates.Add(t.skipped)
 			continue
