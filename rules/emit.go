@@ -53,15 +53,24 @@ var timeWindow = map[string]bool{"tumbling": true, "sliding": true, "session": t
 // topic/partition/offset) and fingerprint, which a replay of the same input
 // reproduces and another record at the same position does not.
 func (en *Engine) emissionID(rule, key string, ev *stream.Event) string {
-	b := make([]byte, 0, len(rule)+len(key)+24)
+	b := en.idBuf[:0]
 	b = append(b, rule...)
 	b = append(b, ':')
 	b = append(b, key...)
 	b = append(b, ':')
 	id := stream.Value{}
 	if en.cfg.IDField != "" {
-		id = ev.Get(en.cfg.IDField)
+		if ev.Schema != en.idSchema || ev.Schema == nil {
+			en.idSchema, en.idIndex = ev.Schema, -1
+			if ev.Schema != nil {
+				en.idIndex = ev.Schema.Index(en.cfg.IDField)
+			}
+		}
+		if i := en.idIndex; i >= 0 && i < len(ev.Fields) {
+			id = ev.Fields[i]
+		}
 	}
+	defer func() { en.idBuf = b }()
 	switch {
 	case !id.IsNull():
 		b = id.AppendText(b)
@@ -87,6 +96,22 @@ func (en *Engine) values(n int) []stream.Value {
 	f := en.slab[:n:n]
 	en.slab = en.slab[n:]
 	return f
+}
+
+// joins returns a copy of js for an emission, cut from a block shared by
+// many (never reused, as values).
+func (en *Engine) joins(js []stream.Join) []stream.Join {
+	if len(js) == 0 {
+		return nil
+	}
+	n := len(js)
+	if len(en.joinSlab) < n {
+		en.joinSlab = make([]stream.Join, max(n*256, 1024))
+	}
+	out := en.joinSlab[:n:n]
+	en.joinSlab = en.joinSlab[n:]
+	copy(out, js)
+	return out
 }
 
 // emission builds the event a firing emits.
@@ -144,7 +169,7 @@ func (en *Engine) emission(set *RuleSet, c *compiled, act *activation, key strin
 		Pos:     ev.Pos,
 		Schema:  schema,
 		Fields:  f,
-		Joins:   append([]stream.Join(nil), ev.Joins...),
+		Joins:   en.joins(ev.Joins),
 		Window:  ev.Window,
 		Target:  c.Target,
 		ID:      en.emissionID(c.Name, key, ev),

@@ -65,6 +65,10 @@ func (c *EngineConfig) setDefaults() {
 type Engine struct {
 	cfg      EngineConfig
 	slab     []stream.Value // emissions' fields are cut from it (values)
+	joinSlab []stream.Join  // and their joins (joins)
+	idBuf    []byte         // emissionID's scratch
+	idSchema *stream.Schema // the schema idIndex is of
+	idIndex  int            // EngineConfig.IDField's index in idSchema
 	live     atomic.Pointer[liveSet]
 	mu       sync.Mutex // guards counters and swaps
 	counters map[string]*ruleCounters
