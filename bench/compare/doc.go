@@ -22,5 +22,10 @@
 // XADD them to queue:ads) in the peer, built from bench/peers/<name> (a Go
 // module of its own) and run as a subprocess, and in the library, and checks
 // that both queues hold the same event ids without duplicates. The last line
-// is "benthos ratio: N.N" or "handwritten ratio: N.N".
+// is "benthos ratio: N.N" or "handwritten ratio: N.N". The library's ad job
+// runs as a user runs it for exactly-once writes: the file checkpointed in
+// Redis (its offset and state, every second), its outputs written in input
+// order against a high-water mark per partition (-checkpoint=false: no
+// checkpoint, markers kept for their TTL instead). Each run's line gives
+// redis-server's CPU time and its own process's.
 package main
