@@ -274,11 +274,19 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *
 	p := s.pipe
 	if prev != nil {
 		// The batch before writes first: its transactions are those this
-		// one's expect to apply before.
+		// one's expect to apply before. If it ended without writing them
+		// (it failed), this one must not write either.
 		select {
 		case <-prev.wrote:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		select {
+		case <-prev.done:
+			if prev.err != nil {
+				return Permanent(errBatchBefore)
+			}
+		default:
 		}
 	}
 	err := s.plainAttempt(ctx, todo, false, self.written)
@@ -305,7 +313,7 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *
 			delete(p.marks, pc.c.base) // read them again
 		}
 		p.mu.Unlock()
-		err = s.plainAttempt(ctx, todo, true, func() {})
+		err = s.plainAttempt(ctx, todo, true, self.written)
 		if err == nil || !errors.Is(err, errTxAborted) || attempt >= 8 {
 			return err
 		}
@@ -319,7 +327,6 @@ var errTxAborted = errors.New("transaction aborted: a partition's mark was not t
 // plainAttempt writes todo's transactions and waits for their replies. The
 // marks it expects are the chain's (pipelined), or, fresh, those read now.
 func (s *RedisSink) plainAttempt(ctx context.Context, todo []plainChunk, fresh bool, wrote func()) error {
-	defer wrote()
 	p := s.pipe
 	var unknown []string
 	p.mu.Lock()
@@ -358,19 +365,35 @@ func (s *RedisSink) plainAttempt(ctx context.Context, todo []plainChunk, fresh b
 	}
 	j, err := s.writeTxns(ctx, todo)
 	p.mu.Unlock()
-	wrote()
 	if err != nil {
+		s.unknown(todo)
 		return fmt.Errorf("redis sink %s: %w", s.cfg.Name, err)
 	}
+	wrote()
 	select {
 	case <-j.done:
 	case <-ctx.Done():
+		s.unknown(todo)
 		return ctx.Err()
 	}
 	if j.err != nil {
+		s.unknown(todo)
 		return fmt.Errorf("redis sink %s: %w", s.cfg.Name, j.err)
 	}
 	return s.settlePlain(j)
+}
+
+// unknown forgets the marks of todo's partitions, whose transactions were
+// written but not settled (the connection broke, or the wait was given
+// up): whether they applied is read again before any is sent.
+func (s *RedisSink) unknown(todo []plainChunk) {
+	p := s.pipe
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pc := range todo {
+		delete(p.marks, pc.c.base)
+		p.broken[pc.c.base] = true
+	}
 }
 
 // connected returns the pipe's connection, opening it (and its reader) if

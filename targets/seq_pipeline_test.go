@@ -3,6 +3,7 @@ package targets_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/rulestream/rulestream/internal/testredis"
 	"github.com/rulestream/rulestream/stream"
@@ -30,6 +31,40 @@ func TestSeqPipelinedBatches(t *testing.T) {
 		st := s.Stats()
 		if n := len(xids(t, rdb, px+"q:ads")); n != len(evs) {
 			t.Fatalf("%d entries, want %d; stats %+v", n, len(evs), st)
+		}
+	})
+}
+
+// The sink's own connection killed between batches: the next batch fails
+// on it, is retried on a new one, and every output is written once.
+func TestSeqConnectionKilled(t *testing.T) {
+	testredis.Run(t, func(t *testing.T, be testredis.Backend) {
+		if be.Name == "cluster" {
+			t.Skip("plain transactions are for one Redis")
+		}
+		rdb, px := be.Client(t, testDB)
+		ctx := context.Background()
+		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
+			Writes: []targets.Write{targets.XAdd(px + "q:ads")},
+			Batch:  targets.BatchPolicy{Count: 100, Period: -1}, ChunkSize: 30,
+			Retry: targets.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, MaxAttempts: 20}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := stream.NewOrigin("job/plays/8", 1, -1)
+		putInputs(t, s, inOrder(o, 0, 500), 7)
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+			t.Fatal(err)
+		}
+		putInputs(t, s, inOrder(o, 500, 1000), 7)
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, want := len(xids(t, rdb, px+"q:ads")), len(inOrder(o, 0, 1000)); n != want {
+			t.Fatalf("%d entries, want %d", n, want)
 		}
 	})
 }
