@@ -217,6 +217,9 @@ type plainPipe struct {
 	// send on its own reads their marks again. Under mu.
 	chain, marks map[string]string
 	broken       map[string]bool
+	// gen counts the failures and the batches sent afresh: a pipelined
+	// batch writes only if it has not moved since the batch before wrote.
+	gen uint64
 }
 
 // plainJob is what one write on the connection awaits: the replies of its
@@ -256,7 +259,6 @@ var errBatchBefore = errors.New("not sent: the batch before it failed")
 // succeeded), reading the marks again, as often as a mark changes under
 // it.
 func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *flight) error {
-	defer self.written()
 	var todo []plainChunk
 	for _, c := range chunks {
 		if c.done || c.events == 0 {
@@ -289,7 +291,7 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *
 		default:
 		}
 	}
-	err := s.plainAttempt(ctx, todo, false, self.written)
+	err := s.plainAttempt(ctx, todo, false, prev, self)
 	if err == nil {
 		return nil
 	}
@@ -313,7 +315,7 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *
 			delete(p.marks, pc.c.base) // read them again
 		}
 		p.mu.Unlock()
-		err = s.plainAttempt(ctx, todo, true, self.written)
+		err = s.plainAttempt(ctx, todo, true, nil, self)
 		if err == nil || !errors.Is(err, errTxAborted) || attempt >= 8 {
 			return err
 		}
@@ -326,7 +328,12 @@ var errTxAborted = errors.New("transaction aborted: a partition's mark was not t
 
 // plainAttempt writes todo's transactions and waits for their replies. The
 // marks it expects are the chain's (pipelined), or, fresh, those read now.
-func (s *RedisSink) plainAttempt(ctx context.Context, todo []plainChunk, fresh bool, wrote func()) error {
+//
+// Pipelined, it writes only if nothing failed since the batch before (prev,
+// still in flight) wrote (plainPipe.gen): its transactions expect the marks
+// prev's leave, which a failure, or a batch sent afresh after it, makes
+// wrong; it then waits for prev to land and is sent afresh.
+func (s *RedisSink) plainAttempt(ctx context.Context, todo []plainChunk, fresh bool, prev, self *flight) error {
 	p := s.pipe
 	var unknown []string
 	p.mu.Lock()
@@ -351,6 +358,18 @@ func (s *RedisSink) plainAttempt(ctx context.Context, todo []plainChunk, fresh b
 		p.mu.Unlock()
 	}
 	p.mu.Lock()
+	if fresh {
+		p.gen++ // what was written before expected other marks
+	} else if prev != nil {
+		select {
+		case <-prev.done:
+		default:
+			if prev.wroteGen != p.gen {
+				p.mu.Unlock()
+				return errTxAborted
+			}
+		}
+	}
 	for _, pc := range todo {
 		switch b := pc.c.base; {
 		case fresh:
@@ -364,12 +383,15 @@ func (s *RedisSink) plainAttempt(ctx context.Context, todo []plainChunk, fresh b
 		}
 	}
 	j, err := s.writeTxns(ctx, todo)
+	if self != nil && err == nil {
+		self.wroteGen = p.gen
+	}
 	p.mu.Unlock()
 	if err != nil {
 		s.unknown(todo)
 		return fmt.Errorf("redis sink %s: %w", s.cfg.Name, err)
 	}
-	wrote()
+	self.written()
 	select {
 	case <-j.done:
 	case <-ctx.Done():
@@ -390,6 +412,7 @@ func (s *RedisSink) unknown(todo []plainChunk) {
 	p := s.pipe
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.gen++
 	for _, pc := range todo {
 		delete(p.marks, pc.c.base)
 		p.broken[pc.c.base] = true
@@ -690,6 +713,7 @@ func (s *RedisSink) settlePlain(j *plainJob) error {
 				// The mark was raised past events whose command failed (a
 				// key's type changed since the guard read it).
 				p.broken[c.base] = true
+				p.gen++
 				first = cmp.Or(first, Permanent(fmt.Errorf("redis sink %s: %d events written, but commands of some failed (those events are not written again): %w", s.cfg.Name, t.written, t.execErr)))
 				continue
 			}
@@ -702,6 +726,7 @@ func (s *RedisSink) settlePlain(j *plainJob) error {
 		// is sent again.
 		delete(p.marks, c.base)
 		p.broken[c.base] = true
+		p.gen++
 		msg := fmt.Sprint(t.guard)
 		var err error
 		switch {

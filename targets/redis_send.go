@@ -86,6 +86,7 @@ type flight struct {
 	// it gave up before): the next batch writes only after it.
 	wrote     chan struct{}
 	wroteOnce sync.Once
+	wroteGen  uint64 // plainPipe.gen when it last wrote (under its mu)
 }
 
 // written closes f.wrote (f may be nil: a batch sent by Flush).

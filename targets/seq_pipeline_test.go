@@ -2,6 +2,8 @@ package targets_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -65,6 +67,60 @@ func TestSeqConnectionKilled(t *testing.T) {
 		}
 		if n, want := len(xids(t, rdb, px+"q:ads")), len(inOrder(o, 0, 1000)); n != want {
 			t.Fatalf("%d entries, want %d", n, want)
+		}
+	})
+}
+
+// The sink's connection killed again and again while batches are in
+// flight (between any two replies): every output is written exactly once.
+func TestSeqConnectionKilledInFlight(t *testing.T) {
+	testredis.Run(t, func(t *testing.T, be testredis.Backend) {
+		if be.Name == "cluster" {
+			t.Skip("plain transactions are for one Redis")
+		}
+		rdb, px := be.Client(t, testDB)
+		ctx := context.Background()
+		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
+			Writes: []targets.Write{targets.XAdd(px + "q:ads")},
+			Batch:  targets.BatchPolicy{Count: 64, Period: -1}, ChunkSize: 16,
+			Retry: targets.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		killed := make(chan int)
+		go func() {
+			n := 0
+			for {
+				select {
+				case <-stop:
+					killed <- n
+					return
+				case <-time.After(time.Duration(rand.IntN(3000)) * time.Microsecond): // the pace of the kills, not a wait
+				}
+				if rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err() == nil {
+					n++
+				}
+			}
+		}()
+		o := stream.NewOrigin("job/plays/10", 1, -1)
+		evs := inOrder(o, 0, 20000)
+		putInputs(t, s, evs, 13)
+		err = s.Close(ctx)
+		close(stop)
+		t.Logf("%d kills", <-killed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := xids(t, rdb, px+"q:ads"); len(ids) != len(evs) {
+			var miss []string
+			for _, ev := range evs {
+				id := ev.Fields[3].Text() + ":" + ev.Fields[2].Text()
+				if !ids[id] {
+					miss = append(miss, fmt.Sprint(ev.Seq))
+				}
+			}
+			t.Fatalf("%d entries, want %d; missing seqs %v", len(ids), len(evs), miss)
 		}
 	})
 }
