@@ -292,8 +292,11 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *
 		}
 	}
 	err := s.plainAttempt(ctx, todo, false, prev, self)
-	if err == nil {
-		return nil
+	if err == nil || IsPermanent(err) {
+		// A permanent failure (a zombie, a key of another type, writes
+		// that failed inside EXEC) is reported, not sent afresh: the marks
+		// read again would hide it.
+		return err
 	}
 	if prev != nil {
 		select {
@@ -316,6 +319,9 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *
 		}
 		p.mu.Unlock()
 		err = s.plainAttempt(ctx, todo, true, nil, self)
+		if IsPermanent(err) {
+			return err
+		}
 		if err == nil || !errors.Is(err, errTxAborted) || attempt >= 8 {
 			return err
 		}
@@ -432,6 +438,16 @@ func (s *RedisSink) connected(ctx context.Context) (*respConn, error) {
 		rc.close()
 		return nil, err
 	}
+	// The guard must be able to run: a transaction whose guard is refused
+	// applies unchecked (an ACL without EVAL is refused here, at once).
+	if err := rc.probe(ctx); err != nil {
+		rc.close()
+		var re respError
+		if errors.As(err, &re) {
+			return nil, Permanent(fmt.Errorf("the guard script cannot run on this connection (%w): the sink's writes need EVAL", err))
+		}
+		return nil, err
+	}
 	_ = rc.c.SetDeadline(time.Time{}) // each read and write sets its own (plainWait)
 	jobs := make(chan *plainJob, 16)
 	p.rc, p.jobs = rc, jobs
@@ -504,6 +520,10 @@ func (s *RedisSink) readMarks(ctx context.Context, bases []string, todo []plainC
 		return nil, ctx.Err()
 	}
 	if j.err != nil {
+		var re respError
+		if errors.As(j.err, &re) { // a mark of another type: not a hiccup
+			return nil, Permanent(fmt.Errorf("redis sink %s: read the marks %v: %w", s.cfg.Name, bases, j.err))
+		}
 		return nil, fmt.Errorf("redis sink %s: %w", s.cfg.Name, j.err)
 	}
 	for i, b := range bases {
@@ -585,13 +605,14 @@ func (s *RedisSink) writeTxns(ctx context.Context, todo []plainChunk) (*plainJob
 func (s *RedisSink) writeTxn(group []plainChunk, t *plainTxn, top string, keys []string) {
 	rc, c := s.pipe.rc, t.c
 	rc.command("WATCH", c.base)
-	rc.arrayHeader(6 + 2*len(keys))
+	rc.arrayHeader(7 + 2*len(keys))
 	rc.bulkString("EVAL")
 	rc.bulkString(guardLua)
 	rc.bulkString("1")
 	rc.bulkString(c.base)
 	rc.bulkString(strconv.FormatInt(c.origin.Epoch, 10))
 	rc.bulkString(top)
+	rc.bulkString(strconv.FormatInt(OriginKeep.Milliseconds(), 10))
 	for _, k := range keys {
 		rc.bulkString(k)
 		rc.bulkString("stream")
@@ -707,6 +728,14 @@ func (s *RedisSink) settlePlain(j *plainJob) error {
 				s.stats.duplicates.Add(t.skipped)
 			}
 			continue
+		case t.applied && t.guard != nil:
+			// The guard did not run (a command refused: an ACL, a busy
+			// script): EXEC applied what no check allowed.
+			delete(p.marks, c.base)
+			p.broken[c.base] = true
+			p.gen++
+			first = cmp.Or(first, Permanent(fmt.Errorf("redis sink %s: the guard of a transaction of partition %s could not run (%v), and its %d writes were applied without its checks (epoch, mark, key types): stopping", s.cfg.Name, c.origin.Key, t.guard, t.written)))
+			continue
 		case t.applied:
 			p.marks[c.base] = t.mark
 			if t.execErr != nil {
@@ -736,6 +765,8 @@ func (s *RedisSink) settlePlain(j *plainJob) error {
 			o := c.origin
 			err = Permanent(fmt.Errorf("redis sink %s: %w: partition %s was assigned to another consumer since this one took it (epoch %s of %s, this consumer's %d): this consumer is a zombie, its writes are refused",
 				s.cfg.Name, ErrFenced, o.Key, strings.TrimPrefix(msg, "RSABORT FENCED "), c.base, o.Epoch))
+		case strings.HasPrefix(msg, "RSABORT MARK "):
+			err = Permanent(fmt.Errorf("redis sink %s: the mark %s of partition %s cannot be read (%s): nothing of this chunk was written", s.cfg.Name, c.base, c.origin.Key, strings.TrimPrefix(msg, "RSABORT MARK ")))
 		case strings.HasPrefix(msg, "RSABORT WRONGTYPE "):
 			err = Permanent(fmt.Errorf("redis sink %s: WRONGTYPE: %s: nothing of this chunk was written", s.cfg.Name, strings.TrimPrefix(msg, "RSABORT WRONGTYPE ")))
 		case t.guard != nil && !strings.HasPrefix(msg, "RSABORT"):
@@ -750,19 +781,23 @@ func (s *RedisSink) settlePlain(j *plainJob) error {
 
 // guardLua checks, between a WATCH of the mark KEYS[1] and the MULTI of a
 // transaction, that the mark's epoch is at most ARGV[1] and its high-water
-// mark ARGV[2] (what the sink knows it wrote), and that each key ARGV[3],
-// ARGV[5]... is of type ARGV[4], ARGV[6]... or missing. Otherwise it
-// changes the mark (x), which makes the EXEC apply nothing, and says why.
+// mark ARGV[2] (what the sink knows it wrote), and that each key ARGV[4],
+// ARGV[6]... is of type ARGV[5], ARGV[7]... or missing. Otherwise it
+// changes the mark (x; or, if the mark is not a hash, its expiry to ARGV[3]
+// ms: a write that works on any type), which makes the EXEC apply nothing,
+// and says why. A guard that could not run at all (a command refused) does
+// not abort: the sink then reports the transaction as applied unchecked.
 const guardLua = `
 local function abort(why)
-  redis.pcall('HINCRBY', KEYS[1], 'x', 1)
+  local r = redis.pcall('HINCRBY', KEYS[1], 'x', 1)
+  if type(r) == 'table' and r.err then redis.pcall('PEXPIRE', KEYS[1], ARGV[3]) end
   return redis.error_reply('RSABORT ' .. why)
 end
 local st = redis.pcall('HMGET', KEYS[1], 'e', 'w')
 if type(st) ~= 'table' or st.err then return abort('MARK ' .. tostring(st.err)) end
 if tonumber(st[1] or '0') > tonumber(ARGV[1]) then return abort('FENCED ' .. st[1]) end
 if (st[2] or '') ~= ARGV[2] then return abort('MOVED') end
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local t = redis.pcall('TYPE', ARGV[i])
   if type(t) == 'table' then t = t.ok or t.err end
   if t ~= 'none' and t ~= ARGV[i + 1] then return abort('WRONGTYPE ' .. ARGV[i] .. ' holds a ' .. tostring(t) .. ', not a ' .. ARGV[i + 1]) end

@@ -147,33 +147,36 @@ func (s *RedisSink) land(ctx context.Context) error {
 		return nil
 	}
 	f := s.flights[0]
-	s.wait(ctx, f)
+	err := s.wait(ctx, f)
 	s.flights = s.flights[1:]
-	if f.err != nil {
+	if err != nil {
 		chunks := f.chunks
 		for _, g := range s.flights {
-			s.wait(ctx, g)
+			_ = s.wait(ctx, g)
 			chunks = append(chunks, g.chunks...)
 		}
 		s.flights = nil
 		s.chunks = append(chunks, s.chunks...)
-		return f.err
+		return err
 	}
 	s.stats.batches.Add(1)
 	s.spare = append(s.spare, f.chunks...)
 	return nil
 }
 
-// wait waits for f, or until ctx ends, which cancels it.
-func (s *RedisSink) wait(ctx context.Context, f *flight) {
+// wait waits for f, or until ctx ends, which cancels it, and returns its
+// error. (f.err is f's goroutine's to write: the batch after reads it.)
+func (s *RedisSink) wait(ctx context.Context, f *flight) error {
 	select {
 	case <-f.done:
+		return f.err
 	case <-ctx.Done():
 		f.cancel()
 		<-f.done // the send stops at its next retry wait or network call
 		if f.err != nil {
-			f.err = fmt.Errorf("%w (waiting for the batch in flight: %v)", ctx.Err(), f.err)
+			return fmt.Errorf("%w (waiting for the batch in flight: %v)", ctx.Err(), f.err)
 		}
+		return nil
 	}
 }
 
@@ -556,7 +559,9 @@ func (s *RedisSink) Close(ctx context.Context) error {
 		p.broke(p.jobs)
 		p.mu.Unlock()
 	}
-	s.closed = true
+	// Closed only once everything is written: after a failure the events
+	// stay pending, and Close (or Flush) can be called again.
+	s.closed = err == nil
 	return err
 }
 

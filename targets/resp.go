@@ -84,6 +84,18 @@ func (rc *respConn) connect(ctx context.Context) error {
 	return nil
 }
 
+// probe runs a script that writes nothing, and returns its error reply.
+func (rc *respConn) probe(ctx context.Context) error {
+	stop := rc.deadline(ctx)
+	defer stop()
+	rc.command("EVAL", "return 0", "0")
+	if err := rc.w.Flush(); err != nil {
+		return rc.fail(err)
+	}
+	_, err := rc.reply()
+	return err
+}
+
 // deadline bounds the connection's I/O by ctx (and by the client's read
 // timeout, at least 10s per call); stop releases it.
 func (rc *respConn) deadline(ctx context.Context) (stop func()) {
