@@ -120,13 +120,7 @@ func decodePlain(c *chunk) (plainChunk, error) {
 		return plainChunk{}, err
 	}
 	c.vals = vals
-	stride := 1
-	if c.script.withID {
-		stride++
-	}
-	for _, cmd := range c.sh.commands {
-		stride += valuesOf(cmd)
-	}
+	stride := strideOf(c.sh.commands, c.script.withID)
 	if len(vals) != stride*c.events {
 		return plainChunk{}, fmt.Errorf("targets: chunk of %d values for %d events of %d", len(vals), c.events, stride)
 	}

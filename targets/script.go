@@ -328,20 +328,23 @@ func usesID(commands [][]arg) bool {
 	return false
 }
 
-func genScriptOf(commands [][]arg, cluster, seq bool) (src, sha string) {
-	var b strings.Builder
+// strideOf returns how many strings a chunk holds per event of commands:
+// its ID (or sequence key), the ID again if withID, and the values.
+func strideOf(commands [][]arg, withID bool) int {
 	stride := 1
-	withID := seq && usesID(commands)
 	if withID {
 		stride++ // the ID follows the sequence key
 	}
 	for _, c := range commands {
-		for _, a := range c {
-			if a.value {
-				stride++
-			}
-		}
+		stride += valuesOf(c)
 	}
+	return stride
+}
+
+func genScriptOf(commands [][]arg, cluster, seq bool) (src, sha string) {
+	var b strings.Builder
+	withID := seq && usesID(commands)
+	stride := strideOf(commands, withID)
 	b.WriteString("local S = ")
 	b.WriteString(strconv.Itoa(stride))
 	base, count := baseSingle, countSingle
