@@ -127,14 +127,7 @@ func (s *RedisSink) encodeSlots(sh *shape, ev *stream.Event, key *seqKeyT, seq b
 			s.seqLast[c.base] = *key
 		}
 		at := len(c.p.buf)
-		if seq {
-			c.p.bytes(key[:])
-		} else {
-			c.p.str(ev.ID)
-		}
-		if c.script.withID {
-			c.p.str(ev.ID)
-		}
+		c.head(ev, key, seq)
 		for j := range cs.writers {
 			if mask&(1<<j) != 0 {
 				sw := &cs.writers[j]

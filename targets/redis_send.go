@@ -214,14 +214,7 @@ func (s *RedisSink) encode(ev *stream.Event) (int, error) {
 		}
 	}
 	at, n := c.p.mark()
-	if seq {
-		c.p.bytes(key[:])
-	} else {
-		c.p.str(ev.ID)
-	}
-	if c.script.withID {
-		c.p.str(ev.ID)
-	}
+	c.head(ev, &key, seq)
 	for _, w := range s.writers {
 		if err := w.encode(&c.p, ev); err != nil {
 			c.p.rewind(at, n)
@@ -261,6 +254,19 @@ func (s *RedisSink) filling(sh *shape, ev *stream.Event, seq bool) *chunk {
 	}
 	s.setOrigin(c, ev.Origin, s.marker)
 	return c
+}
+
+// head encodes what a chunk holds of ev before its writes' values: its
+// sequence key if seq, else its ID; then its ID if the script wants it.
+func (c *chunk) head(ev *stream.Event, key *seqKeyT, seq bool) {
+	if seq {
+		c.p.bytes(key[:])
+	} else {
+		c.p.str(ev.ID)
+	}
+	if c.script.withID {
+		c.p.str(ev.ID)
+	}
 }
 
 // scriptFor returns the shape's script, of events in input order if seq.
