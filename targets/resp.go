@@ -156,6 +156,16 @@ func (rc *respConn) bulk(b []byte) {
 	rc.w.WriteString("\r\n")
 }
 
+// length reads the length of a bulk string or array reply's line (-1:
+// null); a bad one breaks the connection.
+func (rc *respConn) length(line []byte) (int, error) {
+	n, err := strconv.Atoi(string(line[1 : len(line)-2]))
+	if err != nil {
+		return 0, rc.fail(fmt.Errorf("redis: bad reply %q", line))
+	}
+	return n, nil
+}
+
 // respError is an error reply.
 type respError string
 
@@ -189,12 +199,9 @@ func (rc *respConn) read(keep bool) (any, error) {
 	case ':':
 		return string(body), nil
 	case '$':
-		n, err := strconv.Atoi(string(body))
-		if err != nil {
-			return nil, rc.fail(fmt.Errorf("redis: bad reply %q", line))
-		}
-		if n < 0 {
-			return nil, nil
+		n, err := rc.length(line)
+		if err != nil || n < 0 {
+			return nil, err
 		}
 		if !keep {
 			if _, err := rc.r.Discard(n + 2); err != nil {
@@ -208,12 +215,9 @@ func (rc *respConn) read(keep bool) (any, error) {
 		}
 		return string(b[:n]), nil
 	case '*':
-		n, err := strconv.Atoi(string(body))
-		if err != nil {
-			return nil, rc.fail(fmt.Errorf("redis: bad reply %q", line))
-		}
-		if n < 0 {
-			return nil, nil
+		n, err := rc.length(line)
+		if err != nil || n < 0 {
+			return nil, err
 		}
 		keep = keep && n <= 16
 		var out []any
