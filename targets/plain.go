@@ -313,9 +313,6 @@ func (s *RedisSink) sendPlain(ctx context.Context, chunks []*chunk, prev, self *
 		}
 		p.mu.Unlock()
 		err = s.plainAttempt(ctx, todo, true, nil, self)
-		if IsPermanent(err) {
-			return err
-		}
 		if err == nil || !errors.Is(err, errTxAborted) || attempt >= 8 {
 			return err
 		}
@@ -351,7 +348,7 @@ func (s *RedisSink) plainAttempt(ctx context.Context, todo []plainChunk, fresh b
 		p.mu.Lock()
 		for i, b := range unknown {
 			p.marks[b] = marks[i]
-			if _, ok := p.chain[b]; !ok || fresh {
+			if _, ok := p.chain[b]; !ok { // fresh, it is set below anyway
 				p.chain[b] = marks[i]
 			}
 		}
