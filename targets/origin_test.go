@@ -13,12 +13,17 @@ import (
 	"github.com/rulestream/rulestream/targets"
 )
 
-// originSink writes XADDs (a target needing markers) and ZADDs under px.
-func originSink(t *testing.T, rdb redis.UniversalClient, px string) *targets.RedisSink {
+// originSink writes XADDs (a target needing markers) under px, its config
+// changed by mods.
+func originSink(t *testing.T, rdb redis.UniversalClient, px string, mods ...func(*targets.Config)) *targets.RedisSink {
 	t.Helper()
-	s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
+	cfg := targets.Config{Name: "ads", MarkerPrefix: px + "done:",
 		Writes: []targets.Write{targets.XAdd(px + "q:ads")},
-		Batch:  targets.BatchPolicy{Count: 50, Period: -1}, ChunkSize: 20})
+		Batch:  targets.BatchPolicy{Count: 50, Period: -1}, ChunkSize: 20}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	s, err := targets.NewRedis(rdb, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,21 +17,17 @@ import (
 	"github.com/rulestream/rulestream/targets"
 )
 
-// rvSink is a plain-path sink (single Redis, XADD only).
+// rvSink is a plain-path sink (single Redis, XADD only): originSink with
+// batches of count, chunks of chunk, quick retries, then mod.
 func rvSink(t *testing.T, rdb redis.UniversalClient, px string, count, chunk int, mod func(*targets.Config)) *targets.RedisSink {
 	t.Helper()
-	cfg := targets.Config{Name: "ads", MarkerPrefix: px + "done:",
-		Writes: []targets.Write{targets.XAdd(px + "q:ads")},
-		Batch:  targets.BatchPolicy{Count: count, Period: -1}, ChunkSize: chunk,
-		Retry: targets.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}}
-	if mod != nil {
-		mod(&cfg)
-	}
-	s, err := targets.NewRedis(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return originSink(t, rdb, px, func(c *targets.Config) {
+		c.Batch.Count, c.ChunkSize = count, chunk
+		c.Retry = targets.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}
+		if mod != nil {
+			mod(c)
+		}
+	})
 }
 
 // rvMark is the mark key (marker state) of partition key.

@@ -19,12 +19,7 @@ func TestSeqPipelinedBatches(t *testing.T) {
 	testredis.Run(t, func(t *testing.T, be testredis.Backend) {
 		rdb, px := be.Client(t, testDB)
 		ctx := context.Background()
-		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
-			Writes: []targets.Write{targets.XAdd(px + "q:ads")},
-			Batch:  targets.BatchPolicy{Count: 100, Period: -1}, ChunkSize: 30})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := originSink(t, rdb, px, func(c *targets.Config) { c.Batch.Count, c.ChunkSize = 100, 30 })
 		evs := inOrder(stream.NewOrigin("job/plays/9", 1, -1), 0, 5000)
 		putInputs(t, s, evs, 7)
 		if err := s.Close(ctx); err != nil {
@@ -46,13 +41,9 @@ func TestSeqConnectionKilled(t *testing.T) {
 		}
 		rdb, px := be.Client(t, testDB)
 		ctx := context.Background()
-		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
-			Writes: []targets.Write{targets.XAdd(px + "q:ads")},
-			Batch:  targets.BatchPolicy{Count: 100, Period: -1}, ChunkSize: 30,
-			Retry: targets.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, MaxAttempts: 20}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := rvSink(t, rdb, px, 100, 30, func(c *targets.Config) {
+			c.Retry = targets.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, MaxAttempts: 20}
+		})
 		o := stream.NewOrigin("job/plays/8", 1, -1)
 		putInputs(t, s, inOrder(o, 0, 500), 7)
 		if err := s.Flush(ctx); err != nil {
@@ -80,13 +71,7 @@ func TestSeqConnectionKilledInFlight(t *testing.T) {
 		}
 		rdb, px := be.Client(t, testDB)
 		ctx := context.Background()
-		s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
-			Writes: []targets.Write{targets.XAdd(px + "q:ads")},
-			Batch:  targets.BatchPolicy{Count: 64, Period: -1}, ChunkSize: 16,
-			Retry: targets.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := rvSink(t, rdb, px, 64, 16, nil)
 		stop := make(chan struct{})
 		killed := make(chan int)
 		go func() {
@@ -106,7 +91,7 @@ func TestSeqConnectionKilledInFlight(t *testing.T) {
 		o := stream.NewOrigin("job/plays/10", 1, -1)
 		evs := inOrder(o, 0, 20000)
 		putInputs(t, s, evs, 13)
-		err = s.Close(ctx)
+		err := s.Close(ctx)
 		close(stop)
 		t.Logf("%d kills", <-killed)
 		if err != nil {

@@ -79,13 +79,7 @@ func testSeqReplay(t *testing.T, noTx bool) {
 		ctx := context.Background()
 		const key = "job/plays/0"
 		originSink := func(t *testing.T, rdb redis.UniversalClient, px string) *targets.RedisSink {
-			s, err := targets.NewRedis(rdb, targets.Config{Name: "ads", MarkerPrefix: px + "done:",
-				Writes: []targets.Write{targets.XAdd(px + "q:ads")}, NoTransactions: noTx,
-				Batch: targets.BatchPolicy{Count: 50, Period: -1}, ChunkSize: 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
+			return originSink(t, rdb, px, func(c *targets.Config) { c.NoTransactions = noTx })
 		}
 		a := originSink(t, rdb, px)
 		putInputs(t, a, inOrder(stream.NewOrigin(key, 1, 20), 20, 70), 25)
