@@ -53,6 +53,56 @@ func waitGlobCheckpoint(t *testing.T, rdb *redis.Client, prefix, pattern string,
 	}
 }
 
+// stopSigProc stops p with SIGTERM and requires a clean exit.
+func stopSigProc(t *testing.T, p *sigProc) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	code, _ := p.exit(t, time.Minute)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
+}
+
+// appendInRounds appends parts[i] to paths[i] in 50 rounds, a fiftieth of
+// each a round, 40 ms apart, and reports on the channel when done.
+func appendInRounds(paths []string, parts [][]string) <-chan error {
+	appended := make(chan error, 1)
+	go func() {
+		for round := 0; round < 50; round++ {
+			for i, f := range parts {
+				chunk := f[len(f)*round/50 : len(f)*(round+1)/50]
+				fh, err := os.OpenFile(paths[i], os.O_APPEND|os.O_WRONLY, 0)
+				if err == nil {
+					_, err = fh.WriteString(strings.Join(chunk, ""))
+					err = errors.Join(err, fh.Close())
+				}
+				if err != nil {
+					appended <- err
+					return
+				}
+			}
+			time.Sleep(40 * time.Millisecond) // the pace of the appends, not a wait for a condition
+		}
+		appended <- nil
+	}()
+	return appended
+}
+
+// killFiveTimes starts the runner (start) five times and SIGKILLs it at a
+// random point after its checkpoint of pattern (the job "logins") covers
+// a further sixth of the n lines.
+func killFiveTimes(t *testing.T, rdb *redis.Client, prefix, pattern string, n int64, seed uint64, start func() *sigProc) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), seed))
+	for kill := 0; kill < 5; kill++ {
+		at := n*int64(kill)/6 + r.Int64N(n/6)
+		p := start()
+		waitGlobCheckpoint(t, rdb, prefix, pattern, at, p)
+		time.Sleep(time.Duration(r.Int64N(int64(100 * time.Millisecond)))) // a random kill point, not a wait
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+		<-p.done
+		t.Logf("kill %d: checkpoint at %d of %d lines", kill+1, globCheckpointLines(t, rdb, prefix, "logins", pattern), n)
+	}
+}
+
 // A followed glob of three files, SIGKILLed five times at random points
 // while lines are appended to each, and restarted each time, leaves Redis
 // as a clean run over the same files does: each file resumes at its own
@@ -80,12 +130,6 @@ func TestFollowedGlobCrashRecoveryEqualsCleanRun(t *testing.T) {
 		return []string{"-job", jobPath, "-input", pattern, "-redis", url, "-prefix", prefix, "-progress", "off",
 			"-silence", "0", "-checkpoint-interval", "100ms", "-parallelism", "1"}
 	}
-	stop := func(p *sigProc) {
-		t.Helper()
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-		code, _ := p.exit(t, time.Minute)
-		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
-	}
 	fileName := func(dir string, i int) string { return filepath.Join(dir, "logins-"+string(rune('a'+i))+".jsonl") }
 
 	// The clean run: the whole files, followed, stopped once all of them
@@ -98,7 +142,7 @@ func TestFollowedGlobCrashRecoveryEqualsCleanRun(t *testing.T) {
 	refPattern := filepath.Join(refDir, "logins-*.jsonl")
 	p := startSigProc(t, args(refPattern, ref)...)
 	waitGlobCheckpoint(t, rdb, ref, refPattern, n, p)
-	stop(p)
+	stopSigProc(t, p)
 	want := targetsMultiset(t, rdb, ref)
 	require.Contains(t, want, "security:alerts")
 
@@ -109,39 +153,16 @@ func TestFollowedGlobCrashRecoveryEqualsCleanRun(t *testing.T) {
 		writeFile(t, fileName(dir, i), "")
 	}
 	pattern := filepath.Join(dir, "logins-*.jsonl")
-	appended := make(chan error, 1)
-	go func() {
-		for round := 0; round < 50; round++ {
-			for i, f := range byFile {
-				chunk := f[len(f)*round/50 : len(f)*(round+1)/50]
-				fh, err := os.OpenFile(fileName(dir, i), os.O_APPEND|os.O_WRONLY, 0)
-				if err == nil {
-					_, err = fh.WriteString(strings.Join(chunk, ""))
-					err = errors.Join(err, fh.Close())
-				}
-				if err != nil {
-					appended <- err
-					return
-				}
-			}
-			time.Sleep(40 * time.Millisecond) // the pace of the appends, not a wait for a condition
-		}
-		appended <- nil
-	}()
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	for kill := 0; kill < 5; kill++ {
-		at := n*int64(kill)/6 + r.Int64N(n/6)
-		p := startSigProc(t, args(pattern, crash)...)
-		waitGlobCheckpoint(t, rdb, crash, pattern, at, p)
-		time.Sleep(time.Duration(r.Int64N(int64(100 * time.Millisecond)))) // a random kill point, not a wait
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-		<-p.done
-		t.Logf("kill %d: checkpoint at %d of %d lines", kill+1, globCheckpointLines(t, rdb, crash, "logins", pattern), n)
+	paths := make([]string, len(byFile))
+	for i := range byFile {
+		paths[i] = fileName(dir, i)
 	}
+	appended := appendInRounds(paths, byFile)
+	killFiveTimes(t, rdb, crash, pattern, n, 3, func() *sigProc { return startSigProc(t, args(pattern, crash)...) })
 	require.NoError(t, <-appended)
 	p = startSigProc(t, args(pattern, crash)...)
 	waitGlobCheckpoint(t, rdb, crash, pattern, n, p)
-	stop(p)
+	stopSigProc(t, p)
 	require.Contains(t, p.stderr.String(), "source resumed from its checkpoint")
 
 	got := targetsMultiset(t, rdb, crash)

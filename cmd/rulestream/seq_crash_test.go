@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -78,55 +73,24 @@ func TestFollowedFileInInputOrderCrashRecoveryEqualsCleanRun(t *testing.T) {
 		return []string{"-job", jobPath, "-input", path, "-redis", url, "-prefix", prefix, "-progress", "off",
 			"-checkpoint-interval", "100ms", "-parallelism", "2"}
 	}
-	stop := func(p *sigProc) {
-		t.Helper()
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-		code, _ := p.exit(t, time.Minute)
-		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
-	}
 
 	ref, crash := prefix+"ref:", prefix+"crash:"
 	refPath := filepath.Join(t.TempDir(), "logins.jsonl")
 	writeFile(t, refPath, strings.Join(lines, ""))
 	p := startSigProc(t, args(refPath, ref)...)
 	waitGlobCheckpoint(t, rdb, ref, refPath, n, p)
-	stop(p)
+	stopSigProc(t, p)
 	want := digestTargets(t, rdb, ref, false)
 	require.NotEmpty(t, want)
 
 	path := filepath.Join(t.TempDir(), "logins.jsonl")
 	writeFile(t, path, "")
-	appended := make(chan error, 1)
-	go func() {
-		for round := 0; round < 50; round++ {
-			chunk := lines[len(lines)*round/50 : len(lines)*(round+1)/50]
-			fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-			if err == nil {
-				_, err = fh.WriteString(strings.Join(chunk, ""))
-				err = errors.Join(err, fh.Close())
-			}
-			if err != nil {
-				appended <- err
-				return
-			}
-			time.Sleep(40 * time.Millisecond) // the pace of the appends, not a wait for a condition
-		}
-		appended <- nil
-	}()
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
-	for kill := 0; kill < 5; kill++ {
-		at := n*int64(kill)/6 + r.Int64N(n/6)
-		p := startSigProc(t, args(path, crash)...)
-		waitGlobCheckpoint(t, rdb, crash, path, at, p)
-		time.Sleep(time.Duration(r.Int64N(int64(100 * time.Millisecond)))) // a random kill point, not a wait
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-		<-p.done
-		t.Logf("kill %d: checkpoint at %d of %d lines", kill+1, globCheckpointLines(t, rdb, crash, "logins", path), n)
-	}
+	appended := appendInRounds([]string{path}, [][]string{lines})
+	killFiveTimes(t, rdb, crash, path, n, 5, func() *sigProc { return startSigProc(t, args(path, crash)...) })
 	require.NoError(t, <-appended)
 	p = startSigProc(t, args(path, crash)...)
 	waitGlobCheckpoint(t, rdb, crash, path, n, p)
-	stop(p)
+	stopSigProc(t, p)
 	require.Contains(t, p.stderr.String(), "source resumed from its checkpoint")
 
 	got := digestTargets(t, rdb, crash, false)
