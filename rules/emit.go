@@ -86,30 +86,28 @@ func (en *Engine) emissionID(rule, key string, ev *stream.Event) string {
 	return string(b)
 }
 
-// values returns n zero values for an emission's fields, cut from a block
-// shared by the emissions of many firings (one allocation, not one each;
-// the block is never reused, so whoever keeps an emission's fields may).
-func (en *Engine) values(n int) []stream.Value {
-	if len(en.slab) < n {
-		en.slab = make([]stream.Value, max(n*256, 4096))
+// cut returns n zero elements cut from the block *slab, a new block of at
+// least least elements once it runs short: emissions take their fields and
+// joins from blocks shared by many (one allocation, not one each; a block
+// is never reused, so whoever keeps an emission's slices may).
+func cut[T any](slab *[]T, n, least int) []T {
+	if len(*slab) < n {
+		*slab = make([]T, max(n*256, least))
 	}
-	f := en.slab[:n:n]
-	en.slab = en.slab[n:]
-	return f
+	out := (*slab)[:n:n]
+	*slab = (*slab)[n:]
+	return out
 }
 
-// joins returns a copy of js for an emission, cut from a block shared by
-// many (never reused, as values).
+// values returns n zero values for an emission's fields.
+func (en *Engine) values(n int) []stream.Value { return cut(&en.slab, n, 4096) }
+
+// joins returns a copy of js for an emission.
 func (en *Engine) joins(js []stream.Join) []stream.Join {
 	if len(js) == 0 {
 		return nil
 	}
-	n := len(js)
-	if len(en.joinSlab) < n {
-		en.joinSlab = make([]stream.Join, max(n*256, 1024))
-	}
-	out := en.joinSlab[:n:n]
-	en.joinSlab = en.joinSlab[n:]
+	out := cut(&en.joinSlab, len(js), 1024)
 	copy(out, js)
 	return out
 }
