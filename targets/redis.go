@@ -201,8 +201,7 @@ type RedisSink struct {
 	ttl     string
 	origins map[string]*stream.Origin // by marker state key: the latest origin written
 	seqLast map[string]seqKeyT        // by marker state key: the last sequence key encoded (seqKey)
-	tx      *redis.Client             // one Redis: chunks in input order of plain writes go as transactions (plain.go)
-	pipe    *plainPipe                // the sink's own connection for them
+	pipe    *plainPipe                // one Redis: its own connection for the chunks in input order of plain writes (plain.go); nil otherwise
 	stats   stats
 	flights []*flight // the batches being sent, oldest first: one, or two of plain transactions
 	closed  bool
@@ -231,7 +230,6 @@ func NewRedis(rdb redis.Cmdable, cfg Config) (*RedisSink, error) {
 	s.origins = map[string]*stream.Origin{}
 	s.seqLast = map[string]seqKeyT{}
 	if c, ok := rdb.(*redis.Client); ok && !cfg.NoTransactions && plainDialable(c.Options()) {
-		s.tx = c
 		s.pipe = &plainPipe{opt: c.Options(), chain: map[string]string{}, marks: map[string]string{}, broken: map[string]bool{}}
 	}
 	if _, ok := rdb.(*redis.ClusterClient); ok {
