@@ -42,8 +42,8 @@ import (
 // it has landed, reading the marks again, and a batch after a batch that
 // failed for good applies nothing. A target key whose type another client
 // changes between the guard and EXEC would make its XADD fail inside EXEC
-// after the mark was raised: the error names the events, which are not
-// written again.
+// after the mark was raised: those events are not written again, and the
+// sink stops with a permanent error that counts them.
 
 // plainCommands says whether commands can go as plain commands: stream
 // appends only, each to one key.

@@ -439,9 +439,9 @@ func TestPlainClientPause(t *testing.T) {
 }
 
 // A target key whose type changes between the guard and EXEC: the XADD
-// fails inside EXEC after the mark was raised. The doc says the error names
-// those events (they are not written again); the error must reach the
-// caller, and the events must not be counted as duplicates silently.
+// fails inside EXEC after the mark was raised. Those events are not written
+// again, so the error must reach the caller, and the events must not be
+// counted as duplicates silently.
 func TestPlainExecErrorIsReported(t *testing.T) {
 	rdb, px := testredis.Client(t, testDB)
 	ctx := context.Background()
@@ -513,9 +513,9 @@ func execErrEvents(err error) int {
 	return n
 }
 
-// Deterministic variant of 9: the XADDs fail inside EXEC (the stream
-// has used up its IDs) after the guard passed. The flush must fail (the
-// doc: the error names the events, which are not written again).
+// The same, deterministic: the XADDs fail inside EXEC (the stream has used
+// up its IDs) after the guard passed. The flush must fail: those events
+// are not written again.
 func TestPlainExecErrorDeterministic(t *testing.T) {
 	for _, pipelined := range []bool{false, true} {
 		t.Run(fmt.Sprint("pipelined=", pipelined), func(t *testing.T) {
