@@ -40,14 +40,20 @@ func TestPipelineMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.From(src).To(m.Sink("router", sink))
+	// The test reads the sink's counters once the decorated sink's Write
+	// has returned (it counts after the inner sink's), not when the inner
+	// sink holds the events.
+	written := make(chan int, 1)
+	p.From(src).To(&afterWrite{Sink: m.Sink("router", sink), written: written})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	src.C <- stream.Batch{Events: events(11, t0)}
-	if err := sink.WaitFor(ctx, 11); err != nil {
-		t.Fatal(err)
+	select {
+	case <-written:
+	case <-ctx.Done():
+		t.Fatal("the sink was not written")
 	}
 	m.RedisHealth("customer", true)
 	m.RedisHealth("customer", true) // still degraded: one error
@@ -109,6 +115,24 @@ rulestream_sink_events_total{pipeline="musicstream",sink="router"} 11
 		t.Errorf("lag reported at the final watermark")
 	}
 }
+
+// afterWrite tells, once Sink's Write returned, how many events it wrote,
+// and forwards Flush.
+type afterWrite struct {
+	stream.Sink
+	written chan int
+}
+
+func (a *afterWrite) Write(ctx context.Context, evs []stream.Event) error {
+	err := a.Sink.Write(ctx, evs)
+	select {
+	case a.written <- len(evs):
+	default:
+	}
+	return err
+}
+
+func (a *afterWrite) Flush(ctx context.Context) error { return a.Sink.(stream.Flusher).Flush(ctx) }
 
 func TestSinkDecoratorCountsFailures(t *testing.T) {
 	reg := prometheus.NewRegistry()
